@@ -1,0 +1,1 @@
+"""gutjoint: an executable, evidence-graded mechanistic model of the gut–joint axis."""

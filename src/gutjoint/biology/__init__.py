@@ -1,0 +1,1 @@
+"""What the system is: states, parameters with units and provenance, causal links, rate laws."""

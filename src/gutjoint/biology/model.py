@@ -1,0 +1,282 @@
+"""The gut–joint model, written once as a symbolic definition.
+
+Every other representation (the compiled right-hand side and Jacobian, the SciPy reference, later the SBML
+export and the batched engine) is generated from :func:`build_model`. Time runs in **days**; rate constants
+that the literature gives per hour are converted when the parameter vector is built (see ``parameters.py``).
+
+The seven modules of DESIGN.md §2:
+
+1. lumen and microbiome (algebraic: luminal LPS load, SCFA supply)
+2. barrier (leak-pathway opening ``tj_open``; epithelial damage ``mucosal_damage``; lactulose:mannitol)
+3. translocation and circulation (plasma LPS, circulating antigen, gut fat from meals)
+4. innate immunity (endotoxin tolerance, activated monocytes, TNF, IL-6, IL-8, IL-10, fever, CRP,
+   the acute pressure-pain threshold)
+5. adaptive immunity (regulatory tone, effector activity, slow memory, joint autoreactivity)
+6. joint (synovitis, nociceptor sensitization, cartilage)
+7. outputs (pain on a 0–10 NRS split into four sources, morning stiffness)
+
+Structure of the innate core after Dobreva et al. 2021 and Windoloski et al. 2024 (endotoxin activates
+monocytes through a Hill function; IL-10 inhibits, TNF up-regulates IL-6/IL-8, IL-6 up-regulates IL-10;
+pain threshold driven by the endotoxin signal, not by cytokines). Barrier pathways after Odenwald & Turner
+2017. References and grades for every link live in ``links.csv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import sympy as sp
+
+from gutjoint._errors import ModelDefinitionError
+from gutjoint.biology.parameters import ParameterTable, load_parameters
+from gutjoint.biology.species import (
+    DOSE_RATE_INPUTS,
+    HOURS_PER_DAY,
+    MODEL_OUTPUTS,
+    OUTPUT_UNITS,
+    PAIN_SOURCES,
+    PUBLIC_INPUTS,
+    STATE_NAMES,
+    STATES,
+    Variable,
+)
+
+
+@dataclass(frozen=True)
+class Model:
+    """The symbolic model: symbols, right-hand side and output expressions (all SymPy)."""
+
+    states: tuple[Variable, ...]
+    state_symbols: tuple[sp.Symbol, ...]
+    input_names: tuple[str, ...]
+    input_symbols: tuple[sp.Symbol, ...]
+    parameter_names: tuple[str, ...]
+    parameter_symbols: tuple[sp.Symbol, ...]
+    rhs: tuple[sp.Expr, ...]
+    outputs: dict[str, sp.Expr]
+    output_units: dict[str, str]
+    parameters: ParameterTable = field(repr=False)
+
+    @property
+    def n_states(self) -> int:
+        return len(self.states)
+
+    def state_index(self, name: str) -> int:
+        return STATE_NAMES.index(name)
+
+    def symbolic_system(self):
+        """The model as a biology-free :class:`~gutjoint.numerics.codegen.SymbolicSystem`."""
+        from gutjoint.numerics.codegen import SymbolicSystem
+
+        return SymbolicSystem(
+            states=self.state_symbols,
+            parameters=self.parameter_symbols,
+            inputs=self.input_symbols,
+            rhs=self.rhs,
+            outputs=tuple(self.outputs.values()),
+        )
+
+
+def _hill(x, k, n=1):
+    """Saturating activation x^n / (k^n + x^n)."""
+    return x**n / (k**n + x**n)
+
+
+@lru_cache(maxsize=1)
+def build_model() -> Model:
+    """Build the symbolic gut–joint model from the parameter table."""
+    table = load_parameters()
+    P = {name: sp.Symbol(name, real=True) for name in table.names}
+    X = {s.name: sp.Symbol(s.name, real=True) for s in STATES}
+    input_names = PUBLIC_INPUTS + tuple(v.name for v in DOSE_RATE_INPUTS)
+    U = {name: sp.Symbol(f"u_{name}", real=True) for name in input_names}
+    p, x, u = P.__getitem__, X.__getitem__, U.__getitem__
+    H = sp.Float(HOURS_PER_DAY)
+
+    # 1. Lumen and microbiome -----------------------------------------------------------------------------
+    luminal_lps = 1 + p("lum_lps_per_dysbiosis") * u("dysbiosis") + p("lum_lps_per_high_fat") * u("high_fat_diet")
+    scfa = 1 - p("scfa_loss_per_dysbiosis") * u("dysbiosis")
+
+    # 2. Barrier -------------------------------------------------------------------------------------------
+    tnf_active = x("tnf") * (1 - u("anti_tnf"))
+    support = u("barrier_support")
+    repair_boost = 1 + p("support_repair_boost") * support
+    tj_drive = (
+        p("tj_per_dysbiosis") * u("dysbiosis")
+        + p("tj_per_insult") * u("barrier_insult")
+        + p("tj_per_infection") * u("enteric_infection")
+        + p("tj_per_metabolic") * u("metabolic_stress")
+        + p("tj_per_tnf") * _hill(tnf_active, p("tnf_half_tj"))
+    )
+    tj_target = 1 + tj_drive * (1 - p("support_drive_relief") * support)
+    d_tj = p("tj_repair_rate") * p("barrier_resilience") * repair_boost * (tj_target - x("tj_open"))
+
+    injury = p("injury_per_infection") * u("enteric_infection") + p("injury_per_insult") * u("barrier_insult")
+    d_damage = injury * (1 - x("mucosal_damage")) - (
+        p("structural_repair_rate") * p("barrier_resilience") * repair_boost * x("mucosal_damage")
+    )
+    lactulose = p("lm_pore") + p("lm_leak") * x("tj_open") + p("lm_unrestricted") * x("mucosal_damage")
+    mannitol = 1 - p("mannitol_villus_loss") * x("mucosal_damage")
+    lm_ratio = lactulose / mannitol
+
+    # 3. Translocation and circulation ----------------------------------------------------------------------
+    k_lps = p("lps_clearance") * H
+    paracellular_lps = x("tj_open") + p("lps_unrestricted_gain") * x("mucosal_damage")
+    gastric_emptying = p("gastric_emptying_rate") * H * x("stomach_fat")  # g/day
+    fat_absorption = p("fat_absorption_rate") * H * x("gut_fat")  # g/day
+    d_stomach = u("fat_meal_rate") * H - gastric_emptying
+    d_fat = gastric_emptying - fat_absorption
+    gut_lps_entry = k_lps * p("lps_baseline") * luminal_lps * paracellular_lps + p("lps_per_fat") * fat_absorption
+    d_lps_gut = gut_lps_entry - k_lps * x("lps_gut")  # pg/mL/day
+    d_lps_iv = u("lps_iv_rate") * H * 1000 / p("plasma_volume") - k_lps * x("lps_iv")
+    plasma_lps = x("lps_gut") + x("lps_iv")
+
+    antigen_entry = (u("diet_antigen") + p("antigen_per_dysbiosis") * u("dysbiosis")) * (
+        x("tj_open") + p("antigen_unrestricted_gain") * x("mucosal_damage")
+    )
+    d_antigen = p("antigen_clearance") * (antigen_entry - x("antigen"))
+
+    # 4. Innate immunity ------------------------------------------------------------------------------------
+    bioactive_lps = x("lps_iv") + p("gut_lps_bioactivity") * x("lps_gut")
+    lps_signal_raw = _hill(bioactive_lps, p("lps_half_activation"), p("lps_hill"))
+    responsiveness = 1 - p("tolerance_max") * x("tolerance")
+    lps_signal = lps_signal_raw * responsiveness
+    d_tolerance = p("tolerance_induction") * lps_signal_raw * (1 - x("tolerance")) - p("tolerance_decay") * x(
+        "tolerance"
+    )
+    d_mono = H * (
+        p("monocyte_activation") * lps_signal
+        * (1 + p("tnf_activation_boost") * _hill(x("tnf"), p("tnf_half_activation"), 3))
+        * (1 - x("monocytes_active"))
+        - p("monocyte_deactivation") * x("monocytes_active")
+    )
+    il10_brake_tnf = 1 / (1 + x("il10") / p("il10_half_inhibition"))
+    il10_brake = 1 / (1 + x("il10") / p("il10_half_inhibition_il6_il8"))
+    tnf_boost = _hill(x("tnf"), p("tnf_half_upregulation"))
+    synovial_spill = x("synovitis")
+    d_tnf = p("tnf_clearance") * H * (
+        p("tnf_basal")
+        + p("tnf_per_monocyte") * x("monocytes_active") * il10_brake_tnf
+        + p("tnf_per_synovitis") * synovial_spill
+        + p("tnf_per_metabolic") * u("metabolic_stress")
+        - x("tnf")
+    )
+    d_il6 = p("il6_clearance") * H * (
+        p("il6_basal")
+        + p("il6_per_monocyte") * x("monocytes_active") * (1 + p("il6_tnf_upregulation") * tnf_boost) * il10_brake
+        + p("il6_per_synovitis") * synovial_spill
+        + p("il6_per_metabolic") * u("metabolic_stress")
+        - x("il6")
+    )
+    d_il8 = p("il8_clearance") * H * (
+        p("il8_basal")
+        + p("il8_per_monocyte") * x("monocytes_active") * (1 + p("il8_tnf_upregulation") * tnf_boost) * il10_brake
+        - x("il8")
+    )
+    d_il10 = p("il10_clearance") * H * (
+        p("il10_basal")
+        + p("il10_per_monocyte") * x("monocytes_active") * (1 + p("il10_il6_upregulation") * _hill(x("il6"), p("il6_half_il10")))
+        - x("il10")
+    )
+    pyrogen = tnf_active / p("tnf_half_fever") + x("il6") / p("il6_half_fever")
+    d_temperature = (H / p("fever_time_constant")) * (
+        p("temperature_setpoint") + p("fever_max") * pyrogen / (1 + pyrogen) - x("temperature")
+    )
+    k_crp = sp.log(2) / p("crp_half_life") * H
+    d_crp = k_crp * (p("crp_basal") + p("crp_max") * _hill(x("il6"), p("il6_half_crp")) - x("crp"))
+    d_threshold = H * (
+        p("threshold_recovery") * (1 - x("pain_threshold")) - p("threshold_drop_per_lps") * lps_signal * x("pain_threshold")
+    )
+
+    # 5. Adaptive immunity ----------------------------------------------------------------------------------
+    treg_target = 1 - p("treg_scfa_share") * (1 - scfa)
+    d_treg = p("treg_rate") * (treg_target - x("treg"))
+    adjuvant = 1 + p("adjuvant_gain") * (_hill(x("il6"), p("il6_half_adjuvant")) - p("adjuvant_reference"))
+    d_effector = p("effector_rate") * (x("antigen") * adjuvant / x("treg") - x("effector"))
+    d_memory = p("memory_rate") * (x("effector") - x("memory"))
+    mimicry = p("cross_reactivity") * _hill(x("memory"), p("memory_half_mimicry"), 2)
+    d_autoreactivity = p("autoreactivity_rate") * (mimicry + p("autoimmunity") - x("autoreactivity"))
+
+    # 6. Joint -----------------------------------------------------------------------------------------------
+    joint_cytokines = _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint"))
+    wear = 1 - x("cartilage")
+    syn_parts = {
+        "inflammation": p("synovitis_per_cytokine") * joint_cytokines,
+        "immune": p("synovitis_per_autoreactivity") * x("autoreactivity"),
+        "cartilage": p("synovitis_per_wear") * p("mechanical_load") * (p("debris_floor") + wear),
+        "metabolic": p("synovitis_per_metabolic") * u("metabolic_stress"),
+    }
+    syn_target = sum(syn_parts.values())
+    d_synovitis = p("synovitis_rate") * (syn_target - x("synovitis"))
+    d_sensitization = p("sensitization_rate") * (
+        1 + p("sensitization_per_cytokine") * joint_cytokines + p("sensitization_per_synovitis") * x("synovitis")
+        - x("sensitization")
+    )
+    degradation = (
+        p("wear_per_load") * p("mechanical_load")
+        + p("wear_per_synovitis") * x("synovitis")
+        + p("wear_per_metabolic") * u("metabolic_stress")
+    ) / 365.0
+    d_cartilage = -degradation * x("cartilage") + p("cartilage_repair") / 365.0 * wear
+
+    # 7. Outputs: pain from four sources ---------------------------------------------------------------------
+    syn_pain = p("pain_per_synovitis") * x("synovitis")
+    sources = {
+        "inflammation": syn_pain * syn_parts["inflammation"] / syn_target + p("pain_per_cytokine") * joint_cytokines,
+        "immune": syn_pain * syn_parts["immune"] / syn_target + p("pain_per_autoreactivity") * x("autoreactivity"),
+        "cartilage": syn_pain * syn_parts["cartilage"] / syn_target + p("pain_per_wear") * wear,
+        "metabolic": syn_pain * syn_parts["metabolic"] / syn_target + p("pain_per_metabolic") * u("metabolic_stress"),
+    }
+    amplification = p("pain_sensitivity") * x("sensitization")
+    raw_pain = amplification * sum(sources.values())
+    pain_nrs = 10 * raw_pain / (raw_pain + p("pain_half_nrs"))
+    stiff_drive = x("synovitis") + p("stiffness_per_wear") * wear
+    stiffness = p("stiffness_max") * _hill(stiff_drive, p("stiffness_half"), 3)
+
+    rhs = {
+        "tj_open": d_tj, "mucosal_damage": d_damage, "stomach_fat": d_stomach, "gut_fat": d_fat, "lps_gut": d_lps_gut, "lps_iv": d_lps_iv, "antigen": d_antigen,
+        "tolerance": d_tolerance, "monocytes_active": d_mono, "tnf": d_tnf, "il6": d_il6, "il8": d_il8,
+        "il10": d_il10, "temperature": d_temperature, "crp": d_crp, "pain_threshold": d_threshold,
+        "treg": d_treg, "effector": d_effector, "memory": d_memory, "autoreactivity": d_autoreactivity,
+        "synovitis": d_synovitis, "sensitization": d_sensitization, "cartilage": d_cartilage,
+    }
+    outputs: dict[str, sp.Expr] = {
+        "lm_ratio": lm_ratio,
+        "lps_pg_ml": plasma_lps,
+        "tnf_pg_ml": x("tnf"),
+        "il6_pg_ml": x("il6"),
+        "il8_pg_ml": x("il8"),
+        "il10_pg_ml": x("il10"),
+        "crp_mg_l": x("crp"),
+        "temperature_c": x("temperature"),
+        "pain_threshold_rel": x("pain_threshold"),  # divided by the subject's resting value downstream
+        "autoreactivity": x("autoreactivity"),
+        "synovitis": x("synovitis"),
+        "sensitization": x("sensitization"),
+        "cartilage": x("cartilage"),
+        "pain_nrs": pain_nrs,
+        "stiffness_min": stiffness,
+    }
+    # Extra columns after the pinned ones: the pain split (NRS points, summing to pain_nrs) and a few states.
+    total_source = sum(sources.values())
+    for name, term in sources.items():
+        outputs[f"pain_{name}"] = pain_nrs * term / total_source
+    outputs.update(
+        tj_open=x("tj_open"), mucosal_damage=x("mucosal_damage"), antigen=x("antigen"), tolerance=x("tolerance"),
+        treg=x("treg"), effector=x("effector"), memory=x("memory"),
+    )
+    if tuple(outputs) != MODEL_OUTPUTS:
+        raise ModelDefinitionError(f"model outputs {tuple(outputs)} differ from species.MODEL_OUTPUTS")
+    return Model(
+        states=STATES,
+        state_symbols=tuple(X[s.name] for s in STATES),
+        input_names=input_names,
+        input_symbols=tuple(U[n] for n in input_names),
+        parameter_names=table.names,
+        parameter_symbols=tuple(P[n] for n in table.names),
+        rhs=tuple(rhs[s.name] for s in STATES),
+        outputs=outputs,
+        output_units=dict(OUTPUT_UNITS),
+        parameters=table,
+    )

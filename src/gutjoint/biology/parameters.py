@@ -1,0 +1,126 @@
+"""The parameter table: every model constant with its unit, plausible range, source and evidence grade.
+
+The table itself is data (``parameters.csv``), so it reads well in a diff and in a spreadsheet. This module
+loads it and checks each record when it is loaded: a value outside its range, an unknown grade or a missing
+source is an error at import, not a surprise inside the solver.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from gutjoint._errors import ModelDefinitionError
+
+GRADES = (
+    "human RCT",
+    "human experimental",
+    "human observational",
+    "animal",
+    "in vitro",
+    "model",
+    "hypothesis",
+    "definition",
+)
+"""Evidence grades, strongest first. ``model`` = a published model's fitted value; ``definition`` = a scale or
+trait that defines its own unit."""
+
+SOURCE_KINDS = ("assumed", "fitted", "derived", "literature")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model constant and its provenance."""
+
+    name: str
+    value: float
+    unit: str
+    low: float
+    high: float
+    module: str
+    grade: str
+    source: str
+    rationale: str
+
+    @property
+    def source_kind(self) -> str:
+        """``assumed``, ``fitted``, ``derived`` (arithmetic on read numbers) or ``literature``."""
+        head = self.source.split(":", 1)[0].strip().lower()
+        return head if head in SOURCE_KINDS[:3] else "literature"
+
+    def check(self) -> None:
+        if not (self.low <= self.value <= self.high):
+            raise ModelDefinitionError(
+                f"parameter {self.name!r}: value {self.value} outside its plausible range [{self.low}, {self.high}]"
+            )
+        if self.grade not in GRADES:
+            raise ModelDefinitionError(f"parameter {self.name!r}: grade {self.grade!r} is not one of {GRADES}")
+        if not self.source.strip():
+            raise ModelDefinitionError(f"parameter {self.name!r} has no source (write 'assumed: <reason>')")
+
+
+@dataclass(frozen=True)
+class ParameterTable:
+    """All parameters, in a fixed order; ``vector`` gives the values in that order."""
+
+    records: tuple[Parameter, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.records)
+
+    def __getitem__(self, name: str) -> Parameter:
+        for record in self.records:
+            if record.name == name:
+                return record
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def vector(self, overrides: dict[str, float] | None = None) -> np.ndarray:
+        values = {p.name: p.value for p in self.records}
+        for name, value in (overrides or {}).items():
+            if name not in values:
+                raise KeyError(name)
+            values[name] = float(value)
+        return np.array([values[n] for n in self.names], dtype=float)
+
+    def as_rows(self) -> list[dict[str, object]]:
+        return [dict(vars(p), source_kind=p.source_kind) for p in self.records]
+
+
+def _read_records(filename: str) -> list[dict[str, str]]:
+    text = resources.files("gutjoint.biology").joinpath(filename).read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+@lru_cache(maxsize=1)
+def load_parameters() -> ParameterTable:
+    """Load and check ``parameters.csv``."""
+    records = []
+    seen = set()
+    for row in _read_records("parameters.csv"):
+        name = row["name"].strip()
+        if name in seen:
+            raise ModelDefinitionError(f"parameter {name!r} is listed twice in parameters.csv")
+        seen.add(name)
+        record = Parameter(
+            name=name,
+            value=float(row["value"]),
+            unit=row["unit"].strip(),
+            low=float(row["low"]),
+            high=float(row["high"]),
+            module=row["module"].strip(),
+            grade=row["grade"].strip(),
+            source=row["source"].strip(),
+            rationale=row["rationale"].strip(),
+        )
+        record.check()
+        records.append(record)
+    return ParameterTable(tuple(records))

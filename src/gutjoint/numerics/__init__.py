@@ -1,0 +1,1 @@
+"""How to integrate: code generation, stiff integration, steady states. No biology names here."""

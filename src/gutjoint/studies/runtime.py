@@ -1,0 +1,67 @@
+"""The compiled gut–joint model, loaded once per process (from the disk cache when it can be)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from gutjoint.biology import species
+from gutjoint.biology.parameters import ParameterTable, load_parameters
+from gutjoint.numerics.codegen import CompiledSystem, compile_system
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Compiled callables plus the names that give their vectors meaning."""
+
+    compiled: CompiledSystem
+    parameters: ParameterTable
+    state_names: tuple[str, ...]
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+
+    def state_index(self, name: str) -> int:
+        return self.state_names.index(name)
+
+    def input_index(self, name: str) -> int:
+        return self.input_names.index(name)
+
+    def rest_guess(self, p: np.ndarray) -> np.ndarray:
+        guess = np.array([species.REST_GUESS[n] for n in self.state_names])
+        guess[self.state_index("cartilage")] = p[self.parameters.names.index("cartilage_initial")]
+        return guess
+
+
+def _definition_key(table: ParameterTable) -> str:
+    """Hash of everything the generated code depends on: equations, names and their order."""
+    digest = hashlib.sha256()
+    package = resources.files("gutjoint.biology")
+    for filename in ("model.py", "species.py"):
+        digest.update(package.joinpath(filename).read_bytes())
+    digest.update(",".join(table.names).encode())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def get_runtime() -> Runtime:
+    """Compile (first use on this machine) or load (afterwards) the model's right-hand side and Jacobian."""
+    table = load_parameters()
+    input_names = species.PUBLIC_INPUTS + tuple(v.name for v in species.DOSE_RATE_INPUTS)
+
+    def build():
+        from gutjoint.biology.model import build_model
+
+        return build_model().symbolic_system()
+
+    compiled = compile_system(_definition_key(table), build, metadata={"outputs": list(species.MODEL_OUTPUTS)})
+    return Runtime(
+        compiled=compiled,
+        parameters=table,
+        state_names=species.STATE_NAMES,
+        input_names=input_names,
+        output_names=species.MODEL_OUTPUTS,
+    )

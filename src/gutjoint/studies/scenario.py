@@ -1,0 +1,275 @@
+"""Scenario files (TOML, DESIGN.md §3): reading, checking, and turning them into an integration schedule.
+
+Every problem is reported as one :class:`~gutjoint.ScenarioError` line naming the file, the field, the
+value and what is allowed. Rules not fixed by DESIGN.md, stated here once:
+
+- ``days`` is capped at ``MAX_DAYS`` (100 years) and the output at ``MAX_ROWS`` rows;
+- an input window may end after the horizon (it is cut there) but must start within it;
+- where windows of the same input overlap, the one listed last wins;
+- the subject starts at rest: the steady state under the inputs in effect at day 0 (doses excluded),
+  with cartilage held at ``cartilage_initial``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gutjoint._errors import ScenarioError
+from gutjoint.biology import species
+from gutjoint.biology.parameters import load_parameters
+from gutjoint.numerics.integrate import Schedule, Segment
+
+MAX_DAYS = 36_500
+MAX_ROWS = 1_000_000
+MIN_STEP_HOURS = 1 / 60
+TOP_LEVEL_KEYS = ("name", "description", "days", "step_hours", "subject", "parameters", "inputs", "doses")
+INPUT_DEFAULTS = {name: 0.0 for name in species.PUBLIC_INPUTS} | {"diet_antigen": 1.0}
+DOSES = {
+    # name: (unit, largest amount allowed, what it is)
+    "lps_iv": ("ng/kg", 20.0, "intravenous endotoxin (E. coli reference LPS)"),
+    "fat_meal": ("g of fat", 300.0, "a fatty meal"),
+}
+DOSE_KEYS = ("name", "amount", "day", "duration_hours")
+INPUT_KEYS = ("name", "level", "start_day", "end_day")
+
+
+@dataclass(frozen=True)
+class InputWindow:
+    name: str
+    level: float
+    start_day: float
+    end_day: float
+
+
+@dataclass(frozen=True)
+class Dose:
+    name: str
+    amount: float
+    day: float
+    duration_hours: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A checked scenario. Build one with :func:`load_scenario` or :func:`scenario_from_dict`."""
+
+    name: str
+    days: float
+    step_hours: float = 24.0
+    description: str = ""
+    subject: dict[str, float] = field(default_factory=dict)
+    parameters: dict[str, float] = field(default_factory=dict)
+    inputs: tuple[InputWindow, ...] = ()
+    doses: tuple[Dose, ...] = ()
+    source: str = "<scenario>"
+
+    def overrides(self) -> dict[str, float]:
+        """Traits and parameter overrides, merged (both are entries of the parameter table)."""
+        return {**self.parameters, **self.subject}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading and checking
+
+
+def _number(source: str, field_name: str, value: Any, low: float, high: float, *, low_open: bool = False,
+            what: str | None = None) -> float:
+    allowed = what or (f"a number in ({low:g}, {high:g}]" if low_open else f"a number in [{low:g}, {high:g}]")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError(source, field_name, value, allowed)
+    value = float(value)
+    if not math.isfinite(value) or value > high or value < low or (low_open and value <= low):
+        raise ScenarioError(source, field_name, value, allowed)
+    return value
+
+
+def _table(source: str, field_name: str, value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise ScenarioError(source, field_name, value, "a table")
+    return value
+
+
+def _check_keys(source: str, where: str, data: dict, allowed: tuple[str, ...]) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ScenarioError(source, f"{where}{key}", data[key], f"known fields: {', '.join(allowed)}")
+
+
+def scenario_from_dict(data: dict, *, source: str = "<scenario>", name: str | None = None) -> Scenario:
+    """Check a parsed scenario and return it; raise :class:`ScenarioError` on the first problem."""
+    table = load_parameters()
+    _table(source, "<top level>", data)
+    _check_keys(source, "", data, TOP_LEVEL_KEYS)
+    if "days" not in data:
+        raise ScenarioError(source, "days", None, f"required: a number of days in (0, {MAX_DAYS}]")
+    days = _number(source, "days", data["days"], 0, MAX_DAYS, low_open=True)
+    step_hours = _number(source, "step_hours", data.get("step_hours", 24.0), MIN_STEP_HOURS, 24.0 * days,
+                         what=f"a number of hours in [{MIN_STEP_HOURS:.4g}, {24 * days:g}] (the horizon)")
+    if days * 24.0 / step_hours + 1 > MAX_ROWS:
+        raise ScenarioError(source, "step_hours", step_hours,
+                            f"a spacing giving at most {MAX_ROWS} output rows over {days:g} days")
+
+    subject = {}
+    for key, value in _table(source, "subject", data.get("subject", {})).items():
+        if key not in species.TRAITS:
+            raise ScenarioError(source, f"subject.{key}", value, f"one of {', '.join(species.TRAITS)}")
+        rec = table[key]
+        subject[key] = _number(source, f"subject.{key}", value, rec.low, rec.high)
+
+    parameters = {}
+    for key, value in _table(source, "parameters", data.get("parameters", {})).items():
+        if key in species.TRAITS:
+            raise ScenarioError(source, f"parameters.{key}", value, "traits go in [subject], not [parameters]")
+        if key not in table:
+            raise ScenarioError(source, f"parameters.{key}", value,
+                                "a model parameter name (see `gutjoint params`)")
+        rec = table[key]
+        parameters[key] = _number(source, f"parameters.{key}", value, rec.low, rec.high,
+                                  what=f"a number in its plausible range [{rec.low:g}, {rec.high:g}] {rec.unit}")
+
+    inputs = []
+    raw_inputs = data.get("inputs", [])
+    if not isinstance(raw_inputs, list):
+        raise ScenarioError(source, "inputs", raw_inputs, "an array of tables ([[inputs]])")
+    for i, item in enumerate(raw_inputs):
+        where = f"inputs[{i}]."
+        _table(source, f"inputs[{i}]", item)
+        _check_keys(source, where, item, INPUT_KEYS)
+        name = item.get("name")
+        if name not in species.INPUT_RANGES:
+            raise ScenarioError(source, where + "name", name, f"one of {', '.join(species.PUBLIC_INPUTS)}")
+        low, high = species.INPUT_RANGES[name]
+        if "level" not in item:
+            raise ScenarioError(source, where + "level", None, f"required: a number in [{low:g}, {high:g}]")
+        level = _number(source, where + "level", item["level"], low, high)
+        start = _number(source, where + "start_day", item.get("start_day", 0.0), 0, days)
+        end = _number(source, where + "end_day", item.get("end_day", days), start, math.inf,
+                      what=f"a day >= start_day ({start:g})")
+        inputs.append(InputWindow(name, level, start, min(end, days)))
+
+    doses = []
+    raw_doses = data.get("doses", [])
+    if not isinstance(raw_doses, list):
+        raise ScenarioError(source, "doses", raw_doses, "an array of tables ([[doses]])")
+    for i, item in enumerate(raw_doses):
+        where = f"doses[{i}]."
+        _table(source, f"doses[{i}]", item)
+        _check_keys(source, where, item, DOSE_KEYS)
+        name = item.get("name")
+        if name not in DOSES:
+            raise ScenarioError(source, where + "name", name, f"one of {', '.join(DOSES)}")
+        unit, largest, _ = DOSES[name]
+        if "amount" not in item or "day" not in item:
+            missing = "amount" if "amount" not in item else "day"
+            raise ScenarioError(source, where + missing, None, "required")
+        amount = _number(source, where + "amount", item["amount"], 0, largest, low_open=True,
+                         what=f"a number in (0, {largest:g}] {unit}")
+        day = _number(source, where + "day", item["day"], 0, days, what=f"a day in [0, {days:g}) (before the horizon)")
+        if day >= days:
+            raise ScenarioError(source, where + "day", day, f"a day in [0, {days:g}) (before the horizon)")
+        duration = _number(source, where + "duration_hours", item.get("duration_hours", 0.0), 0,
+                           24 * (days - day), what=f"hours in [0, {24 * (days - day):g}] (0 = bolus)")
+        doses.append(Dose(name, amount, day, duration))
+
+    name = name if isinstance(name, str) else None
+    label = data.get("name") or name or Path(source).stem
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioError(source, "description", description, "a string")
+    return Scenario(name=str(label), days=days, step_hours=step_hours, description=description, subject=subject,
+                    parameters=parameters, inputs=tuple(inputs), doses=tuple(doses), source=source)
+
+
+def builtin_scenarios() -> dict[str, Path]:
+    """Built-in scenario names and their files."""
+    folder = resources.files("gutjoint.studies").joinpath("scenarios")
+    return {Path(str(f)).stem: Path(str(f)) for f in sorted(folder.iterdir(), key=str) if str(f).endswith(".toml")}
+
+
+def load_scenario(spec: str | Path | Scenario | dict) -> Scenario:
+    """A scenario from a built-in name, a ``.toml`` path, a dict or a :class:`Scenario`."""
+    if isinstance(spec, Scenario):
+        return spec
+    if isinstance(spec, dict):
+        return scenario_from_dict(spec)
+    builtins = builtin_scenarios()
+    text_spec = str(spec)
+    if text_spec in builtins:
+        path, name = builtins[text_spec], text_spec
+    else:
+        path, name = Path(text_spec), None
+        if path.suffix != ".toml" and not path.exists():
+            raise ScenarioError(text_spec, "SCENARIO", text_spec,
+                                f"a built-in name ({', '.join(builtins)}) or a .toml file")
+    source = str(spec) if name is None else f"{name} (built-in)"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "<file>", str(path), "an existing scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(str(path), "<file>", str(path), f"a readable file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), "<toml>", str(exc).splitlines()[0], "valid TOML") from None
+    return scenario_from_dict(data, source=source, name=name or path.stem)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schedule
+
+
+def input_vector_at(scenario: Scenario, day: float, input_names: tuple[str, ...]) -> np.ndarray:
+    """Exposure levels in effect at ``day`` (dose rates zero): the last listed covering window wins."""
+    levels = dict(INPUT_DEFAULTS)
+    for window in scenario.inputs:
+        if window.start_day <= day < window.end_day:
+            levels[window.name] = window.level
+    return np.array([levels.get(name, 0.0) for name in input_names])
+
+
+def build_schedule(scenario: Scenario, input_names: tuple[str, ...], state_names: tuple[str, ...],
+                   p: np.ndarray, parameter_names: tuple[str, ...]) -> Schedule:
+    """Split ``[0, days]`` at every input change and dose, with boluses as state jumps."""
+    points = {0.0, scenario.days}
+    for w in scenario.inputs:
+        points.update(t for t in (w.start_day, w.end_day) if 0 <= t <= scenario.days)
+    for d in scenario.doses:
+        points.add(d.day)
+        if d.duration_hours > 0:
+            points.add(min(d.day + d.duration_hours / 24.0, scenario.days))
+    edges = sorted(points)
+    plasma_volume = p[parameter_names.index("plasma_volume")]
+    rate_index = {"lps_iv": input_names.index("lps_iv_rate"), "fat_meal": input_names.index("fat_meal_rate")}
+    bolus_state = {"lps_iv": state_names.index("lps_iv"), "fat_meal": state_names.index("stomach_fat")}
+    bolus_scale = {"lps_iv": 1000.0 / plasma_volume, "fat_meal": 1.0}  # ng/kg -> pg/mL; g -> g
+
+    segments = []
+    for start, end in zip(edges[:-1], edges[1:]):
+        u = input_vector_at(scenario, start, input_names)
+        jump = np.zeros(len(state_names))
+        for d in scenario.doses:
+            if d.duration_hours > 0:
+                if d.day <= start < d.day + d.duration_hours / 24.0:
+                    u[rate_index[d.name]] += d.amount / d.duration_hours
+            elif d.day == start:
+                jump[bolus_state[d.name]] += d.amount * bolus_scale[d.name]
+        segments.append(Segment(start, end, u, jump if jump.any() else None))
+    return Schedule(tuple(segments))
+
+
+def output_times(scenario: Scenario) -> np.ndarray:
+    """Output times in days, every ``step_hours``, including 0 and the horizon."""
+    step = scenario.step_hours / 24.0
+    n = int(math.floor(scenario.days / step + 1e-9))
+    times = np.arange(n + 1) * step
+    if scenario.days - times[-1] > 1e-9:
+        times = np.append(times, scenario.days)
+    return times

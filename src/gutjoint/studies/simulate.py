@@ -1,0 +1,128 @@
+"""Simulate one subject through a scenario: resting start, segmented stiff integration, output table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gutjoint._errors import InputError
+from gutjoint.biology import species
+from gutjoint.numerics.integrate import Status, Tolerances, Trajectory, integrate
+from gutjoint.numerics.steady import SteadyState, find_steady_state
+from gutjoint.studies.runtime import Runtime, get_runtime
+from gutjoint.studies.scenario import (
+    Scenario,
+    build_schedule,
+    input_vector_at,
+    load_scenario,
+    output_times,
+)
+
+DEFAULT_TOLERANCES = Tolerances(rtol=1e-8, atol=1e-10)
+"""Engine tolerances. Tight enough that every output agrees with the Radau reference (rtol 1e-11) within
+1e-4 relative error on every built-in scenario (tests/test_reference.py), and still ~10 ms a subject-year."""
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """One subject's trajectory: ``frame`` holds the output columns of DESIGN.md §3, then extra columns."""
+
+    scenario: Scenario
+    frame: pd.DataFrame
+    status: Status
+    message: str
+    rest: SteadyState
+    units: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    def to_file(self, path: str | Path) -> Path:
+        """Write the table as CSV or Parquet (by extension), atomically."""
+        from gutjoint.interfaces.files import write_table
+
+        return write_table(self.frame, path)
+
+    def plot(self, path: str | Path | None = None):
+        """One readable figure: gut → blood → immune → joint → pain. Saved when ``path`` is given."""
+        from gutjoint.interfaces.figures import plot_simulation
+
+        return plot_simulation(self, path)
+
+
+def parameter_vector(runtime: Runtime, scenario: Scenario, extra: dict[str, float] | None = None) -> np.ndarray:
+    """Parameter values in model order: the table, then the scenario's overrides and traits, then ``extra``."""
+    overrides = {**scenario.overrides(), **(extra or {})}
+    try:
+        return runtime.parameters.vector(overrides)
+    except KeyError as exc:
+        raise InputError(f"{scenario.source}: unknown parameter {exc.args[0]!r}") from None
+
+
+def resting_state(runtime: Runtime, scenario: Scenario, p: np.ndarray) -> SteadyState:
+    """Steady state under the exposures in effect at day 0, cartilage held at ``cartilage_initial``."""
+    u0 = input_vector_at(scenario, 0.0, runtime.input_names)
+    fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
+    return find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed)
+
+
+def outputs_table(runtime: Runtime, trajectory: Trajectory, p: np.ndarray, schedule, rest: SteadyState) -> pd.DataFrame:
+    """Evaluate the output expressions along a trajectory and label the columns."""
+    times = trajectory.times
+    U = schedule.inputs_at(times)
+    Y = np.nan_to_num(trajectory.states, nan=0.0)
+    G = runtime.compiled.outputs_batch(np.ascontiguousarray(Y), p, np.ascontiguousarray(U))
+    G[np.isnan(trajectory.states).any(axis=1)] = np.nan
+    frame = pd.DataFrame(G, columns=list(runtime.output_names))
+    threshold_rest = rest.y[runtime.state_index("pain_threshold")]
+    frame["pain_threshold_rel"] = frame["pain_threshold_rel"] / threshold_rest
+    frame.insert(0, "time_days", times)
+    return frame
+
+
+def simulate(
+    scenario: str | Path | Scenario | dict = "healthy",
+    *,
+    parameters: dict[str, float] | None = None,
+    tolerances: Tolerances = DEFAULT_TOLERANCES,
+    throw: bool = False,
+) -> SimulationResult:
+    """Simulate ``scenario`` (a built-in name, a ``.toml`` path, a dict or a :class:`Scenario`).
+
+    Args:
+        scenario: what to run.
+        parameters: extra parameter overrides applied after the scenario's own.
+        tolerances: solver tolerances.
+        throw: raise :class:`~gutjoint.SolverError` on failure instead of returning a failed status.
+
+    Returns:
+        A :class:`SimulationResult`. A solver failure gives ``status`` other than SUCCESS (with advice) and
+        NaN rows from the failure on; it does not raise unless ``throw`` is set.
+    """
+    scenario = load_scenario(scenario)
+    runtime = get_runtime()
+    p = parameter_vector(runtime, scenario, parameters)
+    schedule = build_schedule(scenario, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
+    rest = resting_state(runtime, scenario, p)
+    times = output_times(scenario)
+    if not rest.ok:
+        trajectory = Trajectory(times, np.full((times.size, rest.y.size), np.nan), Status.STEADY_STATE,
+                                f"steady-state residual {rest.residual:.3g} ({rest.method})")
+        if throw:
+            from gutjoint._errors import SolverError
+
+            raise SolverError(f"{Status.STEADY_STATE.code}: {Status.STEADY_STATE.advice}")
+    else:
+        trajectory = integrate(runtime.compiled.rhs, runtime.compiled.jac, rest.y, p, schedule, times,
+                               tolerances=tolerances, throw=throw)
+    frame = outputs_table(runtime, trajectory, p, schedule, rest)
+    units = {"time_days": "d", **_output_units()}
+    return SimulationResult(scenario, frame, trajectory.status, trajectory.message, rest, units)
+
+
+def _output_units() -> dict[str, str]:
+    return dict(species.OUTPUT_UNITS)
