@@ -142,17 +142,17 @@ def scenario_from_dict(data: dict, *, source: str = "<scenario>", name: str | No
         where = f"inputs[{i}]."
         _table(source, f"inputs[{i}]", item)
         _check_keys(source, where, item, INPUT_KEYS)
-        name = item.get("name")
-        if name not in species.INPUT_RANGES:
-            raise ScenarioError(source, where + "name", name, f"one of {', '.join(species.PUBLIC_INPUTS)}")
-        low, high = species.INPUT_RANGES[name]
+        input_name = item.get("name")
+        if input_name not in species.INPUT_RANGES:
+            raise ScenarioError(source, where + "name", input_name, f"one of {', '.join(species.PUBLIC_INPUTS)}")
+        low, high = species.INPUT_RANGES[input_name]
         if "level" not in item:
             raise ScenarioError(source, where + "level", None, f"required: a number in [{low:g}, {high:g}]")
         level = _number(source, where + "level", item["level"], low, high)
         start = _number(source, where + "start_day", item.get("start_day", 0.0), 0, days)
         end = _number(source, where + "end_day", item.get("end_day", days), start, math.inf,
                       what=f"a day >= start_day ({start:g})")
-        inputs.append(InputWindow(name, level, start, min(end, days)))
+        inputs.append(InputWindow(input_name, level, start, min(end, days)))
 
     doses = []
     raw_doses = data.get("doses", [])
@@ -162,10 +162,10 @@ def scenario_from_dict(data: dict, *, source: str = "<scenario>", name: str | No
         where = f"doses[{i}]."
         _table(source, f"doses[{i}]", item)
         _check_keys(source, where, item, DOSE_KEYS)
-        name = item.get("name")
-        if name not in DOSES:
-            raise ScenarioError(source, where + "name", name, f"one of {', '.join(DOSES)}")
-        unit, largest, _ = DOSES[name]
+        dose_name = item.get("name")
+        if dose_name not in DOSES:
+            raise ScenarioError(source, where + "name", dose_name, f"one of {', '.join(DOSES)}")
+        unit, largest, _ = DOSES[dose_name]
         if "amount" not in item or "day" not in item:
             missing = "amount" if "amount" not in item else "day"
             raise ScenarioError(source, where + missing, None, "required")
@@ -176,9 +176,8 @@ def scenario_from_dict(data: dict, *, source: str = "<scenario>", name: str | No
             raise ScenarioError(source, where + "day", day, f"a day in [0, {days:g}) (before the horizon)")
         duration = _number(source, where + "duration_hours", item.get("duration_hours", 0.0), 0,
                            24 * (days - day), what=f"hours in [0, {24 * (days - day):g}] (0 = bolus)")
-        doses.append(Dose(name, amount, day, duration))
+        doses.append(Dose(dose_name, amount, day, duration))
 
-    name = name if isinstance(name, str) else None
     label = data.get("name") or name or Path(source).stem
     description = data.get("description", "")
     if not isinstance(description, str):

@@ -1,0 +1,111 @@
+"""The ``gutjoint`` command line (DESIGN.md §3). Bad input: one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gutjoint._errors import GutjointError, InputError
+
+DEFAULT_SCENARIO = "barrier-support"
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="gutjoint: an executable, evidence-graded model of the gut-joint axis. "
+                       "Educational research tool; not medical advice.")
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(f"error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    from gutjoint.studies.scenario import builtin_scenarios, load_scenario
+
+    table = Table("scenario", "days", "description", box=None, header_style="bold")
+    for name in builtin_scenarios():
+        sc = load_scenario(name)
+        table.add_row(name, f"{sc.days:g}", sc.description)
+    console.print(table)
+
+
+@app.command()
+def simulate(
+    scenario: str = typer.Argument(DEFAULT_SCENARIO, help="a built-in scenario name or a .toml file"),
+    out: Path = typer.Option(..., "--out", help="output table: .csv or .parquet"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw the figure to this PNG"),
+) -> None:
+    """Simulate one subject through SCENARIO and write the output table (and a figure)."""
+    from gutjoint.studies.simulate import simulate as run
+
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise InputError(f"{plot}: field '--plot': extension {plot.suffix or '(none)'!r} is not supported; allowed: .png")
+    result = run(scenario)
+    result.to_file(out)
+    if plot is not None:
+        result.plot(plot)
+    last = result.frame.iloc[-1]
+    status = "ok" if result.ok else f"FAILED ({result.status.code}: {result.message}; advice: {result.status.advice})"
+    console.print(f"{result.scenario.name}: {len(result.frame)} rows -> {out}"
+                  + (f", figure -> {plot}" if plot else "") + f"; solver {status}")
+    console.print(f"day {last.time_days:g}: pain {last.pain_nrs:.2f}/10, CRP {last.crp_mg_l:.2f} mg/L, "
+                  f"L:M {last.lm_ratio:.3f}, cartilage {last.cartilage:.3f}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def params(as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables")) -> None:
+    """Print the parameter table and the causal-link table, with sources and evidence grades."""
+    from gutjoint.biology.links import load_links
+    from gutjoint.biology.parameters import load_parameters
+
+    rows = load_parameters().as_rows()
+    links = [vars(link) for link in load_links()]
+    if as_json:
+        sys.stdout.write(json.dumps({"parameters": rows, "links": links}, indent=1, ensure_ascii=False) + "\n")
+        return
+    table = Table("name", "value", "unit", "range", "grade", "source", title="Parameters", show_lines=False)
+    for r in rows:
+        table.add_row(r["name"], f"{r['value']:.4g}", r["unit"], f"{r['low']:g}-{r['high']:g}", r["grade"],
+                      r["source"])
+    console.print(table)
+    link_table = Table("id", "source", "target", "effect", "grade", "evidence", title="Causal links")
+    for link in links:
+        link_table.add_row(link["id"], link["source"], link["target"], link["effect"], link["grade"], link["evidence"])
+    console.print(link_table)
+
+
+def main() -> None:
+    """Entry point: run the app, turning every expected error into one line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except GutjointError as exc:
+        errors.print(f"error: {exc}", markup=False)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        errors.print("aborted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and anything unexpected: still one line, no traceback
+        import click
+
+        if isinstance(exc, click.ClickException):
+            errors.print(f"error: {exc.format_message()}", markup=False)
+            sys.exit(exc.exit_code)
+        errors.print(f"internal error: {type(exc).__name__}: {exc} (please report this)", markup=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The simulation figure: one page that reads top to bottom, gut → blood → immune → joint → pain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from gutjoint.interfaces.files import atomic_write  # noqa: E402
+
+PANELS = (
+    # title, [(column, label, colour)], y label, log scale
+    ("Gut barrier", [("lm_ratio", "lactulose:mannitol", "tab:brown")], "L:M ratio", False),
+    ("Blood", [("lps_pg_ml", "endotoxin (LPS)", "tab:olive")], "pg/mL", False),
+    ("Innate cytokines", [("tnf_pg_ml", "TNF", "tab:red"), ("il6_pg_ml", "IL-6", "tab:orange"),
+                          ("il8_pg_ml", "IL-8", "tab:pink"), ("il10_pg_ml", "IL-10", "tab:blue")], "pg/mL", True),
+    ("Systemic inflammation", [("crp_mg_l", "CRP", "tab:purple")], "mg/L", False),
+    ("Joint", [("synovitis", "synovitis (a.u.)", "tab:red"), ("autoreactivity", "autoreactivity (a.u.)", "tab:green"),
+               ("sensitization", "sensitization gain", "tab:gray"), ("cartilage", "cartilage (fraction)", "tab:cyan")],
+     "", False),
+    ("Pain by source (stacked)", [], "NRS 0-10", False),
+)
+SOURCE_COLOURS = {"inflammation": "tab:red", "immune": "tab:green", "cartilage": "tab:cyan", "metabolic": "tab:olive"}
+GUT_INPUTS = ("dysbiosis", "barrier_insult", "enteric_infection", "high_fat_diet", "diet_antigen")
+
+
+def _shade_windows(ax, result, time_scale: float) -> None:
+    for window in result.scenario.inputs:
+        colour = "tab:green" if window.name in ("barrier_support", "anti_tnf") else "0.6"
+        ax.axvspan(window.start_day * time_scale, window.end_day * time_scale, color=colour, alpha=0.12, lw=0)
+    for dose in result.scenario.doses:
+        ax.axvline(dose.day * time_scale, color="k", lw=0.8, ls=":")
+
+
+def plot_simulation(result, path: str | Path | None = None):
+    """Draw ``result`` and, if ``path`` is given, save it as PNG (atomically). Returns the figure."""
+    frame = result.frame
+    hours = result.scenario.days <= 3
+    scale = 24.0 if hours else 1.0
+    t = frame["time_days"] * scale
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8.5, 12), sharex=True, constrained_layout=True)
+    for ax, (title, series, ylabel, log) in zip(axes, PANELS):
+        _shade_windows(ax, result, scale)
+        if series:
+            for column, label, colour in series:
+                ax.plot(t, frame[column], color=colour, lw=1.6, label=label)
+            if log:
+                ax.set_yscale("log")
+        else:
+            parts = [frame[f"pain_{s}"] for s in SOURCE_COLOURS]
+            ax.stackplot(t, parts, labels=[s for s in SOURCE_COLOURS], colors=list(SOURCE_COLOURS.values()),
+                         alpha=0.75)
+            ax.plot(t, frame["pain_nrs"], color="k", lw=1.2, label="pain (total)")
+            ax.set_ylim(0, 10)
+        ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="upper left", fontsize=7, ncol=1, frameon=False, bbox_to_anchor=(1.0, 1.0))
+        ax.grid(alpha=0.25)
+    axes[-1].set_xlabel("time (hours)" if hours else "time (days)")
+    windows = ", ".join(f"{w.name} {w.level:g} (day {w.start_day:g}-{w.end_day:g})" for w in result.scenario.inputs)
+    doses = ", ".join(f"{d.name} {d.amount:g} at day {d.day:g}" for d in result.scenario.doses)
+    subtitle = "; ".join(x for x in (windows, doses) if x) or "no exposures"
+    fig.suptitle(f"gutjoint: {result.scenario.name}\n{subtitle}\n"
+                 "shaded: exposure windows (green = intervention); dotted: doses. "
+                 "Educational model, not medical advice.", fontsize=9)
+    if path is not None:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), field="--plot")
+        plt.close(fig)
+    return fig
