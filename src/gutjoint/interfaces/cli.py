@@ -98,10 +98,8 @@ def main() -> None:
         errors.print("aborted", markup=False)
         sys.exit(130)
     except Exception as exc:  # click usage errors and anything unexpected: still one line, no traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            errors.print(f"error: {exc.format_message()}", markup=False)
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # a click usage error (typer vendors click)
+            errors.print(f"error: {exc.format_message()} (see --help)", markup=False)
             sys.exit(exc.exit_code)
         errors.print(f"internal error: {type(exc).__name__}: {exc} (please report this)", markup=False)
         sys.exit(1)

@@ -36,11 +36,14 @@ def integrate_reference(rhs, jac, y0: np.ndarray, p: np.ndarray, schedule: Sched
             y = y + seg.jump
         last = k == len(schedule.segments) - 1
         mask = (times >= seg.start) & ((times < seg.end) | (last & (times <= seg.end)))
+        n_out = int(mask.sum())
         t_eval = np.append(times[mask], seg.end)
+        if n_out and t_eval[-2] >= seg.end:  # the last requested time is the segment end itself
+            t_eval = t_eval[:-1]
         sol = solve_ivp(rhs, (seg.start, seg.end), y, method="Radau", t_eval=t_eval, args=(p, seg.u), jac=jac,
                         rtol=rtol, atol=atol)
         if not sol.success:
             raise RuntimeError(f"reference solver failed: {sol.message}")
-        out[mask] = sol.y[:, :-1].T
+        out[mask] = sol.y[:, :n_out].T
         y = sol.y[:, -1]
     return out

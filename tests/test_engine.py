@@ -1,0 +1,99 @@
+"""Engine behaviour: exact timing of doses and input changes, output spacing, failure statuses, caching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gutjoint
+from gutjoint import Status, Tolerances
+from gutjoint.studies.runtime import get_runtime
+
+
+def test_output_at_step_hours(run):
+    frame = run("endotoxemia-2ngkg").frame
+    assert np.allclose(np.diff(frame["time_days"]) * 24, 1.0)
+    assert frame["time_days"].iloc[-1] == pytest.approx(2.0)
+
+
+def test_bolus_takes_effect_exactly_at_its_time():
+    """LPS jumps by dose / plasma volume exactly at the dose time (2 ng/kg / 40 mL/kg = 50 pg/mL)."""
+    sc = {"days": 1, "step_hours": 0.5, "doses": [{"name": "lps_iv", "amount": 2.0, "day": 0.25}]}
+    frame = gutjoint.simulate(sc).frame.set_index("time_days")
+    before, at = frame.loc[0.25 - 1 / 48, "lps_pg_ml"], frame.loc[0.25, "lps_pg_ml"]
+    assert frame.loc[0.0, "lps_pg_ml"] == pytest.approx(before, rel=1e-9)  # nothing before the dose
+    assert at - before == pytest.approx(50.0, rel=1e-6)
+
+
+def test_infusion_delivers_its_amount():
+    """A 4 h infusion of 2 ng/kg: plasma endotoxin rises only during the infusion window."""
+    sc = {"days": 0.5, "step_hours": 0.25, "doses": [{"name": "lps_iv", "amount": 2.0, "day": 0.0, "duration_hours": 4}]}
+    frame = gutjoint.simulate(sc, parameters={"tj_per_tnf": 0.0}).frame  # no TNF-driven gut leak during it
+    hours = frame["time_days"] * 24
+    lps = frame["lps_pg_ml"]
+    assert lps[hours <= 4].is_monotonic_increasing
+    assert lps[hours >= 4].is_monotonic_decreasing
+    k = get_runtime().parameters["lps_clearance"].value  # 1/h
+    rate = 2.0 / 4 * 1000 / 40  # pg/mL per h
+    expected_peak_excess = rate / k * (1 - np.exp(-k * 4))
+    assert lps.max() - lps.iloc[0] == pytest.approx(expected_peak_excess, rel=1e-5)
+
+
+def test_input_window_switches_exactly():
+    sc = {"days": 10, "step_hours": 6, "inputs": [{"name": "barrier_insult", "level": 1.0, "start_day": 2.5, "end_day": 5}]}
+    frame = gutjoint.simulate(sc).frame.set_index("time_days")
+    assert frame.loc[2.25, "tj_open"] == pytest.approx(frame.loc[0, "tj_open"], rel=1e-6)
+    assert frame.loc[2.75, "tj_open"] > frame.loc[2.5, "tj_open"]
+    assert frame.loc[5.25, "tj_open"] < frame.loc[5.0, "tj_open"]
+
+
+def test_solver_failure_is_a_status_not_an_exception():
+    result = gutjoint.simulate("endotoxemia-2ngkg", tolerances=Tolerances(rtol=1e-8, atol=1e-10, max_steps=3))
+    assert result.status is Status.STEP_LIMIT
+    assert "max_steps" in result.status.advice
+    assert result.frame["pain_nrs"].isna().any()  # unreached rows are marked, not invented
+    with pytest.raises(gutjoint.SolverError):
+        gutjoint.simulate("endotoxemia-2ngkg", tolerances=Tolerances(max_steps=3), throw=True)
+
+
+def test_steady_state_has_zero_derivative():
+    runtime = get_runtime()
+    result = gutjoint.simulate("gut-driven-joint-pain")
+    assert result.rest.ok
+    from gutjoint.studies.scenario import input_vector_at, load_scenario
+    from gutjoint.studies.simulate import parameter_vector
+
+    sc = load_scenario("gut-driven-joint-pain")
+    p = parameter_vector(runtime, sc)
+    dy = runtime.compiled.rhs(result.rest.y, 0.0, p, input_vector_at(sc, 0.0, runtime.input_names))
+    free = [i for i, n in enumerate(runtime.state_names) if n != "cartilage"]
+    assert np.max(np.abs(dy[free])) < 1e-8
+
+
+def test_compiled_code_is_cached_on_disk():
+    runtime = get_runtime()
+    assert runtime.compiled.path.exists()
+    assert list(runtime.compiled.path.parent.glob("__pycache__/*.nbi")), "numba cache index missing"
+
+
+def test_output_columns_are_the_pinned_ones_first(run):
+    from gutjoint.biology.species import PINNED_OUTPUTS
+
+    assert tuple(run("healthy").frame.columns[: len(PINNED_OUTPUTS)]) == PINNED_OUTPUTS
+
+
+def test_pain_sources_sum_to_pain(run):
+    frame = run("metabolic").frame
+    parts = frame[["pain_inflammation", "pain_immune", "pain_cartilage", "pain_metabolic"]].sum(axis=1)
+    assert np.allclose(parts, frame["pain_nrs"], rtol=1e-10)
+
+
+def test_tolerance_blunts_repeated_endotoxin(run):
+    """Endotoxin tolerance: the fifth daily 2 ng/kg dose gives a far smaller TNF burst than the first
+    (human data: -97%, Crit Care Med 2009). Off-switch: tolerance_max = 0."""
+    frame = run("repeated-endotoxemia").frame
+    day = np.floor(frame["time_days"] + 1e-9)
+    base = frame["tnf_pg_ml"].iloc[0]
+    first = frame["tnf_pg_ml"][day == 0].max() - base
+    fifth = frame["tnf_pg_ml"][day == 4].max() - base
+    assert fifth < 0.2 * first
