@@ -9,6 +9,7 @@ default: the result carries a :class:`Status` whose member explains what to chan
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -146,10 +147,12 @@ def integrate(
         if seg.end - seg.start <= 0:
             out[mask] = y
             continue
-        sol, info = odeint(
-            rhs, y, t_seg, args=(p, seg.u), Dfun=jac, rtol=tolerances.rtol, atol=tolerances.atol,
-            mxstep=tolerances.max_steps, full_output=True, tfirst=False,
-        )
+        with warnings.catch_warnings():  # failures are reported through the status below
+            warnings.simplefilter("ignore")
+            sol, info = odeint(
+                rhs, y, t_seg, args=(p, seg.u), Dfun=jac, rtol=tolerances.rtol, atol=tolerances.atol,
+                mxstep=tolerances.max_steps, full_output=True, tfirst=False,
+            )
         n_rhs += int(info["nfe"][-1]) if len(info["nfe"]) else 0
         solver_status = _status_from_message(str(info.get("message", "")))
         if not solver_status.ok:

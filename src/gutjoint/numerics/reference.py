@@ -26,8 +26,10 @@ def lambdify_system(system: SymbolicSystem):
 
 
 def integrate_reference(rhs, jac, y0: np.ndarray, p: np.ndarray, schedule: Schedule, times: Sequence[float],
-                        *, rtol: float = 1e-11, atol: float = 1e-13) -> np.ndarray:
-    """States at ``times`` (right-continuous at boundaries), segment by segment with Radau."""
+                        *, rtol: float = 1e-11, atol: float = 1e-13, method: str = "Radau") -> np.ndarray:
+    """States at ``times`` (right-continuous at boundaries), segment by segment (Radau by default).
+
+    ``jac=None`` lets SciPy difference the Jacobian (what a typical hand-written model does)."""
     times = np.asarray(times, dtype=float)
     out = np.full((times.size, y0.size), np.nan)
     y = np.array(y0, dtype=float)
@@ -40,8 +42,9 @@ def integrate_reference(rhs, jac, y0: np.ndarray, p: np.ndarray, schedule: Sched
         t_eval = np.append(times[mask], seg.end)
         if n_out and t_eval[-2] >= seg.end:  # the last requested time is the segment end itself
             t_eval = t_eval[:-1]
-        sol = solve_ivp(rhs, (seg.start, seg.end), y, method="Radau", t_eval=t_eval, args=(p, seg.u), jac=jac,
-                        rtol=rtol, atol=atol)
+        options = {"jac": jac} if jac is not None else {}
+        sol = solve_ivp(rhs, (seg.start, seg.end), y, method=method, t_eval=t_eval, args=(p, seg.u),
+                        rtol=rtol, atol=atol, **options)
         if not sol.success:
             raise RuntimeError(f"reference solver failed: {sol.message}")
         out[mask] = sol.y[:, :n_out].T

@@ -1,0 +1,83 @@
+"""Speed of one subject: warm 365-day simulation, compile time, CLI wall time (cold and warm cache),
+and the ratio against what a typical user would write (SciPy solve_ivp LSODA on a plain Python rhs).
+
+Run:  .venv/bin/python benchmarks/bench_simulate.py
+Prints medians; nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def cli_wall(args: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", *args], env=env, check=True,
+                   capture_output=True)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    import gutjoint
+    from gutjoint.biology.model import build_model
+    from gutjoint.numerics.reference import integrate_reference, lambdify_system
+    from gutjoint.studies.runtime import get_runtime
+    from gutjoint.studies.scenario import build_schedule, load_scenario, output_times
+    from gutjoint.studies.simulate import parameter_vector, resting_state
+
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as work:
+        env = dict(os.environ, GUTJOINT_CACHE=cache)
+        code = ("import time; t=time.perf_counter(); import gutjoint; gutjoint.simulate('healthy'); "
+                "print(time.perf_counter()-t)")
+        compile_s = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                         check=True).stdout)
+        shutil_args = ["simulate", "healthy", "--out", str(Path(work) / "h.csv")]
+        import shutil
+
+        shutil.rmtree(cache)
+        first = cli_wall(shutil_args, env)
+        second = statistics.median(cli_wall(shutil_args, env) for _ in range(3))
+
+    gutjoint.simulate("healthy")  # warm up
+    warm = median_time(lambda: gutjoint.simulate("healthy"), 20)
+
+    # The alternative a typical user writes: plain Python rhs, solve_ivp LSODA, same tolerances, on a
+    # scenario that moves (barrier support from day 90) rather than one that sits at rest.
+    runtime = get_runtime()
+    sc = load_scenario("barrier-support")
+    p = parameter_vector(runtime, sc)
+    rest = resting_state(runtime, sc, p)
+    schedule = build_schedule(sc, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
+    rhs, _ = lambdify_system(build_model().symbolic_system())
+    times = output_times(sc)
+    engine = median_time(lambda: gutjoint.simulate(sc), 20)
+    plain = median_time(lambda: integrate_reference(rhs, None, rest.y, p, schedule, times, rtol=1e-8, atol=1e-10,
+                                                    method="LSODA"), 3)
+
+    print(f"compile (cold cache: codegen + numba JIT + 1 run):   {compile_s:8.2f} s")
+    print(f"gutjoint simulate healthy, first run (cold cache):   {first:8.2f} s")
+    print(f"gutjoint simulate healthy, second run (warm cache):  {second:8.2f} s   (goal <= 3 s)")
+    print(f"one 365-day simulation, warm (median of 20):         {warm * 1e3:8.1f} ms  (goal <= 20 ms)")
+    print(f"  = {1 / warm:.0f} subject-years/s on one core (includes steady-state solve and output table)")
+    print(f"barrier-support year: gutjoint {engine * 1e3:.1f} ms vs SciPy solve_ivp LSODA on a plain Python rhs "
+          f"(same tolerances) {plain * 1e3:.1f} ms -> {plain / engine:.0f}x faster")
+    print("libRoadRunner: not compared yet (SBML export is a later issue)")
+
+
+if __name__ == "__main__":
+    main()
