@@ -33,6 +33,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, field: str 
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; results should read like any other file
         os.replace(tmp, path)
     finally:
         if tmp.exists():
