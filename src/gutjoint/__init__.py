@@ -34,8 +34,25 @@ def scenarios() -> dict[str, str]:
     return {name: load_scenario(name).description for name in builtin_scenarios()}
 
 
-__all__ = sorted([
-    "DISCLAIMER", "Dose", "GutjointError", "InputError", "InputWindow", "Link", "ModelDefinitionError", "Parameter",
-    "ParameterTable", "Scenario", "ScenarioError", "SimulationResult", "SolverError", "Status", "Tolerances",
-    "links", "load_scenario", "parameters", "scenarios", "simulate",
-])
+__all__ = [
+    "DISCLAIMER",
+    "Dose",
+    "GutjointError",
+    "InputError",
+    "InputWindow",
+    "Link",
+    "ModelDefinitionError",
+    "Parameter",
+    "ParameterTable",
+    "Scenario",
+    "ScenarioError",
+    "SimulationResult",
+    "SolverError",
+    "Status",
+    "Tolerances",
+    "links",
+    "load_scenario",
+    "parameters",
+    "scenarios",
+    "simulate",
+]

@@ -35,7 +35,6 @@ from gutjoint.biology.species import (
     HOURS_PER_DAY,
     MODEL_OUTPUTS,
     OUTPUT_UNITS,
-    PAIN_SOURCES,
     PUBLIC_INPUTS,
     STATE_NAMES,
     STATES,

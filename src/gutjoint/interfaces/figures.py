@@ -19,7 +19,8 @@ PANELS = (
                           ("il8_pg_ml", "IL-8", "tab:pink"), ("il10_pg_ml", "IL-10", "tab:blue")], "pg/mL", True),
     ("Systemic inflammation", [("crp_mg_l", "CRP", "tab:purple")], "mg/L", False),
     ("Joint", [("synovitis", "synovitis (a.u.)", "tab:red"), ("autoreactivity", "autoreactivity (a.u.)", "tab:green"),
-               ("sensitization", "sensitization gain", "tab:gray"), ("cartilage", "cartilage (fraction)", "tab:cyan")],
+               ("sensitization", "sensitization gain", "tab:gray"), ("cartilage", "cartilage (fraction)", "tab:cyan"),
+               ("pain_threshold_rel", "pain threshold (x baseline)", "tab:brown")],
      "", False),
     ("Pain by source (stacked)", [], "NRS 0-10", False),
 )
