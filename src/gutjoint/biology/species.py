@@ -32,6 +32,8 @@ INPUTS: tuple[tuple[Variable, float, float], ...] = (
     (Variable("anti_tnf", "0-1", "fraction of TNF activity blocked", "innate"), 0, 1),
 )
 PUBLIC_INPUTS = tuple(v.name for v, _, _ in INPUTS)
+# Interventions act from their start; they never shape the resting state a subject starts from.
+INTERVENTIONS = ("barrier_support", "anti_tnf")
 INPUT_RANGES = {v.name: (lo, hi) for v, lo, hi in INPUTS}
 # Constant-rate infusions of the doses are inputs too (set by the scenario layer, never by users directly).
 DOSE_RATE_INPUTS = (

@@ -85,6 +85,65 @@ def params(as_json: bool = typer.Option(False, "--json", help="print JSON instea
     console.print(link_table)
 
 
+@app.command()
+def calibrate(
+    check: bool = typer.Option(False, "--check", help="evaluate the shipped parameters against every target; fit nothing"),
+    out: Path = typer.Option(Path("calibration-report"), "--out", help="folder for report.md and its figures"),
+    starts: int = typer.Option(4, "--starts", min=1, max=50, help="multi-start count per block"),
+    profiles: bool = typer.Option(True, "--profiles/--no-profiles", help="profile likelihood of every fitted parameter"),
+    write: bool = typer.Option(True, "--write/--no-write", help="store the fitted values as the package defaults"),
+) -> None:
+    """Fit the model to the human calibration targets (or --check them) and write a report."""
+    import time
+
+    from gutjoint.studies.calibration import check as check_targets
+
+    t0 = time.perf_counter()
+    if check:
+        results = check_targets()
+        from gutjoint.studies.calibration.report import write_report
+
+        report = write_report(out, None, results)
+    else:
+        from gutjoint.studies.calibration.run import calibrate as run
+
+        outcome = run(out, starts=starts, profiles=profiles, write=write, progress=lambda m: errors.print(m))
+        results, report = outcome.checks, outcome.report
+    table = Table("target", "model", "result", box=None, header_style="bold")
+    for target, outcome in results:
+        verdict = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[yellow]out of scope[/]"}[outcome.passed]
+        table.add_row(target.id, outcome.value, verdict)
+    console.print(table)
+    failed = [t.id for t, o in results if o.passed is False]
+    console.print(f"{len(results) - len(failed)}/{len(results)} targets pass or are out of scope; report -> {report} "
+                  f"({time.perf_counter() - t0:.1f} s)")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml or petab"),
+    out: Path = typer.Option(..., "--out", help="sbml: the .xml file; petab: a folder"),
+) -> None:
+    """Export the model as SBML (L3V2), or the calibration problem as PEtab (SBML + tables, linted)."""
+    if fmt == "sbml":
+        from gutjoint.interfaces.sbml import write_sbml
+
+        path = write_sbml(out)
+        console.print(f"SBML L3V2 -> {path}")
+    elif fmt == "petab":
+        from gutjoint.interfaces.petab_export import export_petab, lint
+
+        yaml_path = export_petab(out)
+        ok = lint(yaml_path)
+        console.print(f"PEtab problem -> {yaml_path} (petab linter: {'no errors' if ok else 'ERRORS, see above'})")
+        if not ok:
+            raise typer.Exit(1)
+    else:
+        raise InputError(f"export: argument 'FORMAT' = {fmt!r} is invalid; allowed: sbml, petab")
+
+
 def main() -> None:
     """Entry point: run the app, turning every expected error into one line and exit code 2."""
     try:

@@ -6,8 +6,9 @@ value and what is allowed. Rules not fixed by DESIGN.md, stated here once:
 - ``days`` is capped at ``MAX_DAYS`` (100 years) and the output at ``MAX_ROWS`` rows;
 - an input window may end after the horizon (it is cut there) but must start within it;
 - where windows of the same input overlap, the one listed last wins;
-- the subject starts at rest: the steady state under the inputs in effect at day 0 (doses excluded),
-  with cartilage held at ``cartilage_initial``.
+- the subject starts at rest: the steady state under the exposures in effect at day 0 (interventions such
+  as ``barrier_support`` and doses excluded: they act from their start), with cartilage held at
+  ``cartilage_initial``.
 """
 
 from __future__ import annotations

@@ -64,8 +64,11 @@ def parameter_vector(runtime: Runtime, scenario: Scenario, extra: dict[str, floa
 
 
 def resting_state(runtime: Runtime, scenario: Scenario, p: np.ndarray) -> SteadyState:
-    """Steady state under the exposures in effect at day 0, cartilage held at ``cartilage_initial``."""
+    """Steady state under the exposures in effect at day 0 (interventions and doses excluded), with cartilage
+    held at ``cartilage_initial``."""
     u0 = input_vector_at(scenario, 0.0, runtime.input_names)
+    for name in species.INTERVENTIONS:
+        u0[runtime.input_index(name)] = 0.0
     fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
     return find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed)
 

@@ -1,0 +1,45 @@
+"""Calibration tables shipped with the package (``gutjoint/data/calibration``), read with provenance.
+
+Rows whose ``flag`` column mentions ``synthetic`` (model-maker additions, not measurements) are removed here,
+at the single place every table is read, so no fit or check can see them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+SYNTHETIC_MARK = "synthetic"
+
+
+@lru_cache(maxsize=None)
+def read_table(filename: str, *, keep_synthetic: bool = False) -> pd.DataFrame:
+    """A calibration table; rows flagged synthetic (and the flag column) are dropped unless ``keep_synthetic``."""
+    with resources.files("gutjoint.data.calibration").joinpath(filename).open("r", encoding="utf-8") as fh:
+        frame = pd.read_csv(fh, comment="#")
+    if "flag" in frame and not keep_synthetic:
+        synthetic = frame["flag"].fillna("").astype(str).str.contains(SYNTHETIC_MARK, case=False)
+        frame = frame[~synthetic].drop(columns="flag")
+    return frame.reset_index(drop=True)
+
+
+def janum_cytokines() -> pd.DataFrame:
+    return read_table("endotoxemia_bolus_2ngkg_janum2016_cytokines.csv")
+
+
+def janum_temperature() -> pd.DataFrame:
+    return read_table("endotoxemia_bolus_2ngkg_janum2016_temperature.csv")
+
+
+def janum_pain_threshold() -> pd.DataFrame:
+    return read_table("endotoxemia_bolus_2ngkg_janum2016_pain_threshold.csv")
+
+
+def barrier_targets() -> pd.DataFrame:
+    return read_table("barrier_recovery_targets.csv").set_index("id")
+
+
+def population_targets() -> pd.DataFrame:
+    return read_table("population_targets.csv").set_index("id")

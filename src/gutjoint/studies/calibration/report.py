@@ -1,0 +1,197 @@
+"""The fit report: Markdown with PNG figures (model against data with SD bands, the target table, the
+parameter uncertainty and the parameters that these targets cannot identify)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from gutjoint.studies.calibration import cohort, data, experiments  # noqa: E402
+from gutjoint.studies.calibration.conditions import load_conditions  # noqa: E402
+from gutjoint.studies.calibration.targets import CYTOKINES  # noqa: E402
+
+DISCLAIMER = ("Educational research tool; not medical advice. Chronic joint pain or digestive symptoms should be "
+              "evaluated by a qualified healthcare professional.")
+
+
+def _save(fig, path: Path) -> str:
+    from gutjoint.interfaces.files import atomic_write
+
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), field="--out")
+    plt.close(fig)
+    return path.name
+
+
+def figure_endotoxemia(folder: Path, params) -> str:
+    bolus = experiments.bolus(params or {}).frame
+    hours = bolus["time_days"] * 24
+    cyt_all = data.read_table("endotoxemia_bolus_2ngkg_janum2016_cytokines.csv", keep_synthetic=True)
+    cyt = data.janum_cytokines()
+    synthetic = cyt_all[~cyt_all["time_h"].isin(cyt["time_h"])]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7), constrained_layout=True)
+    for ax, (key, column) in zip(axes.flat, CYTOKINES.items()):
+        ax.errorbar(cyt["time_h"], cyt[f"{key}_mean"], yerr=cyt[f"{key}_sd"], fmt="o", color="k", capsize=3,
+                    label="Janum 2016, mean +- SD")
+        ax.plot(synthetic["time_h"], synthetic[f"{key}_mean"], "x", color="0.6", label="synthetic rows (not fitted)")
+        ax.plot(hours, bolus[column], color="tab:red", label="model")
+        ax.set_title(f"{key.upper()} (pg/mL)")
+        ax.set_xlabel("hours after 2 ng/kg LPS")
+    temp = data.janum_temperature()
+    ax = axes.flat[4]
+    ax.fill_between(temp["time_h"], temp["temperature_c_mean"] - temp["temperature_c_sd"],
+                    temp["temperature_c_mean"] + temp["temperature_c_sd"], color="0.85", label="data +- SD")
+    ax.plot(temp["time_h"], temp["temperature_c_mean"], "o", color="k")
+    ax.plot(hours, bolus["temperature_c"], color="tab:red", label="model")
+    ax.set_title("temperature (degC)")
+    ax.set_xlabel("hours")
+    ppt = data.janum_pain_threshold()
+    base = ppt["ppt_mean"].iloc[0]
+    ax = axes.flat[5]
+    ax.errorbar(ppt["time_h"], ppt["ppt_mean"] / base, yerr=ppt["ppt_sd"] / base, fmt="o", color="k", capsize=3,
+                label="data +- SD")
+    ax.plot(hours, bolus["pain_threshold_rel"], color="tab:red", label="model")
+    ax.set_title("pressure-pain threshold (x baseline)")
+    ax.set_xlabel("hours")
+    axes.flat[0].legend(fontsize=7)
+    return _save(fig, folder / "fit_endotoxemia.png")
+
+
+def figure_barrier(folder: Path, params, conditions) -> str:
+    from gutjoint.studies.scenario import InputWindow, Scenario
+    from gutjoint.studies.simulate import simulate
+
+    p = params or {}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    alcohol = simulate(Scenario(name="a", days=30, inputs=(InputWindow("barrier_insult", 1.0, 0, 1e-9),)), parameters=p)
+    ax = axes[0]
+    ax.plot(alcohol.frame["time_days"], alcohol.frame["lm_ratio"], color="tab:red", label="model")
+    ax.axhline(0.03, ls="--", color="k", lw=0.8, label="normal (< 0.03)")
+    ax.axvspan(7, 14, color="0.85", label="normal by 7-14 d (data)")
+    ax.set_title("C6: stopping alcohol")
+    ax.set_xlabel("days")
+    ax.set_ylabel("L:M")
+    ax.legend(fontsize=7)
+    levels = conditions or load_conditions()
+    g = simulate(Scenario(name="g", days=365, inputs=(InputWindow("enteric_infection", levels["gfd_injury"], 0, 1e-9),
+                                                      InputWindow("barrier_insult", levels["gfd_insult"], 0, 1e-9))),
+                 parameters=p)
+    ax = axes[1]
+    ax.plot(g.frame["time_days"], g.frame["lm_ratio"] / g.frame["lm_ratio"].iloc[0], color="tab:red", label="model")
+    ax.errorbar([7, 60], [0.53, 0.34], yerr=[0.106, 0.068], fmt="o", color="k", capsize=3,
+                label="Clin Sci 2001 (+-20%)")
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_title("C7: coeliac, gluten-free diet")
+    ax.set_xlabel("days")
+    ax.set_ylabel("ratio / ratio at start")
+    ax.legend(fontsize=7)
+    level = experiments.pi_ibs_injury_level(p)
+    for support, colour, label in ((1.0, "tab:green", "barrier_support = 1"), (0.0, "0.5", "placebo")):
+        inputs = (InputWindow("enteric_infection", level, 0, 56),) + ((InputWindow("barrier_support", 1.0, 0, 56),)
+                                                                       if support else ())
+        z = simulate(Scenario(name="z", days=56, inputs=inputs), parameters=p)
+        axes[2].plot(z.frame["time_days"], z.frame["lm_ratio"], color=colour, label=label)
+    axes[2].errorbar([0, 56], [0.11, 0.05], yerr=[0, 0.015], fmt="o", color="k", capsize=3, label="Zhou 2019 (+-30%)")
+    axes[2].set_title("barrier_support = 1 (Zhou 2019)")
+    axes[2].set_xlabel("days")
+    axes[2].legend(fontsize=7)
+    return _save(fig, folder / "fit_barrier.png")
+
+
+def figure_other(folder: Path, params) -> str:
+    from gutjoint.studies.simulate import simulate
+
+    p = params or {}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    daily = simulate(experiments.daily_bolus_scenario(), parameters=p).frame
+    axes[0].plot(daily["time_days"], daily["tnf_pg_ml"], color="tab:red")
+    axes[0].set_title("tolerance: 2 ng/kg daily x5 (TNF)")
+    axes[0].set_xlabel("days")
+    axes[0].set_ylabel("pg/mL")
+    for grams, hours, target, band, colour in ((40, 4, 1.5, 0.2, "tab:olive"), (33, 3, 1.45, 0.17, "tab:brown")):
+        from gutjoint.studies.scenario import Dose, Scenario
+
+        f = simulate(Scenario(name="m", days=0.3, step_hours=0.1, doses=(Dose("fat_meal", grams, 0),)), parameters=p).frame
+        axes[1].plot(f["time_days"] * 24, f["lps_pg_ml"] / f["lps_pg_ml"].iloc[0], color=colour, label=f"model, {grams} g")
+        axes[1].errorbar([hours], [target], yerr=[band], fmt="o", color=colour, capsize=3)
+    axes[1].set_title("C4: endotoxin after fat (Erridge; Deopurkar)")
+    axes[1].set_xlabel("hours")
+    axes[1].set_ylabel("x fasting")
+    axes[1].legend(fontsize=7)
+    crp = cohort.cohort_rest(p)["crp_mg_l"]
+    axes[2].hist(np.clip(crp, 0, 15), bins=40, color="tab:purple", alpha=0.7)
+    axes[2].axvline(3, color="k", ls="--", lw=0.8, label="3 mg/L")
+    axes[2].axvline(np.median(crp), color="tab:purple", lw=1.5, label=f"median {np.median(crp):.2f}")
+    axes[2].set_title(f"C5: cohort CRP ({np.mean(crp > 3):.0%} > 3 mg/L; target 32-37%)")
+    axes[2].set_xlabel("mg/L (clipped at 15)")
+    axes[2].legend(fontsize=7)
+    return _save(fig, folder / "fit_tolerance_meal_population.png")
+
+
+def figure_profiles(folder: Path, profiles) -> str | None:
+    flat = [p for block in profiles.values() for p in block]
+    if not flat:
+        return None
+    cols = 5
+    rows = int(np.ceil(len(flat) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.3 * rows), constrained_layout=True)
+    for ax, prof in zip(np.ravel(axes), flat):
+        ax.plot(prof.grid, prof.delta_chi2, "o-", ms=3, color="tab:blue" if prof.identifiable else "tab:red")
+        ax.axhline(3.84, color="k", ls="--", lw=0.7)
+        ax.axvline(prof.estimate, color="0.5", lw=0.7)
+        ax.set_xscale("log")
+        ax.set_title(prof.parameter, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in np.ravel(axes)[len(flat):]:
+        ax.axis("off")
+    fig.suptitle("profile likelihood: delta chi2 vs value (dashed: 95% threshold; red: not identifiable)", fontsize=9)
+    return _save(fig, folder / "profiles.png")
+
+
+def write_report(folder: Path, result, checks, params=None, conditions=None) -> Path:
+    """Write ``report.md`` and its figures into ``folder``; return the report path."""
+    from gutjoint.interfaces.files import atomic_write
+
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = [figure_endotoxemia(folder, params), figure_barrier(folder, params, conditions), figure_other(folder, params)]
+    prof_fig = figure_profiles(folder, result.profiles) if result else None
+    lines = ["# gutjoint calibration report", "", f"*{DISCLAIMER}*", "",
+             "## Targets", "", "| target | what | expected | tolerance | model | result | source |", "|---|---|---|---|---|---|---|"]
+    for target, outcome in checks:
+        verdict = {True: "pass", False: "**FAIL**", None: "out of scope"}[outcome.passed]
+        lines.append(f"| {target.id} | {target.what} | {target.expected} | {target.tolerance} | {outcome.value} | "
+                     f"{verdict} | {target.source} |")
+    notes = [(t, o) for t, o in checks if o.detail]
+    if notes:
+        lines += ["", *[f"- **{t.id}**: {o.detail}" for t, o in notes]]
+    lines += ["", "## Model against data", ""] + [f"![{f}]({f})" for f in figures]
+    if result is not None:
+        lines += ["", "## Fitted parameters and their uncertainty", "",
+                  "Multi-start bounded least squares per block (see `gutjoint.studies.calibration.fit`). "
+                  "Intervals: 95% profile likelihood (Δχ² = 3.84), others re-optimised. 'not identifiable' = the "
+                  "profile stays under the threshold on that side within the plausible range.", ""]
+        for fit in result.block_fits:
+            lines += [f"### Block `{fit.block.name}` (cost {fit.cost:.2f}; starts: "
+                      f"{', '.join(f'{c:.2f}' for c in fit.starts)})", "",
+                      "| parameter | estimate | 95% low | 95% high | identifiable |", "|---|---|---|---|---|"]
+            profs = {p.parameter: p for p in result.profiles.get(fit.block.name, [])}
+            for name, value in fit.values.items():
+                p = profs.get(name)
+                low = f"{p.low:.4g}" if p and p.low is not None else "not bounded"
+                high = f"{p.high:.4g}" if p and p.high is not None else "not bounded"
+                ident = ("yes" if p.identifiable else "**no**") if p else "not profiled"
+                lines.append(f"| {name} | {value:.4g} | {low} | {high} | {ident} |")
+            lines.append("")
+        unidentifiable = [p.parameter for ps in result.profiles.values() for p in ps if not p.identifiable]
+        if unidentifiable:
+            lines += ["**Not identifiable from these targets:** " + ", ".join(unidentifiable) + ".", ""]
+        if prof_fig:
+            lines += [f"![profiles]({prof_fig})", ""]
+        lines += ["## Timings", "", *[f"- {k}: {v:.1f} s" for k, v in result.seconds.items()], ""]
+    path = folder / "report.md"
+    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"), field="--out")
+    return path

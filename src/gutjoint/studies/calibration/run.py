@@ -1,0 +1,64 @@
+"""``gutjoint calibrate``: fit every block, profile it, write the values back, write the report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gutjoint.studies.calibration import fit as fitting
+from gutjoint.studies.calibration.targets import check
+
+
+@dataclass
+class CalibrationResult:
+    values: dict[str, float]
+    block_fits: list[fitting.BlockFit]
+    profiles: dict[str, list[fitting.Profile]]
+    tags: dict[str, str]
+    seconds: dict[str, float] = field(default_factory=dict)
+    report: Path | None = None
+    checks: list = field(default_factory=list)
+
+
+def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profiles: bool = True, write: bool = True,
+              workers: int | None = None, progress=print) -> CalibrationResult:
+    """Fit the target-informed parameters, optionally write them back as defaults, and write the report."""
+    workers = workers or fitting.default_workers()
+    base: dict[str, float] = {}  # fitted model parameters, passed on to later blocks
+    conditions: dict[str, float] = {}  # fitted nuisance levels of calibration conditions
+    fits, profs, tags, seconds = [], {}, {}, {}
+    for block in fitting.BLOCKS:
+        t0 = time.perf_counter()
+        progress(f"fitting block '{block.name}' ({len(block.parameters)} parameters, {starts} starts)")
+        result = fitting.fit_block(block, base, starts=starts)
+        base.update({k: v for k, v in result.values.items() if k not in fitting.NUISANCE_RANGES})
+        conditions.update({k: v for k, v in result.values.items() if k in fitting.NUISANCE_RANGES})
+        fits.append(result)
+        for name in block.parameters:
+            tags[name] = ", ".join(block.targets)
+        seconds[f"fit {block.name}"] = time.perf_counter() - t0
+        if block.name == "innate":  # the meal block depends on nothing but the barrier and innate values
+            meal = fitting.fit_meal(base)
+            base.update(meal)
+            tags["lps_per_fat"] = "C4_fat_meal"
+    if profiles:
+        for result in fits:
+            t0 = time.perf_counter()
+            progress(f"profiling block '{result.block.name}'")
+            earlier = {k: v for k, v in base.items() if k not in result.block.parameters}
+            profs[result.block.name] = fitting.profile_block(result.block, result, earlier, workers=workers)
+            seconds[f"profile {result.block.name}"] = time.perf_counter() - t0
+    if write:
+        fitting.write_back({**base, **conditions}, tags)
+    outcome = CalibrationResult({**base, **conditions}, fits, profs, tags, seconds)
+    from gutjoint.studies.calibration.report import write_report
+
+    if write:
+        checks = check()
+        outcome.report = write_report(Path(out), outcome, checks)
+    else:
+        checks = check(base, conditions)
+        outcome.report = write_report(Path(out), outcome, checks, params=base, conditions=conditions)
+    outcome.checks = checks
+    return outcome
