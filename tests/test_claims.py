@@ -12,6 +12,7 @@ from conftest import last, strictly_increasing
 
 import gutjoint
 from gutjoint.studies.attribution import explain_pain, with_input
+from gutjoint.studies.outcomes import IMPROVEMENT_THRESHOLDS
 from gutjoint.studies.scenario import load_scenario
 
 
@@ -175,15 +176,20 @@ def test_s8_attribution_separates_ra_from_gut_driven_pain():
 
 def test_s9_relief_from_barrier_support_grows_with_gut_share():
     names = ["mechanical-oa", "metabolic", "ra-like", "leaky-gut", "dysbiosis", "gut-driven-joint-pain"]
-    shares, reliefs = [], []
+    shares, reliefs, pains = [], [], []
     for name in names:
         scenario = load_scenario(name)
         attribution = explain_pain(scenario)
         supported = gutjoint.simulate(with_input(scenario, "barrier_support", 1.0)).frame["pain_nrs"].iloc[-1]
         shares.append(attribution.gut_share)
         reliefs.append(attribution.pain_nrs - supported)
+        pains.append(attribution.pain_nrs)
     ranks = lambda v: np.argsort(np.argsort(v))  # noqa: E731
     rho = np.corrcoef(ranks(shares), ranks(reliefs))[0, 1]
     assert rho > 0.8, dict(zip(names, zip(shares, reliefs)))
-    assert reliefs[0] < 0.1 and reliefs[1] < 0.1  # mechanical and metabolic pain: near zero
+    # mechanical and metabolic pain: near zero, i.e. below the smallest clinically important change (IMMPACT
+    # minimal = 10% of pain; gutjoint.studies.outcomes). Metabolic stress opens the barrier a little in the model
+    # (animal evidence, tj_per_metabolic), so support is not exactly zero there.
+    for k in (0, 1):
+        assert reliefs[k] < IMPROVEMENT_THRESHOLDS["minimal"] * pains[k], names[k]
     assert reliefs[-1] > 1.0  # gut-driven pain: a clinically visible relief

@@ -92,6 +92,7 @@ def calibrate(
     starts: int = typer.Option(4, "--starts", min=1, max=50, help="multi-start count per block"),
     profiles: bool = typer.Option(True, "--profiles/--no-profiles", help="profile likelihood of every fitted parameter"),
     write: bool = typer.Option(True, "--write/--no-write", help="store the fitted values as the package defaults"),
+    block: list[str] = typer.Option([], "--block", help="fit only this block (repeatable): barrier, innate, population"),
 ) -> None:
     """Fit the model to the human calibration targets (or --check them) and write a report."""
     import time
@@ -107,7 +108,8 @@ def calibrate(
     else:
         from gutjoint.studies.calibration.run import calibrate as run
 
-        outcome = run(out, starts=starts, profiles=profiles, write=write, progress=lambda m: errors.print(m))
+        outcome = run(out, starts=starts, profiles=profiles, write=write, blocks=tuple(block),
+                      progress=lambda m: errors.print(m))
         results, report = outcome.checks, outcome.report
     table = Table("target", "model", "result", box=None, header_style="bold")
     for target, outcome in results:

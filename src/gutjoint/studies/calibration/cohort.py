@@ -21,7 +21,7 @@ COHORT_SEED = 20071286
 
 @dataclass(frozen=True)
 class Draw:
-    kind: str  # "lognormal" (median, sigma), "beta" (a, b)
+    kind: str  # "lognormal" (median, sigma), "beta" (a, b), "factor" (lognormal multiplier: median 1, sigma b)
     a: float
     b: float
     source: str
@@ -31,6 +31,9 @@ DRAWS = {
     # parameters
     "lps_baseline": Draw("lognormal", 8.2, 1.02, "Erridge 2007: median 8.2 pg/mL, IQR 3.4-13.5 (sigma = ln(13.5/3.4)/1.349)"),
     "il6_basal": Draw("lognormal", 1.0, 0.47, "Janum 2016 baseline IL-6 1.05 +- 0.52 pg/mL (CV ~0.5)"),
+    "crp_max": Draw("factor", 1.0, 0.9, "assumed: people differ in hepatic CRP output at the same IL-6 (CRP is "
+                    "partly heritable); spread chosen so that the cohort's CRP is as wide as NHANES (median ~2, "
+                    "a third above 3 mg/L)"),
     # traits
     "barrier_resilience": Draw("lognormal", 1.0, 0.3, "assumed"),
     "cross_reactivity": Draw("beta", 2.0, 6.0, "assumed"),
@@ -51,8 +54,13 @@ def draw_cohort(n: int = COHORT_SIZE, seed: int = COHORT_SEED) -> list[dict[str,
     table = get_runtime().parameters
     columns = {}
     for name, d in DRAWS.items():
-        x = rng.lognormal(np.log(d.a), d.b, n) if d.kind == "lognormal" else rng.beta(d.a, d.b, n)
-        if name in table:
+        if d.kind == "lognormal":
+            x = rng.lognormal(np.log(d.a), d.b, n)
+        elif d.kind == "factor":
+            x = rng.lognormal(0.0, d.b, n)
+        else:
+            x = rng.beta(d.a, d.b, n)
+        if name in table and d.kind != "factor":
             x = np.clip(x, table[name].low, table[name].high)
         columns[name] = x
     return [{k: float(v[i]) for k, v in columns.items()} for i in range(n)]
@@ -70,7 +78,14 @@ def cohort_rest(params: dict[str, float], subjects: list[dict[str, float]] | Non
     for k, subject in enumerate(subjects):
         exposures = {e: subject[e] for e in EXPOSURE_NAMES}
         scenario = Scenario(name="cohort", days=1.0, inputs=tuple(InputWindow(e, v, 0.0, 1.0) for e, v in exposures.items()))
-        overrides = {**params, **{n: v for n, v in subject.items() if n not in EXPOSURE_NAMES}}
+        overrides = dict(params)
+        for name, value in subject.items():
+            if name in EXPOSURE_NAMES:
+                continue
+            if DRAWS[name].kind == "factor":
+                rec = runtime.parameters[name]
+                value = float(np.clip(params.get(name, rec.value) * value, rec.low, rec.high))
+            overrides[name] = value
         p = parameter_vector(runtime, scenario, overrides)
         rest = resting_state(runtime, scenario, p)
         u = np.zeros(len(runtime.input_names))

@@ -87,14 +87,16 @@ def barrier_residuals(params: dict[str, float]) -> np.ndarray:
 
 
 def population_residuals(params: dict[str, float]) -> np.ndarray:
-    """C5 and the OA CRP excess (Jin 2015: +1.19, CI 0.64-1.73 mg/L). C5: cohort CRP median 2.0 mg/L and share above 3 mg/L 34.6%. Both come from NHANES (median 2.1, share
-    32-37%), so they are fitted together near the top of the 0.8-2.1 median range: a median of ~1.5 with a
-    third above 3 mg/L would need an implausibly wide distribution (log-SD ~1.9)."""
+    """C5 and the OA CRP excess (Jin 2015: +1.19, CI 0.64-1.73 mg/L).
+
+    C5: cohort CRP median 1.9 mg/L and share above 3 mg/L 34.6%. Both come from NHANES-like surveys (median
+    2.1, share 32-37%), so they are fitted together near the top of the 0.8-2.1 median range: a median of ~1.5
+    with a third above 3 mg/L would need an implausibly wide distribution (log-SD ~1.9)."""
     from gutjoint.studies.calibration.targets import Evaluation
 
     summary = cohort.cohort_summary(params)
     oa_excess = Evaluation(dict(params)).oa_crp_excess
-    out = np.array([(summary["crp_median"] - 2.0) / 0.3, (summary["crp_share_above_3"] - 0.346) / 0.025,
+    out = np.array([(summary["crp_median"] - 1.9) / 0.2, (summary["crp_share_above_3"] - 0.346) / 0.025,
                     (oa_excess - 1.19) / 0.27])
     return np.where(np.isfinite(out), out, FAILED)
 

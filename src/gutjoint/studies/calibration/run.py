@@ -22,13 +22,22 @@ class CalibrationResult:
 
 
 def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profiles: bool = True, write: bool = True,
-              workers: int | None = None, progress=print) -> CalibrationResult:
-    """Fit the target-informed parameters, optionally write them back as defaults, and write the report."""
+              workers: int | None = None, blocks: tuple[str, ...] = (), progress=print) -> CalibrationResult:
+    """Fit the target-informed parameters (all blocks, or only ``blocks``), optionally write them back as
+    defaults, and write the report. Blocks not fitted keep their shipped values."""
+    known = [b.name for b in fitting.BLOCKS]
+    unknown = [b for b in blocks if b not in known]
+    if unknown:
+        from gutjoint._errors import InputError
+
+        raise InputError(f"calibrate: option '--block' = {unknown[0]!r} is invalid; allowed: {', '.join(known)}")
     workers = workers or fitting.default_workers()
     base: dict[str, float] = {}  # fitted model parameters, passed on to later blocks
     conditions: dict[str, float] = {}  # fitted nuisance levels of calibration conditions
     fits, profs, tags, seconds = [], {}, {}, {}
     for block in fitting.BLOCKS:
+        if blocks and block.name not in blocks:
+            continue
         t0 = time.perf_counter()
         progress(f"fitting block '{block.name}' ({len(block.parameters)} parameters, {starts} starts)")
         result = fitting.fit_block(block, base, starts=starts)
@@ -38,7 +47,7 @@ def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profil
         for name in block.parameters:
             tags[name] = ", ".join(block.targets)
         seconds[f"fit {block.name}"] = time.perf_counter() - t0
-        if block.name == "innate":  # the meal block depends on nothing but the barrier and innate values
+        if block.name == "innate":  # the meal fit depends only on the barrier and innate values
             meal = fitting.fit_meal(base)
             base.update(meal)
             tags["lps_per_fat"] = "C4_fat_meal"
