@@ -124,6 +124,40 @@ def calibrate(
 
 
 @app.command()
+def population(
+    scenario: str = typer.Argument(DEFAULT_SCENARIO, help="a built-in scenario name or a .toml file"),
+    n: int = typer.Option(..., "--n", help="number of subjects"),
+    seed: int = typer.Option(..., "--seed", help="random seed (same seed = same population, any chunking)"),
+    out: Path = typer.Option(..., "--out", help="output folder"),
+    trajectories: bool = typer.Option(False, "--trajectories", help="also write trajectories.parquet (long form)"),
+    workers: int = typer.Option(1, "--workers", min=1, help="local worker processes"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="address of a Dask distributed scheduler"),
+    chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="subjects per chunk (results do not depend on it)"),
+    select: bool = typer.Option(True, "--select/--no-select", help="plausibility selection on resting CRP and L:M"),
+) -> None:
+    """Simulate a virtual population through SCENARIO (resumable: rerun the same command to continue)."""
+    from gutjoint.studies.population import run_population, terminal_progress
+
+    if workers > 1 and scheduler:
+        raise InputError("population: options '--workers' and '--scheduler' were both given; allowed: one of them")
+    bar, update = terminal_progress()
+    if bar is not None:
+        bar.start()
+    try:
+        folder = run_population(scenario, n=n, seed=seed, out=out, chunk_size=chunk_size, workers=workers,
+                                scheduler=scheduler, trajectories=trajectories, select=select, progress=update)
+    finally:
+        if bar is not None:
+            bar.stop()
+    summary = json.loads((folder / "summary.json").read_text())
+    q = summary["quantiles"]
+    console.print(f"{summary['n']} subjects -> {folder}/subjects.parquet; solver failures: {summary['solver_failures']}")
+    if "final_pain" in q:
+        console.print(f"final pain median {q['final_pain']['q50']:.2f} (IQR {q['final_pain']['q25']:.2f}-"
+                      f"{q['final_pain']['q75']:.2f}); responders (30%): {summary.get('responders_30pct')}")
+
+
+@app.command()
 def export(
     fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml or petab"),
     out: Path = typer.Option(..., "--out", help="sbml: the .xml file; petab: a folder"),

@@ -1,16 +1,15 @@
 """A reference adult cohort for the population targets (CRP distribution, healthy L:M, fasting endotoxin).
 
 Each subject is a resting steady state (no integration needed) with traits, exposures and a few parameters
-drawn from the distributions below. The distributions are **assumed** unless a source is given: they stand in
-for a real virtual-population design (issue 4), and only their broad shape matters for these targets.
+drawn from the general-adult priors of ``gutjoint.studies.priors``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from gutjoint.studies import priors
+from gutjoint.studies.priors import EXPOSURE_NAMES
 from gutjoint.studies.runtime import get_runtime
 from gutjoint.studies.scenario import InputWindow, Scenario
 from gutjoint.studies.simulate import parameter_vector, resting_state
@@ -19,51 +18,9 @@ COHORT_SIZE = 400
 COHORT_SEED = 20071286
 
 
-@dataclass(frozen=True)
-class Draw:
-    kind: str  # "lognormal" (median, sigma), "beta" (a, b), "factor" (lognormal multiplier: median 1, sigma b)
-    a: float
-    b: float
-    source: str
-
-
-DRAWS = {
-    # parameters
-    "lps_baseline": Draw("lognormal", 8.2, 1.02, "Erridge 2007: median 8.2 pg/mL, IQR 3.4-13.5 (sigma = ln(13.5/3.4)/1.349)"),
-    "il6_basal": Draw("lognormal", 1.0, 0.47, "Janum 2016 baseline IL-6 1.05 +- 0.52 pg/mL (CV ~0.5)"),
-    "crp_max": Draw("factor", 1.0, 0.9, "assumed: people differ in hepatic CRP output at the same IL-6 (CRP is "
-                    "partly heritable); spread chosen so that the cohort's CRP is as wide as NHANES (median ~2, "
-                    "a third above 3 mg/L)"),
-    # traits
-    "barrier_resilience": Draw("lognormal", 1.0, 0.3, "assumed"),
-    "cross_reactivity": Draw("beta", 2.0, 6.0, "assumed"),
-    "mechanical_load": Draw("beta", 2.0, 6.0, "assumed"),
-    "pain_sensitivity": Draw("lognormal", 1.0, 0.3, "assumed"),
-    # exposures (held constant: the cohort is at rest)
-    "metabolic_stress": Draw("beta", 1.0, 1.6, "assumed: roughly 40% of adults with marked adiposity"),
-    "dysbiosis": Draw("beta", 1.0, 8.0, "assumed"),
-    "barrier_insult": Draw("beta", 0.5, 8.0, "assumed: regular NSAID or alcohol use in a minority"),
-}
-TRAIT_NAMES = ("barrier_resilience", "cross_reactivity", "mechanical_load", "pain_sensitivity")
-EXPOSURE_NAMES = ("metabolic_stress", "dysbiosis", "barrier_insult")
-
-
 def draw_cohort(n: int = COHORT_SIZE, seed: int = COHORT_SEED) -> list[dict[str, float]]:
-    """``n`` subjects as dicts of parameter/trait/exposure values, clipped to the plausible ranges."""
-    rng = np.random.default_rng(seed)
-    table = get_runtime().parameters
-    columns = {}
-    for name, d in DRAWS.items():
-        if d.kind == "lognormal":
-            x = rng.lognormal(np.log(d.a), d.b, n)
-        elif d.kind == "factor":
-            x = rng.lognormal(0.0, d.b, n)
-        else:
-            x = rng.beta(d.a, d.b, n)
-        if name in table and d.kind != "factor":
-            x = np.clip(x, table[name].low, table[name].high)
-        columns[name] = x
-    return [{k: float(v[i]) for k, v in columns.items()} for i in range(n)]
+    """The reference cohort: ``n`` subjects from the general-adult priors (``gutjoint.studies.priors``)."""
+    return priors.draw_cohort(n, seed)
 
 
 def cohort_rest(params: dict[str, float], subjects: list[dict[str, float]] | None = None,
@@ -82,9 +39,9 @@ def cohort_rest(params: dict[str, float], subjects: list[dict[str, float]] | Non
         for name, value in subject.items():
             if name in EXPOSURE_NAMES:
                 continue
-            if DRAWS[name].kind == "factor":
+            if priors.DRAWS[name].kind == "factor":  # a multiplier of the value being calibrated
                 rec = runtime.parameters[name]
-                value = float(np.clip(params.get(name, rec.value) * value, rec.low, rec.high))
+                value = float(np.clip(params.get(name, rec.value) * value / rec.value, rec.low, rec.high))
             overrides[name] = value
         p = parameter_vector(runtime, scenario, overrides)
         rest = resting_state(runtime, scenario, p)

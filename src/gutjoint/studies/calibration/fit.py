@@ -116,7 +116,7 @@ BLOCKS = (
     Block("innate", INNATE + BASAL + FEVER + THRESHOLD + TOLERANCE, innate_residuals,
           ("C1_tnf", "C1_il6", "C1_il8", "C1_il10", "C2_temperature", "C3_pain_threshold", "tolerance")),
     Block("population", ("crp_max", "il6_per_metabolic", "il6_per_synovitis"), population_residuals,
-          ("C5_crp_median", "C5_crp_share", "oa_crp_excess")),
+          ("C5_crp_median", "C5_crp_share", "oa_crp_excess"), prior_sd=1.0),
 )
 
 

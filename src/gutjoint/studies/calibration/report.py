@@ -152,6 +152,16 @@ def figure_profiles(folder: Path, profiles) -> str | None:
     return _save(fig, folder / "profiles.png")
 
 
+def _plausible(name: str) -> tuple[float, float]:
+    from gutjoint.biology.parameters import load_parameters
+    from gutjoint.studies.calibration.fit import NUISANCE_RANGES
+
+    if name in NUISANCE_RANGES:
+        return NUISANCE_RANGES[name]
+    rec = load_parameters()[name]
+    return rec.low, rec.high
+
+
 def write_report(folder: Path, result, checks, params=None, conditions=None) -> Path:
     """Write ``report.md`` and its figures into ``folder``; return the report path."""
     from gutjoint.interfaces.files import atomic_write
@@ -177,15 +187,20 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
         for fit in result.block_fits:
             lines += [f"### Block `{fit.block.name}` (cost {fit.cost:.2f}; starts: "
                       f"{', '.join(f'{c:.2f}' for c in fit.starts)})", "",
-                      "| parameter | estimate | 95% low | 95% high | identifiable |", "|---|---|---|---|---|"]
+                      "| parameter | estimate | plausible range | 95% low | 95% high | identifiable |",
+                      "|---|---|---|---|---|---|"]
             profs = {p.parameter: p for p in result.profiles.get(fit.block.name, [])}
             for name, value in fit.values.items():
                 p = profs.get(name)
                 low = f"{p.low:.4g}" if p and p.low is not None else "not bounded"
                 high = f"{p.high:.4g}" if p and p.high is not None else "not bounded"
                 ident = ("yes" if p.identifiable else "**no**") if p else "not profiled"
-                lines.append(f"| {name} | {value:.4g} | {low} | {high} | {ident} |")
+                lo_b, hi_b = _plausible(name)
+                edge = " (**at bound**)" if np.isclose(value, lo_b, rtol=1e-2) or np.isclose(value, hi_b, rtol=1e-2) else ""
+                lines.append(f"| {name} | {value:.4g}{edge} | {lo_b:g}-{hi_b:g} | {low} | {high} | {ident} |")
             lines.append("")
+        lines += ["A parameter **at bound** sits at the edge of its plausible range: the targets push it there, and "
+                  "its value says more about the model structure than about biology.", ""]
         unidentifiable = [p.parameter for ps in result.profiles.values() for p in ps if not p.identifiable]
         if unidentifiable:
             lines += ["**Not identifiable from these targets:** " + ", ".join(unidentifiable) + ".", ""]

@@ -1,0 +1,373 @@
+"""Virtual populations: sampled subjects run through a scenario in chunks, resumable, identical for any chunk
+size and worker count.
+
+Every subject ``i`` draws from its own random stream ``default_rng([seed, i, attempt])``, so what a subject is
+never depends on which chunk or worker ran it. Chunks are written atomically under ``DIR/chunks/``; a manifest
+records the configuration, so a rerun skips finished chunks and refuses a changed configuration. The final
+``subjects.parquet`` is assembled chunk by chunk (memory bounded by one chunk).
+
+Plausibility selection (Allen, Rieger & Musante 2016, CPT Pharmacometrics Syst Pharmacol 5:140,
+doi 10.1002/psp4.12063), applied to the people before the scenario happens to them (general adults at rest,
+with their sampled background exposures): plausible candidates (resting L:M within a plausible range, solver
+success) are
+accepted with probability ``min(1, c * f_target(CRP) / f_plausible(CRP))``, so that the selected population's
+resting CRP follows the adult distribution (log-normal with median 2.0 mg/L and 35% above 3 mg/L: NHANES-like,
+data/calibration/population_targets.csv). ``f_plausible`` is a kernel density of log-CRP from a fixed pilot
+sample of the priors; ``c`` is the largest value keeping every acceptance probability at or below one over the
+pilot's central 99%.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import gaussian_kde, norm
+
+from gutjoint._errors import InputError
+from gutjoint.biology import species
+from gutjoint.studies.outcomes import time_to_improvement
+from gutjoint.studies.priors import EXPOSURE_NAMES, draw_subject
+from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario
+from gutjoint.studies.simulate import simulate
+
+MAX_N = 10_000_000
+LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
+CRP_TARGET_MEDIAN, CRP_TARGET_LOG_SD = 2.0, math.log(3.0 / 2.0) / norm.ppf(0.65)  # 35% above 3 mg/L
+MAX_ATTEMPTS = 50
+PILOT_SIZE = 400
+PILOT_SEED = 20160101
+
+
+@dataclass(frozen=True)
+class PopulationConfig:
+    scenario: dict
+    n: int
+    seed: int
+    chunk_size: int
+    trajectories: bool
+    select: bool
+    model_key: str
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _scenario_dict(scenario: Scenario) -> dict:
+    return {"days": scenario.days, "step_hours": scenario.step_hours, "subject": scenario.subject,
+            "parameters": scenario.parameters, "name": scenario.name,
+            "inputs": [asdict(w) for w in scenario.inputs], "doses": [asdict(d) for d in scenario.doses]}
+
+
+GENERAL_ADULTS = Scenario(name="general adults at rest", days=1.0, step_hours=24.0)
+
+
+def subject_scenario(base: Scenario, subject: dict[str, float]) -> Scenario:
+    """The scenario as this subject lives it. The subject's sampled traits replace the scenario's own
+    ``[subject]`` (a population varies the people, the scenario fixes what happens to them); sampled
+    parameters apply unless the scenario overrides them; sampled background exposures apply to every input the
+    scenario leaves untouched."""
+    touched = {w.name for w in base.inputs}
+    background = tuple(InputWindow(e, subject[e], 0.0, base.days) for e in EXPOSURE_NAMES if e not in touched)
+    traits = {k: v for k, v in subject.items() if k in species.TRAITS}
+    params = {k: v for k, v in subject.items() if k not in species.TRAITS and k not in EXPOSURE_NAMES
+              and k not in base.parameters}
+    return replace(base, subject=traits, parameters={**base.parameters, **params}, inputs=background + base.inputs)
+
+
+def _rest_outputs(scenario: Scenario) -> tuple[float, float] | None:
+    result = simulate(replace(scenario, days=min(scenario.days, 1.0), step_hours=24.0 * min(scenario.days, 1.0)))
+    if not result.ok:
+        return None
+    row = result.frame.iloc[0]
+    return float(row["crp_mg_l"]), float(row["lm_ratio"])
+
+
+@lru_cache(maxsize=1)
+def _selection_model() -> tuple[gaussian_kde, float]:
+    """Kernel density of resting log-CRP over plausible pilot subjects (general adults, background exposures
+    only), and the acceptance scale ``c``."""
+    logs = []
+    for i in range(PILOT_SIZE):
+        out = _rest_outputs(subject_scenario(GENERAL_ADULTS, draw_subject(np.random.default_rng([PILOT_SEED, i]))))
+        if out and LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1] and out[0] > 0:
+            logs.append(math.log(out[0]))
+    logs = np.array(logs)
+    kde = gaussian_kde(logs)
+    grid = np.quantile(logs, [0.005, 0.995])
+    xs = np.linspace(grid[0], grid[1], 200)
+    ratio = norm.pdf(xs, math.log(CRP_TARGET_MEDIAN), CRP_TARGET_LOG_SD) / kde(xs)
+    return kde, float(1.0 / ratio.max())
+
+
+def _accept(crp: float, kde: gaussian_kde, c: float, u: float) -> bool:
+    x = math.log(crp)
+    p = c * norm.pdf(x, math.log(CRP_TARGET_MEDIAN), CRP_TARGET_LOG_SD) / max(float(kde(x)[0]), 1e-12)
+    return u < min(1.0, p)
+
+
+def _first_intervention(scenario: Scenario) -> float | None:
+    starts = [w.start_day for w in scenario.inputs if w.name in species.INTERVENTIONS]
+    return min(starts) if starts else None
+
+
+def _phenotype(row: dict) -> str:
+    if row["final_pain"] < 2.0:
+        return "low pain"
+    if row["gut_share"] >= 0.5:
+        return "gut-driven"
+    sources = {s: row[f"final_pain_{s}"] for s in species.PAIN_SOURCES}
+    return {"inflammation": "inflammatory", "immune": "autoimmune", "cartilage": "mechanical",
+            "metabolic": "metabolic"}[max(sources, key=sources.get)]
+
+
+def run_subject(base: Scenario, seed: int, index: int, select: bool,
+                trajectories: bool) -> tuple[dict, pd.DataFrame | None]:
+    """Sample (with selection among general adults at rest), simulate the scenario, summarise one subject."""
+    from gutjoint.studies.attribution import without_gut_drivers
+
+    kde_c = _selection_model() if select else None
+    subject, attempts, background = None, 0, (float("nan"), float("nan"))
+    for attempt in range(MAX_ATTEMPTS):
+        rng = np.random.default_rng([seed, index, attempt])
+        candidate = draw_subject(rng)
+        attempts = attempt + 1
+        out = _rest_outputs(subject_scenario(GENERAL_ADULTS, candidate))
+        if not select:
+            subject, background = candidate, out or background
+            break
+        if out is None or not (LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1]) or out[0] <= 0:
+            continue
+        if _accept(out[0], *kde_c, rng.uniform()):
+            subject, background = candidate, out
+            break
+    row: dict = {"subject": index, "attempts": attempts, "background_crp": background[0],
+                 "background_lm": background[1]}
+    if subject is None:
+        row.update(status="not_selected", advice=f"no plausible candidate in {MAX_ATTEMPTS} draws")
+        return row, None
+    row.update({f"prior_{k}": v for k, v in subject.items()})
+    scenario = subject_scenario(base, subject)
+    result = simulate(scenario)
+    row.update(status=result.status.code, advice=result.status.advice)
+    if not result.ok:
+        return row, None
+    frame = result.frame
+    last = frame.iloc[-1]
+    row.update(baseline_pain=float(frame["pain_nrs"].iloc[0]), final_pain=float(last["pain_nrs"]),
+               baseline_crp=float(frame["crp_mg_l"].iloc[0]), baseline_lm=float(frame["lm_ratio"].iloc[0]),
+               **{f"final_pain_{s}": float(last[f"pain_{s}"]) for s in species.PAIN_SOURCES})
+    start = _first_intervention(scenario)
+    row["days_to_30pct"] = time_to_improvement(frame, start, 0.30) if start is not None else float("nan")
+    row["days_to_50pct"] = time_to_improvement(frame, start, 0.50) if start is not None else float("nan")
+    if start is not None:  # relief: final pain without the interventions minus final pain with them
+        untreated = simulate(replace(scenario, inputs=tuple(w for w in scenario.inputs
+                                                             if w.name not in species.INTERVENTIONS)))
+        row["relief"] = float(untreated.frame["pain_nrs"].iloc[-1]) - row["final_pain"] if untreated.ok else float("nan")
+    else:
+        row["relief"] = float("nan")
+    counter = simulate(without_gut_drivers(scenario))
+    pain0 = float(counter.frame["pain_nrs"].iloc[-1]) if counter.ok else float("nan")
+    row["gut_share"] = max(0.0, 1.0 - pain0 / row["final_pain"]) if row["final_pain"] > 0 else 0.0
+    row["phenotype"] = _phenotype(row)
+    traj = None
+    if trajectories:
+        traj = frame[list(species.PINNED_OUTPUTS)].copy()
+        traj.insert(0, "subject", index)
+    return row, traj
+
+
+def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Run subjects ``[chunk * size, min(n, (chunk + 1) * size))``."""
+    base = load_scenario(config.scenario)
+    rows, trajs = [], []
+    for i in range(chunk * config.chunk_size, min(config.n, (chunk + 1) * config.chunk_size)):
+        row, traj = run_subject(base, config.seed, i, config.select, config.trajectories)
+        rows.append(row)
+        if traj is not None:
+            trajs.append(traj)
+    return pd.DataFrame(rows), (pd.concat(trajs, ignore_index=True) if trajs else None)
+
+
+def _model_key() -> str:
+    from gutjoint.studies.runtime import _definition_key, get_runtime
+
+    runtime = get_runtime()
+    values = ",".join(f"{v:.12g}" for v in runtime.parameters.vector())
+    return hashlib.sha256((_definition_key(runtime.parameters) + values).encode()).hexdigest()[:16]
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    from gutjoint.interfaces.files import atomic_write
+
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False), field="--out")
+
+
+def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: int = 256, workers: int = 1,
+                   scheduler: str | None = None, trajectories: bool = False, select: bool = True,
+                   progress: Callable[[int, int], None] | None = None) -> Path:
+    """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``."""
+    if not (1 <= n <= MAX_N):
+        raise InputError(f"population: option '--n' = {n} is invalid; allowed: 1 to {MAX_N}")
+    if chunk_size < 1:
+        raise InputError(f"population: option '--chunk-size' = {chunk_size} is invalid; allowed: >= 1")
+    base = load_scenario(scenario)
+    config = PopulationConfig(_scenario_dict(base), n, seed, chunk_size, trajectories, select, _model_key())
+    out = Path(out)
+    chunks_dir = out / "chunks"
+    chunks_dir.mkdir(parents=True, exist_ok=True)
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        previous = json.loads(manifest.read_text())
+        if previous.get("digest") != config.digest():
+            raise InputError(f"{out}: field 'manifest' = {previous.get('digest')!r} is a different configuration "
+                             f"(scenario, n, seed, chunk size, flags or model changed); allowed: the same command "
+                             f"to resume, or a new --out folder")
+    else:
+        from gutjoint.interfaces.files import atomic_write
+
+        atomic_write(manifest, lambda tmp: tmp.write_text(json.dumps({"digest": config.digest(), **asdict(config)},
+                                                                       indent=1, default=str)), field="--out")
+    n_chunks = math.ceil(n / chunk_size)
+    todo = [k for k in range(n_chunks) if not (chunks_dir / f"subjects_{k:06d}.parquet").exists()]
+    done = n_chunks - len(todo)
+    if progress:
+        progress(done, n_chunks)
+
+    def store(k, result):
+        subjects, traj = result
+        if traj is not None:
+            _write_parquet(traj, chunks_dir / f"trajectories_{k:06d}.parquet")
+        _write_parquet(subjects, chunks_dir / f"subjects_{k:06d}.parquet")  # written last: marks the chunk done
+
+    if scheduler:
+        from dask.distributed import Client, as_completed
+
+        with Client(scheduler) as client:
+            futures = {client.submit(run_chunk, config, k, pure=False): k for k in todo}
+            for future in as_completed(futures):
+                store(futures[future], future.result())
+                done += 1
+                if progress:
+                    progress(done, n_chunks)
+    elif workers > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed as completed
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_chunk, config, k): k for k in todo}
+            for future in completed(futures):
+                store(futures[future], future.result())
+                done += 1
+                if progress:
+                    progress(done, n_chunks)
+    else:
+        for k in todo:
+            store(k, run_chunk(config, k))
+            done += 1
+            if progress:
+                progress(done, n_chunks)
+    return _assemble(out, n_chunks, trajectories)
+
+
+def _assemble(out: Path, n_chunks: int, trajectories: bool) -> Path:
+    """Concatenate the chunks (streaming, one chunk in memory at a time) and write the summary."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gutjoint.interfaces.files import atomic_write
+
+    names = ["subjects"] + (["trajectories"] if trajectories else [])
+    for name in names:
+        parts = [out / "chunks" / f"{name}_{k:06d}.parquet" for k in range(n_chunks)]
+        parts = [p for p in parts if p.exists()]
+
+        def write(tmp, parts=parts):
+            writer = None
+            schema = None
+            for part in parts:
+                table = pq.read_table(part)
+                if schema is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(tmp, schema)
+                writer.write_table(table.cast(schema) if table.schema != schema else table)
+            if writer is None:
+                pq.write_table(pa.table({}), tmp)
+            else:
+                writer.close()
+
+        atomic_write(out / f"{name}.parquet", write, field="--out")
+    summary = summarise(out / "subjects.parquet")
+    atomic_write(out / "summary.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)), field="--out")
+    return out
+
+
+METRICS = ("baseline_pain", "final_pain", "relief", "days_to_30pct", "days_to_50pct", "gut_share", "baseline_crp",
+           "baseline_lm",
+           "background_crp", "background_lm")
+
+
+def summarise(path: Path) -> dict:
+    """Quantiles of every metric, responder fractions, failures, and the fit to the population targets."""
+    import pyarrow.parquet as pq
+
+    columns = pq.read_schema(path).names
+    out: dict = {"n": pq.read_metadata(path).num_rows}
+    status = pq.read_table(path, columns=["status"]).column("status").to_pandas()
+    out["solver_failures"] = int((~status.isin(["success"])).sum())
+    out["status_counts"] = {str(k): int(v) for k, v in status.value_counts().items()}
+    quantiles = {}
+    for metric in METRICS:
+        if metric not in columns:
+            continue
+        values = pq.read_table(path, columns=[metric]).column(metric).to_numpy(zero_copy_only=False).astype(float)
+        finite = values[np.isfinite(values)]
+        quantiles[metric] = {f"q{int(q * 100):02d}": (float(np.quantile(finite, q)) if finite.size else None)
+                             for q in (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)}
+        quantiles[metric]["n_finite"] = int(finite.size)
+    out["quantiles"] = quantiles
+    if "days_to_30pct" in columns:
+        d30 = pq.read_table(path, columns=["days_to_30pct"]).column(0).to_numpy(zero_copy_only=False).astype(float)
+        d50 = pq.read_table(path, columns=["days_to_50pct"]).column(0).to_numpy(zero_copy_only=False).astype(float)
+        out["responders_30pct"] = float(np.mean(np.isfinite(d30))) if d30.size else None
+        out["responders_50pct"] = float(np.mean(np.isfinite(d50))) if d50.size else None
+    if "phenotype" in columns:
+        pheno = pq.read_table(path, columns=["phenotype"]).column(0).to_pandas()
+        out["phenotypes"] = {str(k): int(v) for k, v in pheno.value_counts().items()}
+    if "background_crp" in columns:  # the selected people at rest, before the scenario's exposures
+        crp = pq.read_table(path, columns=["background_crp"]).column(0).to_numpy(zero_copy_only=False).astype(float)
+        lm = pq.read_table(path, columns=["background_lm"]).column(0).to_numpy(zero_copy_only=False).astype(float)
+        crp, lm = crp[np.isfinite(crp)], lm[np.isfinite(lm)]
+        if crp.size:
+            med, share = float(np.median(crp)), float(np.mean(crp > 3))
+            out["targets"] = {
+                "crp_median": {"value": med, "target": "0.8-2.1 mg/L", "met": 0.8 <= med <= 2.1},
+                "crp_share_above_3": {"value": share, "target": "32-37% (+-5 points)", "met": 0.27 <= share <= 0.42},
+                "lm_plausible_range": {"value": [float(lm.min()), float(lm.max())],
+                                       "target": f"{LM_PLAUSIBLE[0]}-{LM_PLAUSIBLE[1]}",
+                                       "met": bool(lm.min() >= LM_PLAUSIBLE[0] and lm.max() <= LM_PLAUSIBLE[1])},
+            }
+    return out
+
+
+def terminal_progress():
+    """A Rich progress bar on a terminal; None (quiet) otherwise."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), transient=False)
+    task = bar.add_task("chunks", total=None)
+
+    def update(done, total):
+        bar.update(task, completed=done, total=total)
+
+    return bar, update

@@ -1,0 +1,69 @@
+"""Priors of a general adult population: traits, background exposures and a few parameters.
+
+Used by the calibration's reference cohort and by virtual populations. Each entry says where its shape comes
+from; most are **assumed** (no population data for these latent quantities), and only their broad shape
+matters for the population targets they are checked against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gutjoint.biology.parameters import load_parameters
+
+
+@dataclass(frozen=True)
+class Draw:
+    """``lognormal`` (median a, log-SD b), ``beta`` (a, b), or ``factor`` (a lognormal multiplier of the
+    parameter's current value: median 1, log-SD b)."""
+
+    kind: str
+    a: float
+    b: float
+    source: str
+
+
+DRAWS: dict[str, Draw] = {
+    # parameters
+    "lps_baseline": Draw("lognormal", 8.2, 1.02, "Erridge 2007: median 8.2 pg/mL, IQR 3.4-13.5 (sigma = ln(13.5/3.4)/1.349)"),
+    "il6_basal": Draw("factor", 1.0, 0.47, "Janum 2016 baseline IL-6 1.05 +- 0.52 pg/mL (CV ~0.5)"),
+    "crp_max": Draw("factor", 1.0, 0.9, "assumed: people differ in hepatic CRP output at the same IL-6 (CRP is "
+                    "partly heritable); spread chosen so that the cohort's CRP is as wide as NHANES (median ~2, "
+                    "a third above 3 mg/L)"),
+    # traits
+    "barrier_resilience": Draw("lognormal", 1.0, 0.3, "assumed"),
+    "cross_reactivity": Draw("beta", 2.0, 6.0, "assumed"),
+    "mechanical_load": Draw("beta", 2.0, 6.0, "assumed"),
+    "pain_sensitivity": Draw("lognormal", 1.0, 0.3, "assumed"),
+    # background exposures (constant over the run)
+    "metabolic_stress": Draw("beta", 1.0, 1.6, "assumed: roughly 40% of adults with marked adiposity"),
+    "dysbiosis": Draw("beta", 1.0, 8.0, "assumed"),
+    "barrier_insult": Draw("beta", 0.5, 8.0, "assumed: regular NSAID or alcohol use in a minority"),
+}
+EXPOSURE_NAMES = ("metabolic_stress", "dysbiosis", "barrier_insult")
+
+
+def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None) -> dict[str, float]:
+    """One subject: values for every prior, clipped to the plausible ranges (``base`` overrides the table
+    values that ``factor`` draws multiply)."""
+    table = load_parameters()
+    base = base or {}
+    subject = {}
+    for name, d in DRAWS.items():
+        if d.kind == "lognormal":
+            x = rng.lognormal(np.log(d.a), d.b)
+        elif d.kind == "factor":
+            x = base.get(name, table[name].value) * rng.lognormal(0.0, d.b)
+        else:
+            x = rng.beta(d.a, d.b)
+        if name in table:
+            x = min(max(x, table[name].low), table[name].high)
+        subject[name] = float(x)
+    return subject
+
+
+def draw_cohort(n: int, seed: int, base: dict[str, float] | None = None) -> list[dict[str, float]]:
+    """``n`` subjects; subject ``i`` uses the stream ``default_rng([seed, i])``."""
+    return [draw_subject(np.random.default_rng([seed, i]), base) for i in range(n)]
