@@ -1,5 +1,6 @@
 """Speed of one subject: warm 365-day simulation, compile time, CLI wall time (cold and warm cache),
-and the ratio against what a typical user would write (SciPy solve_ivp LSODA on a plain Python rhs).
+and the ratios against what a user would pick (SciPy solve_ivp LSODA on a plain Python rhs; libRoadRunner on
+the exported SBML).
 
 Run:  .venv/bin/python benchmarks/bench_simulate.py
 Prints medians; nothing here is a pass/fail test.
@@ -76,7 +77,31 @@ def main() -> None:
     print(f"  = {1 / warm:.0f} subject-years/s on one core (includes steady-state solve and output table)")
     print(f"barrier-support year: gutjoint {engine * 1e3:.1f} ms vs SciPy solve_ivp LSODA on a plain Python rhs "
           f"(same tolerances) {plain * 1e3:.1f} ms -> {plain / engine:.0f}x faster")
-    print("libRoadRunner: not compared yet (SBML export is a later issue)")
+    # libRoadRunner (CVODE) on the SBML exported from the same definition, same scenario and tolerances.
+    import libsbml
+    import roadrunner
+
+    from gutjoint.interfaces.sbml import build_sbml
+
+    t0 = time.perf_counter()
+    rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml()))
+    rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-8, 1e-10
+    rr_setup = time.perf_counter() - t0
+
+    def run_rr():
+        rr.resetAll()
+        for name, value in zip(runtime.parameters.names, p):
+            rr.setValue(name, float(value))
+        for name, value in zip(runtime.state_names, rest.y):
+            rr.setValue(name, float(value))
+        for seg in schedule.segments:
+            for name, level in zip(runtime.input_names, seg.u):
+                rr.setValue(f"u_{name}", float(level))
+            rr.simulate(float(seg.start), float(seg.end), int(seg.end - seg.start) + 1, selections=["time", "pain_nrs"])
+
+    rr_time = median_time(run_rr, 10)
+    print(f"barrier-support year: libRoadRunner (CVODE, SBML) {rr_time * 1e3:.1f} ms (setup {rr_setup:.2f} s) -> "
+          f"gutjoint is {rr_time / engine:.1f}x faster")
 
 
 if __name__ == "__main__":
