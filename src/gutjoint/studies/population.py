@@ -37,7 +37,7 @@ from gutjoint.biology import species
 from gutjoint.studies.outcomes import time_to_improvement
 from gutjoint.studies.priors import EXPOSURE_NAMES, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario
-from gutjoint.studies.simulate import simulate
+from gutjoint.studies.simulate import resting_outputs, simulate
 
 MAX_N = 10_000_000
 LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
@@ -84,11 +84,8 @@ def subject_scenario(base: Scenario, subject: dict[str, float]) -> Scenario:
 
 
 def _rest_outputs(scenario: Scenario) -> tuple[float, float] | None:
-    result = simulate(replace(scenario, days=min(scenario.days, 1.0), step_hours=24.0 * min(scenario.days, 1.0)))
-    if not result.ok:
-        return None
-    row = result.frame.iloc[0]
-    return float(row["crp_mg_l"]), float(row["lm_ratio"])
+    rest = resting_outputs(scenario)
+    return None if rest is None else (float(rest["crp_mg_l"]), float(rest["lm_ratio"]))
 
 
 @lru_cache(maxsize=1)

@@ -73,6 +73,20 @@ def resting_state(runtime: Runtime, scenario: Scenario, p: np.ndarray) -> Steady
     return find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed)
 
 
+def resting_outputs(scenario, parameters: dict[str, float] | None = None) -> dict[str, float] | None:
+    """Output values at the subject's resting state (``None`` when no steady state is found)."""
+    scenario = load_scenario(scenario)
+    runtime = get_runtime()
+    p = parameter_vector(runtime, scenario, parameters)
+    rest = resting_state(runtime, scenario, p)
+    if not rest.ok:
+        return None
+    u = input_vector_at(scenario, 0.0, runtime.input_names)
+    for name in species.INTERVENTIONS:
+        u[runtime.input_index(name)] = 0.0
+    return dict(zip(runtime.output_names, runtime.compiled.outputs(rest.y, p, u)))
+
+
 def outputs_table(runtime: Runtime, trajectory: Trajectory, p: np.ndarray, schedule, rest: SteadyState) -> pd.DataFrame:
     """Evaluate the output expressions along a trajectory and label the columns."""
     times = trajectory.times

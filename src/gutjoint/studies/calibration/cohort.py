@@ -12,7 +12,7 @@ from gutjoint.studies import priors
 from gutjoint.studies.priors import EXPOSURE_NAMES
 from gutjoint.studies.runtime import get_runtime
 from gutjoint.studies.scenario import InputWindow, Scenario
-from gutjoint.studies.simulate import parameter_vector, resting_state
+from gutjoint.studies.simulate import resting_outputs
 
 COHORT_SIZE = 400
 COHORT_SEED = 20071286
@@ -26,32 +26,25 @@ def draw_cohort(n: int = COHORT_SIZE, seed: int = COHORT_SEED) -> list[dict[str,
 def cohort_rest(params: dict[str, float], subjects: list[dict[str, float]] | None = None,
                 *, healthy: bool = False) -> dict[str, np.ndarray]:
     """Resting CRP, L:M and plasma endotoxin of every cohort subject (``healthy``: exposures set to zero)."""
-    runtime = get_runtime()
+    table = get_runtime().parameters
     subjects = subjects if subjects is not None else draw_cohort()
-    if healthy:
-        subjects = [{**s, **{e: 0.0 for e in EXPOSURE_NAMES}} for s in subjects]
-    idx = {c: runtime.output_names.index(c) for c in ("crp_mg_l", "lm_ratio", "lps_pg_ml")}
-    out = {c: np.empty(len(subjects)) for c in idx}
+    columns = ("crp_mg_l", "lm_ratio", "lps_pg_ml")
+    out = {c: np.full(len(subjects), np.nan) for c in columns}
     for k, subject in enumerate(subjects):
-        exposures = {e: subject[e] for e in EXPOSURE_NAMES}
+        exposures = {e: (0.0 if healthy else subject[e]) for e in EXPOSURE_NAMES}
         scenario = Scenario(name="cohort", days=1.0, inputs=tuple(InputWindow(e, v, 0.0, 1.0) for e, v in exposures.items()))
         overrides = dict(params)
         for name, value in subject.items():
             if name in EXPOSURE_NAMES:
                 continue
             if priors.DRAWS[name].kind == "factor":  # a multiplier of the value being calibrated
-                rec = runtime.parameters[name]
+                rec = table[name]
                 value = float(np.clip(params.get(name, rec.value) * value / rec.value, rec.low, rec.high))
             overrides[name] = value
-        p = parameter_vector(runtime, scenario, overrides)
-        rest = resting_state(runtime, scenario, p)
-        u = np.zeros(len(runtime.input_names))
-        u[runtime.input_index("diet_antigen")] = 1.0
-        for e, v in exposures.items():
-            u[runtime.input_index(e)] = v
-        g = runtime.compiled.outputs(rest.y, p, u) if rest.ok else np.full(len(runtime.output_names), np.nan)
-        for c, i in idx.items():
-            out[c][k] = g[i]
+        rest = resting_outputs(scenario, overrides)
+        if rest is not None:
+            for c in columns:
+                out[c][k] = rest[c]
     return out
 
 

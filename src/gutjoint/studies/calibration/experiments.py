@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from gutjoint.studies.runtime import get_runtime
 from gutjoint.studies.scenario import Dose, InputWindow, Scenario
-from gutjoint.studies.simulate import SimulationResult, parameter_vector, resting_state, simulate
+from gutjoint.studies.simulate import SimulationResult, resting_outputs, simulate
 
 BOLUS_HOURS = 8.0
 ZHOU_START_LM = 0.11
@@ -107,18 +106,12 @@ def gluten_free_diet(params: dict[str, float], gfd_insult: float, gfd_injury: fl
 
 
 def pi_ibs_injury_level(params: dict[str, float]) -> float:
-    """``enteric_infection`` level at which the resting L:M is 0.11 (Zhou 2019 entry value)."""
-    runtime = get_runtime()
-    i = runtime.output_names.index("lm_ratio")
+    """``enteric_infection`` level at which the resting L:M is 0.11 (Zhou 2019 entry value); 1 if even full
+    injury stays below it."""
 
     def lm(level):
         scenario = Scenario(name="pi-ibs", days=1.0, inputs=(InputWindow("enteric_infection", level, 0.0, 1.0),))
-        p = parameter_vector(runtime, scenario, params)
-        rest = resting_state(runtime, scenario, p)
-        u = np.zeros(len(runtime.input_names))
-        u[runtime.input_index("diet_antigen")] = 1.0
-        u[runtime.input_index("enteric_infection")] = level
-        return runtime.compiled.outputs(rest.y, p, u)[i] - ZHOU_START_LM
+        return resting_outputs(scenario, params)["lm_ratio"] - ZHOU_START_LM
 
     if lm(1.0) < 0:
         return 1.0
