@@ -26,31 +26,36 @@ def subjects(folder) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serial")
-    run_population(SCENARIO, n=10, seed=7, out=folder, chunk_size=10)
+    run_population(SCENARIO, n=40, seed=7, out=folder, chunk_size=48)
     return folder
 
 
 def test_identical_for_any_chunk_size_and_worker_count(serial, tmp_path):
-    run_population(SCENARIO, n=10, seed=7, out=tmp_path, chunk_size=3, workers=2)
-    pd.testing.assert_frame_equal(subjects(tmp_path), subjects(serial))
+    run_population(SCENARIO, n=40, seed=7, out=tmp_path, chunk_size=16, workers=2)
+    pd.testing.assert_frame_equal(subjects(tmp_path), subjects(serial), check_exact=True)
+
+
+def test_chunk_size_must_align_with_batches(tmp_path):
+    with pytest.raises(InputError, match="multiple of 16"):
+        run_population(SCENARIO, n=4, seed=1, out=tmp_path, chunk_size=10)
 
 
 def test_resume_skips_finished_chunks(tmp_path):
-    run_population(SCENARIO, n=6, seed=3, out=tmp_path, chunk_size=2)
+    run_population(SCENARIO, n=40, seed=3, out=tmp_path, chunk_size=16)
     first = subjects(tmp_path)
     kept = tmp_path / "chunks" / "subjects_000000.parquet"
     stamp = kept.stat().st_mtime_ns
     (tmp_path / "chunks" / "subjects_000002.parquet").unlink()  # as if the run stopped before the last chunk
     (tmp_path / "subjects.parquet").unlink()
-    run_population(SCENARIO, n=6, seed=3, out=tmp_path, chunk_size=2)
+    run_population(SCENARIO, n=40, seed=3, out=tmp_path, chunk_size=16)
     assert kept.stat().st_mtime_ns == stamp  # not recomputed
     pd.testing.assert_frame_equal(subjects(tmp_path), first)
 
 
 def test_changed_configuration_is_refused(tmp_path):
-    run_population(SCENARIO, n=2, seed=3, out=tmp_path, chunk_size=2)
+    run_population(SCENARIO, n=2, seed=3, out=tmp_path, chunk_size=16)
     with pytest.raises(InputError, match="different configuration"):
-        run_population(SCENARIO, n=2, seed=4, out=tmp_path, chunk_size=2)
+        run_population(SCENARIO, n=2, seed=4, out=tmp_path, chunk_size=16)
     proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "population", "healthy", "--n", "2",
                            "--seed", "3", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -60,8 +65,8 @@ def test_changed_configuration_is_refused(tmp_path):
 def test_dask_local_cluster_matches_serial(serial, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        run_population(SCENARIO, n=10, seed=7, out=tmp_path, chunk_size=4, scheduler=cluster.scheduler_address)
-    pd.testing.assert_frame_equal(subjects(tmp_path), subjects(serial))
+        run_population(SCENARIO, n=40, seed=7, out=tmp_path, chunk_size=16, scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(subjects(tmp_path), subjects(serial), check_exact=True)
 
 
 def test_subject_rows_and_summary(serial):
@@ -72,13 +77,13 @@ def test_subject_rows_and_summary(serial):
     assert (frame["status"] == "success").all()
     assert frame["baseline_pain"].between(0, 10).all()
     summary = json.loads((serial / "summary.json").read_text())
-    assert summary["n"] == 10 and summary["solver_failures"] == 0
+    assert summary["n"] == 40 and summary["solver_failures"] == 0
     assert {"q10", "q50", "q90"} <= set(summary["quantiles"]["final_pain"])
     assert set(summary["targets"]) == {"crp_median", "crp_share_above_3", "lm_plausible_range"}
 
 
 def test_trajectories_long_form(tmp_path):
-    run_population(SCENARIO, n=3, seed=1, out=tmp_path, chunk_size=2, trajectories=True)
+    run_population(SCENARIO, n=3, seed=1, out=tmp_path, chunk_size=16, trajectories=True)
     traj = pd.read_parquet(tmp_path / "trajectories.parquet")
     assert set(traj["subject"]) == {0, 1, 2}
     assert len(traj) == 3 * 121
@@ -87,7 +92,7 @@ def test_trajectories_long_form(tmp_path):
 
 def test_s9_population_relief_rises_with_gut_share(tmp_path):
     """S9 at population level: relief from barrier support rises with the gut share (Spearman rho >= 0.5)."""
-    run_population(SCENARIO, n=40, seed=11, out=tmp_path, chunk_size=20)
+    run_population(SCENARIO, n=40, seed=11, out=tmp_path, chunk_size=32)
     frame = subjects(tmp_path)
     ranks = lambda v: pd.Series(v).rank().to_numpy()  # noqa: E731
     rho = np.corrcoef(ranks(frame["gut_share"]), ranks(frame["relief"]))[0, 1]

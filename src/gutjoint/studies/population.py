@@ -37,9 +37,10 @@ from gutjoint.biology import species
 from gutjoint.studies.outcomes import time_to_improvement
 from gutjoint.studies.priors import EXPOSURE_NAMES, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario
-from gutjoint.studies.simulate import resting_outputs, simulate
+from gutjoint.studies.simulate import resting_outputs
 
 MAX_N = 10_000_000
+BATCH = 16  # subjects per batch of the batched engine; a batch is a block of 16 consecutive subject indices
 LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
 CRP_TARGET_MEDIAN, CRP_TARGET_LOG_SD = 2.0, math.log(3.0 / 2.0) / norm.ppf(0.65)  # 35% above 3 mg/L
 MAX_ATTEMPTS = 50
@@ -126,11 +127,8 @@ def _phenotype(row: dict) -> str:
             "metabolic": "metabolic"}[max(sources, key=sources.get)]
 
 
-def run_subject(base: Scenario, seed: int, index: int, select: bool,
-                trajectories: bool) -> tuple[dict, pd.DataFrame | None]:
-    """Sample (with selection among general adults at rest), simulate the scenario, summarise one subject."""
-    from gutjoint.studies.attribution import without_gut_drivers
-
+def select_subject(seed: int, index: int, select: bool) -> tuple[dict, dict[str, float] | None]:
+    """Draw subject ``index`` (with plausibility selection among general adults at rest)."""
     kde_c = _selection_model() if select else None
     subject, attempts, background = None, 0, (float("nan"), float("nan"))
     for attempt in range(MAX_ATTEMPTS):
@@ -150,13 +148,17 @@ def run_subject(base: Scenario, seed: int, index: int, select: bool,
                  "background_lm": background[1]}
     if subject is None:
         row.update(status="not_selected", advice=f"no plausible candidate in {MAX_ATTEMPTS} draws")
-        return row, None
-    row.update({f"prior_{k}": v for k, v in subject.items()})
-    scenario = subject_scenario(base, subject)
-    result = simulate(scenario)
+    else:
+        row.update({f"prior_{k}": v for k, v in subject.items()})
+    return row, subject
+
+
+def summarise_subject(row: dict, scenario: Scenario, result, counterfactual, untreated,
+                      trajectories: bool) -> pd.DataFrame | None:
+    """Fill ``row`` with the subject's metrics; return its trajectory (long form) when asked."""
     row.update(status=result.status.code, advice=result.status.advice)
     if not result.ok:
-        return row, None
+        return None
     frame = result.frame
     last = frame.iloc[-1]
     row.update(baseline_pain=float(frame["pain_nrs"].iloc[0]), final_pain=float(last["pain_nrs"]),
@@ -165,33 +167,46 @@ def run_subject(base: Scenario, seed: int, index: int, select: bool,
     start = _first_intervention(scenario)
     row["days_to_30pct"] = time_to_improvement(frame, start, 0.30) if start is not None else float("nan")
     row["days_to_50pct"] = time_to_improvement(frame, start, 0.50) if start is not None else float("nan")
-    if start is not None:  # relief: final pain without the interventions minus final pain with them
-        untreated = simulate(replace(scenario, inputs=tuple(w for w in scenario.inputs
-                                                             if w.name not in species.INTERVENTIONS)))
-        row["relief"] = float(untreated.frame["pain_nrs"].iloc[-1]) - row["final_pain"] if untreated.ok else float("nan")
-    else:
-        row["relief"] = float("nan")
-    counter = simulate(without_gut_drivers(scenario))
-    pain0 = float(counter.frame["pain_nrs"].iloc[-1]) if counter.ok else float("nan")
+    # relief: final pain without the interventions minus final pain with them
+    row["relief"] = (float(untreated.frame["pain_nrs"].iloc[-1]) - row["final_pain"]
+                     if untreated is not None and untreated.ok else float("nan"))
+    pain0 = float(counterfactual.frame["pain_nrs"].iloc[-1]) if counterfactual.ok else float("nan")
     row["gut_share"] = max(0.0, 1.0 - pain0 / row["final_pain"]) if row["final_pain"] > 0 else 0.0
     row["phenotype"] = _phenotype(row)
-    traj = None
-    if trajectories:
-        traj = frame[list(species.PINNED_OUTPUTS)].copy()
-        traj.insert(0, "subject", index)
-    return row, traj
+    if not trajectories:
+        return None
+    traj = frame[list(species.PINNED_OUTPUTS)].copy()
+    traj.insert(0, "subject", row["subject"])
+    return traj
 
 
 def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Run subjects ``[chunk * size, min(n, (chunk + 1) * size))``."""
+    """Run subjects ``[chunk * size, min(n, (chunk + 1) * size))``: select each, then simulate the chunk's
+    scenarios (actual, without gut drivers, without interventions) through the batched engine."""
+    from gutjoint.studies.attribution import without_gut_drivers
+    from gutjoint.studies.simulate import simulate_many
+
     base = load_scenario(config.scenario)
-    rows, trajs = [], []
-    for i in range(chunk * config.chunk_size, min(config.n, (chunk + 1) * config.chunk_size)):
-        row, traj = run_subject(base, config.seed, i, config.select, config.trajectories)
-        rows.append(row)
+    picked = [select_subject(config.seed, i, config.select)
+              for i in range(chunk * config.chunk_size, min(config.n, (chunk + 1) * config.chunk_size))]
+    live = [(row, subject_scenario(base, subject)) for row, subject in picked if subject is not None]
+    has_intervention = _first_intervention(base) is not None
+    # Batches are blocks of BATCH consecutive subject indices, one kind of run at a time, so a subject's result
+    # does not depend on the chunk size or on which worker ran it.
+    keys = [row["subject"] // BATCH for row, _ in live]
+    kinds = [[sc for _, sc in live], [without_gut_drivers(sc) for _, sc in live]]
+    if has_intervention:
+        kinds.append([replace(sc, inputs=tuple(w for w in sc.inputs if w.name not in species.INTERVENTIONS))
+                      for _, sc in live])
+    results = [r for runs in kinds for r in simulate_many(runs, batch_keys=keys)]
+    m = len(live)
+    trajs = []
+    for k, (row, scenario) in enumerate(live):
+        traj = summarise_subject(row, scenario, results[k], results[m + k],
+                                 results[2 * m + k] if has_intervention else None, config.trajectories)
         if traj is not None:
             trajs.append(traj)
-    return pd.DataFrame(rows), (pd.concat(trajs, ignore_index=True) if trajs else None)
+    return pd.DataFrame([row for row, _ in picked]), (pd.concat(trajs, ignore_index=True) if trajs else None)
 
 
 def _model_key() -> str:
@@ -214,8 +229,9 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``."""
     if not (1 <= n <= MAX_N):
         raise InputError(f"population: option '--n' = {n} is invalid; allowed: 1 to {MAX_N}")
-    if chunk_size < 1:
-        raise InputError(f"population: option '--chunk-size' = {chunk_size} is invalid; allowed: >= 1")
+    if chunk_size < 1 or chunk_size % BATCH:
+        raise InputError(f"population: option '--chunk-size' = {chunk_size} is invalid; allowed: a positive "
+                         f"multiple of {BATCH} (the engine's batch size, so results do not depend on chunking)")
     base = load_scenario(scenario)
     config = PopulationConfig(_scenario_dict(base), n, seed, chunk_size, trajectories, select, _model_key())
     out = Path(out)
