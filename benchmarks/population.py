@@ -31,6 +31,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200, help="subjects for gutjoint and libRoadRunner")
     ap.add_argument("--scipy-n", type=int, default=20, help="subjects for the (slow) SciPy loop")
+    ap.add_argument("--rtol", type=float, default=None, help="relative tolerance for all engines (default: the "
+                    "engine default, 1e-8); atol = rtol / 100")
     args = ap.parse_args()
 
     import libsbml
@@ -60,6 +62,9 @@ def main() -> None:
     years = base.days / 365.0
     pick = [runtime.output_names.index(c) for c in ("pain_nrs", "crp_mg_l", "lm_ratio")]
     rtol, atol = DEFAULT_TOLERANCES.rtol, DEFAULT_TOLERANCES.atol
+    if args.rtol:
+        rtol, atol = args.rtol, args.rtol / 100
+    tolerances = replace(DEFAULT_TOLERANCES, rtol=rtol, atol=atol)
 
     def outputs(states, p, schedule):
         return runtime.compiled.outputs_batch(np.ascontiguousarray(states), p,
@@ -68,7 +73,8 @@ def main() -> None:
     # 1. gutjoint
     gutjoint.simulate("healthy")
     t0 = time.perf_counter()
-    ours = [outputs(integrate(runtime.compiled.rhs, runtime.compiled.jac, y0, p, sch, times).states, p, sch)
+    ours = [outputs(integrate(runtime.compiled.rhs, runtime.compiled.jac, y0, p, sch, times,
+                              tolerances=tolerances).states, p, sch)
             for _, p, sch, y0 in subjects]
     t_ours = time.perf_counter() - t0
 
@@ -80,7 +86,7 @@ def main() -> None:
     for start in range(0, args.n, 16):
         block = subjects[start:start + 16]
         runs = integrate_batch(runtime.compiled, np.array([b[3] for b in block]), np.array([b[1] for b in block]),
-                               [b[2] for b in block], times)
+                               [b[2] for b in block], times, tolerances=tolerances)
         batched += [outputs(r.states, b[1], b[2]) for r, b in zip(runs, block)]
     t_batch = time.perf_counter() - t0
 
