@@ -92,7 +92,7 @@ class Schedule:
         """Input vector in effect at each time (right-continuous: a change at t applies at t)."""
         starts = np.array([s.start for s in self.segments])
         idx = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(self.segments) - 1)
-        return np.stack([self.segments[i].u for i in idx])
+        return np.stack([s.u for s in self.segments])[idx]
 
 
 @dataclass(frozen=True)

@@ -94,11 +94,8 @@ def outputs_table(runtime: Runtime, trajectory: Trajectory, p: np.ndarray, sched
     Y = np.nan_to_num(trajectory.states, nan=0.0)
     G = runtime.compiled.outputs_batch(np.ascontiguousarray(Y), p, np.ascontiguousarray(U))
     G[np.isnan(trajectory.states).any(axis=1)] = np.nan
-    frame = pd.DataFrame(G, columns=list(runtime.output_names))
-    threshold_rest = rest.y[runtime.state_index("pain_threshold")]
-    frame["pain_threshold_rel"] = frame["pain_threshold_rel"] / threshold_rest
-    frame.insert(0, "time_days", times)
-    return frame
+    G[:, runtime.output_names.index("pain_threshold_rel")] /= rest.y[runtime.state_index("pain_threshold")]
+    return pd.DataFrame(np.column_stack([times, G]), columns=["time_days", *runtime.output_names])
 
 
 def simulate(
