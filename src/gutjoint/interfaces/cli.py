@@ -21,11 +21,6 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    errors.print(f"error: {message}", markup=False)
-    raise typer.Exit(code)
-
-
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""

@@ -41,5 +41,17 @@ def barrier_targets() -> pd.DataFrame:
     return read_table("barrier_recovery_targets.csv").set_index("id")
 
 
+def gfd_relative(target_id: str) -> float:
+    """Coeliac L:R relative to diet start for ``gfd_week1`` / ``gfd_month2`` (Clin Sci 2001)."""
+    return float(barrier_targets().loc[target_id, "value"])
+
+
+def support_definition() -> tuple[float, float, float]:
+    """Zhou 2019: L:M at entry, L:M at ``time_days`` with barrier_support = 1, and that day."""
+    row = barrier_targets().loc["barrier_support_definition"]
+    after, before = (float(v) for v in str(row["value"]).split(" from "))
+    return before, after, float(row["time_days"])
+
+
 def population_targets() -> pd.DataFrame:
     return read_table("population_targets.csv").set_index("id")

@@ -21,7 +21,6 @@ from gutjoint.studies.scenario import Dose, InputWindow, Scenario
 from gutjoint.studies.simulate import SimulationResult, resting_outputs, simulate
 
 BOLUS_HOURS = 8.0
-ZHOU_START_LM = 0.11
 
 
 def _run(scenario: Scenario, params: dict[str, float]) -> SimulationResult:
@@ -106,12 +105,15 @@ def gluten_free_diet(params: dict[str, float], gfd_insult: float, gfd_injury: fl
 
 
 def pi_ibs_injury_level(params: dict[str, float]) -> float:
-    """``enteric_infection`` level at which the resting L:M is 0.11 (Zhou 2019 entry value); 1 if even full
-    injury stays below it."""
+    """``enteric_infection`` level at which the resting L:M is the Zhou 2019 entry value (0.11); 1 if even
+    full injury stays below it."""
+    from gutjoint.studies.calibration.data import support_definition
+
+    start_lm, _, _ = support_definition()
 
     def lm(level):
         scenario = Scenario(name="pi-ibs", days=1.0, inputs=(InputWindow("enteric_infection", level, 0.0, 1.0),))
-        return resting_outputs(scenario, params)["lm_ratio"] - ZHOU_START_LM
+        return resting_outputs(scenario, params)["lm_ratio"] - start_lm
 
     if lm(1.0) < 0:
         return 1.0

@@ -76,12 +76,14 @@ def barrier_residuals(params: dict[str, float]) -> np.ndarray:
         zhou = experiments.barrier_support_trial(params)
     except (ValueError, FloatingPointError):
         return np.full(5, FAILED)
+    week1, month2 = data.gfd_relative("gfd_week1"), data.gfd_relative("gfd_month2")
+    _, support_after, _ = data.support_definition()
     out = np.array([
         max(0.0, alcohol["excess_left_day14"] - 0.05) / 0.02,
-        (gfd["rel_day7"] - 0.53) / 0.053,
-        (gfd["rel_day60"] - 0.34) / 0.034,
+        (gfd["rel_day7"] - week1) / (0.1 * week1),  # the +-20% tolerance taken as 2 SD
+        (gfd["rel_day60"] - month2) / (0.1 * month2),
         max(0.0, gfd["lm_day365"] - 0.025) / 0.0025,
-        (zhou["lm_week8"] - 0.05) / 0.0075,
+        (zhou["lm_week8"] - support_after) / (0.15 * support_after),  # +-30% as 2 SD
     ])
     return np.where(np.isfinite(out), out, FAILED)
 
