@@ -117,25 +117,38 @@ def simulate(
         A :class:`SimulationResult`. A solver failure gives ``status`` other than SUCCESS (with advice) and
         NaN rows from the failure on; it does not raise unless ``throw`` is set.
     """
-    scenario = load_scenario(scenario)
     runtime = get_runtime()
-    p = parameter_vector(runtime, scenario, parameters)
-    schedule = build_schedule(scenario, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
-    rest = resting_state(runtime, scenario, p)
-    times = output_times(scenario)
+    scenario, p, schedule, rest, times = _prepare(runtime, scenario, parameters)
     if not rest.ok:
-        trajectory = Trajectory(times, np.full((times.size, rest.y.size), np.nan), Status.STEADY_STATE,
-                                f"steady-state residual {rest.residual:.3g} ({rest.method})")
         if throw:
             from gutjoint._errors import SolverError
 
             raise SolverError(f"{Status.STEADY_STATE.code}: {Status.STEADY_STATE.advice}")
+        trajectory = _no_rest(rest, times)
     else:
         trajectory = integrate(runtime.compiled.rhs, runtime.compiled.jac, rest.y, p, schedule, times,
                                tolerances=tolerances, throw=throw)
+    return _result(runtime, scenario, p, schedule, rest, trajectory)
+
+
+def _prepare(runtime: Runtime, spec, parameters: dict[str, float] | None = None):
+    """Scenario, parameter vector, schedule, resting state and output times of one run."""
+    scenario = load_scenario(spec)
+    p = parameter_vector(runtime, scenario, parameters)
+    schedule = build_schedule(scenario, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
+    return scenario, p, schedule, resting_state(runtime, scenario, p), output_times(scenario)
+
+
+def _no_rest(rest: SteadyState, times: np.ndarray) -> Trajectory:
+    return Trajectory(times, np.full((times.size, rest.y.size), np.nan), Status.STEADY_STATE,
+                      f"steady-state residual {rest.residual:.3g} ({rest.method})")
+
+
+def _result(runtime: Runtime, scenario: Scenario, p, schedule, rest: SteadyState,
+            trajectory: Trajectory) -> SimulationResult:
     frame = outputs_table(runtime, trajectory, p, schedule, rest)
-    units = {"time_days": "d", **_output_units()}
-    return SimulationResult(scenario, frame, trajectory.status, trajectory.message, rest, units)
+    return SimulationResult(scenario, frame, trajectory.status, trajectory.message, rest,
+                            {"time_days": "d", **species.OUTPUT_UNITS})
 
 
 def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES, batch_size: int = 16,
@@ -149,12 +162,7 @@ def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES, bat
     from gutjoint.numerics.batch import integrate_batch
 
     runtime = get_runtime()
-    prepared = []
-    for spec in scenarios:
-        scenario = load_scenario(spec)
-        p = parameter_vector(runtime, scenario)
-        schedule = build_schedule(scenario, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
-        prepared.append((scenario, p, schedule, resting_state(runtime, scenario, p), output_times(scenario)))
+    prepared = [_prepare(runtime, spec) for spec in scenarios]
     groups: dict[tuple, list[int]] = {}
     for i, (scenario, _, schedule, rest, times) in enumerate(prepared):
         if rest.ok:
@@ -170,16 +178,5 @@ def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES, bat
                                    np.array([prepared[i][1] for i in block]), [prepared[i][2] for i in block],
                                    prepared[block[0]][4], tolerances=tolerances)
             trajectories.update(zip(block, runs))
-    results = []
-    units = {"time_days": "d", **_output_units()}
-    for i, (scenario, p, schedule, rest, times) in enumerate(prepared):
-        trajectory = trajectories.get(i) or Trajectory(
-            times, np.full((times.size, rest.y.size), np.nan), Status.STEADY_STATE,
-            f"steady-state residual {rest.residual:.3g} ({rest.method})")
-        frame = outputs_table(runtime, trajectory, p, schedule, rest)
-        results.append(SimulationResult(scenario, frame, trajectory.status, trajectory.message, rest, units))
-    return results
-
-
-def _output_units() -> dict[str, str]:
-    return dict(species.OUTPUT_UNITS)
+    return [_result(runtime, scenario, p, schedule, rest, trajectories.get(i) or _no_rest(rest, times))
+            for i, (scenario, p, schedule, rest, times) in enumerate(prepared)]

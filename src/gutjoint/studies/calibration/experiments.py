@@ -72,20 +72,44 @@ def tolerance_reduction(params: dict[str, float]) -> dict[str, float]:
 
 def fat_meal_fold(params: dict[str, float], grams: float, hours: float) -> float:
     """Plasma endotoxin at ``hours`` after a meal with ``grams`` of fat, relative to fasting."""
-    scenario = Scenario(name="fat-meal", days=0.5, step_hours=0.25, doses=(Dose("fat_meal", grams, 0.0),),
-                        source="calibration: fat meal")
-    frame = _run(scenario, params).frame
+    frame = _run(fat_meal_scenario(grams), params).frame
     return float(at_hours(frame, "lps_pg_ml", hours) / frame["lps_pg_ml"].iloc[0])
 
 
 # --- barrier recovery -------------------------------------------------------------------------------------------
 
+def alcohol_scenario() -> Scenario:
+    """Chronic tight-junction stressor (``barrier_insult`` = 1) until day 0, then stopped."""
+    return Scenario(name="alcohol-cessation", days=30.0, step_hours=24.0,
+                    inputs=(InputWindow("barrier_insult", 1.0, 0.0, 1e-9),), source="calibration: alcohol")
+
+
+def gfd_scenario(gfd_insult: float, gfd_injury: float) -> Scenario:
+    """Coeliac disease on gluten until day 0, then a gluten-free diet for a year."""
+    return Scenario(name="gluten-free-diet", days=365.0, step_hours=24.0,
+                    inputs=(InputWindow("enteric_infection", gfd_injury, 0.0, 1e-9),
+                            InputWindow("barrier_insult", gfd_insult, 0.0, 1e-9)),
+                    source="calibration: coeliac on a gluten-free diet")
+
+
+def zhou_scenario(injury_level: float, support: bool) -> Scenario:
+    """PI-IBS-D at ``injury_level`` for 8 weeks, with barrier_support = 1 from day 0 or placebo."""
+    inputs = (InputWindow("enteric_infection", injury_level, 0.0, 56.0),)
+    if support:
+        inputs += (InputWindow("barrier_support", 1.0, 0.0, 56.0),)
+    return Scenario(name="zhou-glutamine" if support else "zhou-placebo", days=56.0, step_hours=24.0,
+                    inputs=inputs, source="calibration: Zhou 2019")
+
+
+def fat_meal_scenario(grams: float, days: float = 0.5, step_hours: float = 0.25) -> Scenario:
+    return Scenario(name="fat-meal", days=days, step_hours=step_hours, doses=(Dose("fat_meal", grams, 0.0),),
+                    source="calibration: fat meal")
+
+
 def alcohol_cessation(params: dict[str, float]) -> dict[str, float]:
     """L:M after stopping a chronic tight-junction stressor: value and share of the excess left at day 14."""
-    healthy = simulate(Scenario(name="healthy", days=1.0), parameters=params).frame["lm_ratio"].iloc[0]
-    scenario = Scenario(name="alcohol-cessation", days=30.0, step_hours=24.0,
-                        inputs=(InputWindow("barrier_insult", 1.0, 0.0, 1e-9),), source="calibration: alcohol")
-    frame = _run(scenario, params).frame
+    healthy = resting_outputs(Scenario(name="healthy", days=1.0), params)["lm_ratio"]
+    frame = _run(alcohol_scenario(), params).frame
     start, day14 = frame["lm_ratio"].iloc[0], float(at_days(frame, "lm_ratio", 14))
     return {"lm_start": float(start), "lm_day14": day14, "healthy": float(healthy),
             "excess_left_day14": (day14 - healthy) / (start - healthy)}
@@ -93,11 +117,7 @@ def alcohol_cessation(params: dict[str, float]) -> dict[str, float]:
 
 def gluten_free_diet(params: dict[str, float], gfd_insult: float, gfd_injury: float) -> dict[str, float]:
     """Coeliac L:M relative to diet start at 7, 60 and 365 days of a gluten-free diet."""
-    scenario = Scenario(name="gluten-free-diet", days=365.0, step_hours=24.0,
-                        inputs=(InputWindow("enteric_infection", gfd_injury, 0.0, 1e-9),
-                                InputWindow("barrier_insult", gfd_insult, 0.0, 1e-9)),
-                        source="calibration: coeliac on a gluten-free diet")
-    frame = _run(scenario, params).frame
+    frame = _run(gfd_scenario(gfd_insult, gfd_injury), params).frame
     start = frame["lm_ratio"].iloc[0]
     rel = at_days(frame, "lm_ratio", [7, 60, 365]) / start
     return {"rel_day7": float(rel[0]), "rel_day60": float(rel[1]), "rel_day365": float(rel[2]),
@@ -123,10 +143,7 @@ def pi_ibs_injury_level(params: dict[str, float]) -> float:
 def barrier_support_trial(params: dict[str, float]) -> dict[str, float]:
     """Zhou 2019 arm: PI-IBS-D (L:M 0.11) given barrier_support = 1 from day 0; L:M at 8 weeks, and placebo."""
     level = pi_ibs_injury_level(params)
-    base = (InputWindow("enteric_infection", level, 0.0, 56.0),)
-    treated = Scenario(name="zhou-glutamine", days=56.0, step_hours=24.0,
-                       inputs=base + (InputWindow("barrier_support", 1.0, 0.0, 56.0),), source="calibration: Zhou")
-    placebo = Scenario(name="zhou-placebo", days=56.0, step_hours=24.0, inputs=base, source="calibration: Zhou")
+    treated, placebo = zhou_scenario(level, True), zhou_scenario(level, False)
     t, p = _run(treated, params).frame, _run(placebo, params).frame
     return {"injury_level": level, "lm_start": float(t["lm_ratio"].iloc[0]), "lm_week8": float(t["lm_ratio"].iloc[-1]),
             "placebo_week8": float(p["lm_ratio"].iloc[-1])}

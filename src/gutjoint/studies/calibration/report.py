@@ -62,12 +62,11 @@ def figure_endotoxemia(folder: Path, params) -> str:
 
 
 def figure_barrier(folder: Path, params, conditions) -> str:
-    from gutjoint.studies.scenario import InputWindow, Scenario
     from gutjoint.studies.simulate import simulate
 
     p = params or {}
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
-    alcohol = simulate(Scenario(name="a", days=30, inputs=(InputWindow("barrier_insult", 1.0, 0, 1e-9),)), parameters=p)
+    alcohol = simulate(experiments.alcohol_scenario(), parameters=p)
     ax = axes[0]
     ax.plot(alcohol.frame["time_days"], alcohol.frame["lm_ratio"], color="tab:red", label="model")
     ax.axhline(0.03, ls="--", color="k", lw=0.8, label="normal (< 0.03)")
@@ -77,9 +76,7 @@ def figure_barrier(folder: Path, params, conditions) -> str:
     ax.set_ylabel("L:M")
     ax.legend(fontsize=7)
     levels = conditions or load_conditions()
-    g = simulate(Scenario(name="g", days=365, inputs=(InputWindow("enteric_infection", levels["gfd_injury"], 0, 1e-9),
-                                                      InputWindow("barrier_insult", levels["gfd_insult"], 0, 1e-9))),
-                 parameters=p)
+    g = simulate(experiments.gfd_scenario(levels["gfd_insult"], levels["gfd_injury"]), parameters=p)
     ax = axes[1]
     ax.plot(g.frame["time_days"], g.frame["lm_ratio"] / g.frame["lm_ratio"].iloc[0], color="tab:red", label="model")
     ax.errorbar([7, 60], [0.53, 0.34], yerr=[0.106, 0.068], fmt="o", color="k", capsize=3,
@@ -90,10 +87,8 @@ def figure_barrier(folder: Path, params, conditions) -> str:
     ax.set_ylabel("ratio / ratio at start")
     ax.legend(fontsize=7)
     level = experiments.pi_ibs_injury_level(p)
-    for support, colour, label in ((1.0, "tab:green", "barrier_support = 1"), (0.0, "0.5", "placebo")):
-        inputs = (InputWindow("enteric_infection", level, 0, 56),) + ((InputWindow("barrier_support", 1.0, 0, 56),)
-                                                                       if support else ())
-        z = simulate(Scenario(name="z", days=56, inputs=inputs), parameters=p)
+    for support, colour, label in ((True, "tab:green", "barrier_support = 1"), (False, "0.5", "placebo")):
+        z = simulate(experiments.zhou_scenario(level, support), parameters=p)
         axes[2].plot(z.frame["time_days"], z.frame["lm_ratio"], color=colour, label=label)
     axes[2].errorbar([0, 56], [0.11, 0.05], yerr=[0, 0.015], fmt="o", color="k", capsize=3, label="Zhou 2019 (+-30%)")
     axes[2].set_title("barrier_support = 1 (Zhou 2019)")
@@ -113,9 +108,8 @@ def figure_other(folder: Path, params) -> str:
     axes[0].set_xlabel("days")
     axes[0].set_ylabel("pg/mL")
     for grams, hours, target, band, colour in ((40, 4, 1.5, 0.2, "tab:olive"), (33, 3, 1.45, 0.17, "tab:brown")):
-        from gutjoint.studies.scenario import Dose, Scenario
 
-        f = simulate(Scenario(name="m", days=0.3, step_hours=0.1, doses=(Dose("fat_meal", grams, 0),)), parameters=p).frame
+        f = simulate(experiments.fat_meal_scenario(grams, days=0.3, step_hours=0.1), parameters=p).frame
         axes[1].plot(f["time_days"] * 24, f["lps_pg_ml"] / f["lps_pg_ml"].iloc[0], color=colour, label=f"model, {grams} g")
         axes[1].errorbar([hours], [target], yerr=[band], fmt="o", color=colour, capsize=3)
     axes[1].set_title("C4: endotoxin after fat (Erridge; Deopurkar)")
