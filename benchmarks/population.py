@@ -1,16 +1,21 @@
-"""The same virtual population of the same model at the same tolerances, three ways, in one run:
+"""The same virtual population of the same model at the same tolerances, several ways, in one run.
 
-1. gutjoint's engine (generated numba right-hand side and Jacobian, LSODA via SciPy odeint), subject by subject,
-   and batched (16 subjects as one banded system, see gutjoint.numerics.batch);
-2. a SciPy solve_ivp LSODA loop on a plain Python (SymPy-lambdified) right-hand side, one subject at a time;
-3. a libRoadRunner (CVODE) loop on the model's SBML, exported from the single definition.
+Engines:
+1. gutjoint: the compiled RODAS4 engine (generated numba right-hand side, analytic Jacobian, sparse LU and stepping
+   loop), all subjects in one call; then the same on both cores (two worker processes);
+2. SciPy LSODA (``odeint``) calling gutjoint's numba right-hand side and Jacobian, one subject at a time: the
+   strongest thing a SciPy user could assemble;
+3. SciPy ``solve_ivp`` LSODA on a plain Python (SymPy-lambdified) right-hand side, one subject at a time;
+4. libRoadRunner (CVODE) on the model's SBML, exported from the single definition, one subject at a time, in one
+   process and in two.
 
-Scenario: the gut-driven subject of `barrier-support` (365 days, daily output, support from day 90), with traits
-and parameters drawn from the general-adult priors. Every engine starts each subject from the same resting state
-(solved once, not timed) and reports subject-years per second, setup time, peak memory (RSS) and its largest
-relative disagreement with gutjoint on pain, CRP and L:M.
+Scenario: `barrier-support` (365 days, daily output, support from day 90) with traits and parameters drawn from the
+general-adult priors. Every engine starts each subject from the same resting state (solved once, not timed).
+Each engine runs in a fresh worker process, which reports its setup time (imports, model load/compilation from the
+warm cache, SBML parsing), its run time and its peak RSS. Agreement: the largest relative difference in pain, CRP
+and L:M from gutjoint at rtol 1e-10 (itself checked against SciPy Radau in tests/test_reference.py).
 
-Run:  .venv/bin/python benchmarks/population.py [--n 200] [--scipy-n 20]
+Run:  .venv/bin/python benchmarks/population.py [--n 10000] [--scipy-n 200] [--rtol 1e-6]
 """
 
 from __future__ import annotations
@@ -18,158 +23,190 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 import numpy as np
 
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+COLUMNS = ("pain_nrs", "crp_mg_l", "lm_ratio")
 
 
-def _batch_worker(args):
-    """Run one block of subjects through the batched engine (in a worker process)."""
-    y0, P, schedules, times, tolerances = args
-    from gutjoint.numerics.batch import integrate_batch
-    from gutjoint.studies.runtime import get_runtime
-
-    return [r.states for r in integrate_batch(get_runtime().compiled, y0, P, schedules, times, tolerances=tolerances)]
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=200, help="subjects for gutjoint and libRoadRunner")
-    ap.add_argument("--scipy-n", type=int, default=20, help="subjects for the (slow) SciPy loop")
-    ap.add_argument("--rtol", type=float, default=None, help="relative tolerance for all engines (default: the "
-                    "engine default, 1e-8); atol = rtol / 100")
-    args = ap.parse_args()
-
-    import libsbml
-    import roadrunner
-
-    import gutjoint
-    from gutjoint.biology.model import build_model
-    from gutjoint.interfaces.sbml import build_sbml
-    from gutjoint.numerics.integrate import integrate
-    from gutjoint.numerics.reference import integrate_reference, lambdify_system
+def _population(n: int):
+    """Parameter vectors, schedules and resting states of n subjects drawn from the priors."""
     from gutjoint.studies.population import subject_scenario
     from gutjoint.studies.priors import draw_subject
     from gutjoint.studies.runtime import get_runtime
     from gutjoint.studies.scenario import build_schedule, load_scenario, output_times
-    from gutjoint.studies.simulate import DEFAULT_TOLERANCES, parameter_vector, resting_state
+    from gutjoint.studies.simulate import parameter_vector, resting_state
 
     runtime = get_runtime()
-    base = load_scenario("barrier-support")
-    base = replace(base, subject={})
-    subjects = []
-    for i in range(args.n):
+    base = replace(load_scenario("barrier-support"), subject={})
+    P, schedules, Y0 = [], [], []
+    for i in range(n):
         sc = subject_scenario(base, draw_subject(np.random.default_rng([1, i])))
         p = parameter_vector(runtime, sc)
-        schedule = build_schedule(sc, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
-        subjects.append((sc, p, schedule, resting_state(runtime, sc, p).y))
-    times = output_times(base)
-    years = base.days / 365.0
-    pick = [runtime.output_names.index(c) for c in ("pain_nrs", "crp_mg_l", "lm_ratio")]
-    rtol, atol = DEFAULT_TOLERANCES.rtol, DEFAULT_TOLERANCES.atol
-    if args.rtol:
-        rtol, atol = args.rtol, args.rtol / 100
-    tolerances = replace(DEFAULT_TOLERANCES, rtol=rtol, atol=atol)
+        P.append(p)
+        schedules.append(build_schedule(sc, runtime.input_names, runtime.state_names, p, runtime.parameters.names))
+        Y0.append(resting_state(runtime, sc, p).y)
+    return np.array(P), schedules, np.array(Y0), output_times(base), base.days / 365.0
 
-    def outputs(states, p, schedule):
-        return runtime.compiled.outputs_batch(np.ascontiguousarray(states), p,
-                                              np.ascontiguousarray(schedule.inputs_at(times)))[:, pick]
 
-    # 1. gutjoint
-    gutjoint.simulate("healthy")
+def _outputs(states, p, schedule, times):
+    from gutjoint.studies.runtime import get_runtime
+
+    runtime = get_runtime()
+    pick = [runtime.output_names.index(c) for c in COLUMNS]
+    return runtime.compiled.outputs_batch(np.ascontiguousarray(states), p,
+                                          np.ascontiguousarray(schedule.inputs_at(times)))[:, pick]
+
+
+def _segment_grid(schedule, times, k):
+    seg = schedule.segments[k]
+    last = k == len(schedule.segments) - 1
+    mask = (times >= seg.start) & ((times < seg.end) | (last & (times <= seg.end)))
+    return seg, mask, np.concatenate(([seg.start], times[mask], [seg.end]))
+
+
+def run_engine(engine: str, P, schedules, Y0, times, rtol, atol):
+    """Run one engine on the subjects in this (fresh) process: setup s, run s, outputs, stats, peak RSS MB."""
     t0 = time.perf_counter()
-    ours = [outputs(integrate(runtime.compiled.rhs, runtime.compiled.jac, y0, p, sch, times,
-                              tolerances=tolerances).states, p, sch)
-            for _, p, sch, y0 in subjects]
-    t_ours = time.perf_counter() - t0
+    from gutjoint.numerics.integrate import Tolerances, integrate_many
+    from gutjoint.studies.runtime import get_runtime
 
-    # 1b. gutjoint's batched engine (16 subjects per banded system)
-    from gutjoint.numerics.batch import integrate_batch
-
-    t0 = time.perf_counter()
-    batched = []
-    for start in range(0, args.n, 16):
-        block = subjects[start:start + 16]
-        runs = integrate_batch(runtime.compiled, np.array([b[3] for b in block]), np.array([b[1] for b in block]),
-                               [b[2] for b in block], times, tolerances=tolerances)
-        batched += [outputs(r.states, b[1], b[2]) for r, b in zip(runs, block)]
-    t_batch = time.perf_counter() - t0
-
-    # 1c. the batched engine on both cores (two warm worker processes, blocks of 16)
-    from concurrent.futures import ProcessPoolExecutor
-
-    jobs = [(np.array([b[3] for b in subjects[i:i + 16]]), np.array([b[1] for b in subjects[i:i + 16]]),
-             [b[2] for b in subjects[i:i + 16]], times, tolerances) for i in range(0, args.n, 16)]
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        list(pool.map(_batch_worker, jobs[:2]))  # warm both workers (imports, compiled-code load)
+    runtime = get_runtime()
+    tol = Tolerances(rtol=rtol, atol=atol)
+    stats = ""
+    if engine == "gutjoint":
+        integrate_many(runtime.compiled, Y0[:1], P[:1], schedules[:1], times, tolerances=tol)  # loads the cache
+        setup = time.perf_counter() - t0
         t0 = time.perf_counter()
-        list(pool.map(_batch_worker, jobs))
-        t_two = time.perf_counter() - t0
+        runs = integrate_many(runtime.compiled, Y0, P, schedules, times, tolerances=tol)
+        elapsed = time.perf_counter() - t0
+        states = [r.states for r in runs]
+        steps = np.mean([r.extra["steps"] for r in runs])
+        stats = (f"{steps:.0f} steps, {np.mean([r.n_rhs for r in runs]):.0f} rhs, "
+                 f"{np.mean([r.extra['factorisations'] for r in runs]):.0f} LU")
+    elif engine == "scipy-numba":
+        from scipy.integrate import odeint
 
-    # 2. SciPy loop, plain Python rhs
-    t0 = time.perf_counter()
-    rhs, _ = lambdify_system(build_model().symbolic_system())
-    setup_scipy = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    theirs = [outputs(integrate_reference(rhs, None, y0, p, sch, times, rtol=rtol, atol=atol, method="LSODA"), p, sch)
-              for _, p, sch, y0 in subjects[: args.scipy_n]]
-    t_scipy = time.perf_counter() - t0
+        compiled = runtime.compiled
+        setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        states, nfe, nje, nst = [], 0, 0, 0
+        for p, sch, y0 in zip(P, schedules, Y0):
+            y, out = y0.copy(), np.full((times.size, y0.size), np.nan)
+            for k in range(len(sch.segments)):
+                seg, mask, grid = _segment_grid(sch, times, k)
+                if seg.jump is not None:
+                    y = y + seg.jump
+                sol, info = odeint(compiled.rhs, y, grid, args=(p, seg.u), Dfun=compiled.jac, rtol=rtol, atol=atol,
+                                   mxstep=50_000, full_output=True)
+                nfe, nje, nst = nfe + info["nfe"][-1], nje + info["nje"][-1], nst + info["nst"][-1]
+                out[mask], y = sol[1:-1], sol[-1]
+            states.append(out)
+        elapsed = time.perf_counter() - t0
+        stats = f"{nst / len(P):.0f} steps, {nfe / len(P):.0f} rhs, {nje / len(P):.0f} Jacobians"
+    elif engine == "scipy-python":
+        from gutjoint.biology.model import build_model
+        from gutjoint.numerics.reference import integrate_reference, lambdify_system
 
-    # 3. libRoadRunner loop on the SBML
-    t0 = time.perf_counter()
-    rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml()))
-    rr.integrator.relative_tolerance = rtol
-    rr.integrator.absolute_tolerance = atol
-    setup_rr = time.perf_counter() - t0
-    names = runtime.parameters.names
-    t0 = time.perf_counter()
-    rr_out = []
-    for sc, p, sch, y0 in subjects:
-        rr.resetAll()  # then current values, not init(): changing init() makes libRoadRunner regenerate (~5 s)
-        for name, value in zip(names, p):
-            rr.setValue(name, float(value))
-        for name, value in zip(runtime.state_names, y0):
-            rr.setValue(name, float(value))
-        rows = []
-        for k, seg in enumerate(sch.segments):
-            for name, level in zip(runtime.input_names, seg.u):
-                rr.setValue(f"u_{name}", float(level))
-            seg_times = times[(times >= seg.start) & ((times < seg.end) | (k == len(sch.segments) - 1) & (times <= seg.end))]
-            grid = np.unique(np.concatenate([[seg.start], seg_times, [seg.end]]))
-            res = rr.simulate(times=[float(x) for x in grid],
-                              selections=["time", "pain_nrs", "crp_mg_l", "lm_ratio"])
-            keep = np.isin(res[:, 0], seg_times)
-            rows.append(res[keep, 1:])
-        rr_out.append(np.vstack(rows))
-    t_rr = time.perf_counter() - t0
+        rhs, _ = lambdify_system(build_model().symbolic_system())
+        setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        states = [integrate_reference(rhs, None, y0, p, sch, times, rtol=rtol, atol=atol, method="LSODA")
+                  for p, sch, y0 in zip(P, schedules, Y0)]
+        elapsed = time.perf_counter() - t0
+    elif engine == "roadrunner":
+        import libsbml
+        import roadrunner
 
-    def worst(a_list, b_list):
-        err = 0.0
-        for a, b in zip(a_list, b_list):
-            err = max(err, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-6))))
-        return err
+        from gutjoint.interfaces.sbml import build_sbml
 
-    speed = lambda n, t: n * years / t  # noqa: E731
-    print(f"population: {args.n} subjects x {base.days:g} days (barrier-support, priors), rtol {rtol:g}, 1 core")
-    print(f"{'engine':44s} {'subject-years/s':>16s} {'setup s':>8s} {'max rel diff vs gutjoint':>26s}")
-    print(f"{'gutjoint, one subject at a time (LSODA)':44s} {speed(args.n, t_ours):16.0f} {'(cached)':>8s} {'-':>26s}")
-    print(f"{'gutjoint batched (16 per banded LSODA)':44s} {speed(args.n, t_batch):16.0f} {'(cached)':>8s} "
-          f"{worst(batched, ours):26.2e}")
-    print(f"{'gutjoint batched, 2 worker processes':44s} {speed(args.n, t_two):16.0f} {'(warm)':>8s} {'(same code)':>26s}")
-    print(f"{'SciPy solve_ivp LSODA, plain Python rhs':44s} {speed(args.scipy_n, t_scipy):16.1f} {setup_scipy:8.1f} "
-          f"{worst(theirs, ours[: args.scipy_n]):26.2e}")
-    print(f"{'libRoadRunner (CVODE) on the SBML':44s} {speed(args.n, t_rr):16.0f} {setup_rr:8.2f} {worst(rr_out, ours):26.2e}")
-    best = max(speed(args.n, t_ours), speed(args.n, t_batch))
-    print(f"ratios (best gutjoint, 1 core): vs SciPy {best / speed(args.scipy_n, t_scipy):.0f}x, "
-          f"vs libRoadRunner {best / speed(args.n, t_rr):.2f}x")
-    print(f"ratios (gutjoint on this machine's 2 cores vs the single-process loops): vs SciPy "
-          f"{speed(args.n, t_two) / speed(args.scipy_n, t_scipy):.0f}x, vs libRoadRunner "
-          f"{speed(args.n, t_two) / speed(args.n, t_rr):.2f}x")
-    print(f"peak RSS of this process: {rss_mb():.0f} MB")
+        rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml()))
+        rr.integrator.relative_tolerance = rtol
+        rr.integrator.absolute_tolerance = atol
+        setup = time.perf_counter() - t0
+        names = runtime.parameters.names
+        t0 = time.perf_counter()
+        states = []
+        for p, sch, y0 in zip(P, schedules, Y0):
+            rr.resetAll()  # then current values, not init(): changing init() makes libRoadRunner regenerate (~5 s)
+            for name, value in zip(names, p):
+                rr.setValue(name, float(value))
+            for name, value in zip(runtime.state_names, y0):
+                rr.setValue(name, float(value))
+            out = np.full((times.size, y0.size), np.nan)
+            for k in range(len(sch.segments)):
+                seg, mask, grid = _segment_grid(sch, times, k)
+                for name, level in zip(runtime.input_names, seg.u):
+                    rr.setValue(f"u_{name}", float(level))
+                for name, jump in zip(runtime.state_names, seg.jump if seg.jump is not None else ()):
+                    if jump:
+                        rr.setValue(name, rr.getValue(name) + float(jump))
+                grid = np.unique(grid)
+                res = rr.simulate(times=[float(x) for x in grid], selections=["time", *runtime.state_names])
+                keep = np.isin(res[:, 0], times[mask])
+                out[mask] = np.asarray(res[keep, 1:])
+            states.append(out)
+        elapsed = time.perf_counter() - t0
+    else:
+        raise ValueError(engine)
+    outputs = [_outputs(s, p, sch, times) for s, p, sch in zip(states, P, schedules)]
+    return setup, elapsed, outputs, stats, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _fresh(engine, *args):
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run_engine, engine, *args).result()
+
+
+def _on_two_cores(engine, P, schedules, Y0, times, rtol, atol):
+    """The engine on both cores: two fresh workers, each given half the subjects; wall time of the slower."""
+    half = len(P) // 2
+    parts = [(P[:half], schedules[:half], Y0[:half]), (P[half:], schedules[half:], Y0[half:])]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run_engine, [engine] * 2, *zip(*parts), [times] * 2, [rtol] * 2, [atol] * 2))
+    return max(r[0] for r in results), max(r[1] for r in results), results[0][2] + results[1][2], results[0][3], \
+        max(r[4] for r in results)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000, help="subjects for gutjoint and libRoadRunner")
+    ap.add_argument("--scipy-n", type=int, default=100, help="subjects for the SciPy loops")
+    ap.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance for every engine; atol = rtol/100")
+    args = ap.parse_args()
+    rtol, atol = args.rtol, args.rtol / 100
+
+    t0 = time.perf_counter()
+    P, schedules, Y0, times, years = _population(args.n)
+    print(f"population: {args.n} subjects x {years * 365:g} days (barrier-support, general-adult priors), rtol {rtol:g},"
+          f" atol {atol:g}; subjects drawn and rested in {time.perf_counter() - t0:.0f} s (not timed below)")
+    truth = _fresh("gutjoint", P, schedules, Y0, times, 1e-10, 1e-12)[2]
+    m = args.scipy_n
+    rows = [
+        ("gutjoint RODAS4, 1 process", args.n, _fresh("gutjoint", P, schedules, Y0, times, rtol, atol)),
+        ("gutjoint RODAS4, 2 processes", args.n, _on_two_cores("gutjoint", P, schedules, Y0, times, rtol, atol)),
+        ("SciPy odeint LSODA + numba rhs/Jacobian", m, _fresh("scipy-numba", P[:m], schedules[:m], Y0[:m], times, rtol, atol)),
+        ("SciPy solve_ivp LSODA, plain Python rhs", m, _fresh("scipy-python", P[:m], schedules[:m], Y0[:m], times, rtol, atol)),
+        ("libRoadRunner CVODE, 1 process", args.n, _fresh("roadrunner", P, schedules, Y0, times, rtol, atol)),
+        ("libRoadRunner CVODE, 2 processes", args.n, _on_two_cores("roadrunner", P, schedules, Y0, times, rtol, atol)),
+    ]
+
+    def worst(outputs):
+        return max(float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-6))) for a, b in zip(outputs, truth))
+
+    speed = {name: n * years / r[1] for name, n, r in rows}
+    print(f"\n{'engine':42s} {'subj-yr/s':>10s} {'setup s':>8s} {'peak RSS MB':>12s} {'max rel err':>12s}  work per subject")
+    for name, n, (setup, _, outputs, stats, rss) in rows:
+        print(f"{name:42s} {speed[name]:10.0f} {setup:8.2f} {rss:12.0f} {worst(outputs):12.2e}  {stats}")
+    ours1, ours2 = speed["gutjoint RODAS4, 1 process"], speed["gutjoint RODAS4, 2 processes"]
+    print("\nratios, gutjoint on 2 processes against:")
+    for name in speed:
+        if not name.startswith("gutjoint"):
+            print(f"  {name:42s} {ours2 / speed[name]:8.1f}x")
+    print(f"like for like (1 process each): vs libRoadRunner {ours1 / speed['libRoadRunner CVODE, 1 process']:.1f}x, "
+          f"vs SciPy plain {ours1 / speed['SciPy solve_ivp LSODA, plain Python rhs']:.0f}x")
 
 
 if __name__ == "__main__":

@@ -127,7 +127,7 @@ def population(
     trajectories: bool = typer.Option(False, "--trajectories", help="also write trajectories.parquet (long form)"),
     workers: int = typer.Option(1, "--workers", min=1, help="local worker processes"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="address of a Dask distributed scheduler"),
-    chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="subjects per chunk, a multiple of 16 (results do not depend on it)"),
+    chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="subjects per chunk (results do not depend on it)"),
     select: bool = typer.Option(True, "--select/--no-select", help="plausibility selection on resting CRP and L:M"),
 ) -> None:
     """Simulate a virtual population through SCENARIO (resumable: rerun the same command to continue)."""

@@ -1,10 +1,11 @@
 """Turn a symbolic ODE system into compiled code, cached on disk.
 
 The system is any set of SymPy expressions ``dy/dt = f(y, p, u)`` with output expressions ``g(y, p, u)``:
-this module knows nothing of biology. It writes one Python module with three numba functions
-(right-hand side, analytic Jacobian, outputs), built with common-subexpression elimination, into a cache
-folder keyed by a hash of the caller's definition. A second process imports that module and loads numba's
-own on-disk cache, so neither SymPy nor LLVM runs again.
+this module knows nothing of biology. It writes one Python module of numba functions into a cache folder keyed by
+a hash of the caller's definition: the right-hand side, the analytic Jacobian and the outputs (built with
+common-subexpression elimination), a sparse LU factorisation and solve specialised to the Jacobian's structure,
+and the RODAS4 integrator that drives them. A second process imports that module and loads numba's own on-disk
+cache, so neither SymPy nor LLVM runs again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from types import ModuleType
 
 import sympy as sp
 
-CODEGEN_VERSION = "2"
+CODEGEN_VERSION = "3"
+_INTEGRATOR_TEMPLATE = Path(__file__).with_name("rodas4_template.py")
 
 
 @dataclass(frozen=True)
@@ -40,22 +42,20 @@ class SymbolicSystem:
 class CompiledSystem:
     """Compiled callables of a :class:`SymbolicSystem`.
 
-    ``rhs(y, t, p, u)`` and ``jac(y, t, p, u)`` follow SciPy ``odeint``'s argument order; ``outputs(y, p, u)``
-    returns the output vector; ``rhs_batch``/``outputs_batch`` evaluate many rows at once.
+    ``rhs(y, t, p, u)`` and ``jac(y, t, p, u)`` follow SciPy ``odeint``'s argument order (the steady-state
+    solver uses them); ``outputs(y, p, u)`` returns the output vector and ``outputs_batch`` evaluates many rows;
+    ``rodas4_batch`` is the compiled integrator (see ``rodas4_template.py`` and
+    :func:`gutjoint.numerics.integrate.integrate_many`).
     """
 
     rhs: Callable
     jac: Callable
     outputs: Callable
     outputs_batch: Callable
-    rhs_banded: Callable
-    jac_banded: Callable
+    rodas4_batch: Callable
     n_states: int
     n_outputs: int
     path: Path
-    permutation: tuple[int, ...] = ()
-    lower_band: int = 0
-    upper_band: int = 0
 
 
 def default_cache_dir() -> Path:
@@ -85,16 +85,69 @@ def _body(system: SymbolicSystem, exprs: list[sp.Expr]) -> tuple[list[str], list
     return lines, finals
 
 
-def band_ordering(pattern) -> tuple[list[int], int, int]:
-    """A state order (reverse Cuthill-McKee on the Jacobian's sparsity) and the lower/upper bandwidths in it."""
-    import numpy as np
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import reverse_cuthill_mckee
+def markowitz_order(pattern) -> list[int]:
+    """Diagonal pivot order with least fill: at each step the pivot with the smallest Markowitz count
+    (off-diagonal row entries x column entries) in the structure left, fill included (Markowitz 1957)."""
+    n = len(pattern)
+    struct = {(i, j) for i in range(n) for j in range(n) if pattern[i][j] or i == j}
+    left, order = set(range(n)), []
+    while left:
+        def cost(k: int) -> tuple[int, int]:
+            rows = sum((i, k) in struct for i in left if i != k)
+            cols = sum((k, j) in struct for j in left if j != k)
+            return rows * cols, k
+        pivot = min(left, key=cost)
+        order.append(pivot)
+        left.remove(pivot)
+        rows = [i for i in left if (i, pivot) in struct]
+        cols = [j for j in left if (pivot, j) in struct]
+        struct.update((i, j) for i in rows for j in cols)
+    return order
 
-    s = np.asarray(pattern, dtype=int)
-    perm = [int(i) for i in reverse_cuthill_mckee(csr_matrix(s + s.T), symmetric_mode=True)]
-    nz = np.argwhere(s[np.ix_(perm, perm)])
-    return perm, int((nz[:, 0] - nz[:, 1]).max()), int((nz[:, 1] - nz[:, 0]).max())
+
+def sparse_lu_source(pattern) -> tuple[list[str], list[str], int]:
+    """Straight-line numba code that factorises ``M = c*I - J`` in place without row exchanges, in Markowitz
+    order, touching only the structural non-zeros and their fill; and the matching forward/back solve.
+
+    Diagonal pivots suit the stage matrices of stiff integrators, which are dominated by ``c*I`` for small steps
+    and by the (negative) decay rates on J's diagonal for large ones; this is how the Kinetic PreProcessor
+    factorises its Rosenbrock matrices (Damian et al. 2002, Comput Chem Eng 26:1567). ``lu_factor`` returns the
+    smallest pivot relative to its diagonal's size, so the integrator can retry a step whose pivot collapses.
+    Returns the factor lines, the solve lines and the number of multiply-adds in the factorisation.
+    """
+    n = len(pattern)
+    order = markowitz_order(pattern)
+    struct = {(i, j) for i in range(n) for j in range(n) if pattern[i][j] or i == j}
+    done: set[int] = set()
+    factor: list[str] = []  # filled after the symbolic pass, once the fill is known
+    elimination = ["    worst = 1.0"]
+    lower: list[tuple[int, int]] = []  # (row, pivot) multipliers, in elimination order
+    upper: dict[int, list[int]] = {}   # pivot -> columns eliminated after it
+    flops = 0
+    for k in order:
+        done.add(k)
+        rows = [i for i in order if i not in done and (i, k) in struct]
+        cols = [j for j in order if j not in done and (k, j) in struct]
+        upper[k] = cols
+        elimination.append(f"    worst = min(worst, abs(M[{k}, {k}]) / (c + abs(J[{k}, {k}])))")
+        elimination.append(f"    M[{k}, {k}] = 1.0 / M[{k}, {k}]")  # the diagonal keeps the inverse pivot
+        for i in rows:
+            elimination.append(f"    M[{i}, {k}] *= M[{k}, {k}]")
+            lower.append((i, k))
+            for j in cols:
+                struct.add((i, j))
+                elimination.append(f"    M[{i}, {j}] -= M[{i}, {k}] * M[{k}, {j}]")
+                flops += 1
+    for i, j in sorted(struct):  # only entries of the structure (fill included) are ever read
+        value = ("c" if i == j else "0.0") + (f" - J[{i}, {j}]" if pattern[i][j] else "")
+        factor.append(f"    M[{i}, {j}] = {value}")
+    factor += elimination
+    factor.append("    return worst")
+    solve = [f"    b[{i}] -= M[{i}, {k}] * b[{k}]" for i, k in lower]
+    for k in reversed(order):
+        solve += [f"    b[{k}] -= M[{k}, {j}] * b[{j}]" for j in upper[k]]
+        solve.append(f"    b[{k}] *= M[{k}, {k}]")
+    return factor, solve, flops
 
 
 def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
@@ -105,9 +158,9 @@ def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
     entries = [(i, j) for i in range(n) for j in range(n) if jac_matrix[i, j] != 0]
     nonzero = set(entries)
     pattern = [[1 if (i, j) in nonzero else 0 for j in range(n)] for i in range(n)]
-    perm, ml, mu = band_ordering(pattern)
     jac_lines, jac_final = _body(system, [jac_matrix[i, j] for i, j in entries])
     out_lines, out_final = _body(system, list(system.outputs))
+    lu_factor_lines, lu_solve_lines, lu_flops = sparse_lu_source(pattern)
 
     src = [
         '"""Generated by gutjoint.numerics.codegen from the symbolic model. Do not edit."""',
@@ -132,6 +185,33 @@ def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
         "    return J",
         "",
         "",
+        "# In-place forms for the compiled integrator (no allocation per call); the Jacobian writes only its",
+        "# structural non-zeros, so J must start zeroed.",
+        f"N_STATES = {n}",
+        "",
+        "",
+        "@njit(cache=True, fastmath=False)",
+        "def rhs_into(y, p, u, dy):",
+        *rhs_lines,
+        *[f"    dy[{i}] = {e}" for i, e in enumerate(rhs_final)],
+        "",
+        "",
+        "@njit(cache=True, fastmath=False)",
+        "def jac_into(y, p, u, J):",
+        *jac_lines,
+        *[f"    J[{i}, {j}] = {e}" for (i, j), e in zip(entries, jac_final)],
+        "",
+        "",
+        "@njit(cache=True, fastmath=False)",
+        "def lu_factor(J, c, M):",
+        *lu_factor_lines,
+        "",
+        "",
+        "@njit(cache=True, fastmath=False)",
+        "def lu_solve(M, b):",
+        *lu_solve_lines,
+        "",
+        "",
         "@njit(cache=True, fastmath=False)",
         "def outputs(y, p, u):",
         *out_lines,
@@ -148,45 +228,9 @@ def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
         "    return G",
         "",
         "",
-        "# Many subjects as one system: subject k occupies y[k*n:(k+1)*n], its states in band order PERM, so the",
-        "# block-diagonal Jacobian is banded (LSODA's banded solver then costs little more than block LU).",
-        f"PERM = np.array({perm}, dtype=np.int64)",
-        "",
-        "",
-        "@njit(cache=True, fastmath=False)",
-        "def rhs_banded(y, t, P, U):",
-        f"    n = {n}",
-        "    N = P.shape[0]",
-        "    dy = np.empty(N * n)",
-        "    yk = np.empty(n)",
-        "    for k in range(N):",
-        "        for a in range(n):",
-        "            yk[PERM[a]] = y[k * n + a]",
-        "        d = rhs(yk, t, P[k], U[k])",
-        "        for a in range(n):",
-        "            dy[k * n + a] = d[PERM[a]]",
-        "    return dy",
-        "",
-        "",
-        "@njit(cache=True, fastmath=False)",
-        "def jac_banded(y, t, P, U):",
-        f"    n = {n}",
-        "    N = P.shape[0]",
-        f"    out = np.zeros(({ml + mu + 1}, N * n))",
-        "    yk = np.empty(n)",
-        "    for k in range(N):",
-        "        for a in range(n):",
-        "            yk[PERM[a]] = y[k * n + a]",
-        "        J = jac(yk, t, P[k], U[k])",
-        "        for a in range(n):",
-        "            for b in range(n):",
-        "                v = J[PERM[a], PERM[b]]",
-        "                if v != 0.0:",
-        f"                    out[a - b + {mu}, k * n + b] = v",
-        "    return out",
-        "",
     ]
-    return "\n".join(src), {"permutation": perm, "lower_band": ml, "upper_band": mu}
+    src += ["", "", "# " + "-" * 100, _INTEGRATOR_TEMPLATE.read_text(encoding="utf-8")]
+    return "\n".join(src), {"jacobian_nonzeros": len(entries), "lu_multiply_adds": lu_flops}
 
 
 def _load_module(path: Path, name: str) -> ModuleType:
@@ -220,7 +264,8 @@ def compile_system(
     """
     import numba  # noqa: F401  (imported here so the import cost is paid only when compiling or loading)
 
-    digest = hashlib.sha256(f"{key}|{CODEGEN_VERSION}|{numba.__version__}".encode()).hexdigest()[:16]
+    template = hashlib.sha256(_INTEGRATOR_TEMPLATE.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{key}|{CODEGEN_VERSION}|{template}|{numba.__version__}".encode()).hexdigest()[:16]
     folder = (cache_dir or default_cache_dir()) / f"model_{digest}"
     source_path = folder / "generated.py"
     meta_path = folder / "meta.json"
@@ -237,12 +282,8 @@ def compile_system(
         jac=module.jac,
         outputs=module.outputs,
         outputs_batch=module.outputs_batch,
-        rhs_banded=module.rhs_banded,
-        jac_banded=module.jac_banded,
+        rodas4_batch=module.rodas4_batch,
         n_states=meta["n_states"],
         n_outputs=meta["n_outputs"],
         path=source_path,
-        permutation=tuple(meta["permutation"]),
-        lower_band=meta["lower_band"],
-        upper_band=meta["upper_band"],
     )

@@ -1,22 +1,26 @@
-"""Stiff integration of a compiled system over a piecewise schedule.
+"""Stiff integration of a compiled system over piecewise schedules: the engine's entry point.
 
-A :class:`Schedule` splits the time axis at every change of the piecewise-constant inputs and at every
-bolus, so that each change takes effect exactly at its time. Each segment is integrated by LSODA
-(SciPy ``odeint``) with the compiled right-hand side and analytic Jacobian. A failure never raises by
-default: the result carries a :class:`Status` whose member explains what to change.
+A :class:`Schedule` splits the time axis at every change of the piecewise-constant inputs and at every bolus, so
+that each change takes effect exactly at its time. :func:`integrate_many` runs any number of subjects, each with
+its own schedule, through the compiled RODAS4 integrator generated into the model's module (see
+``rodas4_template.py``). Each subject keeps its own step sizes, so a batch returns exactly what the same subjects
+return one at a time. A failure never raises by default: the subject's result carries a :class:`Status` whose
+member explains what to change.
 """
 
 from __future__ import annotations
 
 import enum
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.integrate import odeint
 
 from gutjoint._errors import SolverError
+
+if TYPE_CHECKING:
+    from gutjoint.numerics.codegen import CompiledSystem
 
 
 class Status(enum.Enum):
@@ -38,25 +42,6 @@ class Status(enum.Enum):
     @property
     def ok(self) -> bool:
         return self is Status.SUCCESS
-
-
-_LSODA_MESSAGES = (  # start of LSODA's message for each failure (SciPy odeint infodict["message"])
-    ("Excess work", Status.STEP_LIMIT),
-    ("Excess accuracy", Status.TOLERANCE),
-    ("Illegal input", Status.ERROR_TEST),
-    ("Repeated error test", Status.ERROR_TEST),
-    ("Repeated convergence", Status.CONVERGENCE),
-    ("Error weight", Status.TOLERANCE),
-)
-
-
-def _status_from_message(message: str) -> Status:
-    if message.startswith("Integration successful"):
-        return Status.SUCCESS
-    for head, status in _LSODA_MESSAGES:
-        if message.startswith(head):
-            return status
-    return Status.ERROR_TEST
 
 
 @dataclass(frozen=True)
@@ -116,56 +101,70 @@ class Trajectory:
     extra: dict = field(default_factory=dict)
 
 
-def integrate(
-    rhs: Callable,
-    jac: Callable,
-    y0: np.ndarray,
-    p: np.ndarray,
-    schedule: Schedule,
-    times: Sequence[float],
-    *,
-    tolerances: Tolerances = Tolerances(),
-    throw: bool = False,
-    negative_floor: float = -1e-6,
-) -> Trajectory:
-    """Integrate from ``schedule.start`` and return the states at ``times`` (sorted, within the schedule).
+_STATUS = {  # codes of rodas4_template.py
+    0: Status.SUCCESS,
+    1: Status.STEP_LIMIT,
+    2: Status.TOLERANCE,
+    3: Status.NONFINITE,
+    4: Status.NEGATIVE,
+    5: Status.CONVERGENCE,
+}
+_MESSAGES = {
+    Status.STEP_LIMIT: "more than max_steps steps between two output times",
+    Status.TOLERANCE: "the step size fell below the arithmetic's resolution",
+    Status.NONFINITE: "a state became NaN or infinite",
+    Status.NEGATIVE: "a state fell clearly below zero",
+    Status.CONVERGENCE: "the step matrix stayed singular as the step shrank",
+}
 
-    Values at a segment boundary are those after the change (after a bolus has been given).
-    With ``throw=False`` a failure comes back as a status and the unreached rows are NaN.
+
+def pack_schedules(schedules: Sequence[Schedule], n_states: int):
+    """Segment boundaries, counts, inputs and jumps of each schedule, padded to the longest."""
+    n_sub = len(schedules)
+    longest = max(len(s.segments) for s in schedules)
+    n_inputs = schedules[0].segments[0].u.size
+    bounds = np.zeros((n_sub, longest + 1))
+    counts = np.zeros(n_sub, dtype=np.int64)
+    inputs = np.zeros((n_sub, longest, n_inputs))
+    jumps = np.zeros((n_sub, longest, n_states))
+    for k, schedule in enumerate(schedules):
+        segs = schedule.segments
+        counts[k] = len(segs)
+        bounds[k, : len(segs)] = [s.start for s in segs]
+        bounds[k, len(segs):] = segs[-1].end
+        for s, seg in enumerate(segs):
+            inputs[k, s] = seg.u
+            if seg.jump is not None:
+                jumps[k, s] = seg.jump
+    return bounds, counts, inputs, jumps
+
+
+def integrate_many(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, schedules: Sequence[Schedule],
+                   times: Sequence[float], *, tolerances: Tolerances = Tolerances(), throw: bool = False,
+                   negative_floor: float = -1e-6) -> list[Trajectory]:
+    """Integrate subjects (rows of ``y0`` and ``P``, one schedule each) and return one :class:`Trajectory` each.
+
+    Values at a segment boundary are those after the change (after a bolus). A subject that fails gets a status
+    with advice and NaN rows from the failure on; the others are unaffected. ``throw=True`` raises
+    :class:`SolverError` for the first failure instead.
     """
-    times = np.asarray(times, dtype=float)
-    out = np.full((times.size, y0.size), np.nan)
-    y = np.array(y0, dtype=float)
-    n_rhs = 0
-    status, message = Status.SUCCESS, ""
-    for k, seg in enumerate(schedule.segments):
-        if seg.jump is not None:
-            y = y + seg.jump
-        last = k == len(schedule.segments) - 1
-        mask = (times >= seg.start) & ((times < seg.end) | (last & (times <= seg.end)))
-        t_seg = np.concatenate(([seg.start], times[mask], [seg.end]))
-        if seg.end - seg.start <= 0:
-            out[mask] = y
-            continue
-        with warnings.catch_warnings():  # failures are reported through the status below
-            warnings.simplefilter("ignore")
-            sol, info = odeint(
-                rhs, y, t_seg, args=(p, seg.u), Dfun=jac, rtol=tolerances.rtol, atol=tolerances.atol,
-                mxstep=tolerances.max_steps, full_output=True, tfirst=False,
-            )
-        n_rhs += int(info["nfe"][-1]) if len(info["nfe"]) else 0
-        solver_status = _status_from_message(str(info.get("message", "")))
-        if not solver_status.ok:
-            status, message = solver_status, f"{info['message']} (segment starting at t={seg.start:g})"
-            break
-        if not np.all(np.isfinite(sol)):
-            status, message = Status.NONFINITE, f"non-finite state in segment starting at t={seg.start:g}"
-            break
-        if sol.min() < negative_floor * max(1.0, float(np.abs(sol).max())):
-            status, message = Status.NEGATIVE, f"state fell to {sol.min():.3g} in segment starting at t={seg.start:g}"
-            break
-        out[mask] = sol[1:-1]
-        y = sol[-1]
-    if throw and not status.ok:
-        raise SolverError(f"integration failed ({status.code}): {message}; {status.advice}")
-    return Trajectory(times=times, states=out, status=status, message=message, n_rhs=n_rhs)
+    y0 = np.ascontiguousarray(np.atleast_2d(y0), dtype=float)
+    P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
+    times = np.ascontiguousarray(times, dtype=float)
+    n_sub, n = y0.shape
+    bounds, counts, inputs, jumps = pack_schedules(schedules, n)
+    atol = np.broadcast_to(np.asarray(tolerances.atol, dtype=float), (n,)).copy()
+    out = np.full((n_sub, times.size, n), np.nan)
+    info = np.zeros((n_sub, 5), dtype=np.int64)
+    compiled.rodas4_batch(y0, P, bounds, counts, inputs, jumps, times, float(tolerances.rtol), atol,
+                          int(tolerances.max_steps), float(negative_floor), out, info)
+    runs = []
+    for k in range(n_sub):
+        status = _STATUS[int(info[k, 0])]
+        message = "" if status.ok else _MESSAGES[status]
+        if throw and not status.ok:
+            raise SolverError(f"integration failed ({status.code}): {message}; {status.advice}")
+        runs.append(Trajectory(times=times, states=out[k], status=status, message=message, n_rhs=int(info[k, 3]),
+                               extra={"steps": int(info[k, 1]), "rejected": int(info[k, 2]),
+                                      "factorisations": int(info[k, 4])}))
+    return runs

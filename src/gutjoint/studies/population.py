@@ -40,7 +40,6 @@ from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario
 from gutjoint.studies.simulate import resting_outputs
 
 MAX_N = 10_000_000
-BATCH = 16  # subjects per batch of the batched engine; a batch is a block of 16 consecutive subject indices
 LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
 # Target adult CRP distribution: log-normal, median 1.9 mg/L with 34% above 3 mg/L (inside both the 0.8-2.1 median
 # range and the 32-37% share; the acceptance step lands the selected median slightly above the target's).
@@ -193,14 +192,13 @@ def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.Da
               for i in range(chunk * config.chunk_size, min(config.n, (chunk + 1) * config.chunk_size))]
     live = [(row, subject_scenario(base, subject)) for row, subject in picked if subject is not None]
     has_intervention = _first_intervention(base) is not None
-    # Batches are blocks of BATCH consecutive subject indices, one kind of run at a time, so a subject's result
-    # does not depend on the chunk size or on which worker ran it.
-    keys = [row["subject"] // BATCH for row, _ in live]
+    # The engine steps each subject on its own, so a subject's result does not depend on the chunk size or on
+    # which worker ran it.
     kinds = [[sc for _, sc in live], [without_gut_drivers(sc) for _, sc in live]]
     if has_intervention:
         kinds.append([replace(sc, inputs=tuple(w for w in sc.inputs if w.name not in species.INTERVENTIONS))
                       for _, sc in live])
-    results = [r for runs in kinds for r in simulate_many(runs, batch_keys=keys)]
+    results = [r for runs in kinds for r in simulate_many(runs)]
     m = len(live)
     trajs = []
     for k, (row, scenario) in enumerate(live):
@@ -231,9 +229,8 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``."""
     if not (1 <= n <= MAX_N):
         raise InputError(f"population: option '--n' = {n} is invalid; allowed: 1 to {MAX_N}")
-    if chunk_size < 1 or chunk_size % BATCH:
-        raise InputError(f"population: option '--chunk-size' = {chunk_size} is invalid; allowed: a positive "
-                         f"multiple of {BATCH} (the engine's batch size, so results do not depend on chunking)")
+    if chunk_size < 1:
+        raise InputError(f"population: option '--chunk-size' = {chunk_size} is invalid; allowed: a positive integer")
     base = load_scenario(scenario)
     config = PopulationConfig(_scenario_dict(base), n, seed, chunk_size, trajectories, select, _model_key())
     out = Path(out)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from gutjoint._errors import InputError
 from gutjoint.biology import species
-from gutjoint.numerics.integrate import Status, Tolerances, Trajectory, integrate
+from gutjoint.numerics.integrate import Status, Tolerances, Trajectory, integrate_many
 from gutjoint.numerics.steady import SteadyState, find_steady_state
 from gutjoint.studies.runtime import Runtime, get_runtime
 from gutjoint.studies.scenario import (
@@ -126,8 +126,8 @@ def simulate(
             raise SolverError(f"{Status.STEADY_STATE.code}: {Status.STEADY_STATE.advice}")
         trajectory = _no_rest(rest, times)
     else:
-        trajectory = integrate(runtime.compiled.rhs, runtime.compiled.jac, rest.y, p, schedule, times,
-                               tolerances=tolerances, throw=throw)
+        trajectory = integrate_many(runtime.compiled, rest.y, p, [schedule], times, tolerances=tolerances,
+                                    throw=throw)[0]
     return _result(runtime, scenario, p, schedule, rest, trajectory)
 
 
@@ -151,32 +151,25 @@ def _result(runtime: Runtime, scenario: Scenario, p, schedule, rest: SteadyState
                             {"time_days": "d", **species.OUTPUT_UNITS})
 
 
-def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES, batch_size: int = 16,
-                  batch_keys: list | None = None) -> list[SimulationResult]:
-    """Simulate many scenarios (e.g. the subjects of a population), batching those that share their time
-    boundaries through the batched engine (:mod:`gutjoint.numerics.batch`). Equal, within tolerance, to
-    ``[simulate(s) for s in scenarios]``; failures still come back per scenario.
+def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES,
+                  block_size: int = 256) -> list[SimulationResult]:
+    """Simulate many scenarios (e.g. the subjects of a population) through the compiled engine in blocks.
 
-    ``batch_keys`` fixes the batches (scenarios with equal keys and boundaries form one batch), so that a result
-    never depends on which other scenarios happened to be passed along; otherwise batches of ``batch_size``."""
-    from gutjoint.numerics.batch import integrate_batch
-
+    Each scenario keeps its own step sizes, so the results are identical to ``[simulate(s) for s in scenarios]``
+    whatever the blocks; failures come back per scenario. ``block_size`` only bounds the memory of one call."""
     runtime = get_runtime()
     prepared = [_prepare(runtime, spec) for spec in scenarios]
-    groups: dict[tuple, list[int]] = {}
-    for i, (scenario, _, schedule, rest, times) in enumerate(prepared):
+    groups: dict[tuple, list[int]] = {}  # one engine call needs one output grid
+    for i, (_, _, _, rest, times) in enumerate(prepared):
         if rest.ok:
-            key = (tuple((s.start, s.end) for s in schedule.segments), tuple(times),
-                   None if batch_keys is None else batch_keys[i])
-            groups.setdefault(key, []).append(i)
+            groups.setdefault(tuple(times), []).append(i)
     trajectories: dict[int, Trajectory] = {}
     for members in groups.values():
-        step = len(members) if batch_keys is not None else batch_size
-        for start in range(0, len(members), step):
-            block = members[start:start + step]
-            runs = integrate_batch(runtime.compiled, np.array([prepared[i][3].y for i in block]),
-                                   np.array([prepared[i][1] for i in block]), [prepared[i][2] for i in block],
-                                   prepared[block[0]][4], tolerances=tolerances)
+        for start in range(0, len(members), block_size):
+            block = members[start:start + block_size]
+            runs = integrate_many(runtime.compiled, np.array([prepared[i][3].y for i in block]),
+                                  np.array([prepared[i][1] for i in block]), [prepared[i][2] for i in block],
+                                  prepared[block[0]][4], tolerances=tolerances)
             trajectories.update(zip(block, runs))
     return [_result(runtime, scenario, p, schedule, rest, trajectories.get(i) or _no_rest(rest, times))
             for i, (scenario, p, schedule, rest, times) in enumerate(prepared)]
