@@ -198,11 +198,14 @@ def build_model() -> Model:
     # 5. Adaptive immunity ----------------------------------------------------------------------------------
     treg_target = 1 - p("treg_scfa_share") * (1 - scfa)
     d_treg = p("treg_rate") * (treg_target - x("treg"))
+    resolution = p("immune_resolution")  # a person's pace of immune and nociceptive resolution
     adjuvant = 1 + p("adjuvant_gain") * (_hill(x("il6"), p("il6_half_adjuvant")) - p("adjuvant_reference"))
-    d_effector = p("effector_rate") * (x("antigen") * adjuvant / x("treg") - x("effector"))
-    d_memory = p("memory_rate") * (x("effector") - x("memory"))
-    mimicry = p("cross_reactivity") * _hill(x("memory"), p("memory_half_mimicry"), 2)
-    d_autoreactivity = p("autoreactivity_rate") * (mimicry + p("autoimmunity") - x("autoreactivity"))
+    d_effector = resolution * p("effector_rate") * (x("antigen") * adjuvant / x("treg") - x("effector"))
+    d_memory = resolution * p("memory_rate") * (x("effector") - x("memory"))
+    # cross-reactive T cells: effector cells while antigen drives them, memory cells after
+    cross_reactive_t = p("mimicry_effector_share") * x("effector") + (1 - p("mimicry_effector_share")) * x("memory")
+    mimicry = p("cross_reactivity") * _hill(cross_reactive_t, p("memory_half_mimicry"), 2)
+    d_autoreactivity = resolution * p("autoreactivity_rate") * (mimicry + p("autoimmunity") - x("autoreactivity"))
 
     # 6. Joint -----------------------------------------------------------------------------------------------
     joint_cytokines = _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint"))
@@ -214,8 +217,8 @@ def build_model() -> Model:
         "metabolic": p("synovitis_per_metabolic") * u("metabolic_stress"),
     }
     syn_target = sum(syn_parts.values())
-    d_synovitis = p("synovitis_rate") * (syn_target - x("synovitis"))
-    d_sensitization = p("sensitization_rate") * (
+    d_synovitis = resolution * p("synovitis_rate") * (syn_target - x("synovitis"))
+    d_sensitization = resolution * p("sensitization_rate") * (
         1 + p("sensitization_per_cytokine") * joint_cytokines + p("sensitization_per_synovitis") * x("synovitis")
         - x("sensitization")
     )

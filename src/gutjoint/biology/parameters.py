@@ -8,6 +8,7 @@ source is an error at import, not a surprise inside the solver.
 from __future__ import annotations
 
 import csv
+import functools
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -69,26 +70,25 @@ class ParameterTable:
 
     records: tuple[Parameter, ...]
 
-    @property
+    @functools.cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.records)
 
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.names)}
+
     def __getitem__(self, name: str) -> Parameter:
-        for record in self.records:
-            if record.name == name:
-                return record
-        raise KeyError(name)
+        return self.records[self._index[name]]
 
     def __contains__(self, name: object) -> bool:
-        return name in self.names
+        return name in self._index
 
     def vector(self, overrides: dict[str, float] | None = None) -> np.ndarray:
-        values = {p.name: p.value for p in self.records}
+        values = np.array([p.value for p in self.records], dtype=float)
         for name, value in (overrides or {}).items():
-            if name not in values:
-                raise KeyError(name)
-            values[name] = float(value)
-        return np.array([values[n] for n in self.names], dtype=float)
+            values[self._index[name]] = float(value)  # KeyError for an unknown name
+        return values
 
     def as_rows(self) -> list[dict[str, object]]:
         return [dict(vars(p), source_kind=p.source_kind) for p in self.records]

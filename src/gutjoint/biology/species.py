@@ -41,7 +41,8 @@ DOSE_RATE_INPUTS = (
     Variable("fat_meal_rate", "g/h", "fat ingestion rate of a prolonged meal", "lumen"),
 )
 
-TRAITS = ("barrier_resilience", "cross_reactivity", "autoimmunity", "mechanical_load", "pain_sensitivity")
+TRAITS = ("barrier_resilience", "cross_reactivity", "autoimmunity", "mechanical_load", "pain_sensitivity",
+          "immune_resolution")
 
 STATES: tuple[Variable, ...] = (
     Variable("tj_open", "x healthy", "leak-pathway (tight-junction) opening, 1 = unstressed", "barrier"),

@@ -20,6 +20,7 @@ pilot's central 99%.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import sys
@@ -198,7 +199,8 @@ def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.Da
     if has_intervention:
         kinds.append([replace(sc, inputs=tuple(w for w in sc.inputs if w.name not in species.INTERVENTIONS))
                       for _, sc in live])
-    results = [r for runs in kinds for r in simulate_many(runs)]
+    results = simulate_many([sc for runs in kinds for sc in runs])  # one call: with and without the
+    # interventions, a subject shares its resting state
     m = len(live)
     trajs = []
     for k, (row, scenario) in enumerate(live):
@@ -260,33 +262,50 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
             _write_parquet(traj, chunks_dir / f"trajectories_{k:06d}.parquet")
         _write_parquet(subjects, chunks_dir / f"subjects_{k:06d}.parquet")  # written last: marks the chunk done
 
+    def finished(k, result):
+        nonlocal done
+        store(k, result)
+        done += 1
+        if progress:
+            progress(done, n_chunks)
+
     if scheduler:
-        from dask.distributed import Client, as_completed
+        from dask.distributed import Client
+        from dask.distributed import wait as dask_wait
 
         with Client(scheduler) as client:
-            futures = {client.submit(run_chunk, config, k, pure=False): k for k in todo}
-            for future in as_completed(futures):
-                store(futures[future], future.result())
-                done += 1
-                if progress:
-                    progress(done, n_chunks)
+            _drain(lambda k: client.submit(run_chunk, config, k, pure=False),
+                   lambda fs: dask_wait(fs, return_when="FIRST_COMPLETED").done, todo, 2 * _cluster_cores(client),
+                   finished)
     elif workers > 1:
-        from concurrent.futures import ProcessPoolExecutor, as_completed as completed
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+        from concurrent.futures import wait as pool_wait
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_chunk, config, k): k for k in todo}
-            for future in completed(futures):
-                store(futures[future], future.result())
-                done += 1
-                if progress:
-                    progress(done, n_chunks)
+            _drain(lambda k: pool.submit(run_chunk, config, k),
+                   lambda fs: pool_wait(fs, return_when=FIRST_COMPLETED).done, todo, 2 * workers, finished)
     else:
         for k in todo:
-            store(k, run_chunk(config, k))
-            done += 1
-            if progress:
-                progress(done, n_chunks)
+            finished(k, run_chunk(config, k))
     return _assemble(out, n_chunks, trajectories)
+
+
+def _drain(submit, wait_first, todo: list[int], window: int, finished) -> None:
+    """Run chunks with at most ``window`` in flight, handing each result to ``finished`` as it arrives, so the
+    memory held for results does not grow with the number of chunks."""
+    queue = iter(todo)
+    pending = {submit(k): k for k in itertools.islice(queue, window)}
+    while pending:
+        for future in wait_first(list(pending)):
+            k = pending.pop(future)
+            finished(k, future.result())
+            following = next(queue, None)
+            if following is not None:
+                pending[submit(following)] = following
+
+
+def _cluster_cores(client) -> int:
+    return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()))
 
 
 def _assemble(out: Path, n_chunks: int, trajectories: bool) -> Path:

@@ -37,6 +37,8 @@ DRAWS: dict[str, Draw] = {
     "cross_reactivity": Draw("beta", 2.0, 6.0, "assumed"),
     "mechanical_load": Draw("beta", 2.0, 6.0, "assumed"),
     "pain_sensitivity": Draw("lognormal", 1.0, 0.3, "assumed"),
+    "immune_resolution": Draw("lognormal", 1.0, 0.5, "assumed: resolution is slower in older humans (De Maeyer "
+                              "2020); the population spread is unknown, log-SD 0.5 gives a 10-90% range of x0.5-x1.9"),
     # background exposures (constant over the run)
     "metabolic_stress": Draw("beta", 1.0, 1.6, "assumed: roughly 40% of adults with marked adiposity"),
     "dysbiosis": Draw("beta", 1.0, 8.0, "assumed"),

@@ -63,14 +63,21 @@ def parameter_vector(runtime: Runtime, scenario: Scenario, extra: dict[str, floa
         raise InputError(f"{scenario.source}: unknown parameter {exc.args[0]!r}") from None
 
 
-def resting_state(runtime: Runtime, scenario: Scenario, p: np.ndarray) -> SteadyState:
+def resting_state(runtime: Runtime, scenario: Scenario, p: np.ndarray, cache: dict | None = None) -> SteadyState:
     """Steady state under the exposures in effect at day 0 (interventions and doses excluded), with cartilage
-    held at ``cartilage_initial``."""
+    held at ``cartilage_initial``. ``cache`` (a dict) reuses states already solved for the same parameters and
+    exposures, e.g. a subject with and without its interventions."""
     u0 = input_vector_at(scenario, 0.0, runtime.input_names)
     for name in species.INTERVENTIONS:
         u0[runtime.input_index(name)] = 0.0
+    key = (p.tobytes(), u0.tobytes())
+    if cache is not None and key in cache:
+        return cache[key]
     fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
-    return find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed)
+    rest = find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed)
+    if cache is not None:
+        cache[key] = rest
+    return rest
 
 
 def resting_outputs(scenario, parameters: dict[str, float] | None = None) -> dict[str, float] | None:
@@ -131,12 +138,12 @@ def simulate(
     return _result(runtime, scenario, p, schedule, rest, trajectory)
 
 
-def _prepare(runtime: Runtime, spec, parameters: dict[str, float] | None = None):
+def _prepare(runtime: Runtime, spec, parameters: dict[str, float] | None = None, rest_cache: dict | None = None):
     """Scenario, parameter vector, schedule, resting state and output times of one run."""
     scenario = load_scenario(spec)
     p = parameter_vector(runtime, scenario, parameters)
     schedule = build_schedule(scenario, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
-    return scenario, p, schedule, resting_state(runtime, scenario, p), output_times(scenario)
+    return scenario, p, schedule, resting_state(runtime, scenario, p, rest_cache), output_times(scenario)
 
 
 def _no_rest(rest: SteadyState, times: np.ndarray) -> Trajectory:
@@ -158,7 +165,8 @@ def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES,
     Each scenario keeps its own step sizes, so the results are identical to ``[simulate(s) for s in scenarios]``
     whatever the blocks; failures come back per scenario. ``block_size`` only bounds the memory of one call."""
     runtime = get_runtime()
-    prepared = [_prepare(runtime, spec) for spec in scenarios]
+    rest_cache: dict = {}
+    prepared = [_prepare(runtime, spec, rest_cache=rest_cache) for spec in scenarios]
     groups: dict[tuple, list[int]] = {}  # one engine call needs one output grid
     for i, (_, _, _, rest, times) in enumerate(prepared):
         if rest.ok:
