@@ -53,6 +53,7 @@ class CompiledSystem:
     outputs: Callable
     outputs_batch: Callable
     rodas4_batch: Callable
+    rest_newton: Callable
     n_states: int
     n_outputs: int
     path: Path
@@ -106,10 +107,10 @@ def markowitz_order(pattern) -> list[int]:
 
 
 def sparse_lu_source(pattern) -> tuple[list[str], list[str], int]:
-    """Straight-line numba code that factorises ``M = c*I - J`` in place without row exchanges, in Markowitz
+    """Straight-line numba code that factorises ``M = diag(c) - J`` in place without row exchanges, in Markowitz
     order, touching only the structural non-zeros and their fill; and the matching forward/back solve.
 
-    Diagonal pivots suit the stage matrices of stiff integrators, which are dominated by ``c*I`` for small steps
+    Diagonal pivots suit the stage matrices of stiff integrators, which are dominated by ``c`` for small steps
     and by the (negative) decay rates on J's diagonal for large ones; this is how the Kinetic PreProcessor
     factorises its Rosenbrock matrices (Damian et al. 2002, Comput Chem Eng 26:1567). ``lu_factor`` returns the
     smallest pivot relative to its diagonal's size, so the integrator can retry a step whose pivot collapses.
@@ -129,7 +130,7 @@ def sparse_lu_source(pattern) -> tuple[list[str], list[str], int]:
         rows = [i for i in order if i not in done and (i, k) in struct]
         cols = [j for j in order if j not in done and (k, j) in struct]
         upper[k] = cols
-        elimination.append(f"    worst = min(worst, abs(M[{k}, {k}]) / (c + abs(J[{k}, {k}])))")
+        elimination.append(f"    worst = min(worst, abs(M[{k}, {k}]) / (c[{k}] + abs(J[{k}, {k}])))")
         elimination.append(f"    M[{k}, {k}] = 1.0 / M[{k}, {k}]")  # the diagonal keeps the inverse pivot
         for i in rows:
             elimination.append(f"    M[{i}, {k}] *= M[{k}, {k}]")
@@ -139,7 +140,7 @@ def sparse_lu_source(pattern) -> tuple[list[str], list[str], int]:
                 elimination.append(f"    M[{i}, {j}] -= M[{i}, {k}] * M[{k}, {j}]")
                 flops += 1
     for i, j in sorted(struct):  # only entries of the structure (fill included) are ever read
-        value = ("c" if i == j else "0.0") + (f" - J[{i}, {j}]" if pattern[i][j] else "")
+        value = (f"c[{i}]" if i == j else "0.0") + (f" - J[{i}, {j}]" if pattern[i][j] else "")
         factor.append(f"    M[{i}, {j}] = {value}")
     factor += elimination
     factor.append("    return worst")
@@ -283,6 +284,7 @@ def compile_system(
         outputs=module.outputs,
         outputs_batch=module.outputs_batch,
         rodas4_batch=module.rodas4_batch,
+        rest_newton=module.rest_newton,
         n_states=meta["n_states"],
         n_outputs=meta["n_outputs"],
         path=source_path,

@@ -1,8 +1,8 @@
 """Resting steady states: solve f(y) = 0, with a long-integration fallback.
 
 Some states may be held fixed (structural states whose "equilibrium" is decades away); the others are
-solved for. The root finder (MINPACK ``hybrj`` through SciPy, with the analytic Jacobian) is tried first
-from the caller's guess. If it fails, or lands on a point that is not a stable rest (negative states, a
+solved for. A compiled pseudo-transient Newton iteration is tried first when the caller has one; then the root
+finder (MINPACK ``hybrj`` through SciPy, with the analytic Jacobian) from the caller's guess. If it fails, or lands on a point that is not a stable rest (negative states, a
 Jacobian eigenvalue with positive real part), the system is integrated for a long time with the fixed
 states frozen, and the root finder polishes the end point.
 """
@@ -39,13 +39,17 @@ def _restricted(rhs, jac, y_full, free, p, u):
     return f, j
 
 
+def _stable(jac, y, free, p, u) -> bool:
+    """Every eigenvalue of the free states' Jacobian has a negative real part: a rest the body returns to."""
+    return bool(np.all(np.linalg.eigvals(jac(y, 0.0, p, u)[np.ix_(free, free)]).real < 1e-9))
+
+
 def _acceptable(rhs, jac, y, free, p, u, tol) -> tuple[bool, float]:
     if not np.all(np.isfinite(y)) or y.min() < -1e-9:
         return False, np.inf
     scale = np.maximum(np.abs(y[free]), 1e-3)
     residual = float(np.max(np.abs(rhs(y, 0.0, p, u)[free]) / scale))
-    eig = np.linalg.eigvals(jac(y, 0.0, p, u)[np.ix_(free, free)])
-    return residual < tol and bool(np.all(eig.real < 1e-9)), residual
+    return residual < tol and _stable(jac, y, free, p, u), residual
 
 
 def find_steady_state(
@@ -58,10 +62,21 @@ def find_steady_state(
     fixed: Sequence[int] = (),
     tol: float = 1e-9,
     fallback_horizon: float = 5000.0,
+    newton: Callable | None = None,
 ) -> SteadyState:
-    """Steady state of ``dy/dt = rhs(y, t, p, u)`` with the ``fixed`` indices held at their guessed values."""
+    """Steady state of ``dy/dt = rhs(y, t, p, u)`` with the ``fixed`` indices held at their guessed values.
+
+    ``newton(y, p, u, fixed_mask, tol, max_iter)``, when given (the compiled pseudo-transient Newton of the
+    model's module), is tried first; it updates ``y`` in place and returns its residual (inf on failure)."""
     guess = np.asarray(guess, dtype=float)
     free = np.array([i for i in range(guess.size) if i not in set(fixed)])
+    if newton is not None:
+        y = guess.copy()
+        mask = np.zeros(guess.size, dtype=np.bool_)
+        mask[list(fixed)] = True
+        residual = newton(y, p, u, mask, 1e-3 * tol, 100)
+        if residual < tol and y.min() >= -1e-9 and _stable(jac, y, free, p, u):
+            return SteadyState(y, True, "newton", float(residual))
     f, j = _restricted(rhs, jac, guess, free, p, u)
 
     sol = root(f, guess[free], jac=j, method="hybr", options={"xtol": 1e-13})

@@ -74,7 +74,8 @@ def resting_state(runtime: Runtime, scenario: Scenario, p: np.ndarray, cache: di
     if cache is not None and key in cache:
         return cache[key]
     fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
-    rest = find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed)
+    rest = find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed,
+                             newton=runtime.compiled.rest_newton)
     if cache is not None:
         cache[key] = rest
     return rest
