@@ -16,15 +16,12 @@ from gutjoint._errors import GutjointError, InputError, ModelDefinitionError, Sc
 from gutjoint.biology.links import Link, load_links as links
 from gutjoint.biology.parameters import Parameter, ParameterTable, load_parameters as parameters
 from gutjoint.numerics.integrate import Status, Tolerances
+from gutjoint.safety import DISCLAIMER, RED_FLAGS, triage
 from gutjoint.studies.scenario import Dose, InputWindow, Scenario, load_scenario
 from gutjoint.studies.simulate import SimulationResult, simulate
 
 __version__ = _version("gutjoint")
 
-DISCLAIMER = (
-    "Educational research tool; not medical advice. Chronic joint pain or digestive symptoms should be "
-    "evaluated by a qualified healthcare professional."
-)
 
 
 def scenarios() -> dict[str, str]:
@@ -35,7 +32,9 @@ def scenarios() -> dict[str, str]:
 
 
 __all__ = [
+    "triage",
     "DISCLAIMER",
+    "RED_FLAGS",
     "Dose",
     "GutjointError",
     "InputError",

@@ -208,13 +208,24 @@ def build_model() -> Model:
     d_autoreactivity = resolution * p("autoreactivity_rate") * (mimicry + p("autoimmunity") - x("autoreactivity"))
 
     # 6. Joint -----------------------------------------------------------------------------------------------
-    joint_cytokines = _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint"))
+    # Each pain source reaches the joint through one signal. Attribution (studies/attribution.py) holds a source's
+    # signal at its healthy reference by setting keep_<source> = 0; in every ordinary run keep_<source> = 1.
+    def held(source: str, signal, reference):
+        keep = p(f"keep_{source}")
+        return keep * signal + (1 - keep) * reference
+
+    joint_cytokines = held("inflammation", _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint")),
+                           p("reference_joint_cytokines"))
+    autoreactivity = held("immune", x("autoreactivity"), p("reference_autoreactivity"))
     wear = 1 - x("cartilage")
+    felt_wear = held("cartilage", wear, 0)
+    felt_load = held("cartilage", p("mechanical_load"), p("reference_mechanical_load"))
+    metabolic = held("metabolic", u("metabolic_stress"), 0)
     syn_parts = {
         "inflammation": p("synovitis_per_cytokine") * joint_cytokines,
-        "immune": p("synovitis_per_autoreactivity") * x("autoreactivity"),
-        "cartilage": p("synovitis_per_wear") * p("mechanical_load") * (p("debris_floor") + wear),
-        "metabolic": p("synovitis_per_metabolic") * u("metabolic_stress"),
+        "immune": p("synovitis_per_autoreactivity") * autoreactivity,
+        "cartilage": p("synovitis_per_wear") * felt_load * (p("debris_floor") + felt_wear),
+        "metabolic": p("synovitis_per_metabolic") * metabolic,
     }
     syn_target = sum(syn_parts.values())
     d_synovitis = resolution * p("synovitis_rate") * (syn_target - x("synovitis"))
@@ -233,9 +244,9 @@ def build_model() -> Model:
     syn_pain = p("pain_per_synovitis") * x("synovitis")
     sources = {
         "inflammation": syn_pain * syn_parts["inflammation"] / syn_target + p("pain_per_cytokine") * joint_cytokines,
-        "immune": syn_pain * syn_parts["immune"] / syn_target + p("pain_per_autoreactivity") * x("autoreactivity"),
-        "cartilage": syn_pain * syn_parts["cartilage"] / syn_target + p("pain_per_wear") * wear,
-        "metabolic": syn_pain * syn_parts["metabolic"] / syn_target + p("pain_per_metabolic") * u("metabolic_stress"),
+        "immune": syn_pain * syn_parts["immune"] / syn_target + p("pain_per_autoreactivity") * autoreactivity,
+        "cartilage": syn_pain * syn_parts["cartilage"] / syn_target + p("pain_per_wear") * felt_wear,
+        "metabolic": syn_pain * syn_parts["metabolic"] / syn_target + p("pain_per_metabolic") * metabolic,
     }
     amplification = p("pain_sensitivity") * x("sensitization")
     raw_pain = amplification * sum(sources.values())

@@ -59,6 +59,64 @@ def simulate(
 
 
 @app.command()
+def explain(
+    scenario: str = typer.Argument(DEFAULT_SCENARIO, help="a built-in scenario name or a .toml file"),
+    day: Optional[float] = typer.Option(None, "--day", help="day to explain (default: the last day)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """Where the pain on day D comes from: the four sources (Shapley values) and the gut share."""
+    from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE
+    from gutjoint.studies.attribution import SOURCE_LINKS, explain_pain, source_grades
+
+    result = explain_pain(scenario, day)
+    grades = source_grades()
+    if as_json:
+        console.print_json(json.dumps({**result.as_dict(), "evidence": {s: {"links": list(SOURCE_LINKS[s]),
+                                                                              "grades": grades[s]} for s in grades},
+                                       "red_flags": RED_FLAG_LINE, "disclaimer": DISCLAIMER}))
+        return
+    above = result.pain_nrs - result.floor
+    table = Table("source", "NRS points", "share above floor", "evidence (links: grade)", box=None,
+                  header_style="bold", title=f"{result.scenario}, day {result.day:g}: pain {result.pain_nrs:.2f}/10 "
+                                                f"(floor {result.floor:.2f})")
+    for source, value in result.sources.items():
+        share = f"{value / above:.0%}" if above > 1e-9 else "-"
+        evidence = ", ".join(f"{link}: {grade}" for link, grade in zip(SOURCE_LINKS[source], grades[source]))
+        table.add_row(source, f"{value:+.2f}", share, evidence)
+    console.print(table)
+    console.print(f"gut share: {result.gut_share:.0%} of the pain would go with a healthy barrier and microbiome "
+                  f"(pain without the gut drivers: {result.pain_without_gut:.2f}/10)")
+    console.print(f"[dim]Shapley values over the 16 combinations of sources held at their healthy reference; they sum "
+                  f"to the pain above the floor. {RED_FLAG_LINE} {DISCLAIMER}[/dim]")
+
+
+@app.command()
+def triage(
+    flags: Optional[list[str]] = typer.Argument(None, help="red flags you have (see --list)"),
+    list_flags: bool = typer.Option(False, "--list", help="list the red flags and their sources"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Guidance for the seed's red flags: with any of them, professional evaluation is essential."""
+    from gutjoint.safety import DISCLAIMER, RED_FLAGS, triage as decide
+
+    if list_flags:
+        table = Table("flag", "what it means", "why", "source", box=None, header_style="bold")
+        for flag in RED_FLAGS:
+            table.add_row(flag.id, flag.label, flag.why, flag.source)
+        console.print(table)
+        return
+    result = decide(flags or [])
+    if as_json:
+        console.print_json(json.dumps(result.as_dict()))
+    else:
+        console.print(("[bold red]" if result.refer else "[bold]") + result.message + "[/]")
+        for flag in result.flags:
+            console.print(f"  - {flag.label}: {flag.why}")
+        if result.refer:
+            console.print(f"[dim]{DISCLAIMER}[/dim]")
+
+
+@app.command()
 def params(as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables")) -> None:
     """Print the parameter table and the causal-link table, with sources and evidence grades."""
     from gutjoint.biology.links import load_links

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from gutjoint.interfaces.files import atomic_write  # noqa: E402
+from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE  # noqa: E402
 
 PANELS = (
     # title, [(column, label, colour)], y label, log scale
@@ -42,7 +43,8 @@ def plot_simulation(result, path: str | Path | None = None):
     hours = result.scenario.days <= 3
     scale = 24.0 if hours else 1.0
     t = frame["time_days"] * scale
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8.5, 12), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8.5, 12.4), sharex=True, layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))  # room for the disclaimer below the panels
     for ax, (title, series, ylabel, log) in zip(axes, PANELS):
         _shade_windows(ax, result, scale)
         if series:
@@ -65,8 +67,8 @@ def plot_simulation(result, path: str | Path | None = None):
     doses = ", ".join(f"{d.name} {d.amount:g} at day {d.day:g}" for d in result.scenario.doses)
     subtitle = "; ".join(x for x in (windows, doses) if x) or "no exposures"
     fig.suptitle(f"gutjoint: {result.scenario.name}\n{subtitle}\n"
-                 "shaded: exposure windows (green = intervention); dotted: doses. "
-                 "Educational model, not medical advice.", fontsize=9)
+                 "shaded: exposure windows (green = intervention); dotted: doses.", fontsize=9)
+    fig.text(0.01, 0.003, f"{DISCLAIMER}\n{RED_FLAG_LINE}", fontsize=7, va="bottom", color="0.25")
     if path is not None:
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), field="--plot")
         plt.close(fig)

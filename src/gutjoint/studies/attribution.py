@@ -1,21 +1,40 @@
 """Where does the pain come from? The four-source split, and the gut-attributable share.
 
-The four sources (inflammation, immune activation, cartilage breakdown, metabolic stress) are output
-columns of every simulation (``pain_<source>``, in NRS points, summing to ``pain_nrs``). The gut share is
-a counterfactual: the same subject and scenario with every gut exposure removed (no dysbiosis, barrier
-insult, enteric infection or high-fat diet; a typical antigen load; typical barrier resilience).
+The four sources (inflammation, immune activation, cartilage breakdown, metabolic stress) each reach the joint
+through one signal. :func:`explain_pain` removes sources by holding their signals at the healthy reference,
+simulates every combination, and shares the pain above the subject's floor out by Shapley values, which sum
+exactly to it. The gut share is a second counterfactual: the same subject and scenario with every gut exposure
+removed (no dysbiosis, barrier insult, enteric infection or high-fat diet; a typical antigen load; typical
+barrier resilience).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 from dataclasses import dataclass
 
+from gutjoint._errors import InputError, SolverError
 from gutjoint.biology.species import PAIN_SOURCES
 from gutjoint.studies.scenario import INPUT_DEFAULTS, InputWindow, Scenario, load_scenario
-from gutjoint.studies.simulate import simulate
+from gutjoint.studies.simulate import simulate_many
 
 GUT_INPUTS = ("dysbiosis", "barrier_insult", "enteric_infection", "high_fat_diet", "diet_antigen")
+SOURCE_LINKS = {  # the causal links (biology/links.csv) through which each source reaches joint pain
+    "inflammation": ("L13", "L18"),
+    "immune": ("L6", "M8"),
+    "cartilage": ("L19", "M9"),
+    "metabolic": ("L20", "L14"),
+}
+
+
+def source_grades() -> dict[str, list[str]]:
+    """Evidence grade of each link in :data:`SOURCE_LINKS`."""
+    from gutjoint.biology.links import load_links
+
+    grade = {link.id: link.grade for link in load_links()}
+    return {source: [grade[i] for i in ids] for source, ids in SOURCE_LINKS.items()}
 
 
 def without_gut_drivers(scenario: Scenario) -> Scenario:
@@ -34,26 +53,79 @@ def with_input(scenario: Scenario, name: str, level: float, start_day: float = 0
 
 @dataclass(frozen=True)
 class PainAttribution:
+    """Pain on one day, split among the four sources (Shapley values, NRS points) above the subject's floor.
+
+    ``floor`` is the pain with every source's signal held at its healthy reference; ``sources`` sum exactly to
+    ``pain_nrs - floor``. ``output_split`` is the model's own proportional split of the whole pain (the
+    ``pain_<source>`` columns). ``gut_share`` is the fraction of pain that would go if barrier and microbiome
+    were healthy, all else equal (``pain_without_gut`` is that pain)."""
+
+    scenario: str
     day: float
     pain_nrs: float
+    floor: float
     sources: dict[str, float]
+    output_split: dict[str, float]
     gut_share: float
     pain_without_gut: float
 
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _value_at(frame, day: float) -> tuple[float, object]:
+    row = frame.iloc[(frame["time_days"] - day).abs().argmin()]
+    return float(row["pain_nrs"]), row
+
+
+def shapley(values: dict[frozenset, float], players: tuple[str, ...]) -> dict[str, float]:
+    """Shapley values of ``players`` for a game given on every coalition (Shapley 1953): each player's marginal
+    contribution averaged over all orders in which the coalition can form. They sum to v(all) - v(empty)."""
+    n = len(players)
+    out = {}
+    for player in players:
+        others = [q for q in players if q != player]
+        total = 0.0
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for coalition in itertools.combinations(others, size):
+                c = frozenset(coalition)
+                total += weight * (values[c | {player}] - values[c])
+        out[player] = total
+    return out
+
 
 def explain_pain(scenario, day: float | None = None) -> PainAttribution:
-    """Pain at ``day`` (default: the horizon) split into its four sources, and the gut-attributable share."""
+    """Where the pain on ``day`` (default: the horizon) comes from.
+
+    Removing a source means holding its signal into the joint at the healthy reference (the ``keep_<source>``
+    switches of the model) for the whole run, so the knock-on effects (less synovitis, less IL-6 spill, less
+    sensitization) are simulated, not assumed. All 16 combinations are simulated and the pain is shared out by
+    Shapley values; a 17th run without the gut drivers gives the gut share."""
+
     scenario = load_scenario(scenario)
-    day = scenario.days if day is None else day
-    actual = simulate(scenario).frame
-    counter = simulate(without_gut_drivers(scenario)).frame
-    row = actual.iloc[(actual["time_days"] - day).abs().argmin()]
-    row0 = counter.iloc[(counter["time_days"] - day).abs().argmin()]
-    pain = float(row["pain_nrs"])
-    share = max(0.0, 1.0 - float(row0["pain_nrs"]) / pain) if pain > 0 else 0.0
-    return PainAttribution(day=float(row["time_days"]), pain_nrs=pain,
-                           sources={s: float(row[f"pain_{s}"]) for s in PAIN_SOURCES},
-                           gut_share=share, pain_without_gut=float(row0["pain_nrs"]))
+    day = scenario.days if day is None else float(day)
+    if not 0 <= day <= scenario.days:
+        raise InputError(f"{scenario.source}: option '--day' = {day:g} is outside the run; allowed: 0 to "
+                         f"{scenario.days:g}")
+    coalitions = [frozenset(c) for size in range(len(PAIN_SOURCES) + 1)
+                  for c in itertools.combinations(PAIN_SOURCES, size)]
+    runs = [dataclasses.replace(scenario, parameters={**scenario.parameters,
+                                                      **{f"keep_{s}": float(s in c) for s in PAIN_SOURCES}})
+            for c in coalitions]
+    results = simulate_many([*runs, without_gut_drivers(scenario)])
+    for result in results:
+        if not result.ok:
+            raise SolverError(f"{scenario.source}: a counterfactual run failed ({result.status.code}): "
+                              f"{result.status.advice}")
+    values = {c: _value_at(r.frame, day)[0] for c, r in zip(coalitions, results)}
+    everything = frozenset(PAIN_SOURCES)
+    pain, row = _value_at(results[coalitions.index(everything)].frame, day)
+    without_gut = _value_at(results[-1].frame, day)[0]
+    return PainAttribution(
+        scenario=scenario.name, day=float(row["time_days"]), pain_nrs=pain, floor=values[frozenset()],
+        sources=shapley(values, PAIN_SOURCES), output_split={s: float(row[f"pain_{s}"]) for s in PAIN_SOURCES},
+        gut_share=max(0.0, 1.0 - without_gut / pain) if pain > 0 else 0.0, pain_without_gut=without_gut)
 
 
 assert set(GUT_INPUTS) <= set(INPUT_DEFAULTS)

@@ -92,9 +92,12 @@ def _rest_outputs(scenario: Scenario) -> tuple[float, float] | None:
 
 
 @lru_cache(maxsize=1)
-def _selection_model() -> tuple[gaussian_kde, float]:
-    """Kernel density of resting log-CRP over plausible pilot subjects (general adults, background exposures
-    only), and the acceptance scale ``c``."""
+def _selection_model() -> tuple[np.ndarray, np.ndarray]:
+    """Acceptance probability of a candidate as a function of its resting log-CRP, tabulated on a fine grid.
+
+    Allen, Rieger & Musante 2016: accept with probability c * target(x) / kde(x), where kde is the density of
+    log-CRP over plausible pilot subjects (general adults, background exposures only), target the adult CRP
+    distribution, and c the largest scale that keeps the probability at most 1."""
     logs = []
     for i in range(PILOT_SIZE):
         out = _rest_outputs(subject_scenario(GENERAL_ADULTS, draw_subject(np.random.default_rng([PILOT_SEED, i]))))
@@ -102,16 +105,16 @@ def _selection_model() -> tuple[gaussian_kde, float]:
             logs.append(math.log(out[0]))
     logs = np.array(logs)
     kde = gaussian_kde(logs)
-    grid = np.quantile(logs, [0.005, 0.995])
-    xs = np.linspace(grid[0], grid[1], 200)
-    ratio = norm.pdf(xs, math.log(CRP_TARGET_MEDIAN), CRP_TARGET_LOG_SD) / kde(xs)
-    return kde, float(1.0 / ratio.max())
+    target = lambda x: norm.pdf(x, math.log(CRP_TARGET_MEDIAN), CRP_TARGET_LOG_SD)  # noqa: E731
+    inner = np.linspace(*np.quantile(logs, [0.005, 0.995]), 200)
+    c = 1.0 / float((target(inner) / kde(inner)).max())
+    grid = np.linspace(logs.min() - 3.0, logs.max() + 3.0, 4000)
+    return grid, np.minimum(1.0, c * target(grid) / np.maximum(kde(grid), 1e-12))
 
 
-def _accept(crp: float, kde: gaussian_kde, c: float, u: float) -> bool:
-    x = math.log(crp)
-    p = c * norm.pdf(x, math.log(CRP_TARGET_MEDIAN), CRP_TARGET_LOG_SD) / max(float(kde(x)[0]), 1e-12)
-    return u < min(1.0, p)
+def _accept(crp: float, table: tuple[np.ndarray, np.ndarray], u: float) -> bool:
+    grid, probability = table
+    return u < float(np.interp(math.log(crp), grid, probability, left=0.0, right=0.0))
 
 
 def _first_intervention(scenario: Scenario) -> float | None:
@@ -131,7 +134,7 @@ def _phenotype(row: dict) -> str:
 
 def select_subject(seed: int, index: int, select: bool) -> tuple[dict, dict[str, float] | None]:
     """Draw subject ``index`` (with plausibility selection among general adults at rest)."""
-    kde_c = _selection_model() if select else None
+    acceptance = _selection_model() if select else None
     subject, attempts, background = None, 0, (float("nan"), float("nan"))
     for attempt in range(MAX_ATTEMPTS):
         rng = np.random.default_rng([seed, index, attempt])
@@ -143,7 +146,7 @@ def select_subject(seed: int, index: int, select: bool) -> tuple[dict, dict[str,
             break
         if out is None or not (LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1]) or out[0] <= 0:
             continue
-        if _accept(out[0], *kde_c, rng.uniform()):
+        if _accept(out[0], acceptance, rng.uniform()):
             subject, background = candidate, out
             break
     row: dict = {"subject": index, "attempts": attempts, "background_crp": background[0],

@@ -14,9 +14,8 @@ import numpy as np  # noqa: E402
 from gutjoint.studies.calibration import cohort, data, experiments  # noqa: E402
 from gutjoint.studies.calibration.conditions import load_conditions  # noqa: E402
 from gutjoint.studies.calibration.targets import CYTOKINES  # noqa: E402
+from gutjoint.safety import DISCLAIMER  # noqa: E402
 
-DISCLAIMER = ("Educational research tool; not medical advice. Chronic joint pain or digestive symptoms should be "
-              "evaluated by a qualified healthcare professional.")
 
 
 def _save(fig, path: Path) -> str:
