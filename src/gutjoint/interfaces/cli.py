@@ -91,6 +91,45 @@ def explain(
 
 
 @app.command()
+def sensitivity(
+    scenario: str = typer.Argument(DEFAULT_SCENARIO, help="a built-in scenario name or a .toml file"),
+    output: str = typer.Option("pain_nrs", "--output", help="output column to analyse"),
+    method: str = typer.Option("sobol", "--method", help="sobol (S1, ST) or morris (mu*, sigma)"),
+    n: int = typer.Option(256, "--n", help="Sobol: base samples (a power of two); Morris: trajectories"),
+    params: Optional[str] = typer.Option(None, "--params", help="comma-separated parameter names "
+                                         "(default: twenty along the barrier-to-pain chain)"),
+    every: Optional[float] = typer.Option(None, "--every", help="report indices every this many days"),
+    seed: int = typer.Option(1, "--seed"),
+    workers: int = typer.Option(1, "--workers", min=1, help="local worker processes"),
+    out: Path = typer.Option(..., "--out", help="folder for indices.csv and sensitivity.png"),
+) -> None:
+    """Time-resolved global sensitivity (SALib) of one output, with bootstrap confidence intervals."""
+    import time
+
+    from gutjoint.interfaces.figures import sensitivity_figure
+    from gutjoint.interfaces.files import write_table
+    from gutjoint.studies.sensitivity import DEFAULT_PARAMETERS, run_sensitivity
+
+    names = tuple(p.strip() for p in params.split(",") if p.strip()) if params else DEFAULT_PARAMETERS
+    started = time.perf_counter()
+    result = run_sensitivity(scenario, output, method=method, n=n, parameters=names, every_days=every, seed=seed,
+                             workers=workers)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(result.indices, out / "indices.csv", field="--out")
+    sensitivity_figure(result, out / "sensitivity.png")
+    final = result.indices["time_days"].max()
+    last = result.at(final)
+    kinds = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
+    table = Table("parameter", *kinds, box=None, header_style="bold",
+                  title=f"{result.scenario}: {output} on day {final:g} ({result.n_evaluations} runs, "
+                        f"{result.n_failed} failed, {time.perf_counter() - started:.0f} s)")
+    for name in last.sort_values(("value", kinds[-1 if method == "sobol" else 0]), ascending=False).index:
+        table.add_row(name, *[f"{last.loc[name, ('value', k)]:.3f} +- {last.loc[name, ('conf', k)]:.3f}" for k in kinds])
+    console.print(table)
+    console.print(f"indices over time -> {out / 'indices.csv'}, figure -> {out / 'sensitivity.png'}")
+
+
+@app.command()
 def triage(
     flags: Optional[list[str]] = typer.Argument(None, help="red flags you have (see --list)"),
     list_flags: bool = typer.Option(False, "--list", help="list the red flags and their sources"),

@@ -73,3 +73,34 @@ def plot_simulation(result, path: str | Path | None = None):
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), field="--plot")
         plt.close(fig)
     return fig
+
+
+def sensitivity_figure(result, path: Path | None = None, top: int = 6):
+    """Time-resolved indices of the ``top`` parameters (largest index at any time), with 95% bootstrap bands."""
+    frame = result.indices
+    kinds = ("S1", "ST") if result.method == "sobol" else ("mu_star", "sigma")
+    ranking = (frame[frame["index"] == kinds[-1 if result.method == "sobol" else 0]]
+               .groupby("parameter")["value"].max().sort_values(ascending=False))
+    chosen = list(ranking.index[:top])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharex=True, layout="constrained")
+    colours = plt.get_cmap("tab10")
+    titles = {"S1": "first-order Sobol index S1", "ST": "total Sobol index ST", "mu_star": "Morris mu* (mean |effect|)",
+              "sigma": "Morris sigma (interactions, non-linearity)"}
+    for ax, kind in zip(axes, kinds):
+        for i, name in enumerate(chosen):
+            part = frame[(frame["index"] == kind) & (frame["parameter"] == name)].sort_values("time_days")
+            t, v, c = part["time_days"], part["value"], part["conf"]
+            ax.plot(t, v, color=colours(i), label=name)
+            if c.notna().any():
+                ax.fill_between(t, v - c, v + c, color=colours(i), alpha=0.18, linewidth=0)
+        ax.set_title(titles[kind], fontsize=10)
+        ax.set_xlabel("time (days)")
+        ax.grid(alpha=0.25)
+    axes[0].set_ylabel(f"sensitivity of {result.output}")
+    axes[1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.suptitle(f"gutjoint sensitivity: {result.scenario}, {result.output}, {result.method} "
+                 f"({result.n_evaluations} runs, {result.n_failed} failed; bands: 95% bootstrap)", fontsize=10)
+    if path is not None:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), field="--out")
+        plt.close(fig)
+    return fig
