@@ -136,3 +136,23 @@ def test_input_error_is_a_value_error():
 @pytest.mark.parametrize("args", [("simulate",), ("simulate", "--bogus"), ("no-such-command",)])
 def test_usage_errors_are_one_line(args, tmp_path):
     check_one_line_error(cli(*args, cwd=tmp_path), "error:")
+
+
+NEW_COMMAND_CASES = {
+    "explain day outside the run": (("explain", "healthy", "--day", "999"), ("'--day' = 999", "0 to 365")),
+    "explain unknown scenario": (("explain", "nowhere"), ("nowhere",)),
+    "triage unknown flag": (("triage", "sore-knee"), ("'sore-knee' is not a red flag", "fever")),
+    "report wrong extension": (("report", "healthy", "--out", "r.pdf"), ("'--out'", ".pdf", ".html")),
+    "report start outside the run": (("report", "healthy", "--out", "r.html", "--start-day", "400"),
+                                     ("'--start-day' = 400",)),
+    "sensitivity bad method": (("sensitivity", "healthy", "--method", "fast", "--out", "s"), ("'--method' = 'fast'",)),
+    "sensitivity n not a power of two": (("sensitivity", "healthy", "--n", "100", "--out", "s"),
+                                         ("'--n' = 100", "power of two")),
+    "sensitivity unknown parameter": (("sensitivity", "healthy", "--params", "warp", "--out", "s"), ("'warp'",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEW_COMMAND_CASES))
+def test_bad_input_to_explain_triage_report_sensitivity(case, tmp_path):
+    args, fragments = NEW_COMMAND_CASES[case]
+    check_one_line_error(cli(*args, cwd=tmp_path), *fragments)

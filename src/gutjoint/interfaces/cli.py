@@ -130,6 +130,22 @@ def sensitivity(
 
 
 @app.command()
+def report(
+    scenario: str = typer.Argument(DEFAULT_SCENARIO, help="a built-in scenario name or a .toml file"),
+    out: Path = typer.Option(..., "--out", help="the HTML file to write"),
+    start_day: Optional[float] = typer.Option(None, "--start-day", help="day the compared options start "
+                                              "(default: the scenario's intervention day, else a tenth of the run)"),
+) -> None:
+    """Write one self-contained HTML report a person can read (chain, sources, what helps, evidence, red flags)."""
+    from gutjoint.interfaces.report import write_report
+
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"{out}: field '--out': extension {out.suffix or '(none)'!r} is not supported; allowed: .html")
+    write_report(scenario, out, start_day=start_day)
+    console.print(f"report -> {out}")
+
+
+@app.command()
 def triage(
     flags: Optional[list[str]] = typer.Argument(None, help="red flags you have (see --list)"),
     list_flags: bool = typer.Option(False, "--list", help="list the red flags and their sources"),

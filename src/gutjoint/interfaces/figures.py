@@ -52,6 +52,13 @@ def plot_simulation(result, path: str | Path | None = None):
                 ax.plot(t, frame[column], color=colour, lw=1.6, label=label)
             if log:
                 ax.set_yscale("log")
+            else:  # a nearly flat line should look flat, not like a trend magnified to the 6th digit
+                ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+                values = frame[[c for c, _, _ in series]].to_numpy()
+                lo, hi = float(values.min()), float(values.max())
+                if hi - lo < 0.05 * max(abs(lo), abs(hi), 1e-12):
+                    middle = 0.5 * (lo + hi)
+                    ax.set_ylim(middle - 0.1 * abs(middle) - 1e-12, middle + 0.1 * abs(middle) + 1e-12)
         else:
             parts = [frame[f"pain_{s}"] for s in SOURCE_COLOURS]
             ax.stackplot(t, parts, labels=[s for s in SOURCE_COLOURS], colors=list(SOURCE_COLOURS.values()),
