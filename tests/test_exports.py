@@ -8,7 +8,8 @@ import pytest
 
 import gutjoint
 from gutjoint.interfaces.petab_export import export_petab, lint
-from gutjoint.interfaces.sbml import build_sbml
+from gutjoint.biology.species import PINNED_OUTPUTS
+from gutjoint.interfaces.sbml import antimony_text, build_sbml
 from gutjoint.studies.runtime import get_runtime
 from gutjoint.studies.scenario import load_scenario
 from gutjoint.studies.simulate import parameter_vector, resting_state
@@ -53,3 +54,93 @@ def test_petab_export_passes_the_linter(tmp_path):
     assert janum["time"].max() <= 6 / 24 + 1e-12  # the synthetic 7 h and 8 h rows are not exported
     parameters = pd.read_csv(tmp_path / "petab" / "parameters.tsv", sep="\t")
     assert parameters["estimate"].sum() >= 20
+
+
+# --- scenarios encoded in the SBML, checked by other engines -------------------------------------------------
+# Agreement criterion: |engine - gutjoint| <= RTOL * |gutjoint| + ATOL_FLOOR in every pinned output column;
+# the floor (1e-7, in the column's unit) covers quantities that sit at zero.
+RTOL_ROADRUNNER, RTOL_COPASI, ATOL_FLOOR = 1e-4, 1e-3, 1e-7
+OUTPUTS = PINNED_OUTPUTS[1:]  # every pinned column but time
+ACCEPTED_WARNINGS = {10501, 10513, 10562, 99505}  # unit consistency: the equations mix scaled units, see below
+
+
+def _reference(scenario):
+    return gutjoint.simulate(scenario, tolerances=gutjoint.Tolerances(rtol=1e-10, atol=1e-12)).frame
+
+
+def _assert_agrees(frame, other, rtol):
+    for column in OUTPUTS:
+        a, b = np.asarray(other[column], dtype=float), frame[column].to_numpy()
+        excess = np.abs(a - b) - (rtol * np.abs(b) + ATOL_FLOOR)
+        worst = int(np.argmax(excess))
+        assert excess[worst] <= 0, f"{column} at t={frame['time_days'].iloc[worst]:g}: {a[worst]!r} vs {b[worst]!r}"
+
+
+def test_scenario_sbml_is_consistent_with_units_declared():
+    """0 errors; the only warnings are unit-consistency ones. They are accepted: rates are written in the model's
+    own mixed scales (hourly processes times 24 h/d, dimensionless scores and multipliers), which libsbml cannot
+    reconcile into one unit system."""
+    doc = build_sbml(scenario="repeated-endotoxemia")
+    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, True)
+    doc.checkConsistency()
+    errors = [doc.getError(i) for i in range(doc.getNumErrors())]
+    assert not [e for e in errors if e.getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    assert {e.getErrorId() for e in errors} <= ACCEPTED_WARNINGS
+    model = doc.getModel()
+    assert model.getNumEvents() >= 1 and model.getTimeUnits() == "day"
+    assert model.getParameter("lps_clearance").getUnits() == "per_hour"
+    annotated = [p for p in model.getListOfParameters() if p.getNumCVTerms()]
+    assert len(annotated) >= 5  # every parameter whose source names a DOI or PMID links to it
+    assert all("identifiers.org/" in p.getCVTerm(0).getResourceURI(0) for p in annotated)
+
+
+@pytest.mark.parametrize("name", sorted(gutjoint.scenarios()))
+def test_libroadrunner_reproduces_every_builtin_scenario_from_the_file_alone(name):
+    roadrunner = pytest.importorskip("roadrunner")
+    frame = _reference(name)
+    rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml(scenario=name)))
+    rr.integrator.relative_tolerance = 1e-10
+    rr.integrator.absolute_tolerance = 1e-12
+    result = rr.simulate(times=list(frame["time_days"]), selections=list(OUTPUTS))
+    _assert_agrees(frame, {c: result[c] for c in OUTPUTS}, RTOL_ROADRUNNER)
+
+
+def test_libroadrunner_reproduces_an_infusion():
+    roadrunner = pytest.importorskip("roadrunner")
+    scenario = {"days": 1, "step_hours": 0.5, "doses": [{"name": "lps_iv", "amount": 2.0, "day": 0.25,
+                                                          "duration_hours": 4}]}
+    frame = _reference(scenario)
+    rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml(scenario=scenario)))
+    rr.integrator.relative_tolerance = 1e-10
+    rr.integrator.absolute_tolerance = 1e-12
+    result = rr.simulate(times=list(frame["time_days"]), selections=list(OUTPUTS))
+    _assert_agrees(frame, {c: result[c] for c in OUTPUTS}, RTOL_ROADRUNNER)
+    assert frame["lps_pg_ml"].max() > 2 * frame["lps_pg_ml"].iloc[0]
+
+
+@pytest.mark.parametrize("name", ["endotoxemia-2ngkg", "barrier-support", "high-fat-meal", "repeated-endotoxemia"])
+def test_copasi_agrees_on_scenarios(name):
+    basico = pytest.importorskip("basico")
+    frame = _reference(name)
+    times = frame["time_days"].to_numpy()
+    model = basico.load_model_from_string(libsbml.writeSBMLToString(build_sbml(scenario=name)))
+    try:
+        course = basico.run_time_course(duration=float(times[-1]), intervals=len(times) - 1, start_time=0.0,
+                                        a_tol=1e-12, r_tol=1e-10, model=model, use_initial_values=True,
+                                        update_model=False)
+    finally:
+        basico.remove_datamodel(model)
+    course = course.rename(columns=lambda c: c[len("Values["):-1] if c.startswith("Values[") else c)
+    assert np.allclose(course.index.to_numpy(), times, atol=1e-9)
+    _assert_agrees(frame, {c: course[c].to_numpy() for c in OUTPUTS}, RTOL_COPASI)
+
+
+def test_antimony_text_round_trips():
+    import antimony
+
+    text = antimony_text(scenario="barrier-support")
+    assert "pain_nrs :=" in text and "at time >= 90" in text
+    antimony.clearPreviousLoads()
+    assert antimony.loadAntimonyString(text) >= 0
+    sbml = antimony.getSBMLString(antimony.getMainModuleName())
+    assert libsbml.readSBMLFromString(sbml).getModel().getNumSpecies() == len(get_runtime().state_names)

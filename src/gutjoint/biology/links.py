@@ -32,3 +32,9 @@ def load_links() -> tuple[Link, ...]:
             raise ModelDefinitionError(f"link {link.id}: effect must be '+' or '-'")
         links.append(link)
     return tuple(links)
+
+
+@lru_cache(maxsize=1)
+def load_references() -> dict[str, str]:
+    """DOIs of the references the tables cite, keyed by how they cite them (``references.csv``)."""
+    return {row["key"].strip(): row["doi"].strip() for row in _read_records("references.csv")}

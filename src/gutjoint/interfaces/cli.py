@@ -267,16 +267,26 @@ def population(
 
 @app.command()
 def export(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml or petab"),
-    out: Path = typer.Option(..., "--out", help="sbml: the .xml file; petab: a folder"),
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml, antimony or petab"),
+    out: Path = typer.Option(..., "--out", help="sbml: the .xml file; antimony: the .txt file; petab: a folder"),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help="sbml/antimony: encode this scenario's "
+                                           "resting start, inputs and doses (events), so the file reproduces the run"),
 ) -> None:
-    """Export the model as SBML (L3V2), or the calibration problem as PEtab (SBML + tables, linted)."""
-    if fmt == "sbml":
-        from gutjoint.interfaces.sbml import write_sbml
+    """Export the model as SBML (L3V2) or Antimony, or the calibration problem as PEtab (SBML + tables, linted)."""
+    if fmt in ("sbml", "antimony"):
+        from gutjoint.interfaces.files import atomic_write
+        from gutjoint.interfaces.sbml import antimony_text, write_sbml
 
-        path = write_sbml(out)
-        console.print(f"SBML L3V2 -> {path}")
+        if fmt == "sbml":
+            path = write_sbml(out, scenario=scenario)
+        else:
+            text = antimony_text(scenario=scenario)
+            path = atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), field="--out")
+        console.print(f"{'SBML L3V2' if fmt == 'sbml' else 'Antimony'}"
+                      f"{'' if scenario is None else f' (scenario {scenario})'} -> {path}")
     elif fmt == "petab":
+        if scenario is not None:
+            raise InputError("export: option '--scenario' is not used by petab; allowed: with sbml or antimony")
         from gutjoint.interfaces.petab_export import export_petab, lint
 
         yaml_path = export_petab(out)
@@ -285,7 +295,7 @@ def export(
         if not ok:
             raise typer.Exit(1)
     else:
-        raise InputError(f"export: argument 'FORMAT' = {fmt!r} is invalid; allowed: sbml, petab")
+        raise InputError(f"export: argument 'FORMAT' = {fmt!r} is invalid; allowed: sbml, antimony, petab")
 
 
 def main() -> None:

@@ -1,8 +1,15 @@
 """SBML Level 3 Version 2 from the model's single symbolic definition (no hand-written equations).
 
 Every state is a species (in a unit-size compartment, amounts only) with a rate rule; every parameter and
-input is a constant parameter; every output that is not itself a state is a parameter defined by an assignment rule. Time is in days.
-Each parameter carries its unit, source and evidence grade in its notes.
+input is a parameter; every output that is not itself a state is a parameter defined by an assignment rule, with
+the output column's id (``pain_nrs``, ``crp_mg_l``, ...). Time is in days. Units are declared where the unit is
+a physical one (per day, per hour, pg/mL, mg/L, ...); scales and scores are dimensionless. Each parameter
+carries its unit, range, source and evidence grade in its notes, and a MIRIAM ``bqbiol:isDescribedBy``
+annotation (identifiers.org) for every DOI or PMID its source names.
+
+With a scenario, the file alone reproduces that run: the initial amounts are the subject's resting state (plus
+any bolus at day 0), the scenario's parameter and trait values are set, and every later change of an input, start
+or end of an infusion, and bolus is an SBML event at its time, exactly as the engine's schedule splits the run.
 """
 
 from __future__ import annotations
@@ -10,9 +17,13 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+import re
+
 import libsbml
+import numpy as np
 import sympy as sp
 
+from gutjoint.biology import species
 from gutjoint.biology.model import Model, build_model
 from gutjoint.studies.scenario import INPUT_DEFAULTS
 
@@ -43,23 +54,84 @@ def _notes(text: str) -> str:
     return f'<body xmlns="http://www.w3.org/1999/xhtml"><p>{escape(text)}</p></body>'
 
 
-def build_sbml(model: Model | None = None, *, overrides: dict[str, float] | None = None,
+# unit text of the tables -> (SBML unit id, [(kind, exponent, scale, multiplier)])
+_UNITS = {
+    "d": ("day", [(libsbml.UNIT_KIND_SECOND, 1, 0, 86400.0)]),
+    "h": ("hour", [(libsbml.UNIT_KIND_SECOND, 1, 0, 3600.0)]),
+    "min": ("minute", [(libsbml.UNIT_KIND_SECOND, 1, 0, 60.0)]),
+    "1/d": ("per_day", [(libsbml.UNIT_KIND_SECOND, -1, 0, 86400.0)]),
+    "1/h": ("per_hour", [(libsbml.UNIT_KIND_SECOND, -1, 0, 3600.0)]),
+    "1/yr": ("per_year", [(libsbml.UNIT_KIND_SECOND, -1, 0, 31557600.0)]),
+    "pg/mL": ("pg_per_mL", [(libsbml.UNIT_KIND_GRAM, 1, -12, 1.0), (libsbml.UNIT_KIND_LITRE, -1, -3, 1.0)]),
+    "mg/L": ("mg_per_L", [(libsbml.UNIT_KIND_GRAM, 1, -3, 1.0), (libsbml.UNIT_KIND_LITRE, -1, 0, 1.0)]),
+    "mL/kg": ("mL_per_kg", [(libsbml.UNIT_KIND_LITRE, 1, -3, 1.0), (libsbml.UNIT_KIND_KILOGRAM, -1, 0, 1.0)]),
+    "g": ("gram_mass", [(libsbml.UNIT_KIND_GRAM, 1, 0, 1.0)]),
+    "g/h": ("gram_per_hour", [(libsbml.UNIT_KIND_GRAM, 1, 0, 1.0), (libsbml.UNIT_KIND_SECOND, -1, 0, 3600.0)]),
+    "ng/kg/h": ("ng_per_kg_per_hour", [(libsbml.UNIT_KIND_GRAM, 1, -9, 1.0), (libsbml.UNIT_KIND_KILOGRAM, -1, 0, 1.0),
+                                       (libsbml.UNIT_KIND_SECOND, -1, 0, 3600.0)]),
+}
+
+
+def _unit_id(text: str) -> str:
+    """The SBML unit of a table unit; scores, fractions, multipliers and degC (no offset units in SBML L3) are
+    dimensionless, their meaning kept in the notes."""
+    return _UNITS[text][0] if text in _UNITS else "dimensionless"
+
+
+def _define_units(m: libsbml.Model) -> None:
+    for unit_id, parts in _UNITS.values():
+        definition = m.createUnitDefinition()
+        definition.setId(unit_id)
+        for kind, exponent, scale, multiplier in parts:
+            u = definition.createUnit()
+            u.setKind(kind)
+            u.setExponent(exponent)
+            u.setScale(scale)
+            u.setMultiplier(multiplier)
+
+
+_DOI = re.compile(r"doi[:\s]+(10\.\d{4,9}/[^\s,;()]+)", re.IGNORECASE)
+_PMID = re.compile(r"PMID[:\s]*(\d{5,9})", re.IGNORECASE)
+
+
+def _annotate(element, meta_id: str, source: str) -> None:
+    """MIRIAM isDescribedBy links (identifiers.org) for each reference with a DOI (``references.csv``) and each
+    DOI or PMID written out in ``source``."""
+    from gutjoint.biology.links import load_references
+
+    dois = [doi for key, doi in load_references().items() if key in source] + _DOI.findall(source)
+    uris = list(dict.fromkeys(f"https://identifiers.org/doi:{d.rstrip('.')}" for d in dois))
+    uris += [f"https://identifiers.org/pubmed:{p}" for p in _PMID.findall(source)]
+    if not uris:
+        return
+    element.setMetaId(meta_id)
+    term = libsbml.CVTerm(libsbml.BIOLOGICAL_QUALIFIER)
+    term.setBiologicalQualifierType(libsbml.BQB_IS_DESCRIBED_BY)
+    for uri in uris:
+        term.addResource(uri)
+    _check(element.addCVTerm(term), f"annotate {meta_id}")
+
+
+def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str, float] | None = None,
                inputs: dict[str, float] | None = None, initial: dict[str, float] | None = None) -> libsbml.SBMLDocument:
-    """An SBML document of the model with parameter values (``overrides``), input levels and initial states."""
+    """An SBML document of the model: with ``scenario`` (a name, path, dict or Scenario), that run in full;
+    otherwise with parameter values (``overrides``), input levels and initial states as given."""
     model = model or build_model()
-    overrides, inputs, initial = overrides or {}, inputs or {}, initial or {}
+    overrides, inputs, initial = dict(overrides or {}), dict(inputs or {}), dict(initial or {})
+    schedule, threshold_at_rest = None, 1.0
+    if scenario is not None:
+        scenario, schedule, rest_y, threshold_at_rest = _scenario_setup(scenario)
+        overrides.update(scenario.overrides())
+        inputs.update(zip(model.input_names, map(float, schedule.segments[0].u)))
+        start = rest_y + (schedule.segments[0].jump if schedule.segments[0].jump is not None else 0.0)
+        initial.update(zip((v.name for v in model.states), map(float, start)))
     doc = libsbml.SBMLDocument(3, 2)
     m = doc.createModel()
-    m.setId("gutjoint")
-    m.setName("gutjoint: mechanistic model of the gut-joint axis")
+    m.setId("gutjoint" if scenario is None else "gutjoint_" + re.sub(r"\W", "_", scenario.name))
+    m.setName("gutjoint: mechanistic model of the gut-joint axis"
+              + ("" if scenario is None else f", scenario {scenario.name}"))
+    _define_units(m)
     m.setTimeUnits("day")
-    unit = m.createUnitDefinition()
-    unit.setId("day")
-    u = unit.createUnit()
-    u.setKind(libsbml.UNIT_KIND_SECOND)
-    u.setExponent(1)
-    u.setScale(0)
-    u.setMultiplier(86400)
     comp = m.createCompartment()
     comp.setId("body")
     comp.setConstant(True)
@@ -74,28 +146,42 @@ def build_sbml(model: Model | None = None, *, overrides: dict[str, float] | None
     for var in model.states:
         sp_ = m.createSpecies()
         sp_.setId(var.name)
-        sp_.setName(f"{var.description} [{var.unit}]")
+        sp_.setName(var.name)  # tools that select by name find the same identifiers; the description is in the notes
         sp_.setCompartment("body")
         sp_.setHasOnlySubstanceUnits(True)
         sp_.setBoundaryCondition(False)
         sp_.setConstant(False)
         sp_.setInitialAmount(float(initial.get(var.name, 0.0)))
-        sp_.setSubstanceUnits("dimensionless")
+        # substance units must be substance-like in SBML: grams stay grams, concentrations and scores are kept
+        # as dimensionless amounts in the unit-size compartment, their unit named in the notes
+        sp_.setSubstanceUnits("gram" if var.unit == "g" else "dimensionless")
+        _check(sp_.setNotes(_notes(f"{var.description}. Unit: {var.unit}. Module: {var.module}.")),
+               f"describe {var.name}")
 
     for rec in model.parameters.records:
         p = m.createParameter()
         p.setId(rec.name)
         p.setConstant(True)
         p.setValue(float(overrides.get(rec.name, rec.value)))
-        p.setUnits("dimensionless")
+        p.setUnits(_unit_id(rec.unit))
         _check(p.setNotes(_notes(f"{rec.rationale}. Unit: {rec.unit}. Range {rec.low:g}-{rec.high:g}. "
                                  f"Grade: {rec.grade}. Source: {rec.source}")), f"annotate {rec.name}")
+        _annotate(p, f"meta_{rec.name}", rec.source)
+    variable_inputs = _changing_inputs(model, schedule)
+    input_units = {var.name: var.unit for var, _, _ in species.INPUTS}
     for name in model.input_names:
         p = m.createParameter()
         p.setId(f"u_{name}")
-        p.setConstant(True)
+        p.setConstant(name not in variable_inputs)
         p.setValue(float(inputs.get(name, INPUT_DEFAULTS.get(name, 0.0))))
-        p.setUnits("dimensionless")
+        p.setUnits(_unit_id(input_units.get(name, "")))
+    rest = m.createParameter()
+    rest.setId("pain_threshold_at_rest")
+    rest.setConstant(True)
+    rest.setValue(float(threshold_at_rest))
+    rest.setUnits("dimensionless")
+    _check(rest.setNotes(_notes("The subject's resting pain threshold: pain_threshold_rel is relative to it.")),
+           "describe pain_threshold_at_rest")
     state_names = {v.name for v in model.states}
     for name in model.outputs:
         if name in state_names:  # an output that is a state is the species itself
@@ -103,16 +189,75 @@ def build_sbml(model: Model | None = None, *, overrides: dict[str, float] | None
         p = m.createParameter()
         p.setId(name)
         p.setConstant(False)
-        p.setUnits("dimensionless")
+        p.setUnits(_unit_id(model.output_units.get(name, "")))
         rule = m.createAssignmentRule()
         rule.setVariable(name)
-        _check(rule.setMath(_math(_infix(model.outputs[name], rename))), f"set output {name}")
+        formula = _infix(model.outputs[name], rename)
+        if name == "pain_threshold_rel":
+            formula = f"({formula}) / pain_threshold_at_rest"
+        _check(rule.setMath(_math(formula)), f"set output {name}")
 
     for var, expr in zip(model.states, model.rhs):
         rule = m.createRateRule()
         rule.setVariable(var.name)
         _check(rule.setMath(_math(_infix(expr, rename))), f"set rate of {var.name}")
+    if schedule is not None:
+        _add_events(m, model, scenario, schedule)
     return doc
+
+
+def _scenario_setup(spec):
+    from gutjoint.studies.runtime import get_runtime
+    from gutjoint.studies.scenario import build_schedule, load_scenario
+    from gutjoint.studies.simulate import parameter_vector, resting_state
+
+    runtime = get_runtime()
+    scenario = load_scenario(spec)
+    p = parameter_vector(runtime, scenario)
+    schedule = build_schedule(scenario, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
+    rest = resting_state(runtime, scenario, p)
+    if not rest.ok:
+        from gutjoint._errors import SolverError
+
+        raise SolverError(f"{scenario.source}: no resting steady state, so there is no initial state to export")
+    return scenario, schedule, rest.y, float(rest.y[runtime.state_index("pain_threshold")])
+
+
+def _changing_inputs(model: Model, schedule) -> set[str]:
+    if schedule is None:
+        return set()
+    levels = np.array([seg.u for seg in schedule.segments])
+    return {name for k, name in enumerate(model.input_names) if np.ptp(levels[:, k]) > 0}
+
+
+def _add_events(m: libsbml.Model, model: Model, scenario, schedule) -> None:
+    """One event per boundary of the schedule after day 0: new input levels, and boluses as state jumps."""
+    bolus_state = {"lps_iv": "lps_iv", "fat_meal": "stomach_fat"}
+    bolus_scale = {"lps_iv": "1000 / plasma_volume", "fat_meal": "1"}  # ng/kg -> pg/mL; g -> g
+    previous = schedule.segments[0].u
+    for k, seg in enumerate(schedule.segments[1:], start=1):
+        changes = [(f"u_{name}", repr(float(level))) for name, level, before in
+                   zip(model.input_names, seg.u, previous) if level != before]
+        boluses = [d for d in scenario.doses if d.duration_hours <= 0 and d.day == seg.start]
+        previous = seg.u
+        if not changes and not boluses:
+            continue
+        event = m.createEvent()
+        event.setId(f"change_{k}")
+        event.setUseValuesFromTriggerTime(True)
+        trigger = event.createTrigger()
+        trigger.setInitialValue(False)
+        trigger.setPersistent(True)
+        _check(trigger.setMath(_math(f"time >= {seg.start!r}")), f"set trigger {k}")
+        for variable, value in changes:
+            assignment = event.createEventAssignment()
+            assignment.setVariable(variable)
+            _check(assignment.setMath(_math(value)), f"set {variable} at event {k}")
+        for state in sorted({bolus_state[d.name] for d in boluses}):
+            amount = " + ".join(f"{d.amount!r} * {bolus_scale[d.name]}" for d in boluses if bolus_state[d.name] == state)
+            assignment = event.createEventAssignment()
+            assignment.setVariable(state)
+            _check(assignment.setMath(_math(f"{state} + {amount}")), f"dose {state} at event {k}")
 
 
 def write_sbml(path: str | Path, **kwargs) -> Path:
@@ -122,3 +267,13 @@ def write_sbml(path: str | Path, **kwargs) -> Path:
     doc = build_sbml(**kwargs)
     text = libsbml.writeSBMLToString(doc)
     return atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def antimony_text(**kwargs) -> str:
+    """The model (or a scenario run) as Antimony, translated from the SBML by the antimony package."""
+    import antimony
+
+    antimony.clearPreviousLoads()
+    if antimony.loadSBMLString(libsbml.writeSBMLToString(build_sbml(**kwargs))) < 0:
+        raise RuntimeError(f"antimony could not read the SBML: {antimony.getLastError()}")
+    return antimony.getAntimonyString(antimony.getMainModuleName())
