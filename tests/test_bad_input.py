@@ -30,7 +30,7 @@ day = 2
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, encoding="utf-8", timeout=120)
 
 
 def check_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -44,7 +44,7 @@ def test_crp_half_life_is_fixed_at_19_hours():
 
 def test_params_cli_json():
     proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "params", "--json"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, encoding="utf-8", timeout=120)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert {r["name"] for r in data["parameters"]} == set(gutjoint.parameters().names)

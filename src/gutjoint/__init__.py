@@ -32,9 +32,7 @@ def scenarios() -> dict[str, str]:
 
 
 __all__ = [
-    "triage",
     "DISCLAIMER",
-    "RED_FLAGS",
     "Dose",
     "GutjointError",
     "InputError",
@@ -43,6 +41,7 @@ __all__ = [
     "ModelDefinitionError",
     "Parameter",
     "ParameterTable",
+    "RED_FLAGS",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
@@ -54,4 +53,5 @@ __all__ = [
     "parameters",
     "scenarios",
     "simulate",
+    "triage",
 ]

@@ -56,6 +56,12 @@ class Model:
     outputs: dict[str, sp.Expr]
     output_units: dict[str, str]
     parameters: ParameterTable = field(repr=False)
+    intermediates: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
+    """Named intermediate quantities (joint_cytokines, mimicry, raw_pain, ...), each in terms of the states,
+    parameters, inputs and earlier intermediates; ``compact_rhs``/``compact_outputs`` use them, while ``rhs`` and
+    ``outputs`` are fully expanded (what the engine compiles)."""
+    compact_rhs: tuple[sp.Expr, ...] = field(default=(), repr=False)
+    compact_outputs: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
 
     @property
     def n_states(self) -> int:
@@ -99,15 +105,21 @@ def build_model() -> Model:
     U = {name: sp.Symbol(f"u_{name}", real=True) for name in input_names}
     p, x, u = P.__getitem__, X.__getitem__, U.__getitem__
     H = sp.Float(HOURS_PER_DAY)
+    named: dict[sp.Symbol, sp.Expr] = {}  # readable intermediates, in order (for SBML/Antimony)
+
+    def name(label: str, expr: sp.Expr) -> sp.Symbol:
+        symbol = sp.Symbol(label, real=True)
+        named[symbol] = expr
+        return symbol
 
     # 1. Lumen and microbiome -----------------------------------------------------------------------------
-    luminal_lps = 1 + p("lum_lps_per_dysbiosis") * u("dysbiosis") + p("lum_lps_per_high_fat") * u("high_fat_diet")
-    scfa = 1 - p("scfa_loss_per_dysbiosis") * u("dysbiosis")
+    luminal_lps = name("luminal_lps", 1 + p("lum_lps_per_dysbiosis") * u("dysbiosis") + p("lum_lps_per_high_fat") * u("high_fat_diet"))
+    scfa = name("scfa_supply", 1 - p("scfa_loss_per_dysbiosis") * u("dysbiosis"))
 
     # 2. Barrier -------------------------------------------------------------------------------------------
-    tnf_active = x("tnf") * (1 - u("anti_tnf"))
+    tnf_active = name("tnf_active", x("tnf") * (1 - u("anti_tnf")))
     support = u("barrier_support")
-    repair_boost = 1 + p("support_repair_boost") * support
+    repair_boost = name("repair_boost", 1 + p("support_repair_boost") * support)
     tj_drive = (
         p("tj_per_dysbiosis") * u("dysbiosis")
         + p("tj_per_insult") * u("barrier_insult")
@@ -115,10 +127,10 @@ def build_model() -> Model:
         + p("tj_per_metabolic") * u("metabolic_stress")
         + p("tj_per_tnf") * _hill(tnf_active, p("tnf_half_tj"))
     )
-    tj_target = 1 + tj_drive * (1 - p("support_drive_relief") * support)
+    tj_target = name("tj_target", 1 + tj_drive * (1 - p("support_drive_relief") * support))
     d_tj = p("tj_repair_rate") * p("barrier_resilience") * repair_boost * (tj_target - x("tj_open"))
 
-    injury = p("injury_per_infection") * u("enteric_infection") + p("injury_per_insult") * u("barrier_insult")
+    injury = name("epithelial_injury", p("injury_per_infection") * u("enteric_infection") + p("injury_per_insult") * u("barrier_insult"))
     d_damage = injury * (1 - x("mucosal_damage")) - (
         p("structural_repair_rate") * p("barrier_resilience") * repair_boost * x("mucosal_damage")
     )
@@ -128,9 +140,9 @@ def build_model() -> Model:
 
     # 3. Translocation and circulation ----------------------------------------------------------------------
     k_lps = p("lps_clearance") * H
-    paracellular_lps = x("tj_open") + p("lps_unrestricted_gain") * x("mucosal_damage")
-    gastric_emptying = p("gastric_emptying_rate") * H * x("stomach_fat")  # g/day
-    fat_absorption = p("fat_absorption_rate") * H * x("gut_fat")  # g/day
+    paracellular_lps = name("paracellular_lps", x("tj_open") + p("lps_unrestricted_gain") * x("mucosal_damage"))
+    gastric_emptying = name("gastric_emptying", p("gastric_emptying_rate") * H * x("stomach_fat"))  # g/day
+    fat_absorption = name("fat_absorption", p("fat_absorption_rate") * H * x("gut_fat"))  # g/day
     d_stomach = u("fat_meal_rate") * H - gastric_emptying
     d_fat = gastric_emptying - fat_absorption
     gut_lps_entry = k_lps * p("lps_baseline") * luminal_lps * paracellular_lps + p("lps_per_fat") * fat_absorption
@@ -138,16 +150,16 @@ def build_model() -> Model:
     d_lps_iv = u("lps_iv_rate") * H * 1000 / p("plasma_volume") - k_lps * x("lps_iv")
     plasma_lps = x("lps_gut") + x("lps_iv")
 
-    antigen_entry = (u("diet_antigen") + p("antigen_per_dysbiosis") * u("dysbiosis")) * (
+    antigen_entry = name("antigen_entry", (u("diet_antigen") + p("antigen_per_dysbiosis") * u("dysbiosis")) * (
         x("tj_open") + p("antigen_unrestricted_gain") * x("mucosal_damage")
-    )
+    ))
     d_antigen = p("antigen_clearance") * (antigen_entry - x("antigen"))
 
     # 4. Innate immunity ------------------------------------------------------------------------------------
-    bioactive_lps = x("lps_iv") + p("gut_lps_bioactivity") * x("lps_gut")
-    lps_signal_raw = _hill(bioactive_lps, p("lps_half_activation"), LPS_HILL)
+    bioactive_lps = name("bioactive_lps", x("lps_iv") + p("gut_lps_bioactivity") * x("lps_gut"))
+    lps_signal_raw = name("lps_signal_raw", _hill(bioactive_lps, p("lps_half_activation"), LPS_HILL))
     responsiveness = 1 - p("tolerance_max") * x("tolerance")
-    lps_signal = lps_signal_raw * responsiveness
+    lps_signal = name("lps_signal", lps_signal_raw * responsiveness)
     d_tolerance = p("tolerance_induction") * lps_signal_raw * (1 - x("tolerance")) - p("tolerance_decay") * x(
         "tolerance"
     )
@@ -157,9 +169,9 @@ def build_model() -> Model:
         * (1 - x("monocytes_active"))
         - p("monocyte_deactivation") * x("monocytes_active")
     )
-    il10_brake_tnf = 1 / (1 + x("il10") / p("il10_half_inhibition"))
-    il10_brake = 1 / (1 + x("il10") / p("il10_half_inhibition_il6_il8"))
-    tnf_boost = _hill(x("tnf"), p("tnf_half_upregulation"))
+    il10_brake_tnf = name("il10_brake_tnf", 1 / (1 + x("il10") / p("il10_half_inhibition")))
+    il10_brake = name("il10_brake", 1 / (1 + x("il10") / p("il10_half_inhibition_il6_il8")))
+    tnf_boost = name("tnf_boost", _hill(x("tnf"), p("tnf_half_upregulation")))
     synovial_spill = x("synovitis")
     d_tnf = p("tnf_clearance") * H * (
         p("tnf_basal")
@@ -185,7 +197,7 @@ def build_model() -> Model:
         + p("il10_per_monocyte") * x("monocytes_active") * (1 + p("il10_il6_upregulation") * _hill(x("il6"), p("il6_half_il10")))
         - x("il10")
     )
-    pyrogen = tnf_active / p("tnf_half_fever") + x("il6") / p("il6_half_fever")
+    pyrogen = name("pyrogen", tnf_active / p("tnf_half_fever") + x("il6") / p("il6_half_fever"))
     d_temperature = (H / p("fever_time_constant")) * (
         p("temperature_setpoint") + p("fever_max") * pyrogen / (1 + pyrogen) - x("temperature")
     )
@@ -196,60 +208,61 @@ def build_model() -> Model:
     )
 
     # 5. Adaptive immunity ----------------------------------------------------------------------------------
-    treg_target = 1 - p("treg_scfa_share") * (1 - scfa)
+    treg_target = name("treg_target", 1 - p("treg_scfa_share") * (1 - scfa))
     d_treg = p("treg_rate") * (treg_target - x("treg"))
     resolution = p("immune_resolution")  # a person's pace of immune and nociceptive resolution
-    adjuvant = 1 + p("adjuvant_gain") * (_hill(x("il6"), p("il6_half_adjuvant")) - p("adjuvant_reference"))
+    adjuvant = name("adjuvant", 1 + p("adjuvant_gain") * (_hill(x("il6"), p("il6_half_adjuvant")) - p("adjuvant_reference")))
     d_effector = resolution * p("effector_rate") * (x("antigen") * adjuvant / x("treg") - x("effector"))
     d_memory = resolution * p("memory_rate") * (x("effector") - x("memory"))
     # cross-reactive T cells: effector cells while antigen drives them, memory cells after
-    cross_reactive_t = p("mimicry_effector_share") * x("effector") + (1 - p("mimicry_effector_share")) * x("memory")
-    mimicry = p("cross_reactivity") * _hill(cross_reactive_t, p("memory_half_mimicry"), 2)
+    cross_reactive_t = name("cross_reactive_t", p("mimicry_effector_share") * x("effector") + (1 - p("mimicry_effector_share")) * x("memory"))
+    mimicry = name("mimicry", p("cross_reactivity") * _hill(cross_reactive_t, p("memory_half_mimicry"), 2))
     d_autoreactivity = resolution * p("autoreactivity_rate") * (mimicry + p("autoimmunity") - x("autoreactivity"))
 
     # 6. Joint -----------------------------------------------------------------------------------------------
     # Each pain source reaches the joint through one signal. Attribution (studies/attribution.py) holds a source's
     # signal at its healthy reference by setting keep_<source> = 0; in every ordinary run keep_<source> = 1.
-    def held(source: str, signal, reference):
+    def held(label: str, source: str, signal, reference) -> sp.Symbol:
         keep = p(f"keep_{source}")
-        return keep * signal + (1 - keep) * reference
+        return name(label, keep * signal + (1 - keep) * reference)
 
-    joint_cytokines = held("inflammation", _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint")),
+    joint_cytokines = held("joint_cytokines", "inflammation", _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint")),
                            p("reference_joint_cytokines"))
-    autoreactivity = held("immune", x("autoreactivity"), p("reference_autoreactivity"))
+    autoreactivity = held("joint_autoreactivity", "immune", x("autoreactivity"), p("reference_autoreactivity"))
     wear = 1 - x("cartilage")
-    felt_wear = held("cartilage", wear, 0)
-    felt_load = held("cartilage", p("mechanical_load"), p("reference_mechanical_load"))
-    metabolic = held("metabolic", u("metabolic_stress"), 0)
+    felt_wear = held("felt_matrix_loss", "cartilage", wear, 0)
+    felt_load = held("felt_load", "cartilage", p("mechanical_load"), p("reference_mechanical_load"))
+    metabolic = held("felt_metabolic_stress", "metabolic", u("metabolic_stress"), 0)
     syn_parts = {
         "inflammation": p("synovitis_per_cytokine") * joint_cytokines,
         "immune": p("synovitis_per_autoreactivity") * autoreactivity,
         "cartilage": p("synovitis_per_wear") * felt_load * (p("debris_floor") + felt_wear),
         "metabolic": p("synovitis_per_metabolic") * metabolic,
     }
-    syn_target = sum(syn_parts.values())
+    syn_target = name("synovitis_target", sum(syn_parts.values()))
     d_synovitis = resolution * p("synovitis_rate") * (syn_target - x("synovitis"))
     d_sensitization = resolution * p("sensitization_rate") * (
         1 + p("sensitization_per_cytokine") * joint_cytokines + p("sensitization_per_synovitis") * x("synovitis")
         - x("sensitization")
     )
-    degradation = (
+    degradation = name("degradation", (
         p("wear_per_load") * p("mechanical_load")
         + p("wear_per_synovitis") * x("synovitis")
         + p("wear_per_metabolic") * u("metabolic_stress")
-    ) / 365.0
+    ) / 365.0)
     d_cartilage = -degradation * x("cartilage") + p("cartilage_repair") / 365.0 * wear
 
     # 7. Outputs: pain from four sources ---------------------------------------------------------------------
-    syn_pain = p("pain_per_synovitis") * x("synovitis")
+    syn_pain = name("synovitis_pain", p("pain_per_synovitis") * x("synovitis"))
     sources = {
         "inflammation": syn_pain * syn_parts["inflammation"] / syn_target + p("pain_per_cytokine") * joint_cytokines,
         "immune": syn_pain * syn_parts["immune"] / syn_target + p("pain_per_autoreactivity") * autoreactivity,
         "cartilage": syn_pain * syn_parts["cartilage"] / syn_target + p("pain_per_wear") * felt_wear,
         "metabolic": syn_pain * syn_parts["metabolic"] / syn_target + p("pain_per_metabolic") * metabolic,
     }
-    amplification = p("pain_sensitivity") * x("sensitization")
-    raw_pain = amplification * sum(sources.values())
+    sources = {source: name(f"source_{source}", term) for source, term in sources.items()}
+    amplification = name("amplification", p("pain_sensitivity") * x("sensitization"))
+    raw_pain = name("raw_pain", amplification * sum(sources.values()))
     pain_nrs = 10 * raw_pain / (raw_pain + p("pain_half_nrs"))
     stiff_drive = x("synovitis") + p("stiffness_per_wear") * wear
     stiffness = p("stiffness_max") * _hill(stiff_drive, p("stiffness_half"), 3)
@@ -288,6 +301,10 @@ def build_model() -> Model:
     )
     if tuple(outputs) != MODEL_OUTPUTS:
         raise ModelDefinitionError(f"model outputs {tuple(outputs)} differ from species.MODEL_OUTPUTS")
+    full: dict[sp.Symbol, sp.Expr] = {}  # each named intermediate in terms of states, parameters and inputs only
+    for symbol, expr in named.items():
+        full[symbol] = expr.xreplace(full)
+    compact_rhs = tuple(rhs[s.name] for s in STATES)
     return Model(
         states=STATES,
         state_symbols=tuple(X[s.name] for s in STATES),
@@ -295,8 +312,11 @@ def build_model() -> Model:
         input_symbols=tuple(U[n] for n in input_names),
         parameter_names=table.names,
         parameter_symbols=tuple(P[n] for n in table.names),
-        rhs=tuple(rhs[s.name] for s in STATES),
-        outputs=outputs,
+        rhs=tuple(e.xreplace(full) for e in compact_rhs),
+        outputs={k: e.xreplace(full) for k, e in outputs.items()},
         output_units=dict(OUTPUT_UNITS),
         parameters=table,
+        intermediates={sym.name: expr for sym, expr in named.items()},
+        compact_rhs=compact_rhs,
+        compact_outputs=outputs,
     )

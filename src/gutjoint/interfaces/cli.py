@@ -300,6 +300,9 @@ def export(
 
 def main() -> None:
     """Entry point: run the app, turning every expected error into one line and exit code 2."""
+    for stream in (sys.stdout, sys.stderr):  # the same bytes whatever the locale (sources name Sørensen, Häger)
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
     try:
         app(standalone_mode=False)
     except typer.Exit as exc:

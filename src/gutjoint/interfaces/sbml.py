@@ -183,6 +183,18 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
     _check(rest.setNotes(_notes("The subject's resting pain threshold: pain_threshold_rel is relative to it.")),
            "describe pain_threshold_at_rest")
     state_names = {v.name for v in model.states}
+    taken = state_names | set(model.parameter_names) | set(model.outputs) | {f"u_{n}" for n in model.input_names}
+    for name, expr in model.intermediates.items():  # readable named steps: joint_cytokines, mimicry, raw_pain, ...
+        if name in taken:
+            raise ValueError(f"SBML export: intermediate {name!r} clashes with another identifier")
+        p = m.createParameter()
+        p.setId(name)
+        p.setName(name)
+        p.setConstant(False)
+        p.setUnits("dimensionless")
+        rule = m.createAssignmentRule()
+        rule.setVariable(name)
+        _check(rule.setMath(_math(_infix(expr, rename))), f"set intermediate {name}")
     for name in model.outputs:
         if name in state_names:  # an output that is a state is the species itself
             continue
@@ -192,12 +204,12 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
         p.setUnits(_unit_id(model.output_units.get(name, "")))
         rule = m.createAssignmentRule()
         rule.setVariable(name)
-        formula = _infix(model.outputs[name], rename)
+        formula = _infix(model.compact_outputs[name], rename)
         if name == "pain_threshold_rel":
             formula = f"({formula}) / pain_threshold_at_rest"
         _check(rule.setMath(_math(formula)), f"set output {name}")
 
-    for var, expr in zip(model.states, model.rhs):
+    for var, expr in zip(model.states, model.compact_rhs):
         rule = m.createRateRule()
         rule.setVariable(var.name)
         _check(rule.setMath(_math(_infix(expr, rename))), f"set rate of {var.name}")

@@ -1,0 +1,23 @@
+"""The examples in docs/other-tools.md run as written (libRoadRunner, COPASI, PEtab)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "other-tools.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_the_page_has_three_examples():
+    assert len(BLOCKS) == 3
+
+
+@pytest.mark.parametrize("index", range(len(BLOCKS)))
+def test_example_runs(index, tmp_path, monkeypatch):
+    pytest.importorskip("roadrunner")
+    pytest.importorskip("basico")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(BLOCKS[index], f"{DOC.name}[example {index + 1}]", "exec"), {"__name__": "__doc_example__"})
