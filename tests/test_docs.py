@@ -21,3 +21,12 @@ def test_example_runs(index, tmp_path, monkeypatch):
     pytest.importorskip("basico")
     monkeypatch.chdir(tmp_path)
     exec(compile(BLOCKS[index], f"{DOC.name}[example {index + 1}]", "exec"), {"__name__": "__doc_example__"})
+
+
+def test_the_antimony_equations_in_the_docs_are_current():
+    """docs/model.antimony is the readable form of the equations; regenerate it with
+    `gutjoint export antimony --out docs/model.antimony` whenever the model changes."""
+    from gutjoint.interfaces.sbml import antimony_text
+
+    committed = (DOC.parent / "model.antimony").read_text(encoding="utf-8")
+    assert committed.strip() == antimony_text().strip()
