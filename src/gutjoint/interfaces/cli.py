@@ -298,6 +298,20 @@ def export(
         raise InputError(f"export: argument 'FORMAT' = {fmt!r} is invalid; allowed: sbml, antimony, petab")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="interface to bind (default: this machine only)"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+) -> None:
+    """Serve the explorable page at / and the JSON API at /api (OpenAPI at /openapi.json)."""
+    import uvicorn
+
+    from gutjoint.interfaces.web.app import create_app
+
+    console.print(f"gutjoint explorable on http://{host}:{port}/ (API docs: /docs). Ctrl-C to stop.")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     """Entry point: run the app, turning every expected error into one line and exit code 2."""
     for stream in (sys.stdout, sys.stderr):  # the same bytes whatever the locale (sources name Sørensen, Häger)

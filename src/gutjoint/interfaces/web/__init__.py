@@ -1,0 +1,1 @@
+"""The web explorable and JSON API (FastAPI)."""

@@ -1,0 +1,264 @@
+// gutjoint explorable: plain JavaScript, no libraries, no network beyond this server's /api.
+"use strict";
+
+const INPUTS = [
+  ["dysbiosis", "Microbiome imbalance (dysbiosis)", 0, 1, 0.05, 0],
+  ["diet_antigen", "Dietary antigen load (1 = typical)", 0, 5, 0.1, 1],
+  ["high_fat_diet", "High-fat diet", 0, 1, 0.05, 0],
+  ["barrier_insult", "Barrier insult (NSAIDs, alcohol)", 0, 1, 0.05, 0],
+  ["enteric_infection", "Enteric infection", 0, 1, 0.05, 0],
+  ["metabolic_stress", "Metabolic stress (adiposity)", 0, 1, 0.05, 0],
+];
+const TRAITS = [
+  ["barrier_resilience", "Barrier resilience (1 = typical)", 0.2, 3, 0.1, 1],
+  ["cross_reactivity", "Immune cross-reactivity with the joint", 0, 1, 0.05, 0.3],
+  ["autoimmunity", "Gut-independent autoimmunity (RA-like)", 0, 1, 0.05, 0],
+  ["mechanical_load", "Mechanical load on the joint", 0, 1, 0.05, 0.2],
+  ["pain_sensitivity", "Pain sensitivity (1 = typical)", 0.3, 3, 0.1, 1],
+  ["immune_resolution", "Pace of healing (1 = typical)", 0.2, 5, 0.1, 1],
+];
+const HELPS = [
+  ["barrier_support", "Barrier support (glutamine-like)"],
+  ["anti_tnf", "Anti-TNF medicine"],
+  ["metabolic_change", "Weight-loss-like change (metabolic stress halved)"],
+];
+const CHAIN = [  // [label, column, unit, digits]
+  ["Gut barrier", "lm_ratio", "L:M", 3], ["Blood endotoxin", "lps_pg_ml", "pg/mL", 1],
+  ["Immune (TNF)", "tnf_pg_ml", "pg/mL", 2], ["Inflammation (CRP)", "crp_mg_l", "mg/L", 2],
+  ["Joint (synovitis)", "synovitis", "a.u.", 2], ["Pain", "pain_nrs", "/10", 1],
+];
+const CHAIN_LINKS = [["L2", "L3"], ["L4"], ["M6", "L5"], ["L13", "L18", "L6"], ["M9"]];
+const $ = (id) => document.getElementById(id);
+let links = {};
+let lastColumns = null;
+let pending = null;
+
+async function api(path, body) {
+  const response = await fetch(path, body === undefined ? {} :
+    {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.detail || response.statusText);
+  return data;
+}
+
+function slider(container, [id, label, min, max, step, value]) {
+  const wrap = document.createElement("div");
+  wrap.innerHTML = `<label for="in-${id}">${label}: <output id="out-${id}">${value}</output></label>
+    <input type="range" id="in-${id}" min="${min}" max="${max}" step="${step}" value="${value}">`;
+  container.appendChild(wrap);
+  const input = wrap.querySelector("input");
+  input.addEventListener("input", () => { $(`out-${id}`).textContent = input.value; schedule(); });
+}
+
+function checkbox(container, id, label, onChange) {
+  const wrap = document.createElement("div");
+  wrap.className = "check";
+  wrap.innerHTML = `<input type="checkbox" id="${id}"><label for="${id}">${label}</label>`;
+  container.appendChild(wrap);
+  wrap.querySelector("input").addEventListener("change", onChange);
+}
+
+function value(id) { return parseFloat($(`in-${id}`).value); }
+
+function scenario() {
+  const start = parseFloat($("start-day").value);
+  const inputs = INPUTS.filter(([id, , , , , def]) => value(id) !== def).map(([id]) => ({name: id, level: value(id)}));
+  if ($("help-barrier_support").checked) inputs.push({name: "barrier_support", level: 1, start_day: start});
+  if ($("help-anti_tnf").checked) inputs.push({name: "anti_tnf", level: 0.7, start_day: start});
+  if ($("help-metabolic_change").checked) {
+    inputs.push({name: "metabolic_stress", level: value("metabolic_stress") / 2, start_day: start});
+  }
+  const subject = {};
+  TRAITS.forEach(([id]) => { subject[id] = value(id); });
+  return {days: 365, step_hours: 24, subject, inputs};
+}
+
+function schedule() {
+  clearTimeout(pending);
+  pending = setTimeout(update, 120);
+}
+
+async function update() {
+  $("status").textContent = "Simulating...";
+  const sc = scenario();
+  try {
+    const result = await api("/api/simulate", sc);
+    lastColumns = result.columns;
+    drawAll(result.columns);
+    $("status").textContent = result.status === "success" ? "" : `Solver: ${result.status}. ${result.advice}`;
+    improvement(result.columns);
+    explain(sc);
+  } catch (err) {
+    $("status").textContent = `Could not simulate: ${err.message}`;
+  }
+}
+
+function improvement(columns) {
+  const anyHelp = HELPS.some(([id]) => $(`help-${id}`).checked);
+  if (!anyHelp) { $("improvement").textContent = "Tick an option under 'What helps' to see how long it takes."; return; }
+  const start = parseFloat($("start-day").value);
+  const t = columns.time_days, pain = columns.pain_nrs;
+  const i0 = t.findIndex((d) => d >= start);
+  const base = pain[i0];
+  const hit = t.findIndex((d, i) => d >= start && pain[i] <= 0.7 * base);
+  $("improvement").textContent = hit < 0
+    ? `Pain at the start day is ${base.toFixed(1)}/10; it does not fall by 30% within the year.`
+    : `A clinically important improvement (30% less pain, IMMPACT) comes ${Math.round(t[hit] - start)} days after the start (pain ${base.toFixed(1)} to ${pain[hit].toFixed(1)}).`;
+}
+
+async function explain(sc) {
+  try {
+    const r = await api("/api/explain", {scenario: sc});
+    const total = Math.max(r.pain_nrs, 0.01);
+    const rows = [["floor (healthy joint)", r.floor], ...Object.entries(r.sources)];
+    $("explain").innerHTML = `<div class="bars">${rows.map(([name, v]) =>
+      `<div><span class="name">${name}</span><span class="bar" style="width:${Math.max(0, 60 * v / total)}%"></span>
+       <span>${v.toFixed(2)}</span></div>`).join("")}</div>
+      <p class="small">Pain ${r.pain_nrs.toFixed(1)}/10 on day ${r.day}. With a healthy gut barrier and microbiome,
+      about ${Math.round(100 * r.gut_share)}% of it would go (gut share). Evidence behind each source: ${
+      Object.entries(r.evidence).map(([s, g]) => `${s}: ${Object.values(g).join(", ")}`).join("; ")}.</p>`;
+  } catch (err) {
+    $("explain").textContent = `Could not explain: ${err.message}`;
+  }
+}
+
+function drawChart(svg, t, series, yMaxFixed) {
+  const w = svg.clientWidth || 600, h = svg.clientHeight || 170, pad = 34;
+  const all = series.flatMap((s) => s.values.filter((v) => v !== null));
+  const yMax = yMaxFixed || Math.max(...all, 1e-9) * 1.1;
+  const tMax = t[t.length - 1] || 1;
+  const x = (d) => pad + (w - pad - 8) * d / tMax, y = (v) => h - 20 - (h - 30) * v / yMax;
+  let out = `<line x1="${pad}" y1="${h - 20}" x2="${w - 8}" y2="${h - 20}" stroke="#999"/>
+    <line x1="${pad}" y1="10" x2="${pad}" y2="${h - 20}" stroke="#999"/>
+    <text x="${pad - 4}" y="14" text-anchor="end" font-size="11">${+yMax.toPrecision(2)}</text>
+    <text x="${pad - 4}" y="${h - 20}" text-anchor="end" font-size="11">0</text>
+    <text x="${w - 8}" y="${h - 4}" text-anchor="end" font-size="11">day ${tMax}</text>`;
+  series.forEach((s, k) => {
+    const points = t.map((d, i) => `${x(d).toFixed(1)},${y(s.values[i] ?? 0).toFixed(1)}`).join(" ");
+    out += `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${points}"/>
+      <text x="${pad + 8}" y="${24 + 14 * k}" font-size="12" fill="${s.color}">${s.name}</text>`;
+  });
+  svg.innerHTML = out;
+  svg.dataset.points = series.map((s) => s.values.map((v) => (v ?? 0).toFixed(4)).join(",")).join("|");
+}
+
+function drawAll(c) {
+  drawChart($("chart-pain"), c.time_days, [{name: "pain", color: "#b3261e", values: c.pain_nrs}], 10);
+  drawChart($("chart-inflammation"), c.time_days, [{name: "CRP mg/L", color: "#6a3d9a", values: c.crp_mg_l},
+    {name: "IL-6 pg/mL", color: "#e66101", values: c.il6_pg_ml}]);
+  drawChart($("chart-barrier"), c.time_days, [{name: "L:M", color: "#1b7837", values: c.lm_ratio}]);
+  drawChain(c);
+}
+
+function drawChain(c) {
+  const svg = $("chain"), n = CHAIN.length, w = 960, boxW = 130, gap = (w - n * boxW) / (n - 1);
+  let out = "";
+  CHAIN.forEach(([label, column, unit, digits], i) => {
+    const x = i * (boxW + gap), v = c ? c[column][c[column].length - 1] : null;
+    out += `<g class="node"><rect x="${x}" y="40" width="${boxW}" height="70" rx="8"/>
+      <text x="${x + boxW / 2}" y="66" text-anchor="middle">${label}</text>
+      <text x="${x + boxW / 2}" y="92" text-anchor="middle" font-weight="700" data-column="${column}">${
+        v === null ? "..." : v.toFixed(digits)} ${unit}</text></g>`;
+    if (i < n - 1) {
+      const ids = CHAIN_LINKS[i], grades = ids.map((id) => links[id] ? links[id].grade : "?");
+      const info = ids.map((id) => links[id] ? `${id} ${links[id].source} to ${links[id].target}: ${links[id].grade}. ${links[id].evidence}` : id).join(" | ");
+      const strong = grades.some((g) => g.startsWith("human")), colour = strong ? "#2d6a4f" : "#b26a00";
+      out += `<g class="link" tabindex="0" role="button" aria-label="Evidence: ${info.replace(/"/g, "'")}" data-info="${info.replace(/"/g, "'")}">
+        <title>${info}</title>
+        <line x1="${x + boxW + 4}" y1="75" x2="${x + boxW + gap - 6}" y2="75" stroke="${colour}"/>
+        <text x="${x + boxW + gap / 2}" y="30" text-anchor="middle" font-size="11" fill="${colour}">${grades[0]}</text></g>`;
+    }
+  });
+  svg.innerHTML = out;
+  svg.querySelectorAll(".link").forEach((g) => {
+    const show = () => { $("link-info").textContent = g.dataset.info; };
+    g.addEventListener("focus", show);
+    g.addEventListener("mouseenter", show);
+  });
+}
+
+const FAQ = [
+  ["Can leaky gut cause joint pain?", "In the model, yes, in people whose immune cells cross-react with joint tissue: a leaky barrier lets bacterial fragments and food antigens in, immune activation follows, and the joint becomes inflamed and sensitized. The chart compares a gut-driven person with a healthy one. In humans this chain rests on associations and mouse experiments; it has not been proven.", ["gut-driven-joint-pain", "healthy"]],
+  ["Is this the same as arthritis?", "No. Gut-related joint pain can mimic or worsen inflammatory arthritis but has different drivers. The chart compares an RA-like person (autoimmunity that does not come from the gut) with a gut-driven one: similar pain, different causes (see the gut share in the explanation).", ["ra-like", "gut-driven-joint-pain"]],
+  ["Can healing the gut reduce joint pain?", "In the model, barrier support relieves pain where the gut is a major contributor, and barely at all where pain is mechanical or metabolic. Barrier support normalised gut permeability in a human trial; that this then relieves joint pain is a hypothesis not yet tested in people.", ["barrier-support", "gut-driven-joint-pain"]],
+  ["How long does it take?", "In a virtual population given barrier support, some people reach a 30% improvement within weeks and others need months: the chart shows the spread of times. The spread comes from how fast each person's immune response and nerve sensitization settle.", "population"],
+  ["When should I see a doctor?", "If joint pain is severe, progressive, or comes with swelling, fever or deformity, professional evaluation is essential. Use the checklist below; the model cannot assess these signs.", "triage"],
+];
+
+function faq() {
+  const host = $("faq");
+  FAQ.forEach(([question, answer, demo], k) => {
+    const item = document.createElement("div");
+    item.className = "faq-item";
+    item.innerHTML = `<h3 id="faq-q${k}">${question}</h3><p>${answer}</p>
+      <button id="faq-run${k}" aria-describedby="faq-q${k}">Show it in the model</button>
+      <div id="faq-out${k}" aria-live="polite"></div>`;
+    host.appendChild(item);
+    item.querySelector("button").addEventListener("click", () => runFaq(demo, $(`faq-out${k}`)));
+  });
+}
+
+async function runFaq(demo, out) {
+  out.textContent = "Simulating...";
+  try {
+    if (demo === "triage") {
+      const r = await api("/api/triage", {flags: ["swelling"]});
+      out.innerHTML = `<p class="small">Example, someone reporting a swollen joint: <strong>${r.message}</strong></p>`;
+      return;
+    }
+    if (demo === "population") {
+      const r = await api("/api/population", {scenario: "barrier-support", n: 60, seed: 1});
+      const days = r.subjects.map((s) => s.days_to_30pct).filter((d) => d !== null).sort((a, b) => a - b);
+      const bins = new Array(10).fill(0);
+      days.forEach((d) => { bins[Math.min(9, Math.floor(d / 30))] += 1; });
+      out.innerHTML = `<svg class="chart" role="img" aria-label="Histogram of days to improvement"></svg>
+        <p class="small">${days.length} of ${r.subjects.length} people improved by 30%; the fastest within
+        ${days[0]} days, the slowest after ${days[days.length - 1]} days (bars: 30-day bins).</p>`;
+      const svg = out.querySelector("svg"), w = svg.clientWidth || 600, h = 170, max = Math.max(...bins, 1);
+      svg.innerHTML = bins.map((b, i) => `<rect x="${20 + i * (w - 40) / 10}" y="${h - 20 - (h - 40) * b / max}"
+        width="${(w - 40) / 10 - 4}" height="${(h - 40) * b / max}" fill="#5b7fa6"/>
+        <text x="${20 + (i + 0.5) * (w - 40) / 10}" y="${h - 5}" font-size="10" text-anchor="middle">${i * 30}</text>`).join("");
+      svg.dataset.points = bins.join(",");
+      return;
+    }
+    const all = await api("/api/scenarios");
+    const runs = await Promise.all(demo.map((name) => api("/api/simulate", all.find((s) => s.name === name).scenario)));
+    out.innerHTML = `<svg class="chart" role="img" aria-label="Pain over time in ${demo.join(" and ")}"></svg>`;
+    drawChart(out.querySelector("svg"), runs[0].columns.time_days, runs.map((r, i) => ({
+      name: `${demo[i]}: pain`, color: ["#b3261e", "#2166ac"][i], values: r.columns.pain_nrs})), 10);
+  } catch (err) {
+    out.textContent = `Could not run: ${err.message}`;
+  }
+}
+
+async function flags() {
+  const info = await api("/api/red-flags");
+  $("flag-rule").textContent = info.rule;
+  document.querySelectorAll(".disclaimer").forEach((p) => { p.textContent = info.disclaimer; });
+  const host = $("flag-list");
+  info.flags.forEach((flag) => checkbox(host, `flag-${flag.id}`, flag.label, triage));
+  triage();
+}
+
+async function triage() {
+  const chosen = [...document.querySelectorAll("#flag-list input:checked")].map((i) => i.id.slice(5));
+  const r = await api("/api/triage", {flags: chosen});
+  const box = $("triage-message");
+  box.textContent = r.message;
+  box.className = r.refer ? "refer" : "";
+}
+
+async function main() {
+  INPUTS.forEach((spec) => slider($("inputs"), spec));
+  TRAITS.forEach((spec) => slider($("traits"), spec));
+  HELPS.forEach(([id, label]) => checkbox($("helps"), `help-${id}`, label, schedule));
+  $("start-day").addEventListener("input", () => { $("start-day-value").textContent = $("start-day").value; schedule(); });
+  const table = await api("/api/parameters");
+  table.links.forEach((l) => { links[l.id] = l; });
+  drawChain(null);
+  faq();
+  await flags();
+  await update();
+}
+
+main();
