@@ -302,14 +302,14 @@ def export(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="interface to bind (default: this machine only)"),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="server processes (one per core is plenty)"),
 ) -> None:
     """Serve the explorable page at / and the JSON API at /api (OpenAPI at /openapi.json)."""
     import uvicorn
 
-    from gutjoint.interfaces.web.app import create_app
-
     console.print(f"gutjoint explorable on http://{host}:{port}/ (API docs: /docs). Ctrl-C to stop.")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run("gutjoint.interfaces.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
 
 
 def main() -> None:

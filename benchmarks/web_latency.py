@@ -1,0 +1,91 @@
+"""Latency of POST /api/simulate over loopback, and the time to the first chart in a real browser.
+
+Starts `gutjoint serve` (2 worker processes, one per core) on a free port, then:
+1. 1 client: 200 sequential requests; 20 clients: 20 concurrent clients x 20 requests (400). p50 and p95.
+   The body is the page's own request: one year, daily output, a gut-driven person with barrier support.
+2. Debian's Chromium (Playwright): from navigation to the pain chart holding data, median of 3 loads.
+
+Run:  .venv/bin/python benchmarks/web_latency.py [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import httpx
+
+BODY = {"days": 365, "step_hours": 24, "subject": {"cross_reactivity": 0.7, "barrier_resilience": 0.7},
+        "inputs": [{"name": "dysbiosis", "level": 0.8}, {"name": "barrier_insult", "level": 0.6},
+                   {"name": "barrier_support", "level": 1.0, "start_day": 60}]}
+
+
+async def client_run(url: str, n: int, out: list[float]) -> None:
+    async with httpx.AsyncClient(timeout=60) as client:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = await client.post(url, json=BODY)
+            out.append(time.perf_counter() - t0)
+            r.raise_for_status()
+
+
+async def load(url: str, clients: int, per_client: int) -> list[float]:
+    times: list[float] = []
+    await asyncio.gather(*[client_run(url, per_client, times) for _ in range(clients)])
+    return times
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "gutjoint.interfaces.cli", "serve", "--port", str(port),
+                               "--workers", str(args.workers)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/api/red-flags", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        asyncio.run(load(base + "/api/simulate", 2, 10))  # warm every worker
+        print(f"POST /api/simulate (one year, daily output), {args.workers} server processes, loopback")
+        for clients, per in ((1, 200), (20, 20)):
+            times = asyncio.run(load(base + "/api/simulate", clients, per))
+            print(f"  {clients:2d} client(s), {len(times)} requests: p50 {pct(times, 50):6.1f} ms, "
+                  f"p95 {pct(times, 95):6.1f} ms (goal at 20 clients: p95 <= 100 ms)")
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            loads = []
+            for _ in range(3):
+                page = browser.new_page()
+                t0 = time.perf_counter()
+                page.goto(base + "/")
+                page.wait_for_function("document.querySelector('#chart-pain').dataset.points !== undefined")
+                loads.append(time.perf_counter() - t0)
+                page.close()
+            browser.close()
+        print(f"time to first chart in Chromium: median {statistics.median(loads):.2f} s of 3 loads (goal <= 2 s)")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()

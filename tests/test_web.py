@@ -1,0 +1,201 @@
+"""The web API (FastAPI, in process) and the page in a real browser (Debian's Chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gutjoint.interfaces.web.app import MAX_POPULATION, create_app
+from gutjoint.safety import DISCLAIMER
+
+ARTIFACTS = Path(os.environ.get("GUTJOINT_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def test_scenarios_parameters_and_openapi(client):
+    names = {s["name"] for s in client.get("/api/scenarios").json()}
+    assert {"healthy", "barrier-support", "ra-like"} <= names
+    table = client.get("/api/parameters").json()
+    assert all("grade" in p for p in table["parameters"]) and all("grade" in link for link in table["links"])
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/simulate", "/api/explain", "/api/population", "/api/triage"} <= set(paths)
+
+
+def test_simulate_returns_the_output_columns(client):
+    r = client.post("/api/simulate", json={"days": 20, "inputs": [{"name": "dysbiosis", "level": 0.6}]})
+    assert r.status_code == 200
+    columns = r.json()["columns"]
+    assert len(columns["pain_nrs"]) == 21 and columns["time_days"][-1] == 20
+    assert r.json()["disclaimer"] == DISCLAIMER
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ({"days": 20, "inputs": [{"name": "leakiness", "level": 1}]}, "field 'inputs[0].name' = 'leakiness'"),
+    ({"days": 20, "inputs": [{"name": "dysbiosis", "level": 3}]}, "inputs[0].level"),
+    ({"days": 5000}, "at most 3650 on the web"),
+    ({"days": 3000, "step_hours": 1}, "at most 5000 rows"),
+    ({"days": "ten"}, "field 'days'"),
+])
+def test_bad_simulation_input_is_422_with_the_cli_message(client, body, fragment):
+    r = client.post("/api/simulate", json=body)
+    assert r.status_code == 422 and fragment in r.json()["detail"]
+
+
+def test_caps_on_body_and_population(client):
+    assert client.post("/api/simulate", content=b"{" + b" " * 70_000 + b"}",
+                       headers={"content-type": "application/json"}).status_code == 413
+    r = client.post("/api/population", json={"scenario": "barrier-support", "n": MAX_POPULATION + 1})
+    assert r.status_code == 422 and f"1 to {MAX_POPULATION}" in r.json()["detail"]
+
+
+def test_explain_population_and_triage(client):
+    r = client.post("/api/explain", json={"scenario": "ra-like"}).json()
+    assert max(r["sources"], key=r["sources"].get) == "immune" and r["gut_share"] < 0.1
+    p = client.post("/api/population", json={"scenario": "barrier-support", "n": 12, "seed": 3}).json()
+    assert p["summary"]["n"] == 12 and len(p["subjects"]) == 12
+    t = client.post("/api/triage", json={"flags": ["fever"]}).json()
+    assert t["refer"] is True and t["message"].startswith("Professional evaluation is essential")
+    assert client.post("/api/triage", json={"flags": []}).json()["refer"] is False
+    assert client.post("/api/triage", json={"flags": ["sore"]}).status_code == 422
+
+
+# --- the page in a real browser ------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def server():
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 60
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.1)
+    assert srv.started, "the server did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/")
+    page.wait_for_function("document.querySelector('#chart-pain').dataset.points !== undefined", timeout=30_000)
+    page.errors = errors
+    yield page
+    page.close()
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_page_loads_without_console_errors(page):
+    _shot(page, "web-desktop.png")
+    assert page.errors == []
+    assert page.locator("#disclaimer-top").inner_text().startswith("Educational research tool")
+    assert page.locator("#disclaimer-bottom").is_visible()
+    assert "/10" in page.locator("#chain").text_content()
+
+
+def test_moving_a_slider_changes_the_chart(page):
+    before = page.locator("#chart-pain").get_attribute("data-points")
+    page.locator("#in-cross_reactivity").fill("0.9")
+    page.locator("#in-dysbiosis").fill("0.8")
+    page.wait_for_function(f"document.querySelector('#chart-pain').dataset.points !== {before!r}", timeout=30_000)
+    assert page.locator("#chart-pain").get_attribute("data-points") != before
+    assert page.errors == []
+
+
+def test_ticking_fever_shows_the_evaluation_message(page):
+    page.locator("#flag-fever").check()
+    page.wait_for_function("document.querySelector('#triage-message').textContent.includes('essential')")
+    assert "Professional evaluation is essential" in page.locator("#triage-message").inner_text()
+
+
+def test_a_faq_simulation_renders(page):
+    page.locator("#faq-run2").click()
+    page.wait_for_function("document.querySelector('#faq-out2 svg polyline') !== null", timeout=30_000)
+    assert page.locator("#faq-out2 svg polyline").count() == 2
+
+
+def test_keyboard_only_path(page):
+    """Tab to the first red flag, tick it with the space bar: the guidance appears."""
+    page.locator("#flag-severe").focus()
+    page.keyboard.press("Space")
+    page.wait_for_function("document.querySelector('#triage-message').classList.contains('refer')")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == "flag-severe"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "flag-progressive"
+
+
+def test_phone_width_screenshot(browser, server):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page.goto(server + "/")
+    page.wait_for_function("document.querySelector('#chart-pain').dataset.points !== undefined", timeout=30_000)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    _shot(page, "web-phone.png")
+    page.close()
+    assert width <= 390 + 1  # nothing forces sideways scrolling on a phone
+
+
+# --- API robustness: schemathesis against the OpenAPI schema ---------------------------------------------------
+
+def test_api_never_answers_with_a_server_error():
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+    failures, statuses = [], []
+    for operation in schema.get_all_operations():
+        op = operation.ok()
+
+        @settings(max_examples=15, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=op.as_strategy())
+        def check(case):
+            response = case.call()
+            statuses.append(response.status_code)
+            if response.status_code >= 500:
+                failures.append((case.method, case.path, response.status_code, response.text[:200]))
+
+        check()
+    assert failures == []
+    assert len(statuses) >= 40 and 422 in statuses and 200 in statuses  # it did call, with good and bad input
