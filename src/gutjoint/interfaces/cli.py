@@ -305,11 +305,10 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="server processes (one per core is plenty)"),
 ) -> None:
     """Serve the explorable page at / and the JSON API at /api (OpenAPI at /openapi.json)."""
-    import uvicorn
+    from gutjoint.interfaces.web.app import serve as run
 
     console.print(f"gutjoint explorable on http://{host}:{port}/ (API docs: /docs). Ctrl-C to stop.")
-    uvicorn.run("gutjoint.interfaces.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+    run(host, port, workers)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -77,7 +78,11 @@ def _scenario(spec: str | dict):
 
 
 def _frame_json(frame) -> dict[str, list[float | None]]:
-    return {c: [None if v != v else float(v) for v in frame[c].to_numpy()] for c in frame.columns}
+    """Columns as lists; NaN (rows a failed run never reached) becomes null, as JSON has no NaN."""
+    values = frame.to_numpy(dtype=float)
+    if np.isfinite(values).all():
+        return {c: values[:, k].tolist() for k, c in enumerate(frame.columns)}
+    return {c: [None if v != v else float(v) for v in values[:, k]] for k, c in enumerate(frame.columns)}
 
 
 def create_app() -> FastAPI:
@@ -136,14 +141,28 @@ def create_app() -> FastAPI:
         return {"flags": [{"id": f.id, "label": f.label, "why": f.why, "source": f.source, "urgent": f.urgent}
                           for f in RED_FLAGS], "rule": RED_FLAG_LINE, "disclaimer": DISCLAIMER, "caps": CAPS}
 
-    @app.post("/api/simulate", responses=errors)
-    def simulate(scenario: dict[str, Any]) -> dict:
-        """Simulate a scenario object (DESIGN.md §3 schema as JSON): every output column over time."""
+    @app.post("/api/simulate", responses={200: {"description": "every output column over time"}, **errors})
+    def simulate(scenario: dict[str, Any], columns: str | None = None) -> JSONResponse:
+        """Simulate a scenario object (DESIGN.md §3 schema as JSON): every output column over time, or only the
+        comma-separated ``columns`` asked for (time_days is always included)."""
         from gutjoint.studies.simulate import simulate as run
 
+        chosen = None
+        if columns is not None:
+            from gutjoint.biology import species
+
+            allowed = ("time_days", *species.PINNED_OUTPUTS[1:], *species.EXTRA_OUTPUTS)
+            chosen = ["time_days"] + [c.strip() for c in columns.split(",") if c.strip() and c.strip() != "time_days"]
+            unknown = [c for c in chosen if c not in allowed]
+            if unknown:
+                raise InputError(f"simulate: query 'columns' = {unknown[0]!r} is not an output column; allowed: "
+                                 f"{', '.join(allowed)}")
         result = run(_scenario(scenario))
-        return {"scenario": result.scenario.name, "status": result.status.code, "advice": result.status.advice,
-                "units": result.units, "columns": _frame_json(result.frame), "disclaimer": DISCLAIMER}
+        frame = result.frame if chosen is None else result.frame[chosen]
+        # a JSONResponse skips FastAPI's generic encoder, which would walk ten thousand floats one by one
+        return JSONResponse({"scenario": result.scenario.name, "status": result.status.code,
+                             "advice": result.status.advice, "units": result.units,
+                             "columns": _frame_json(frame), "disclaimer": DISCLAIMER})
 
     @app.post("/api/explain", responses=errors)
     def explain(request: ExplainRequest) -> dict:
@@ -195,3 +214,51 @@ def _version() -> str:
     from importlib.metadata import version
 
     return version("gutjoint")
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the app on ``workers`` processes that share one listening socket.
+
+    The socket is bound here, with TCP_NODELAY (inherited by every connection), and each worker process runs its
+    own uvicorn server on it. (uvicorn's own multi-worker mode added a 40 ms stall to mid-sized responses on
+    loopback here: the delayed-acknowledgement interplay that TCP_NODELAY avoids.)"""
+    import multiprocessing
+    import signal
+    import socket
+
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise InputError(f"serve: option '--port' = {port} cannot be bound on {host} ({exc.strerror}); allowed: a "
+                         "free port") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+
+    def run() -> None:
+        uvicorn.Server(uvicorn.Config(create_app(), log_level="warning")).run(sockets=[sock])
+
+    if workers == 1:
+        run()
+        return
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=run, daemon=True) for _ in range(workers)]
+    for process in processes:
+        process.start()
+
+    def stop(*_) -> None:
+        for process in processes:
+            process.terminate()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)  # a terminated server takes its workers with it
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        stop()

@@ -28,6 +28,7 @@ const CHAIN = [  // [label, column, unit, digits]
   ["Joint (synovitis)", "synovitis", "a.u.", 2], ["Pain", "pain_nrs", "/10", 1],
 ];
 const CHAIN_LINKS = [["L2", "L3"], ["L4"], ["M6", "L5"], ["L13", "L18", "L6"], ["M9"]];
+const COLUMNS = "pain_nrs,crp_mg_l,il6_pg_ml,lm_ratio,lps_pg_ml,tnf_pg_ml,synovitis";  // what the page draws
 const $ = (id) => document.getElementById(id);
 let links = {};
 let lastColumns = null;
@@ -82,7 +83,7 @@ async function update() {
   $("status").textContent = "Simulating...";
   const sc = scenario();
   try {
-    const result = await api("/api/simulate", sc);
+    const result = await api(`/api/simulate?columns=${COLUMNS}`, sc);
     lastColumns = result.columns;
     drawAll(result.columns);
     $("status").textContent = result.status === "success" ? "" : `Solver: ${result.status}. ${result.advice}`;
@@ -222,7 +223,8 @@ async function runFaq(demo, out) {
       return;
     }
     const all = await api("/api/scenarios");
-    const runs = await Promise.all(demo.map((name) => api("/api/simulate", all.find((s) => s.name === name).scenario)));
+    const runs = await Promise.all(demo.map((name) => api(`/api/simulate?columns=${COLUMNS}`,
+      all.find((s) => s.name === name).scenario)));
     out.innerHTML = `<svg class="chart" role="img" aria-label="Pain over time in ${demo.join(" and ")}"></svg>`;
     drawChart(out.querySelector("svg"), runs[0].columns.time_days, runs.map((r, i) => ({
       name: `${demo[i]}: pain`, color: ["#b3261e", "#2166ac"][i], values: r.columns.pain_nrs})), 10);
