@@ -142,7 +142,7 @@ def create_app() -> FastAPI:
                           for f in RED_FLAGS], "rule": RED_FLAG_LINE, "disclaimer": DISCLAIMER, "caps": CAPS}
 
     @app.post("/api/simulate", responses={200: {"description": "every output column over time"}, **errors})
-    def simulate(scenario: dict[str, Any], columns: str | None = None) -> JSONResponse:
+    async def simulate(scenario: dict[str, Any], columns: str | None = None) -> JSONResponse:
         """Simulate a scenario object (DESIGN.md §3 schema as JSON): every output column over time, or only the
         comma-separated ``columns`` asked for (time_days is always included)."""
         from gutjoint.studies.simulate import simulate as run
