@@ -94,27 +94,26 @@ def test_scenario_sbml_is_consistent_with_units_declared():
     assert all("identifiers.org/" in p.getCVTerm(0).getResourceURI(0) for p in annotated)
 
 
-@pytest.mark.parametrize("name", sorted(gutjoint.scenarios()))
-def test_libroadrunner_reproduces_every_builtin_scenario_from_the_file_alone(name):
+def _roadrunner_agrees(scenario):
+    """libRoadRunner, given only the exported file, reproduces gutjoint's run of ``scenario``; returns that run."""
     roadrunner = pytest.importorskip("roadrunner")
-    frame = _reference(name)
-    rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml(scenario=name)))
-    rr.integrator.relative_tolerance = 1e-10
-    rr.integrator.absolute_tolerance = 1e-12
-    result = rr.simulate(times=list(frame["time_days"]), selections=list(OUTPUTS))
-    _assert_agrees(frame, {c: result[c] for c in OUTPUTS}, RTOL_ROADRUNNER)
-
-
-def test_libroadrunner_reproduces_an_infusion():
-    roadrunner = pytest.importorskip("roadrunner")
-    scenario = {"days": 1, "step_hours": 0.5, "doses": [{"name": "lps_iv", "amount": 2.0, "day": 0.25,
-                                                          "duration_hours": 4}]}
     frame = _reference(scenario)
     rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml(scenario=scenario)))
     rr.integrator.relative_tolerance = 1e-10
     rr.integrator.absolute_tolerance = 1e-12
     result = rr.simulate(times=list(frame["time_days"]), selections=list(OUTPUTS))
     _assert_agrees(frame, {c: result[c] for c in OUTPUTS}, RTOL_ROADRUNNER)
+    return frame
+
+
+@pytest.mark.parametrize("name", sorted(gutjoint.scenarios()))
+def test_libroadrunner_reproduces_every_builtin_scenario_from_the_file_alone(name):
+    _roadrunner_agrees(name)
+
+
+def test_libroadrunner_reproduces_an_infusion():
+    frame = _roadrunner_agrees({"days": 1, "step_hours": 0.5,
+                                "doses": [{"name": "lps_iv", "amount": 2.0, "day": 0.25, "duration_hours": 4}]})
     assert frame["lps_pg_ml"].max() > 2 * frame["lps_pg_ml"].iloc[0]
 
 
