@@ -82,7 +82,8 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Tolerances:
-    """Solver tolerances. ``atol`` may be a scalar or one value per state."""
+    """Solver tolerances. ``atol`` may be a scalar or one value per state; ``max_steps`` bounds the steps between
+    two consecutive output times (as LSODA's ``mxstep`` does)."""
 
     rtol: float = 1e-8
     atol: float | np.ndarray = 1e-10
