@@ -307,7 +307,7 @@ def serve(
     """Serve the explorable page at / and the JSON API at /api (OpenAPI at /openapi.json)."""
     from gutjoint.interfaces.web.app import serve as run
 
-    console.print(f"gutjoint explorable on http://{host}:{port}/ (API docs: /docs). Ctrl-C to stop.")
+    console.print(f"gutjoint explorable on http://{host}:{port}/ (API schema: /openapi.json). Ctrl-C to stop.")
     run(host, port, workers)
 
 

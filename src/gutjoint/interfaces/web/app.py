@@ -93,7 +93,8 @@ def create_app() -> FastAPI:
         simulate("healthy")  # compile (or load) the model once, before the first request
         yield
 
-    app = FastAPI(title="gutjoint", version=_version(), lifespan=lifespan,
+    # FastAPI's interactive docs pages load scripts from a CDN, so they are off; the schema stays at /openapi.json
+    app = FastAPI(title="gutjoint", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="An executable, evidence-graded model of the gut-joint axis. " + DISCLAIMER)
 
     @app.middleware("http")
