@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -77,12 +78,16 @@ def _scenario(spec: str | dict):
     return scenario
 
 
-def _frame_json(frame) -> dict[str, list[float | None]]:
-    """Columns as lists; NaN (rows a failed run never reached) becomes null, as JSON has no NaN."""
+class ArrayJSON(JSONResponse):
+    """JSON through orjson, which writes NumPy arrays directly and NaN (rows a failed run never reached) as null."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _frame_json(frame) -> dict[str, np.ndarray]:
     values = frame.to_numpy(dtype=float)
-    if np.isfinite(values).all():
-        return {c: values[:, k].tolist() for k, c in enumerate(frame.columns)}
-    return {c: [None if v != v else float(v) for v in values[:, k]] for k, c in enumerate(frame.columns)}
+    return {c: np.ascontiguousarray(values[:, k]) for k, c in enumerate(frame.columns)}
 
 
 def create_app() -> FastAPI:
@@ -143,7 +148,7 @@ def create_app() -> FastAPI:
                           for f in RED_FLAGS], "rule": RED_FLAG_LINE, "disclaimer": DISCLAIMER, "caps": CAPS}
 
     @app.post("/api/simulate", responses={200: {"description": "every output column over time"}, **errors})
-    async def simulate(scenario: dict[str, Any], columns: str | None = None) -> JSONResponse:
+    async def simulate(scenario: dict[str, Any], columns: str | None = None) -> ArrayJSON:
         """Simulate a scenario object (DESIGN.md §3 schema as JSON): every output column over time, or only the
         comma-separated ``columns`` asked for (time_days is always included)."""
         from gutjoint.studies.simulate import simulate as run
@@ -160,8 +165,8 @@ def create_app() -> FastAPI:
                                  f"{', '.join(allowed)}")
         result = run(_scenario(scenario))
         frame = result.frame if chosen is None else result.frame[chosen]
-        # a JSONResponse skips FastAPI's generic encoder, which would walk ten thousand floats one by one
-        return JSONResponse({"scenario": result.scenario.name, "status": result.status.code,
+        # returning the response skips FastAPI's generic encoder, which would walk ten thousand floats one by one
+        return ArrayJSON({"scenario": result.scenario.name, "status": result.status.code,
                              "advice": result.status.advice, "units": result.units,
                              "columns": _frame_json(frame), "disclaimer": DISCLAIMER})
 
