@@ -235,7 +235,8 @@ def build_model() -> Model:
     metabolic = held("felt_metabolic_stress", "metabolic", u("metabolic_stress"), 0)
     syn_parts = {
         "inflammation": p("synovitis_per_cytokine") * joint_cytokines,
-        "immune": p("synovitis_per_autoreactivity") * autoreactivity,
+        # autoreactive synovitis is carried partly by TNF made in the joint, which anti-TNF drugs also block
+        "immune": p("synovitis_per_autoreactivity") * autoreactivity * (1 - p("synovial_tnf_dependence") * u("anti_tnf")),
         "cartilage": p("synovitis_per_wear") * felt_load * (p("debris_floor") + felt_wear),
         "metabolic": p("synovitis_per_metabolic") * metabolic,
     }

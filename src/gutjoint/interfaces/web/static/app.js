@@ -65,7 +65,7 @@ function scenario() {
   const start = parseFloat($("start-day").value);
   const inputs = INPUTS.filter(([id, , , , , def]) => value(id) !== def).map(([id]) => ({name: id, level: value(id)}));
   if ($("help-barrier_support").checked) inputs.push({name: "barrier_support", level: 1, start_day: start});
-  if ($("help-anti_tnf").checked) inputs.push({name: "anti_tnf", level: 0.7, start_day: start});
+  if ($("help-anti_tnf").checked) inputs.push({name: "anti_tnf", level: 0.9, start_day: start});
   if ($("help-metabolic_change").checked) {
     inputs.push({name: "metabolic_stress", level: value("metabolic_stress") / 2, start_day: start});
   }
