@@ -40,6 +40,11 @@ def test_chunk_size_must_be_positive(tmp_path):
         run_population(SCENARIO, n=4, seed=1, out=tmp_path, chunk_size=0)
 
 
+def test_seed_must_not_be_negative(tmp_path):
+    with pytest.raises(InputError, match="'--seed' = -1"):
+        run_population(SCENARIO, n=4, seed=-1, out=tmp_path)
+
+
 def test_resume_skips_finished_chunks(tmp_path):
     run_population(SCENARIO, n=40, seed=3, out=tmp_path, chunk_size=16)
     first = subjects(tmp_path)

@@ -58,6 +58,8 @@ def test_caps_on_body_and_population(client):
                        headers={"content-type": "application/json"}).status_code == 413
     r = client.post("/api/population", json={"scenario": "barrier-support", "n": MAX_POPULATION + 1})
     assert r.status_code == 422 and f"1 to {MAX_POPULATION}" in r.json()["detail"]
+    r = client.post("/api/population", json={"scenario": "healthy", "n": 2, "seed": -1})
+    assert r.status_code == 422 and "'--seed' = -1" in r.json()["detail"]
 
 
 def test_explain_population_and_triage(client):

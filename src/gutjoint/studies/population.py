@@ -234,6 +234,8 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``."""
     if not (1 <= n <= MAX_N):
         raise InputError(f"population: option '--n' = {n} is invalid; allowed: 1 to {MAX_N}")
+    if seed < 0:
+        raise InputError(f"population: option '--seed' = {seed} is invalid; allowed: a whole number >= 0")
     if chunk_size < 1:
         raise InputError(f"population: option '--chunk-size' = {chunk_size} is invalid; allowed: a positive integer")
     base = load_scenario(scenario)
