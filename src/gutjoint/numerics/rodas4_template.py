@@ -43,7 +43,7 @@ RODAS4_C = np.array([
 ])
 # New solution: y + sum(M_j K_j), with M = (A[5, :4], 1, 1) (stiffly accurate); error estimate: K_6.
 
-# Status codes shared with gutjoint.numerics.rosenbrock.
+# Status codes, read by gutjoint.numerics.integrate (its _STATUS table).
 RODAS_SUCCESS = 0
 RODAS_STEP_LIMIT = 1
 RODAS_STEP_TOO_SMALL = 2
