@@ -29,7 +29,6 @@ class Status(enum.Enum):
     SUCCESS = ("success", "")
     STEP_LIMIT = ("step_limit", "the solver hit its step limit: raise max_steps, or shorten the horizon")
     TOLERANCE = ("tolerance", "the tolerances are tighter than the arithmetic allows: loosen rtol/atol")
-    ERROR_TEST = ("error_test", "repeated error-test failures: check for extreme parameters or inputs")
     CONVERGENCE = ("convergence", "repeated convergence failures: the system may be extremely stiff")
     NONFINITE = ("nonfinite", "the solution became NaN or infinite: check parameter values for overflow")
     NEGATIVE = ("negative", "a state went clearly negative: parameters may be outside their plausible ranges")

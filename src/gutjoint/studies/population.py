@@ -37,7 +37,7 @@ from gutjoint._errors import InputError
 from gutjoint.biology import species
 from gutjoint.studies.outcomes import time_to_improvement
 from gutjoint.studies.priors import EXPOSURE_NAMES, draw_subject
-from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario
+from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
 from gutjoint.studies.simulate import resting_outputs
 
 MAX_N = 10_000_000
@@ -62,12 +62,6 @@ class PopulationConfig:
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _scenario_dict(scenario: Scenario) -> dict:
-    return {"days": scenario.days, "step_hours": scenario.step_hours, "subject": scenario.subject,
-            "parameters": scenario.parameters, "name": scenario.name,
-            "inputs": [asdict(w) for w in scenario.inputs], "doses": [asdict(d) for d in scenario.doses]}
 
 
 GENERAL_ADULTS = Scenario(name="general adults at rest", days=1.0, step_hours=24.0)
@@ -239,7 +233,7 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     if chunk_size < 1:
         raise InputError(f"population: option '--chunk-size' = {chunk_size} is invalid; allowed: a positive integer")
     base = load_scenario(scenario)
-    config = PopulationConfig(_scenario_dict(base), n, seed, chunk_size, trajectories, select, _model_key())
+    config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, _model_key())
     out = Path(out)
     chunks_dir = out / "chunks"
     chunks_dir.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -191,6 +191,13 @@ def builtin_scenarios() -> dict[str, Path]:
     """Built-in scenario names and their files."""
     folder = resources.files("gutjoint.studies").joinpath("scenarios")
     return {Path(str(f)).stem: Path(str(f)) for f in sorted(folder.iterdir(), key=str) if str(f).endswith(".toml")}
+
+
+def scenario_to_dict(scenario: Scenario) -> dict:
+    """The scenario as plain data in the scenario format (the inverse of :func:`scenario_from_dict`)."""
+    return {"days": scenario.days, "step_hours": scenario.step_hours, "subject": scenario.subject,
+            "parameters": scenario.parameters, "name": scenario.name,
+            "inputs": [asdict(w) for w in scenario.inputs], "doses": [asdict(d) for d in scenario.doses]}
 
 
 def load_scenario(spec: str | Path | Scenario | dict) -> Scenario:

@@ -127,10 +127,9 @@ def create_app() -> FastAPI:
     @app.get("/api/scenarios")
     def scenarios() -> list[dict]:
         """The built-in scenarios: name, description and the scenario object."""
-        from gutjoint.studies.population import _scenario_dict
-        from gutjoint.studies.scenario import builtin_scenarios, load_scenario
+        from gutjoint.studies.scenario import builtin_scenarios, load_scenario, scenario_to_dict
 
-        return [{"name": n, "description": load_scenario(n).description, "scenario": _scenario_dict(load_scenario(n))}
+        return [{"name": n, "description": load_scenario(n).description, "scenario": scenario_to_dict(load_scenario(n))}
                 for n in builtin_scenarios()]
 
     @app.get("/api/parameters")

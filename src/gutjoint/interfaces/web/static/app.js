@@ -9,13 +9,13 @@ const INPUTS = [
   ["enteric_infection", "Enteric infection", 0, 1, 0.05, 0],
   ["metabolic_stress", "Metabolic stress (adiposity)", 0, 1, 0.05, 0],
 ];
-const TRAITS = [
-  ["barrier_resilience", "Barrier resilience (1 = typical)", 0.2, 3, 0.1, 1],
-  ["cross_reactivity", "Immune cross-reactivity with the joint", 0, 1, 0.05, 0.3],
-  ["autoimmunity", "Gut-independent autoimmunity (RA-like)", 0, 1, 0.05, 0],
-  ["mechanical_load", "Mechanical load on the joint", 0, 1, 0.05, 0.2],
-  ["pain_sensitivity", "Pain sensitivity (1 = typical)", 0.3, 3, 0.1, 1],
-  ["immune_resolution", "Pace of healing (1 = typical)", 0.2, 5, 0.1, 1],
+const TRAITS = [  // [id, label, step]; range and typical value come from the parameter table (/api/parameters)
+  ["barrier_resilience", "Barrier resilience (1 = typical)", 0.1],
+  ["cross_reactivity", "Immune cross-reactivity with the joint", 0.05],
+  ["autoimmunity", "Gut-independent autoimmunity (RA-like)", 0.05],
+  ["mechanical_load", "Mechanical load on the joint", 0.05],
+  ["pain_sensitivity", "Pain sensitivity (1 = typical)", 0.1],
+  ["immune_resolution", "Pace of healing (1 = typical)", 0.1],
 ];
 const HELPS = [
   ["barrier_support", "Barrier support (glutamine-like)"],
@@ -70,7 +70,7 @@ function scenario() {
     inputs.push({name: "metabolic_stress", level: value("metabolic_stress") / 2, start_day: start});
   }
   const subject = {};
-  TRAITS.forEach(([id]) => { subject[id] = value(id); });
+  TRAITS.forEach(([id]) => { subject[id] = value(id); });  // all six, so the run is this person
   return {days: 365, step_hours: 24, subject, inputs};
 }
 
@@ -251,12 +251,16 @@ async function triage() {
 }
 
 async function main() {
-  INPUTS.forEach((spec) => slider($("inputs"), spec));
-  TRAITS.forEach((spec) => slider($("traits"), spec));
-  HELPS.forEach(([id, label]) => checkbox($("helps"), `help-${id}`, label, schedule));
-  $("start-day").addEventListener("input", () => { $("start-day-value").textContent = $("start-day").value; schedule(); });
   const table = await api("/api/parameters");
   table.links.forEach((l) => { links[l.id] = l; });
+  const records = Object.fromEntries(table.parameters.map((p) => [p.name, p]));
+  INPUTS.forEach((spec) => slider($("inputs"), spec));
+  TRAITS.forEach(([id, label, step]) => {
+    const r = records[id];
+    slider($("traits"), [id, label, r.low, r.high, step, r.value]);
+  });
+  HELPS.forEach(([id, label]) => checkbox($("helps"), `help-${id}`, label, schedule));
+  $("start-day").addEventListener("input", () => { $("start-day-value").textContent = $("start-day").value; schedule(); });
   drawChain(null);
   faq();
   await flags();
