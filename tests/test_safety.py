@@ -18,7 +18,7 @@ CASES = [  # flags, refer, urgent
     (["hot_swollen_joint"], True, True),
     (["Hot-Swollen-Joint"], True, True),
     (["persistent_swelling", "long_morning_stiffness"], True, False),
-    (["prosthesis_or_immunosuppression"], True, True),
+    (["prosthesis"], True, True),
     (["cannot_bear_weight", "severe", "severe"], True, False),
 ]
 

@@ -48,18 +48,20 @@ RED_FLAGS: tuple[RedFlag, ...] = (
             "Rheumatology 2006;45:1039, doi 10.1093/rheumatology/kel163a", urgent=True),
     RedFlag("persistent_swelling", "Joint swelling that does not go away, especially in the hands or feet or in "
             "more than one joint", "Possible inflammatory arthritis, where early treatment prevents joint damage.",
-            "NICE NG100, Rheumatoid arthritis in adults: management (2018): refer suspected persistent synovitis"),
-    RedFlag("prosthesis_or_immunosuppression", "Joint pain with a joint replacement, or while taking "
-            "immune-lowering drugs or steroids", "Joint infections are more likely and may come without fever.",
-            "Coakley 2006 (as above): a possibly infected prosthetic joint should be seen by an orthopaedic surgeon",
-            urgent=True),
-    RedFlag("cannot_bear_weight", "After an injury, you cannot take four steps on the leg",
+            "NICE CG79 rec. 1.1.1.1 (carried into NG100) and quality standard QS33: refer suspected persistent "
+            "synovitis, urgently if small joints of the hands or feet or more than one joint are affected"),
+    RedFlag("prosthesis", "Pain in a joint that has been replaced (a prosthesis)",
+            "A joint replacement can become infected, and needs a surgeon's assessment.",
+            "Coakley 2006 (as above): a possibly infected prosthetic joint should always be referred to an "
+            "orthopaedic surgeon", urgent=True),
+    RedFlag("cannot_bear_weight", "After an ankle or foot injury, you cannot put weight on the leg",
             "Suggests a fracture that needs an X-ray.",
-            "Ottawa ankle rules (Stiell 1993); systematic review Bachmann LM et al., BMJ 2003;326:417"),
+            "Ottawa ankle rules, a decision aid for excluding ankle and mid-foot fractures; systematic review "
+            "Bachmann LM et al., BMJ 2003;326:417, doi 10.1136/bmj.326.7386.417"),
     RedFlag("long_morning_stiffness", "Morning stiffness that lasts more than 30 minutes",
             "Points to inflammatory arthritis rather than wear and tear.",
-            "NICE NG226, Osteoarthritis in over 16s (2022): OA is diagnosed with morning stiffness of 30 minutes "
-            "or less"),
+            "Humber and North Yorkshire inflammatory-arthritis pathway (after NICE QS33): morning stiffness "
+            "usually lasting more than 30 minutes is a red-flag symptom of persistent synovitis"),
 )
 RED_FLAG_IDS = tuple(f.id for f in RED_FLAGS)
 RED_FLAG_LINE = ("If joint pain is severe, progressive, or comes with swelling, fever or deformity, professional "
