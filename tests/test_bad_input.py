@@ -49,7 +49,7 @@ CASES = {
     "unknown parameter": (GOOD + "[parameters]\nwarp_speed = 3\n", ("parameters.warp_speed", "gutjoint params")),
     "level out of range": (GOOD.replace("level = 0.5", "level = 1.5"), ("inputs[0].level", "1.5", "[0, 1]")),
     "end before start": (GOOD.replace("end_day = 10", "end_day = 0.5"), ("inputs[0].end_day", "0.5", ">= start_day")),
-    "days zero": (GOOD.replace("days = 30", "days = 0"), ("'days'", "(0, 36500]")),
+    "days zero": (GOOD.replace("days = 30", "days = 0"), ("'days'", "36500]", "at least one minute")),
     "days negative": (GOOD.replace("days = 30", "days = -5"), ("'days'", "-5")),
     "days above cap": (GOOD.replace("days = 30", "days = 40000"), ("'days'", "40000", "36500")),
     "non-numeric": (GOOD.replace("level = 0.5", 'level = "high"'), ("inputs[0].level", "high", "a number")),

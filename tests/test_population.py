@@ -59,7 +59,7 @@ def test_resume_skips_finished_chunks(tmp_path):
 
 def test_changed_configuration_is_refused(tmp_path):
     run_population(SCENARIO, n=2, seed=3, out=tmp_path, chunk_size=16)
-    with pytest.raises(InputError, match="different configuration"):
+    with pytest.raises(InputError, match=r"a different --seed \(3 then, 4 now\)"):
         run_population(SCENARIO, n=2, seed=4, out=tmp_path, chunk_size=16)
     proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "population", "healthy", "--n", "2",
                            "--seed", "3", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)

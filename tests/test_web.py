@@ -57,9 +57,10 @@ def test_caps_on_body_and_population(client):
     assert client.post("/api/simulate", content=b"{" + b" " * 70_000 + b"}",
                        headers={"content-type": "application/json"}).status_code == 413
     r = client.post("/api/population", json={"scenario": "barrier-support", "n": MAX_POPULATION + 1})
-    assert r.status_code == 422 and f"1 to {MAX_POPULATION}" in r.json()["detail"]
+    assert r.status_code == 422 and f"'n' = {MAX_POPULATION + 1}" in r.json()["detail"]
+    assert f"less than or equal to {MAX_POPULATION}" in r.json()["detail"]
     r = client.post("/api/population", json={"scenario": "healthy", "n": 2, "seed": -1})
-    assert r.status_code == 422 and "'--seed' = -1" in r.json()["detail"]
+    assert r.status_code == 422 and "'seed' = -1" in r.json()["detail"] and "greater than or equal to 0" in r.json()["detail"]
 
 
 def test_explain_population_and_triage(client):

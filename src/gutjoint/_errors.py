@@ -6,10 +6,49 @@
     │   └── ScenarioError      a scenario file or its content is invalid
     └── SolverError            (also RuntimeError) an integration failed and the caller asked to raise
 
-Every ``InputError`` message is one line naming the file, the field, the value and what is allowed.
+Every ``InputError`` message is one line naming the file, the field, the value and what is allowed. Text that
+came from the user is passed through :func:`printable` first, so a message never carries a control character
+(a newline, a terminal escape) and never grows without bound.
 """
 
 from __future__ import annotations
+
+import unicodedata
+
+ECHO_LIMIT = 120
+"""Characters of user-supplied text quoted in a message before it is cut with an ellipsis."""
+
+
+def printable(text: object, limit: int = ECHO_LIMIT) -> str:
+    """``text`` made safe to echo on one terminal line: control and format characters escaped, cut to ``limit``.
+
+    An integer too long for ``str`` (Python refuses over 4,300 digits) is described by its size instead."""
+    if isinstance(text, int) and not isinstance(text, bool) and abs(text).bit_length() > 64:
+        return f"<an integer of about {int(abs(text).bit_length() * 0.30103) + 1} digits>"
+    text = text if isinstance(text, str) else str(text)
+    head = text[: 4 * limit]  # escaping can only lengthen the text, so the rest can never show
+    safe = "".join(ch.encode("unicode_escape").decode("ascii") if _unsafe(ch) else ch for ch in head)
+    return safe if len(safe) <= limit and len(head) == len(text) else safe[: limit - 1] + "…"
+
+
+def _unsafe(ch: str) -> bool:
+    """Control, format, surrogate and private-use characters, and the Unicode line and paragraph separators."""
+    category = unicodedata.category(ch)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
+def quoted(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)`` made safe to echo (see :func:`printable`); lists and tables are cut, not expanded."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 64:
+        return printable(value, limit)
+    if isinstance(value, (list, dict, tuple)):
+        kind = {list: "an array", dict: "a table", tuple: "an array"}[type(value)]
+        try:
+            body = repr(value)
+        except (ValueError, RecursionError):  # huge integers or very deep nesting inside
+            body = ""
+        return printable(body, limit) if body and len(body) <= limit else f"<{kind} of {len(value)} items>"
+    return printable(repr(value), limit)
 
 
 class GutjointError(Exception):
@@ -29,7 +68,8 @@ class ScenarioError(InputError):
 
     def __init__(self, source: str, field: str, value: object, allowed: str):
         self.source, self.field, self.value, self.allowed = source, field, value, allowed
-        super().__init__(f"{source}: field '{field}' = {value!r} is invalid; allowed: {allowed}")
+        super().__init__(f"{printable(source)}: field '{printable(field)}' = {quoted(value)} is invalid; "
+                         f"allowed: {allowed}")
 
 
 class SolverError(GutjointError, RuntimeError):

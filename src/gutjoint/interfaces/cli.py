@@ -1,8 +1,14 @@
-"""The ``gutjoint`` command line (DESIGN.md §3). Bad input: one line on stderr, exit code 2."""
+"""The ``gutjoint`` command line (DESIGN.md §3).
+
+Exit codes: 0 success; 1 a run that failed (its status is printed); 2 bad input (one line on stderr naming the
+file, the field, the value and what is allowed); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Nothing a
+user typed is read as Rich markup, and what is echoed back is escaped and cut (``gutjoint._errors.printable``).
+"""
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -10,15 +16,24 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from gutjoint._errors import GutjointError, InputError
+from gutjoint._errors import GutjointError, InputError, SolverError, printable
+from gutjoint.numerics.integrate import Tolerances
+from gutjoint.studies.simulate import DEFAULT_TOLERANCES
 
 DEFAULT_SCENARIO = "barrier-support"
+SOLVER_OPTIONS = {"tolerance": " (options --rtol and --atol, e.g. --rtol 1e-6 --atol 1e-8)",
+                  "step_limit": " (option --max-steps)"}
+"""How to act on a solver status's advice from the command line."""
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gutjoint: an executable, evidence-graded model of the gut-joint axis. "
                        "Educational research tool; not medical advice.")
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup is off: brackets in a scenario name or a path are text, never styling
+console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+LINE_LIMIT = 1000
+"""Characters of one message line on stderr (escaped first, so a terminal never receives a control byte)."""
 
 
 @app.command()
@@ -38,24 +53,33 @@ def simulate(
     scenario: str = typer.Argument(DEFAULT_SCENARIO, help="a built-in scenario name or a .toml file"),
     out: Path = typer.Option(..., "--out", help="output table: .csv or .parquet"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also draw the figure to this PNG"),
+    rtol: float = typer.Option(DEFAULT_TOLERANCES.rtol, "--rtol", min=1e-13, max=1e-2,
+                               help="solver relative tolerance"),
+    atol: float = typer.Option(DEFAULT_TOLERANCES.atol, "--atol", min=1e-16, max=1e-2,
+                               help="solver absolute tolerance"),
+    max_steps: int = typer.Option(DEFAULT_TOLERANCES.max_steps, "--max-steps", min=100, max=10_000_000,
+                                  help="solver steps allowed between two output times"),
 ) -> None:
-    """Simulate one subject through SCENARIO and write the output table (and a figure)."""
+    """Simulate one subject through SCENARIO and write the output table (and a figure).
+
+    Exit code 1 when the solver fails: the table is still written, with NaN rows from the failure on."""
     from gutjoint.studies.simulate import simulate as run
 
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"{plot}: field '--plot': extension {plot.suffix or '(none)'!r} is not supported; allowed: .png")
-    result = run(scenario)
+    result = run(scenario, tolerances=Tolerances(rtol=rtol, atol=atol, max_steps=max_steps))
     result.to_file(out)
     if plot is not None:
         result.plot(plot)
-    last = result.frame.iloc[-1]
-    status = "ok" if result.ok else f"FAILED ({result.status.code}: {result.message}; advice: {result.status.advice})"
-    console.print(f"{result.scenario.name}: {len(result.frame)} rows -> {out}"
-                  + (f", figure -> {plot}" if plot else "") + f"; solver {status}")
-    console.print(f"day {last.time_days:g}: pain {last.pain_nrs:.2f}/10, CRP {last.crp_mg_l:.2f} mg/L, "
-                  f"L:M {last.lm_ratio:.3f}, cartilage {last.cartilage:.3f}")
+    status = "ok" if result.ok else (f"FAILED ({result.status.code}: {result.message}; advice: {result.status.advice}"
+                                     f"{SOLVER_OPTIONS.get(result.status.code, '')})")
+    console.print(f"{printable(result.scenario.name)}: {len(result.frame)} rows -> {printable(out)}"
+                  + (f", figure -> {printable(plot)}" if plot else "") + f"; solver {status}", soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
+    last = result.frame.iloc[-1]
+    console.print(f"day {last.time_days:g}: pain {last.pain_nrs:.2f}/10, CRP {last.crp_mg_l:.2f} mg/L, "
+                  f"L:M {last.lm_ratio:.3f}, cartilage {last.cartilage:.3f}")
 
 
 @app.command()
@@ -77,7 +101,7 @@ def explain(
         return
     above = result.pain_nrs - result.floor
     table = Table("source", "NRS points", "share above floor", "evidence (links: grade)", box=None,
-                  header_style="bold", title=f"{result.scenario}, day {result.day:g}: pain {result.pain_nrs:.2f}/10 "
+                  header_style="bold", title=f"{printable(result.scenario)}, day {result.day:g}: pain {result.pain_nrs:.2f}/10 "
                                                 f"(floor {result.floor:.2f})")
     for source, value in result.sources.items():
         share = f"{value / above:.0%}" if above > 1e-9 else "-"
@@ -86,8 +110,8 @@ def explain(
     console.print(table)
     console.print(f"gut share: {result.gut_share:.0%} of the pain would go with a healthy barrier and microbiome "
                   f"(pain without the gut drivers: {result.pain_without_gut:.2f}/10)")
-    console.print(f"[dim]Shapley values over the 16 combinations of sources held at their healthy reference; they sum "
-                  f"to the pain above the floor. {RED_FLAG_LINE} {DISCLAIMER}[/dim]")
+    console.print(f"Shapley values over the 16 combinations of sources held at their healthy reference; they sum "
+                  f"to the pain above the floor. {RED_FLAG_LINE} {DISCLAIMER}", style="dim")
 
 
 @app.command()
@@ -126,7 +150,8 @@ def sensitivity(
     for name in last.sort_values(("value", kinds[-1 if method == "sobol" else 0]), ascending=False).index:
         table.add_row(name, *[f"{last.loc[name, ('value', k)]:.3f} +- {last.loc[name, ('conf', k)]:.3f}" for k in kinds])
     console.print(table)
-    console.print(f"indices over time -> {out / 'indices.csv'}, figure -> {out / 'sensitivity.png'}")
+    console.print(f"indices over time -> {printable(out / 'indices.csv')}, figure -> "
+                  f"{printable(out / 'sensitivity.png')}", soft_wrap=True)
 
 
 @app.command()
@@ -142,7 +167,7 @@ def report(
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"{out}: field '--out': extension {out.suffix or '(none)'!r} is not supported; allowed: .html")
     write_report(scenario, out, start_day=start_day)
-    console.print(f"report -> {out}")
+    console.print(f"report -> {printable(out)}", soft_wrap=True)
 
 
 @app.command()
@@ -164,11 +189,11 @@ def triage(
     if as_json:
         console.print_json(json.dumps(result.as_dict()))
     else:
-        console.print(("[bold red]" if result.refer else "[bold]") + result.message + "[/]")
+        console.print(result.message, style="bold red" if result.refer else "bold")
         for flag in result.flags:
             console.print(f"  - {flag.label}: {flag.why}")
         if result.refer:
-            console.print(f"[dim]{DISCLAIMER}[/dim]")
+            console.print(DISCLAIMER, style="dim")
 
 
 @app.command()
@@ -221,11 +246,12 @@ def calibrate(
         results, report = outcome.checks, outcome.report
     table = Table("target", "model", "result", box=None, header_style="bold")
     for target, outcome in results:
-        verdict = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[yellow]out of scope[/]"}[outcome.passed]
+        verdict = {True: Text("pass", style="green"), False: Text("FAIL", style="red"),
+                   None: Text("out of scope", style="yellow")}[outcome.passed]
         table.add_row(target.id, outcome.value, verdict)
     console.print(table)
     failed = [t.id for t, o in results if o.passed is False]
-    console.print(f"{len(results) - len(failed)}/{len(results)} targets pass or are out of scope; report -> {report} "
+    console.print(f"{len(results) - len(failed)}/{len(results)} targets pass or are out of scope; report -> {printable(report)} "
                   f"({time.perf_counter() - t0:.1f} s)")
     if failed:
         raise typer.Exit(1)
@@ -259,7 +285,8 @@ def population(
             bar.stop()
     summary = json.loads((folder / "summary.json").read_text())
     q = summary["quantiles"]
-    console.print(f"{summary['n']} subjects -> {folder}/subjects.parquet; solver failures: {summary['solver_failures']}")
+    console.print(f"{summary['n']} subjects -> {printable(folder / 'subjects.parquet')}; solver failures: "
+                  f"{summary['solver_failures']}", soft_wrap=True)
     if "final_pain" in q:
         console.print(f"final pain median {q['final_pain']['q50']:.2f} (IQR {q['final_pain']['q25']:.2f}-"
                       f"{q['final_pain']['q75']:.2f}); responders (30%): {summary.get('responders_30pct')}")
@@ -283,7 +310,8 @@ def export(
             text = antimony_text(scenario=scenario)
             path = atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), field="--out")
         console.print(f"{'SBML L3V2' if fmt == 'sbml' else 'Antimony'}"
-                      f"{'' if scenario is None else f' (scenario {scenario})'} -> {path}")
+                      f"{'' if scenario is None else f' (scenario {printable(scenario)})'} -> {printable(path)}",
+                      soft_wrap=True)
     elif fmt == "petab":
         if scenario is not None:
             raise InputError("export: option '--scenario' is not used by petab; allowed: with sbml or antimony")
@@ -291,7 +319,8 @@ def export(
 
         yaml_path = export_petab(out)
         ok = lint(yaml_path)
-        console.print(f"PEtab problem -> {yaml_path} (petab linter: {'no errors' if ok else 'ERRORS, see above'})")
+        console.print(f"PEtab problem -> {printable(yaml_path)} (petab linter: "
+                      f"{'no errors' if ok else 'ERRORS, see above'})", soft_wrap=True)
         if not ok:
             raise typer.Exit(1)
     else:
@@ -307,31 +336,57 @@ def serve(
     """Serve the explorable page at / and the JSON API at /api (OpenAPI at /openapi.json)."""
     from gutjoint.interfaces.web.app import serve as run
 
-    console.print(f"gutjoint explorable on http://{host}:{port}/ (API schema: /openapi.json). Ctrl-C to stop.")
+    console.print(f"gutjoint explorable on http://{printable(host)}:{port}/ (API schema: /openapi.json). "
+                  "Ctrl-C to stop.")
     run(host, port, workers)
 
 
-def main() -> None:
-    """Entry point: run the app, turning every expected error into one line and exit code 2."""
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that cleanup (temporary files) runs as for Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _say_error(text: str) -> None:
+    errors.print(printable(text, LINE_LIMIT))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and exit with its documented code (see the module docstring); never a traceback."""
     for stream in (sys.stdout, sys.stderr):  # the same bytes whatever the locale (sources name Sørensen, Häger)
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(standalone_mode=False)
+        code = app(args=argv, prog_name="gutjoint", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into exit code 130 and says nothing
+            _say_error("interrupted")
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
+    except SolverError as exc:  # a run that failed, not bad input
+        _say_error(f"error: {exc}")
+        code = 1
     except GutjointError as exc:
-        errors.print(f"error: {exc}", markup=False)
-        sys.exit(2)
+        _say_error(f"error: {exc}")
+        code = 2
     except (typer.Abort, KeyboardInterrupt):
-        errors.print("aborted", markup=False)
-        sys.exit(130)
+        _say_error("interrupted")
+        code = 130
+    except Terminated:
+        _say_error("terminated")
+        code = 143
     except Exception as exc:  # click usage errors and anything unexpected: still one line, no traceback
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # a click usage error (typer vendors click)
-            errors.print(f"error: {exc.format_message()} (see --help)", markup=False)
-            sys.exit(exc.exit_code)
-        errors.print(f"internal error: {type(exc).__name__}: {exc} (please report this)", markup=False)
-        sys.exit(1)
+            _say_error(f"error: {exc.format_message()} (see --help)")
+            code = exc.exit_code
+        else:
+            _say_error(f"internal error: {type(exc).__name__}: {exc} (please report this)")
+            code = 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

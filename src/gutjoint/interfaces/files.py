@@ -14,10 +14,49 @@ from gutjoint._errors import InputError
 TABLE_FORMATS = (".csv", ".parquet")
 
 
+TEMP_SUFFIX = ".gutjoint-tmp"
+_swept: set[str] = set()  # folders already cleared of stale temporary files by this process
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def sweep_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files that a killed gutjoint process left in ``folder`` (their writer is gone).
+
+    A temporary file is named ``.<target>.<pid>-<random>.gutjoint-tmp``; one whose process no longer runs is
+    stale. SIGTERM and Ctrl-C clean up as they go; this clears what SIGKILL or a power cut left."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX)):
+            continue
+        pid_part = entry.name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1].split("-", 1)[0]
+        if pid_part.isdigit() and int(pid_part) != os.getpid() and not _alive(int(pid_part)):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass
+    return removed
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None], *, field: str = "--out") -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
-    A failure leaves no partial file behind. An unwritable location raises a one-line :class:`InputError`.
+    A failure, Ctrl-C or SIGTERM leaves no partial file behind, and an existing ``path`` intact; what a killed
+    process left is removed by the next write to the same folder. An unwritable location raises a one-line
+    :class:`InputError`.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -25,11 +64,17 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, field: str 
         raise InputError(f"{path}: field '{field}': {str(path)!r} is a folder; allowed: a file path")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX)
     except OSError as exc:
         raise InputError(f"{path}: field '{field}': folder {str(folder)!r} is not writable ({exc.strerror}); "
                          "allowed: a path in a writable folder") from None
     os.close(fd)
+    key = os.path.abspath(folder)
+    if key not in _swept:
+        if len(_swept) > 10_000:  # a long-running server writes into many short-lived folders
+            _swept.clear()
+        _swept.add(key)
+        sweep_stale_temporaries(folder)
     tmp = Path(tmp_name)
     try:
         write(tmp)

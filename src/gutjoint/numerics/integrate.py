@@ -152,6 +152,10 @@ def integrate_many(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, sche
     P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
     times = np.ascontiguousarray(times, dtype=float)
     n_sub, n = y0.shape
+    for schedule in schedules:  # a time past the end would stay NaN in a run reported as a success
+        if times.size and (times[0] < schedule.start or times[-1] > schedule.end):
+            raise ValueError(f"output times [{times[0]!r}, {times[-1]!r}] leave the schedule "
+                             f"[{schedule.start!r}, {schedule.end!r}]")
     bounds, counts, inputs, jumps = pack_schedules(schedules, n)
     atol = np.broadcast_to(np.asarray(tolerances.atol, dtype=float), (n,)).copy()
     out = np.full((n_sub, times.size, n), np.nan)

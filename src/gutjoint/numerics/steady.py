@@ -9,11 +9,12 @@ states frozen, and the root finder polishes the end point.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import odeint
+from scipy.integrate import ODEintWarning, odeint
 from scipy.optimize import root
 
 
@@ -97,8 +98,10 @@ def find_steady_state(
         J[list(fixed), :] = 0.0
         return J
 
-    path = odeint(frozen_rhs, guess, [0.0, fallback_horizon], args=(p, u), Dfun=frozen_jac,
-                  rtol=1e-8, atol=1e-10, mxstep=200_000)
+    with warnings.catch_warnings():  # a failed integration is judged below, not announced on stderr
+        warnings.simplefilter("ignore", ODEintWarning)
+        path = odeint(frozen_rhs, guess, [0.0, fallback_horizon], args=(p, u), Dfun=frozen_jac,
+                      rtol=1e-8, atol=1e-10, mxstep=200_000)
     y_long = path[-1]
     f, j = _restricted(rhs, jac, y_long, free, p, u)
     sol = root(f, y_long[free], jac=j, method="hybr", options={"xtol": 1e-13})

@@ -241,9 +241,9 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     if manifest.exists():
         previous = json.loads(manifest.read_text())
         if previous.get("digest") != config.digest():
-            raise InputError(f"{out}: field 'manifest' = {previous.get('digest')!r} is a different configuration "
-                             f"(scenario, n, seed, chunk size, flags or model changed); allowed: the same command "
-                             f"to resume, or a new --out folder")
+            raise InputError(f"{out}: field 'manifest': this folder holds a run with a different "
+                             f"{_changed(previous, config)}; allowed: the same command to resume, or a new --out "
+                             "folder")
     else:
         from gutjoint.interfaces.files import atomic_write
 
@@ -287,6 +287,21 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
         for k in todo:
             finished(k, run_chunk(config, k))
     return _assemble(out, n_chunks, trajectories)
+
+
+_SETTING_NAMES = {"scenario": "scenario", "n": "--n", "seed": "--seed", "chunk_size": "--chunk-size",
+                  "trajectories": "--trajectories", "select": "--select", "model_key": "model (code or parameters)"}
+
+
+def _changed(previous: dict, config: PopulationConfig) -> str:
+    """Which settings of a stored run differ from ``config``, in words ("--n (1000 then, 2000 now)")."""
+    now = json.loads(json.dumps(asdict(config), default=str))
+    parts = []
+    for key, label in _SETTING_NAMES.items():
+        if previous.get(key) != now[key]:
+            then = previous.get(key)
+            parts.append(label if key in ("scenario", "model_key") else f"{label} ({then!r} then, {now[key]!r} now)")
+    return ", ".join(parts) or "configuration (the stored manifest is from another version)"
 
 
 def _drain(submit, wait_first, todo: list[int], window: int, finished) -> None:

@@ -30,6 +30,9 @@ from gutjoint.numerics.integrate import Schedule, Segment
 MAX_DAYS = 36_500
 MAX_ROWS = 1_000_000
 MIN_STEP_HOURS = 1 / 60
+MIN_DAYS = MIN_STEP_HOURS / 24.0
+MAX_NAME = 200
+MAX_DESCRIPTION = 5_000
 TOP_LEVEL_KEYS = ("name", "description", "days", "step_hours", "subject", "parameters", "inputs", "doses")
 INPUT_DEFAULTS = {name: 0.0 for name in species.PUBLIC_INPUTS} | {"diet_antigen": 1.0}
 DOSES = {
@@ -85,7 +88,10 @@ def _number(source: str, field_name: str, value: Any, low: float, high: float, *
     allowed = what or (f"a number in ({low:g}, {high:g}]" if low_open else f"a number in [{low:g}, {high:g}]")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(source, field_name, value, allowed)
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise ScenarioError(source, field_name, value, allowed) from None
     if not math.isfinite(value) or value > high or value < low or (low_open and value <= low):
         raise ScenarioError(source, field_name, value, allowed)
     return value
@@ -95,6 +101,24 @@ def _table(source: str, field_name: str, value: Any) -> dict:
     if not isinstance(value, dict):
         raise ScenarioError(source, field_name, value, "a table")
     return value
+
+
+def _text(source: str, field_name: str, value: Any, longest: int) -> str:
+    if not isinstance(value, str) or len(value) > longest:
+        raise ScenarioError(source, field_name, value, f"a string of at most {longest} characters")
+    return value
+
+
+def _name(source: str, field_name: str, value: Any, allowed: tuple[str, ...] | dict) -> str:
+    """A name from a fixed list (a list or table in its place is refused, never hashed)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ScenarioError(source, field_name, value, f"one of {', '.join(allowed)}")
+    return value
+
+
+def default_step_hours(days: float) -> float:
+    """The output spacing when a scenario gives none: 24 hours, or the whole horizon when that is shorter."""
+    return min(24.0, max(24.0 * days, MIN_STEP_HOURS))
 
 
 def _check_keys(source: str, where: str, data: dict, allowed: tuple[str, ...]) -> None:
@@ -108,10 +132,12 @@ def scenario_from_dict(data: dict, *, source: str = "<scenario>", name: str | No
     table = load_parameters()
     _table(source, "<top level>", data)
     _check_keys(source, "", data, TOP_LEVEL_KEYS)
+    days_allowed = f"a number of days in [{MIN_DAYS:.3g}, {MAX_DAYS}] (at least one minute, one output step)"
     if "days" not in data:
-        raise ScenarioError(source, "days", None, f"required: a number of days in (0, {MAX_DAYS}]")
-    days = _number(source, "days", data["days"], 0, MAX_DAYS, low_open=True)
-    step_hours = _number(source, "step_hours", data.get("step_hours", 24.0), MIN_STEP_HOURS, 24.0 * days,
+        raise ScenarioError(source, "days", None, f"required: {days_allowed}")
+    days = _number(source, "days", data["days"], MIN_DAYS, MAX_DAYS, what=days_allowed)
+    step_hours = _number(source, "step_hours", data.get("step_hours", default_step_hours(days)), MIN_STEP_HOURS,
+                         max(24.0 * days, MIN_STEP_HOURS),
                          what=f"a number of hours in [{MIN_STEP_HOURS:.4g}, {24 * days:g}] (the horizon)")
     if days * 24.0 / step_hours + 1 > MAX_ROWS:
         raise ScenarioError(source, "step_hours", step_hours,
@@ -143,9 +169,7 @@ def scenario_from_dict(data: dict, *, source: str = "<scenario>", name: str | No
         where = f"inputs[{i}]."
         _table(source, f"inputs[{i}]", item)
         _check_keys(source, where, item, INPUT_KEYS)
-        input_name = item.get("name")
-        if input_name not in species.INPUT_RANGES:
-            raise ScenarioError(source, where + "name", input_name, f"one of {', '.join(species.PUBLIC_INPUTS)}")
+        input_name = _name(source, where + "name", item.get("name"), species.PUBLIC_INPUTS)
         low, high = species.INPUT_RANGES[input_name]
         if "level" not in item:
             raise ScenarioError(source, where + "level", None, f"required: a number in [{low:g}, {high:g}]")
@@ -163,9 +187,7 @@ def scenario_from_dict(data: dict, *, source: str = "<scenario>", name: str | No
         where = f"doses[{i}]."
         _table(source, f"doses[{i}]", item)
         _check_keys(source, where, item, DOSE_KEYS)
-        dose_name = item.get("name")
-        if dose_name not in DOSES:
-            raise ScenarioError(source, where + "name", dose_name, f"one of {', '.join(DOSES)}")
+        dose_name = _name(source, where + "name", item.get("name"), DOSES)
         unit, largest, _ = DOSES[dose_name]
         if "amount" not in item or "day" not in item:
             missing = "amount" if "amount" not in item else "day"
@@ -179,12 +201,72 @@ def scenario_from_dict(data: dict, *, source: str = "<scenario>", name: str | No
                            24 * (days - day), what=f"hours in [0, {24 * (days - day):g}] (0 = bolus)")
         doses.append(Dose(dose_name, amount, day, duration))
 
-    label = data.get("name") or name or Path(source).stem
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise ScenarioError(source, "description", description, "a string")
-    return Scenario(name=str(label), days=days, step_hours=step_hours, description=description, subject=subject,
+    label = _text(source, "name", data["name"], MAX_NAME) if "name" in data else ""
+    label = label or name or Path(source).stem
+    description = _text(source, "description", data.get("description", ""), MAX_DESCRIPTION)
+    return Scenario(name=label, days=days, step_hours=step_hours, description=description, subject=subject,
                     parameters=parameters, inputs=tuple(inputs), doses=tuple(doses), source=source)
+
+
+CROSS_FIELD_RULES = {
+    "step_hours": "at most the horizon (24 x days hours), and giving at most the row cap",
+    "inputs[].start_day": "at most days",
+    "inputs[].end_day": "at least start_day",
+    "doses[].day": "before days",
+    "doses[].duration_hours": "ending by the horizon: at most 24 x (days - day)",
+}
+"""The rules that tie one field to another, which a JSON Schema cannot state (see :func:`json_schema`)."""
+
+
+def json_schema(*, max_days: float = MAX_DAYS, max_items: int | None = None) -> dict:
+    """The scenario format as a JSON Schema, built from the same tables as the checks in
+    :func:`scenario_from_dict`: every field with its type and range, every name from its list.
+
+    A document the checks accept always conforms; one that conforms is accepted unless it breaks one of the
+    :data:`CROSS_FIELD_RULES`, which are stated in the descriptions instead."""
+    table = load_parameters()
+
+    def number(low: float, high: float, description: str = "", *, low_open: bool = False) -> dict:
+        bound = {"exclusiveMinimum": low} if low_open else {"minimum": low}
+        return {"type": "number", **bound, "maximum": high, **({"description": description} if description else {})}
+
+    def ranged(names) -> dict:
+        return {"type": "object", "additionalProperties": False,
+                "properties": {n: number(table[n].low, table[n].high, f"{table[n].unit}; {table[n].rationale}")
+                               for n in names}}
+
+    def window(name: str, low: float, high: float) -> dict:
+        return {"type": "object", "additionalProperties": False, "required": ["name", "level"],
+                "properties": {"name": {"const": name}, "level": number(low, high),
+                               "start_day": number(0, max_days, "default 0; " + CROSS_FIELD_RULES["inputs[].start_day"]),
+                               "end_day": {"type": "number", "minimum": 0,
+                                           "description": "default days; " + CROSS_FIELD_RULES["inputs[].end_day"]}}}
+
+    def dose(name: str, unit: str, largest: float, what: str) -> dict:
+        return {"type": "object", "additionalProperties": False, "required": ["name", "amount", "day"],
+                "description": what,
+                "properties": {"name": {"const": name}, "amount": number(0, largest, unit, low_open=True),
+                               "day": number(0, max_days, CROSS_FIELD_RULES["doses[].day"]),
+                               "duration_hours": number(0, 24 * max_days, "0 = bolus; "
+                                                        + CROSS_FIELD_RULES["doses[].duration_hours"])}}
+
+    items = {} if max_items is None else {"maxItems": max_items}
+    parameters = [n for n in table.names if n not in species.TRAITS]
+    return {
+        "title": "gutjoint scenario", "type": "object", "additionalProperties": False, "required": ["days"],
+        "properties": {
+            "name": {"type": "string", "maxLength": MAX_NAME},
+            "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+            "days": number(MIN_DAYS, max_days, "horizon in days (at least one minute)"),
+            "step_hours": number(MIN_STEP_HOURS, 24 * max_days, "output spacing; default 24, or the horizon if "
+                                 "shorter; " + CROSS_FIELD_RULES["step_hours"]),
+            "subject": ranged(species.TRAITS),
+            "parameters": ranged(parameters),
+            "inputs": {"type": "array", **items, "items": {"oneOf": [window(n, *species.INPUT_RANGES[n])
+                                                                     for n in species.PUBLIC_INPUTS]}},
+            "doses": {"type": "array", **items, "items": {"oneOf": [dose(n, *DOSES[n]) for n in DOSES]}},
+        },
+    }
 
 
 def builtin_scenarios() -> dict[str, Path]:
@@ -226,6 +308,12 @@ def load_scenario(spec: str | Path | Scenario | dict) -> Scenario:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(str(path), "<toml>", str(exc).splitlines()[0], "valid TOML") from None
+    except ValueError as exc:  # an integer over Python's 4,300-digit limit for reading text
+        raise ScenarioError(str(path), "<toml>", str(exc).split(":")[0], "valid TOML with numbers of at most "
+                            "4300 digits") from None
+    except RecursionError:
+        raise ScenarioError(str(path), "<toml>", "nesting too deep", "valid TOML nested at most a few hundred "
+                            "levels") from None
     return scenario_from_dict(data, source=source, name=name or path.stem)
 
 
@@ -242,9 +330,9 @@ def input_vector_at(scenario: Scenario, day: float, input_names: tuple[str, ...]
     return np.array([levels.get(name, 0.0) for name in input_names])
 
 
-def build_schedule(scenario: Scenario, input_names: tuple[str, ...], state_names: tuple[str, ...],
-                   p: np.ndarray, parameter_names: tuple[str, ...]) -> Schedule:
-    """Split ``[0, days]`` at every input change and dose, with boluses as state jumps."""
+def schedule_edges(scenario: Scenario) -> list[float]:
+    """The days where the run is split: 0, the horizon, and every input change and dose (sorted, distinct).
+    ``len(schedule_edges(s)) - 1`` segments are integrated, each from a fresh first step."""
     points = {0.0, scenario.days}
     for w in scenario.inputs:
         points.update(t for t in (w.start_day, w.end_day) if 0 <= t <= scenario.days)
@@ -252,7 +340,13 @@ def build_schedule(scenario: Scenario, input_names: tuple[str, ...], state_names
         points.add(d.day)
         if d.duration_hours > 0:
             points.add(min(d.day + d.duration_hours / 24.0, scenario.days))
-    edges = sorted(points)
+    return sorted(points)
+
+
+def build_schedule(scenario: Scenario, input_names: tuple[str, ...], state_names: tuple[str, ...],
+                   p: np.ndarray, parameter_names: tuple[str, ...]) -> Schedule:
+    """Split ``[0, days]`` at every input change and dose, with boluses as state jumps."""
+    edges = schedule_edges(scenario)
     plasma_volume = p[parameter_names.index("plasma_volume")]
     rate_index = {"lps_iv": input_names.index("lps_iv_rate"), "fat_meal": input_names.index("fat_meal_rate")}
     bolus_state = {"lps_iv": state_names.index("lps_iv"), "fat_meal": state_names.index("stomach_fat")}
@@ -277,6 +371,6 @@ def output_times(scenario: Scenario) -> np.ndarray:
     step = scenario.step_hours / 24.0
     n = int(math.floor(scenario.days / step + 1e-9))
     times = np.arange(n + 1) * step
-    if scenario.days - times[-1] > 1e-9:
-        times = np.append(times, scenario.days)
-    return times
+    # n * step may round to just past the horizon; a time within 1e-9 day of it is the horizon itself
+    times = times[(times < scenario.days - 1e-9) | (times == 0.0)]
+    return np.append(times, scenario.days)

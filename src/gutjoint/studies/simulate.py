@@ -98,10 +98,12 @@ def resting_outputs(scenario, parameters: dict[str, float] | None = None) -> dic
 def outputs_table(runtime: Runtime, trajectory: Trajectory, p: np.ndarray, schedule, rest: SteadyState) -> pd.DataFrame:
     """Evaluate the output expressions along a trajectory and label the columns."""
     times = trajectory.times
-    U = schedule.inputs_at(times)
-    Y = np.nan_to_num(trajectory.states, nan=0.0)
-    G = runtime.compiled.outputs_batch(np.ascontiguousarray(Y), p, np.ascontiguousarray(U))
-    G[np.isnan(trajectory.states).any(axis=1)] = np.nan
+    reached = np.isfinite(trajectory.states).all(axis=1)  # rows a failed run never reached stay NaN
+    G = np.full((times.size, len(runtime.output_names)), np.nan)
+    if reached.any():
+        U = schedule.inputs_at(times[reached])
+        G[reached] = runtime.compiled.outputs_batch(np.ascontiguousarray(trajectory.states[reached]), p,
+                                                    np.ascontiguousarray(U))
     G[:, runtime.output_names.index("pain_threshold_rel")] /= rest.y[runtime.state_index("pain_threshold")]
     return pd.DataFrame(np.column_stack([times, G]), columns=["time_days", *runtime.output_names])
 
@@ -155,8 +157,11 @@ def _no_rest(rest: SteadyState, times: np.ndarray) -> Trajectory:
 def _result(runtime: Runtime, scenario: Scenario, p, schedule, rest: SteadyState,
             trajectory: Trajectory) -> SimulationResult:
     frame = outputs_table(runtime, trajectory, p, schedule, rest)
-    return SimulationResult(scenario, frame, trajectory.status, trajectory.message, rest,
-                            {"time_days": "d", **species.OUTPUT_UNITS})
+    status, message = trajectory.status, trajectory.message
+    if status.ok and not np.isfinite(frame.to_numpy()).all():  # a success never carries a NaN or inf
+        bad = frame.columns[~np.isfinite(frame.to_numpy()).all(axis=0)][0]
+        status, message = Status.NONFINITE, f"output {bad!r} is not finite although every state is"
+    return SimulationResult(scenario, frame, status, message, rest, {"time_days": "d", **species.OUTPUT_UNITS})
 
 
 def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES,

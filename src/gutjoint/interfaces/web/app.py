@@ -1,35 +1,68 @@
 """The explorable: a FastAPI app serving a JSON API that mirrors the CLI, and the page at ``/``.
 
 Every request is checked by the same code as the CLI, so invalid input gets the CLI's one-line message, as a
-422 with ``{"detail": message, "field": field}``. Requests are bounded: the body (64 KiB), the horizon (10 years),
-the number of output rows and the population size. The model is compiled (or loaded from the disk cache) once, at
-start-up. The page is plain HTML, CSS and JavaScript shipped with the package: no network, no CDN.
+422 with ``{"detail": message, "field": field}``. The OpenAPI schema is generated from the same tables as those
+checks (:func:`gutjoint.studies.scenario.json_schema`), so a request that conforms is accepted unless it breaks a
+rule tying two fields together (``CROSS_FIELD_RULES``, also named in the schema).
+
+Requests are bounded: the body (64 KiB counted as it arrives, so a chunked upload cannot pass it: 413), the
+horizon (10 years), the output rows, the number of doses and input windows, the population size, and the work
+(:func:`estimated_work`, in units of about half a millisecond). A light simulation runs on the event loop, which
+keeps its latency lowest; anything heavier runs in a worker thread, one at a time per process, while the engine
+releases the GIL, so light requests keep flowing while a heavy one runs. The model is compiled (or loaded from the
+disk cache) once, at start-up. The page is plain HTML, CSS and JavaScript shipped with the package: no network.
+
+A JSON body may start with a UTF-8 byte-order mark: it is ignored, as RFC 8259 §8.1 lets a parser do.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
+import weakref
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import anyio
 import numpy as np
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
-from gutjoint._errors import GutjointError, InputError, ScenarioError
+from gutjoint._errors import GutjointError, InputError, ScenarioError, printable, quoted
+from gutjoint.biology import species
 from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
+from gutjoint.studies.scenario import CROSS_FIELD_RULES, builtin_scenarios, json_schema, schedule_edges
 
 STATIC = Path(__file__).with_name("static")
 MAX_BODY_BYTES = 64 * 1024
 MAX_DAYS = 3650.0
 MAX_ROWS = 5000
 MAX_POPULATION = 200
-CAPS = {"body_bytes": MAX_BODY_BYTES, "days": MAX_DAYS, "rows": MAX_ROWS, "population_n": MAX_POPULATION}
+MAX_ITEMS = 50  # doses, and input windows, per scenario
+MAX_WORK = 2500.0  # estimated_work units (~0.5 ms each on one core): about a second per request at most
+LIGHT_WORK = 20.0  # up to this, a simulation runs on the event loop (~10 ms)
+CAPS = {"body_bytes": MAX_BODY_BYTES, "days": MAX_DAYS, "rows": MAX_ROWS, "population_n": MAX_POPULATION,
+        "doses": MAX_ITEMS, "inputs": MAX_ITEMS, "work": MAX_WORK}
+CROSS_FIELD = {**CROSS_FIELD_RULES, "step_hours": f"at most the horizon, and giving at most {MAX_ROWS} rows",
+               "work": f"at most {MAX_WORK:g} work units (runs x (segments + years))",
+               "day": "within the scenario's horizon"}
+"""Rules between fields, which the schema states in words; a conforming request that breaks one gets a 422
+whose ``field`` names it (indices written ``[]``)."""
+
+SCENARIO_SCHEMA = json_schema(max_days=MAX_DAYS, max_items=MAX_ITEMS)
+BUILTIN = tuple(builtin_scenarios())
+ScenarioObject = Annotated[dict[str, Any], WithJsonSchema(SCENARIO_SCHEMA)]
+ScenarioSpec = Annotated[str | dict[str, Any], WithJsonSchema(
+    {"anyOf": [{"type": "string", "enum": list(BUILTIN), "description": "a built-in scenario"}, SCENARIO_SCHEMA]})]
+RedFlagId = Literal[tuple(f.id for f in RED_FLAGS)]
+OUTPUT_COLUMNS = ("time_days", *species.PINNED_OUTPUTS[1:], *species.EXTRA_OUTPUTS)
+_COLUMN = "(?:" + "|".join(OUTPUT_COLUMNS) + ")"
+COLUMNS_PATTERN = rf"^\s*(?:{_COLUMN}\s*)?(?:,\s*(?:{_COLUMN}\s*)?)*$"
 
 
 class ErrorBody(BaseModel):
@@ -38,7 +71,7 @@ class ErrorBody(BaseModel):
 
 
 class TriageRequest(BaseModel):
-    flags: list[str] = Field(default_factory=list, max_length=32, description="red-flag ids (GET /api/red-flags)")
+    flags: list[RedFlagId] = Field(default_factory=list, max_length=32, description="red-flag ids (GET /api/red-flags)")
 
 
 class TriageAnswer(BaseModel):
@@ -50,23 +83,43 @@ class TriageAnswer(BaseModel):
 
 
 class ExplainRequest(BaseModel):
-    scenario: str | dict[str, Any] = Field(description="a built-in scenario name or a scenario object")
-    day: float | None = Field(default=None, description="day to explain (default: the last day)")
+    scenario: ScenarioSpec = Field(description="a built-in scenario name or a scenario object")
+    day: float | None = Field(default=None, ge=0, le=MAX_DAYS,
+                              description="day to explain (default: the last day); " + CROSS_FIELD["day"])
 
 
 class PopulationRequest(BaseModel):
-    scenario: str | dict[str, Any]
-    n: int = Field(default=50, description=f"subjects, 1 to {MAX_POPULATION}")
-    seed: int = 1
+    scenario: ScenarioSpec
+    n: int = Field(default=50, ge=1, le=MAX_POPULATION, description=f"subjects, 1 to {MAX_POPULATION}")
+    seed: int = Field(default=1, ge=0, le=2**63 - 1)
+
+
+def estimated_work(scenario, runs: int) -> float:
+    """Cost of ``runs`` simulations of ``scenario`` in units of about half a millisecond on one core: each
+    schedule segment restarts the solver, and each simulated year takes about one unit
+    (``benchmarks/web_latency.py`` measures the cost per unit)."""
+    return runs * (len(schedule_edges(scenario)) - 1 + scenario.days / 365.0)
+
+
+def _check_work(scenario, runs: int, what: str) -> float:
+    work = estimated_work(scenario, runs)
+    if work > MAX_WORK:
+        raise ScenarioError("<request>", "work", round(work), f"{CROSS_FIELD['work']} on the web for {what} (fewer "
+                            "doses or input windows, a shorter horizon or a smaller n; the CLI has no such cap)")
+    return work
 
 
 def _scenario(spec: str | dict):
     """A scenario from a built-in name or an object, within the web caps (InputError otherwise)."""
-    from gutjoint.studies.scenario import builtin_scenarios, load_scenario
+    from gutjoint.studies.scenario import load_scenario
 
-    if isinstance(spec, str) and spec not in builtin_scenarios():
-        raise InputError(f"scenario: {spec!r} is not a built-in scenario; allowed: {', '.join(builtin_scenarios())}"
-                         " or a scenario object")
+    if isinstance(spec, str) and spec not in BUILTIN:
+        raise InputError(f"scenario: {printable(repr(spec))} is not a built-in scenario; allowed: "
+                         f"{', '.join(BUILTIN)} or a scenario object")
+    if isinstance(spec, dict):
+        for key in ("inputs", "doses"):
+            if isinstance(spec.get(key), list) and len(spec[key]) > MAX_ITEMS:
+                raise ScenarioError("<request>", key, spec[key], f"at most {MAX_ITEMS} on the web (the CLI allows more)")
     scenario = load_scenario(spec if isinstance(spec, str) else dict(spec))
     if scenario.days > MAX_DAYS:
         raise ScenarioError("<request>", "days", scenario.days, f"at most {MAX_DAYS:g} on the web (the CLI allows more)")
@@ -90,6 +143,63 @@ def _frame_json(frame) -> dict[str, np.ndarray]:
     return {c: np.ascontiguousarray(values[:, k]) for k, c in enumerate(frame.columns)}
 
 
+class BodyLimit:
+    """ASGI middleware: refuse a request body over ``limit`` bytes with 413, counting the bytes as they arrive
+    (a chunked upload has no Content-Length to trust). The body is buffered, at most ``limit`` bytes of it,
+    and replayed to the app."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await self._refuse(send, length.decode("latin-1"))
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                return await self._refuse(send, f"more than {self.limit}")
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send, size: str) -> None:
+        payload = orjson.dumps({"detail": f"request body: {printable(size, 40)} bytes is too large; allowed: at most "
+                                          f"{self.limit} bytes", "field": "body"})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+_heavy: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> its one-at-a-time limiter
+
+
+async def _off_loop(function, *args):
+    """Run ``function(*args)`` in a worker thread, one at a time per event loop, so the loop keeps answering."""
+    loop = asyncio.get_running_loop()
+    if loop not in _heavy:
+        _heavy[loop] = anyio.CapacityLimiter(1)
+    return await anyio.to_thread.run_sync(function, *args, limiter=_heavy[loop])
+
+
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -102,24 +212,22 @@ def create_app() -> FastAPI:
     app = FastAPI(title="gutjoint", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="An executable, evidence-graded model of the gut-joint axis. " + DISCLAIMER)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body: {length} bytes is too large; allowed: at most "
-                                           f"{MAX_BODY_BYTES} bytes", "field": "body"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.exception_handler(GutjointError)
     async def input_error(_: Request, exc: GutjointError):
-        return JSONResponse({"detail": str(exc), "field": getattr(exc, "field", None)}, status_code=422)
+        field = getattr(exc, "field", None)
+        return JSONResponse({"detail": printable(str(exc), 1000), "field": None if field is None else printable(field)},
+                            status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def shape_error(_: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
-        field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        return JSONResponse({"detail": f"request: field '{field}' is invalid; {first.get('msg')}", "field": field},
-                            status_code=422)
+        field = printable(".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body")
+        value = f" = {quoted(first['input'])}" if "input" in first and field != "body" else ""
+        allowed = str(first.get("msg", "")).removeprefix("Input should be ").removeprefix("Value error, ")
+        return JSONResponse({"detail": printable(f"request: field '{field}'{value} is invalid; allowed: {allowed}",
+                                                 1000), "field": field}, status_code=422)
 
     errors = {422: {"model": ErrorBody, "description": "invalid input (the CLI's message)"},
               413: {"model": ErrorBody, "description": "request body too large"}}
@@ -147,22 +255,23 @@ def create_app() -> FastAPI:
                           for f in RED_FLAGS], "rule": RED_FLAG_LINE, "disclaimer": DISCLAIMER, "caps": CAPS}
 
     @app.post("/api/simulate", responses={200: {"description": "every output column over time"}, **errors})
-    async def simulate(scenario: dict[str, Any], columns: str | None = None) -> ArrayJSON:
+    async def simulate(scenario: ScenarioObject,
+                       columns: Annotated[str | None, Query(pattern=COLUMNS_PATTERN, max_length=2000)] = None
+                       ) -> ArrayJSON:
         """Simulate a scenario object (DESIGN.md §3 schema as JSON): every output column over time, or only the
         comma-separated ``columns`` asked for (time_days is always included)."""
         from gutjoint.studies.simulate import simulate as run
 
         chosen = None
         if columns is not None:
-            from gutjoint.biology import species
-
-            allowed = ("time_days", *species.PINNED_OUTPUTS[1:], *species.EXTRA_OUTPUTS)
             chosen = ["time_days"] + [c.strip() for c in columns.split(",") if c.strip() and c.strip() != "time_days"]
-            unknown = [c for c in chosen if c not in allowed]
+            unknown = [c for c in chosen if c not in OUTPUT_COLUMNS]
             if unknown:
-                raise InputError(f"simulate: query 'columns' = {unknown[0]!r} is not an output column; allowed: "
-                                 f"{', '.join(allowed)}")
-        result = run(_scenario(scenario))
+                raise InputError(f"simulate: query 'columns' = {printable(repr(unknown[0]))} is not an output column; "
+                                 f"allowed: {', '.join(OUTPUT_COLUMNS)}")
+        checked = _scenario(scenario)
+        work = _check_work(checked, 1, "a simulation")
+        result = run(checked) if work <= LIGHT_WORK else await _off_loop(run, checked)
         frame = result.frame if chosen is None else result.frame[chosen]
         # returning the response skips FastAPI's generic encoder, which would walk ten thousand floats one by one
         return ArrayJSON({"scenario": result.scenario.name, "status": result.status.code,
@@ -170,30 +279,23 @@ def create_app() -> FastAPI:
                              "columns": _frame_json(frame), "disclaimer": DISCLAIMER})
 
     @app.post("/api/explain", responses=errors)
-    def explain(request: ExplainRequest) -> dict:
+    async def explain(request: ExplainRequest) -> dict:
         """Pain on one day split among the four sources (Shapley values), and the gut share."""
         from gutjoint.studies.attribution import SOURCE_LINKS, explain_pain, source_grades
 
-        result = explain_pain(_scenario(request.scenario), request.day)
+        scenario = _scenario(request.scenario)
+        _check_work(scenario, 17, "an explanation (17 runs)")
+        result = await _off_loop(explain_pain, scenario, request.day)
         grades = source_grades()
         return {**result.as_dict(), "evidence": {s: dict(zip(SOURCE_LINKS[s], grades[s])) for s in grades},
                 "disclaimer": DISCLAIMER}
 
     @app.post("/api/population", responses=errors)
-    def population(request: PopulationRequest) -> dict:
+    async def population(request: PopulationRequest) -> dict:
         """A small virtual population (n at most 200 here; the CLI has no such cap): summary and subjects."""
-        import pandas as pd
-
-        from gutjoint.studies.population import run_population, summarise
-
-        if not 1 <= request.n <= MAX_POPULATION:
-            raise InputError(f"population: field 'n' = {request.n} is invalid; allowed: 1 to {MAX_POPULATION} on the "
-                             "web (the CLI has no such cap)")
         scenario = _scenario(request.scenario)
-        with tempfile.TemporaryDirectory() as folder:
-            run_population(scenario, n=request.n, seed=request.seed, out=folder)
-            summary = summarise(Path(folder) / "subjects.parquet")
-            frame = pd.read_parquet(Path(folder) / "subjects.parquet")
+        _check_work(scenario, 2 * request.n, f"a population of {request.n} (two runs each)")
+        summary, frame = await _off_loop(_population, scenario, request.n, request.seed)
         keep = [c for c in ("subject", "status", "baseline_pain", "final_pain", "days_to_30pct", "gut_share",
                             "relief", "phenotype") if c in frame]
         rows = frame[keep].astype(object).where(frame[keep].notna(), None).to_dict(orient="records")
@@ -213,6 +315,16 @@ def create_app() -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def _population(scenario, n: int, seed: int):
+    import pandas as pd
+
+    from gutjoint.studies.population import run_population, summarise
+
+    with tempfile.TemporaryDirectory() as folder:
+        run_population(scenario, n=n, seed=seed, out=folder)
+        return summarise(Path(folder) / "subjects.parquet"), pd.read_parquet(Path(folder) / "subjects.parquet")
 
 
 def _version() -> str:
