@@ -60,16 +60,20 @@ class ModelDefinitionError(GutjointError):
 
 
 class InputError(GutjointError, ValueError):
-    """A user-supplied input is invalid."""
+    """A user-supplied input is invalid; ``field`` names it where one field is at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        self.field = field
+        super().__init__(message)
 
 
 class ScenarioError(InputError):
     """A scenario file, or a field in it, is invalid."""
 
     def __init__(self, source: str, field: str, value: object, allowed: str):
-        self.source, self.field, self.value, self.allowed = source, field, value, allowed
+        self.source, self.value, self.allowed = source, value, allowed
         super().__init__(f"{printable(source)}: field '{printable(field)}' = {quoted(value)} is invalid; "
-                         f"allowed: {allowed}")
+                         f"allowed: {allowed}", field=field)
 
 
 class SolverError(GutjointError, RuntimeError):

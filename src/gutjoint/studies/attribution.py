@@ -107,7 +107,7 @@ def explain_pain(scenario, day: float | None = None) -> PainAttribution:
     day = scenario.days if day is None else float(day)
     if not 0 <= day <= scenario.days:
         raise InputError(f"{scenario.source}: option '--day' = {day:g} is outside the run; allowed: 0 to "
-                         f"{scenario.days:g}")
+                         f"{scenario.days:g}", field="day")
     coalitions = [frozenset(c) for size in range(len(PAIN_SOURCES) + 1)
                   for c in itertools.combinations(PAIN_SOURCES, size)]
     runs = [dataclasses.replace(scenario, parameters={**scenario.parameters,

@@ -115,7 +115,7 @@ def _scenario(spec: str | dict):
 
     if isinstance(spec, str) and spec not in BUILTIN:
         raise InputError(f"scenario: {printable(repr(spec))} is not a built-in scenario; allowed: "
-                         f"{', '.join(BUILTIN)} or a scenario object")
+                         f"{', '.join(BUILTIN)} or a scenario object", field="scenario")
     if isinstance(spec, dict):
         for key in ("inputs", "doses"):
             if isinstance(spec.get(key), list) and len(spec[key]) > MAX_ITEMS:
@@ -268,7 +268,7 @@ def create_app() -> FastAPI:
             unknown = [c for c in chosen if c not in OUTPUT_COLUMNS]
             if unknown:
                 raise InputError(f"simulate: query 'columns' = {printable(repr(unknown[0]))} is not an output column; "
-                                 f"allowed: {', '.join(OUTPUT_COLUMNS)}")
+                                 f"allowed: {', '.join(OUTPUT_COLUMNS)}", field="columns")
         checked = _scenario(scenario)
         work = _check_work(checked, 1, "a simulation")
         result = run(checked) if work <= LIGHT_WORK else await _off_loop(run, checked)
@@ -361,10 +361,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         uvicorn.Server(uvicorn.Config(create_app(), log_level="warning")).run(sockets=[sock])
 
     if workers == 1:
-        run()
+        run()  # uvicorn handles SIGINT and SIGTERM, then passes them on to the CLI (exit 130 or 143)
         return
+
+    def run_worker() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a worker stopped by its parent ends quietly
+        run()
+
     context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=run, daemon=True) for _ in range(workers)]
+    processes = [context.Process(target=run_worker, daemon=True) for _ in range(workers)]
     for process in processes:
         process.start()
 
