@@ -105,7 +105,12 @@ def main() -> None:
         print(f"  light alone:        p50 {pct(light_alone, 50):6.1f} ms, p95 {pct(light_alone, 95):6.1f} ms")
         print(f"  light, heavy going: p50 {pct(light_with_heavy, 50):6.1f} ms, p95 {pct(light_with_heavy, 95):6.1f} ms "
               "(goal: p95 <= 100 ms)")
-        print(f"  heavy requests: {len(heavy_times)}, median {statistics.median(heavy_times):.2f} s each")
+        from gutjoint.interfaces.web.app import estimated_work
+        from gutjoint.studies.scenario import scenario_from_dict
+
+        units = estimated_work(scenario_from_dict(HEAVY["scenario"]), 17)
+        print(f"  heavy requests: {len(heavy_times)}, median {statistics.median(heavy_times):.2f} s each "
+              f"({units:.0f} work units: {1e3 * statistics.median(heavy_times) / units:.2f} ms a unit)")
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:

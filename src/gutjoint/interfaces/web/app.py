@@ -373,14 +373,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     for process in processes:
         process.start()
 
-    def stop(*_) -> None:
+    def stop(signum: int = signal.SIGTERM, *_) -> None:
         for process in processes:
             process.terminate()
-        raise SystemExit(0)
+        raise SystemExit(128 + signum)  # the CLI's documented codes: 143 for SIGTERM, 130 for Ctrl-C
 
     signal.signal(signal.SIGTERM, stop)  # a terminated server takes its workers with it
     try:
         for process in processes:
             process.join()
     except KeyboardInterrupt:
-        stop()
+        stop(signal.SIGINT)
