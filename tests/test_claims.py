@@ -204,3 +204,35 @@ def test_anti_tnf_relieves_ra_like_pain_as_the_trials_report():
     before, week24 = frame.loc[29, "pain_nrs"], frame.loc[29 + 168, "pain_nrs"]
     assert 0.25 <= 1 - week24 / before <= 0.45
     assert frame.loc[29 + 7, "pain_nrs"] < before  # relief starts within the first week
+
+
+def test_blocking_tnf_reaches_every_tnf_action():
+    """With TNF fully blocked, no equation but TNF's own balance, and no output but the measured TNF
+    concentration, depends on the TNF state: the barrier, monocyte activation, the IL-6/IL-8 up-regulation, fever
+    and the joint all read TNF's activity, which the blocker removes."""
+    from gutjoint.biology.model import build_model
+
+    model = build_model()
+    tnf = model.state_symbols[model.state_index("tnf")]
+    blocked = {model.input_symbols[model.input_names.index("anti_tnf")]: 1}
+    for state, rhs in zip(model.states, model.rhs):
+        if state.name != "tnf":
+            assert tnf not in rhs.xreplace(blocked).free_symbols, state.name
+    for name, expr in model.outputs.items():
+        if name != "tnf_pg_ml":
+            assert tnf not in expr.xreplace(blocked).free_symbols, name
+
+
+def test_anti_tnf_lowers_il6_within_a_day_and_crp_over_weeks():
+    """External check (direction and timing): infliximab in rheumatoid arthritis brings a rapid, marked fall in
+    circulating IL-6 (Takeuchi et al. 2012, Ann Rheum Dis 71:1583, introduction and the studies it cites), while
+    CRP, made in response to IL-6, follows over the next weeks."""
+    sc = {"days": 60, "step_hours": 6, "subject": {"autoimmunity": 0.7},
+          "inputs": [{"name": "anti_tnf", "level": 0.9, "start_day": 30}]}
+    frame = gutjoint.simulate(sc).frame.set_index("time_days")
+    il6_before, crp_before = frame.loc[30 - 0.25, "il6_pg_ml"], frame.loc[30 - 0.25, "crp_mg_l"]
+    il6_fall_day1 = 1 - frame.loc[31, "il6_pg_ml"] / il6_before
+    crp_fall_day1, crp_fall_day14 = (1 - frame.loc[d, "crp_mg_l"] / crp_before for d in (31, 44))
+    assert il6_fall_day1 > 0.1  # IL-6 falls within the first day ...
+    assert crp_fall_day1 < il6_fall_day1 < 1  # ... faster than CRP ...
+    assert crp_fall_day14 > crp_fall_day1 + 0.05  # ... which keeps falling over the following weeks

@@ -117,6 +117,8 @@ def build_model() -> Model:
     scfa = name("scfa_supply", 1 - p("scfa_loss_per_dysbiosis") * u("dysbiosis"))
 
     # 2. Barrier -------------------------------------------------------------------------------------------
+    # TNF's biological activity: the one quantity every TNF action reads, so a blocker reaches all of them (the
+    # barrier, monocyte activation, IL-6/IL-8 up-regulation, fever and the joint); only TNF's own balance uses x("tnf")
     tnf_active = name("tnf_active", x("tnf") * (1 - u("anti_tnf")))
     support = u("barrier_support")
     repair_boost = name("repair_boost", 1 + p("support_repair_boost") * support)
@@ -165,13 +167,13 @@ def build_model() -> Model:
     )
     d_mono = H * (
         p("monocyte_activation") * lps_signal
-        * (1 + p("tnf_activation_boost") * _hill(x("tnf"), p("tnf_half_activation"), 3))
+        * (1 + p("tnf_activation_boost") * _hill(tnf_active, p("tnf_half_activation"), 3))
         * (1 - x("monocytes_active"))
         - p("monocyte_deactivation") * x("monocytes_active")
     )
     il10_brake_tnf = name("il10_brake_tnf", 1 / (1 + x("il10") / p("il10_half_inhibition")))
     il10_brake = name("il10_brake", 1 / (1 + x("il10") / p("il10_half_inhibition_il6_il8")))
-    tnf_boost = name("tnf_boost", _hill(x("tnf"), p("tnf_half_upregulation")))
+    tnf_boost = name("tnf_boost", _hill(tnf_active, p("tnf_half_upregulation")))
     synovial_spill = x("synovitis")
     d_tnf = p("tnf_clearance") * H * (
         p("tnf_basal")
@@ -183,7 +185,8 @@ def build_model() -> Model:
     d_il6 = p("il6_clearance") * H * (
         p("il6_basal")
         + p("il6_per_monocyte") * x("monocytes_active") * (1 + p("il6_tnf_upregulation") * tnf_boost) * il10_brake
-        + p("il6_per_synovitis") * synovial_spill
+        # inflamed synovium makes IL-6 largely under TNF made there, so a TNF blocker cuts that share at once
+        + p("il6_per_synovitis") * synovial_spill * (1 - p("synovial_il6_tnf_share") * u("anti_tnf"))
         + p("il6_per_metabolic") * u("metabolic_stress")
         - x("il6")
     )
