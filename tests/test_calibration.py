@@ -104,6 +104,6 @@ def test_calibrate_check_cli(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "calibrate", "--check", "--out",
                            str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    report = (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "| C1_tnf |" in report and "not medical advice" in report
     assert (tmp_path / "fit_endotoxemia.png").exists()

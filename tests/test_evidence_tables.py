@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 
+import pytest
+
 import gutjoint
+from gutjoint import ModelDefinitionError
 from gutjoint.biology.model import build_model
-from gutjoint.biology.parameters import GRADES
+from gutjoint.biology.parameters import GRADES, VALUE_GRADES
 
 
 def test_every_parameter_is_documented():
@@ -49,6 +53,31 @@ def test_params_cli_json():
     data = json.loads(proc.stdout)
     assert {r["name"] for r in data["parameters"]} == set(gutjoint.parameters().names)
     assert all("grade" in link for link in data["links"])
+    assert all(r["value_grade"] in VALUE_GRADES for r in data["parameters"])
+    assert sum(data["value_grade_counts"].values()) == len(data["parameters"])
+
+
+def test_every_parameter_has_two_grades_that_agree_with_its_source():
+    """The link grade says whether the effect exists, and in what species; the value grade says what the number
+    rests on. An assumed number is graded assumed and a fitted one human fit, whatever its link's grade."""
+    for p in gutjoint.parameters().records:
+        assert p.grade in GRADES and p.value_grade in VALUE_GRADES, p.name
+        if p.source_kind == "assumed":
+            assert p.value_grade == "assumed", p.name
+        if p.source_kind == "fitted":
+            assert p.value_grade == "human fit", p.name
+    bad = dataclasses.replace(gutjoint.parameters()["tj_per_tnf"], value_grade="human measurement")
+    with pytest.raises(ModelDefinitionError, match="value_grade 'assumed'"):
+        bad.check()
+
+
+def test_links_are_graded_by_their_weakest_part_not_their_strongest():
+    """TNF and dysbiosis opening the barrier, and permeability raising plasma endotoxin, are shown in animals;
+    in people only NSAIDs and alcohol (L1) and the fat meal (L2) are. IDEA measured no synovitis (L20)."""
+    links = {link.id: link for link in gutjoint.links()}
+    assert links["L1b"].grade == links["L1c"].grade == links["L2b"].grade == "animal"
+    assert "tj_per_tnf" in links["L1b"].parameters and "lps_unrestricted_gain" in links["L2b"].parameters
+    assert "synovitis" not in links["L20"].target
 
 
 def test_public_api_is_curated():

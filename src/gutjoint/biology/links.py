@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,6 +21,16 @@ class Link:
     parameters: str
 
 
+LINK_ID = re.compile(r"^([LM])(\d+)([a-z]?)$")
+"""L<n> for a link of EVIDENCE.md §6 (a letter marks a part of it with its own evidence), M<n> for the model's own."""
+
+
+def link_order(link_id: str) -> tuple[str, int, str]:
+    """Sort key: L1, L1b, L1c, L2, ..., L21, M1, ..."""
+    kind, number, part = LINK_ID.match(link_id).groups()
+    return kind, int(number), part
+
+
 @lru_cache(maxsize=1)
 def load_links() -> tuple[Link, ...]:
     """Load and check ``links.csv``."""
@@ -28,6 +39,8 @@ def load_links() -> tuple[Link, ...]:
         link = Link(**{k: v.strip() for k, v in row.items()})
         if link.grade not in GRADES:
             raise ModelDefinitionError(f"link {link.id}: grade {link.grade!r} is not one of {GRADES}")
+        if not LINK_ID.match(link.id):
+            raise ModelDefinitionError(f"link {link.id!r}: an id is L<n> or M<n>, with an optional part letter")
         if link.effect not in ("+", "-"):
             raise ModelDefinitionError(f"link {link.id}: effect must be '+' or '-'")
         links.append(link)

@@ -23,14 +23,28 @@ GRADES = (
     "human observational",
     "animal",
     "in vitro",
-    "model",
     "hypothesis",
     "definition",
 )
-"""Evidence grades, strongest first. ``model`` = a published model's fitted value; ``definition`` = a scale or
-trait that defines its own unit."""
+"""Grades of evidence that an effect exists (for a link, and for the link a parameter sits on), strongest first.
+``definition`` = a scale or trait that defines its own unit."""
+
+VALUE_GRADES = (
+    "human measurement",
+    "human fit",
+    "published model",
+    "derived",
+    "animal",
+    "assumed",
+    "definition",
+)
+"""What a parameter's number rests on: read from a measurement in people; fitted here to human calibration
+targets; taken from a published model fitted to human data; arithmetic on read numbers (the source says which);
+an animal number; assumed (no number located: the source says why this one); or a definition."""
 
 SOURCE_KINDS = ("assumed", "fitted", "derived", "literature")
+COLUMNS = ("name", "value", "unit", "low", "high", "module", "grade", "value_grade", "source", "rationale")
+"""The columns of ``parameters.csv``, in order."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,7 @@ class Parameter:
     high: float
     module: str
     grade: str
+    value_grade: str
     source: str
     rationale: str
 
@@ -60,6 +75,15 @@ class Parameter:
             )
         if self.grade not in GRADES:
             raise ModelDefinitionError(f"parameter {self.name!r}: grade {self.grade!r} is not one of {GRADES}")
+        if self.value_grade not in VALUE_GRADES:
+            raise ModelDefinitionError(f"parameter {self.name!r}: value_grade {self.value_grade!r} is not one of "
+                                       f"{VALUE_GRADES}")
+        implied = {"assumed": "assumed", "fitted": "human fit"}.get(self.source_kind)
+        if implied and self.value_grade != implied:
+            raise ModelDefinitionError(f"parameter {self.name!r}: a {self.source_kind} value has value_grade "
+                                       f"{implied!r}, not {self.value_grade!r}")
+        if (self.grade == "definition") != (self.value_grade == "definition"):
+            raise ModelDefinitionError(f"parameter {self.name!r}: a definition is one in both grades")
         if not self.source.strip():
             raise ModelDefinitionError(f"parameter {self.name!r} has no source (write 'assumed: <reason>')")
 
@@ -90,6 +114,10 @@ class ParameterTable:
             values[self._index[name]] = float(value)  # KeyError for an unknown name
         return values
 
+    def value_grade_counts(self) -> dict[str, int]:
+        """How many parameters have each value grade, in the order of :data:`VALUE_GRADES`."""
+        return {grade: sum(p.value_grade == grade for p in self.records) for grade in VALUE_GRADES}
+
     def as_rows(self) -> list[dict[str, object]]:
         return [dict(vars(p), source_kind=p.source_kind) for p in self.records]
 
@@ -105,7 +133,10 @@ def load_parameters() -> ParameterTable:
     """Load and check ``parameters.csv``."""
     records = []
     seen = set()
-    for row in _read_records("parameters.csv"):
+    rows = _read_records("parameters.csv")
+    if rows and tuple(rows[0]) != COLUMNS:
+        raise ModelDefinitionError(f"parameters.csv columns {tuple(rows[0])} differ from {COLUMNS}")
+    for row in rows:
         name = row["name"].strip()
         if name in seen:
             raise ModelDefinitionError(f"parameter {name!r} is listed twice in parameters.csv")
@@ -118,6 +149,7 @@ def load_parameters() -> ParameterTable:
             high=float(row["high"]),
             module=row["module"].strip(),
             grade=row["grade"].strip(),
+            value_grade=row["value_grade"].strip(),
             source=row["source"].strip(),
             rationale=row["rationale"].strip(),
         )

@@ -202,16 +202,23 @@ def params(as_json: bool = typer.Option(False, "--json", help="print JSON instea
     from gutjoint.biology.links import load_links
     from gutjoint.biology.parameters import load_parameters
 
-    rows = load_parameters().as_rows()
+    table_ = load_parameters()
+    rows = table_.as_rows()
     links = [vars(link) for link in load_links()]
+    counts = table_.value_grade_counts()
     if as_json:
-        sys.stdout.write(json.dumps({"parameters": rows, "links": links}, indent=1, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps({"parameters": rows, "value_grade_counts": counts, "links": links}, indent=1,
+                                    ensure_ascii=False) + "\n")
         return
-    table = Table("name", "value", "unit", "range", "grade", "source", title="Parameters", show_lines=False)
+    table = Table("name", "value", "unit", "range", "link grade", "value grade", "source", title="Parameters",
+                  show_lines=False)
     for r in rows:
         table.add_row(r["name"], f"{r['value']:.4g}", r["unit"], f"{r['low']:g}-{r['high']:g}", r["grade"],
-                      r["source"])
+                      r["value_grade"], r["source"])
     console.print(table)
+    console.print(f"{len(rows)} parameters by what their value rests on: "
+                  + ", ".join(f"{grade} {n}" for grade, n in counts.items())
+                  + ". The link grade says whether the effect itself is shown, and in what species.")
     link_table = Table("id", "source", "target", "effect", "grade", "evidence", title="Causal links")
     for link in links:
         link_table.add_row(link["id"], link["source"], link["target"], link["effect"], link["grade"], link["evidence"])

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gutjoint.biology import species  # noqa: E402
+from gutjoint.biology.links import link_order  # noqa: E402
 from gutjoint.interfaces.files import atomic_write  # noqa: E402
 from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS  # noqa: E402
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario  # noqa: E402
@@ -40,10 +41,10 @@ class Option:
 
 OPTIONS = (
     Option("barrier_support", "Barrier support (as strong as glutamine 5 g three times a day)",
-           (("barrier_support", 1.0),), ("M3", "L2", "L3", "L21"),
+           (("barrier_support", 1.0),), ("M3", "L2b", "L3", "L21"),
            "Barrier support normalised permeability in a human trial; that this then relieves joint pain has not "
            "been tested in people (a hypothesis)."),
-    Option("microbiome", "Microbiome restoration (dysbiosis removed)", (("dysbiosis", 0.0),), ("L7", "L15", "L1"),
+    Option("microbiome", "Microbiome restoration (dysbiosis removed)", (("dysbiosis", 0.0),), ("L7", "L15", "L1c"),
            "Links from the microbiome to joints rest on human associations and mouse experiments."),
     Option("anti_tnf", "Anti-TNF medicine (90% of TNF activity blocked)", (("anti_tnf", 0.9),), ("L18", "L13", "M10"),
            "Sized so that RA-like pain falls by about 40% over 24 weeks, as in anti-TNF trials in rheumatoid "
@@ -157,7 +158,7 @@ def build_report(scenario, *, start_day: float | None = None) -> str:
                             grades(option.links), html.escape(option.caveat)])
     source_rows = [[name, f"{value:+.2f}", grades(SOURCE_LINKS[name])] for name, value in before.sources.items()]
     used = sorted({i for o in OPTIONS for i in o.links} | {i for ids in SOURCE_LINKS.values() for i in ids},
-                  key=lambda i: (i[0], int(i[1:])))
+                  key=link_order)
     link_rows = [[i, html.escape(links[i].source), html.escape(links[i].target), links[i].effect,
                   html.escape(links[i].grade), html.escape(links[i].evidence)] for i in used]
     flag_items = "".join(f"<li><b>{html.escape(f.label)}</b>: {html.escape(f.why)}"

@@ -165,7 +165,8 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
         p.setValue(float(overrides.get(rec.name, rec.value)))
         p.setUnits(_unit_id(rec.unit))
         _check(p.setNotes(_notes(f"{rec.rationale}. Unit: {rec.unit}. Range {rec.low:g}-{rec.high:g}. "
-                                 f"Grade: {rec.grade}. Source: {rec.source}")), f"annotate {rec.name}")
+                                 f"Link grade: {rec.grade}. Value grade: {rec.value_grade}. Source: {rec.source}")),
+               f"annotate {rec.name}")
         _annotate(p, f"meta_{rec.name}", rec.source)
     variable_inputs = _changing_inputs(model, schedule)
     input_units = {var.name: var.unit for var, _, _ in species.INPUTS}

@@ -28,7 +28,7 @@ from importlib import resources
 import numpy as np
 from scipy.optimize import least_squares
 
-from gutjoint.biology.parameters import load_parameters
+from gutjoint.biology.parameters import COLUMNS, load_parameters
 from gutjoint.studies.calibration import cohort, data, experiments
 from gutjoint.studies.calibration.conditions import load_conditions
 from gutjoint.studies.calibration.targets import BARRIER, BASAL, FEVER, INNATE, SUPPORT, THRESHOLD, TOLERANCE
@@ -290,8 +290,9 @@ def write_back(values: dict[str, float], tags: dict[str, str]) -> None:
         value = float(np.clip(values[name], rec.low, rec.high))
         prior = rec.source.split("; prior: ", 1)[1] if "; prior: " in rec.source else (
             "" if rec.source.startswith("fitted:") else rec.source)
-        row[1] = f"{value:.5g}"
-        row[7] = f"fitted: {tags[name]}" + (f"; prior: {prior}" if prior else "")
+        row[COLUMNS.index("value")] = f"{value:.5g}"
+        row[COLUMNS.index("value_grade")] = "human fit"  # every calibration target is human data
+        row[COLUMNS.index("source")] = f"fitted: {tags[name]}" + (f"; prior: {prior}" if prior else "")
         return row
 
     _rewrite_csv(params_path, update)

@@ -27,7 +27,7 @@ const CHAIN = [  // [label, column, unit, digits]
   ["Immune (TNF)", "tnf_pg_ml", "pg/mL", 2], ["Inflammation (CRP)", "crp_mg_l", "mg/L", 2],
   ["Joint (synovitis)", "synovitis", "a.u.", 2], ["Pain", "pain_nrs", "/10", 1],
 ];
-const CHAIN_LINKS = [["L2", "L3"], ["L4"], ["M6", "L5"], ["L13", "L18", "L6"], ["M9"]];
+const CHAIN_LINKS = [["L2b", "L3"], ["L4"], ["M6", "L5"], ["L13", "L18", "L6"], ["M9"]];
 const COLUMNS = "pain_nrs,crp_mg_l,il6_pg_ml,lm_ratio,lps_pg_ml,tnf_pg_ml,synovitis";  // what the page draws
 const $ = (id) => document.getElementById(id);
 let links = {};
