@@ -56,6 +56,29 @@ def test_petab_export_passes_the_linter(tmp_path):
     assert parameters["estimate"].sum() >= 20
 
 
+def test_petab_measurements_and_estimates_come_from_the_calibration_definition():
+    """The exported problem reads the same tables, noise and estimated set as `gutjoint calibrate`, so a change to
+    a target reaches both (no number is written twice)."""
+    import numpy as np
+
+    from gutjoint.interfaces.petab_export import ESTIMATED, measurements_table
+    from gutjoint.studies.calibration import data
+    from gutjoint.studies.calibration.fit import BLOCKS
+
+    fitted = {n for b in BLOCKS if b.name in ("barrier", "innate") for n in b.parameters}
+    assert ESTIMATED == fitted and {"il6_basal", "tnf_basal"} <= ESTIMATED  # the innate block's basal terms too
+    m = measurements_table()
+    gfd = m[m["datasetId"] == "gluten_free_diet"].sort_values("time")
+    assert list(gfd["measurement"]) == [data.gfd_relative("gfd_week1"), data.gfd_relative("gfd_month2")]
+    assert list(gfd["noiseParameters"]) == [data.relative_sd("gfd_week1"), data.relative_sd("gfd_month2")]
+    before, after, day = data.support_definition()
+    zhou = m[m["datasetId"] == "zhou2019"].sort_values("time")
+    assert list(zhou["measurement"]) == [before, after] and list(zhou["time"]) == [0.0, day]
+    cytokines = data.janum_cytokines()
+    tnf = m[m["observableId"] == "obs_tnf"].sort_values("time")
+    np.testing.assert_array_equal(tnf["noiseParameters"], data.log_noise(cytokines["tnf_mean"], cytokines["tnf_sd"]))
+
+
 # --- scenarios encoded in the SBML, checked by other engines -------------------------------------------------
 # Agreement criterion: |engine - gutjoint| <= RTOL * |gutjoint| + ATOL_FLOOR in every pinned output column;
 # the floor (1e-7, in the column's unit) covers quantities that sit at zero.

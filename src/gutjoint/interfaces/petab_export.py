@@ -27,10 +27,12 @@ from gutjoint.interfaces.files import atomic_write
 from gutjoint.interfaces.sbml import build_sbml
 from gutjoint.studies.calibration import data, experiments
 from gutjoint.studies.calibration.conditions import load_conditions
-from gutjoint.studies.calibration.targets import BARRIER, FEVER, INNATE, SUPPORT, THRESHOLD, TOLERANCE
+from gutjoint.studies.calibration.fit import BLOCKS
 from gutjoint.studies.scenario import INPUT_DEFAULTS
 
-ESTIMATED = set(INNATE + FEVER + THRESHOLD + TOLERANCE + BARRIER + SUPPORT)
+ESTIMATED = {name for block in BLOCKS if block.name in ("barrier", "innate") for name in block.parameters}
+"""What ``gutjoint calibrate`` estimates from the targets in this problem (the population block's targets are a
+cohort, not in it)."""
 CYTOKINE_COLUMNS = {"tnf": "tnf", "il6": "il6", "il8": "il8", "il10": "il10"}
 
 
@@ -82,7 +84,7 @@ def measurements_table() -> pd.DataFrame:
     cyt = data.janum_cytokines()  # synthetic rows already excluded
     for key in CYTOKINE_COLUMNS:
         for _, r in cyt.iterrows():
-            cv = float(np.clip(r[f"{key}_sd"] / r[f"{key}_mean"], 0.15, 1.0))
+            cv = float(data.log_noise(r[f"{key}_mean"], r[f"{key}_sd"]))
             rows.append({**bolus, "observableId": f"obs_{key}", "time": r["time_h"] / 24, "measurement": r[f"{key}_mean"],
                          "noiseParameters": cv, "observableParameters": np.nan, "datasetId": "janum2016"})
     for _, r in data.janum_temperature().iterrows():
@@ -95,13 +97,17 @@ def measurements_table() -> pd.DataFrame:
     rows.append({"simulationConditionId": "abstinent", "preequilibrationConditionId": "drinking", "observableId": "obs_lm",
                  "time": 14.0, "measurement": 0.014, "noiseParameters": 0.008, "observableParameters": np.nan,
                  "datasetId": "alcohol_cessation"})
-    for day, value in ((7.0, 0.53), (60.0, 0.34)):
+    targets = data.barrier_targets()
+    for target in ("gfd_week1", "gfd_month2"):
         rows.append({"simulationConditionId": "gluten_free_diet", "preequilibrationConditionId": "coeliac_on_gluten",
-                     "observableId": "obs_lm_relative", "time": day, "measurement": value, "noiseParameters": 0.1 * value,
+                     "observableId": "obs_lm_relative", "time": float(targets.loc[target, "time_days"]),
+                     "measurement": data.gfd_relative(target), "noiseParameters": data.relative_sd(target),
                      "observableParameters": "gfd_lm_start", "datasetId": "gluten_free_diet"})
-    for day, value in ((0.0, 0.11), (56.0, 0.05)):
+    before, after, day = data.support_definition()
+    for time, value in ((0.0, before), (day, after)):
         rows.append({"simulationConditionId": "pi_ibs_d_supported", "preequilibrationConditionId": "pi_ibs_d",
-                     "observableId": "obs_lm", "time": day, "measurement": value, "noiseParameters": 0.0075,
+                     "observableId": "obs_lm", "time": time, "measurement": value,
+                     "noiseParameters": data.relative_sd("barrier_support_definition"),
                      "observableParameters": np.nan, "datasetId": "zhou2019"})
     return pd.DataFrame(rows)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 SYNTHETIC_MARK = "synthetic"
@@ -35,6 +36,27 @@ def janum_temperature() -> pd.DataFrame:
 
 def janum_pain_threshold() -> pd.DataFrame:
     return read_table("endotoxemia_bolus_2ngkg_janum2016_pain_threshold.csv")
+
+
+CV_FLOOR, CV_CEIL = 0.15, 1.0
+"""A cytokine's error on the log scale is its coefficient of variation, kept within these bounds: the floor stops
+a few tight points from dominating a fit, the ceiling keeps near-zero means from weighing nothing."""
+
+
+def log_noise(mean, sd):
+    """Standard deviation on the log scale of a cytokine measured as mean +- SD (the CV, bounded)."""
+    return np.clip(np.asarray(sd, dtype=float) / np.asarray(mean, dtype=float), CV_FLOOR, CV_CEIL)
+
+
+def relative_sd(target_id: str) -> float:
+    """The SD of a barrier target whose tolerance reads "+-N% of ..." in its table: the tolerance taken as 2 SD."""
+    row = barrier_targets().loc[target_id]
+    tolerance = str(row["tolerance"])
+    if not tolerance.startswith("+-") or "%" not in tolerance:
+        raise ValueError(f"barrier target {target_id!r}: tolerance {tolerance!r} is not a relative one")
+    fraction = float(tolerance[2:tolerance.index("%")]) / 100
+    value = support_definition()[1] if target_id == "barrier_support_definition" else float(row["value"])
+    return fraction * value / 2
 
 
 def barrier_targets() -> pd.DataFrame:

@@ -52,7 +52,7 @@ def innate_residuals(params: dict[str, float]) -> np.ndarray:
     for key, column in (("tnf", "tnf_pg_ml"), ("il6", "il6_pg_ml"), ("il8", "il8_pg_ml"), ("il10", "il10_pg_ml")):
         mean, sd = table[f"{key}_mean"].to_numpy(), table[f"{key}_sd"].to_numpy()
         model = np.maximum(experiments.at_hours(bolus.frame, column, hours), 1e-6)
-        out.extend((np.log(model) - np.log(mean)) / np.clip(sd / mean, 0.15, 1.0))
+        out.extend((np.log(model) - np.log(mean)) / data.log_noise(mean, sd))
     temp = data.janum_temperature()
     model_t = experiments.at_hours(bolus.frame, "temperature_c", temp["time_h"])
     out.extend((model_t - temp["temperature_c_mean"].to_numpy()) / temp["temperature_c_sd"].to_numpy())
@@ -80,10 +80,10 @@ def barrier_residuals(params: dict[str, float]) -> np.ndarray:
     _, support_after, _ = data.support_definition()
     out = np.array([
         max(0.0, alcohol["excess_left_day14"] - 0.05) / 0.02,
-        (gfd["rel_day7"] - week1) / (0.1 * week1),  # the +-20% tolerance taken as 2 SD
-        (gfd["rel_day60"] - month2) / (0.1 * month2),
+        (gfd["rel_day7"] - week1) / data.relative_sd("gfd_week1"),  # the +-20% tolerance taken as 2 SD
+        (gfd["rel_day60"] - month2) / data.relative_sd("gfd_month2"),
         max(0.0, gfd["lm_day365"] - 0.025) / 0.0025,
-        (zhou["lm_week8"] - support_after) / (0.15 * support_after),  # +-30% as 2 SD
+        (zhou["lm_week8"] - support_after) / data.relative_sd("barrier_support_definition"),  # +-30% as 2 SD
     ])
     return np.where(np.isfinite(out), out, FAILED)
 
