@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import least_squares
 
 import gutjoint
-from gutjoint.studies.calibration import TARGETS, check, data, experiments
+from gutjoint.studies.calibration import TARGETS, check, data, experiments, verdict
 from gutjoint.studies.calibration.fit import innate_residuals
 
 
@@ -18,12 +18,34 @@ def checks():
 
 
 def test_every_target_passes_with_the_shipped_parameters(checks):
-    """`gutjoint calibrate --check` as a test. Out-of-scope targets must say why."""
-    failed = [(t.id, o.value) for t, o in checks if o.passed is False]
+    """`gutjoint calibrate --check` as a test. Out-of-scope targets and stated misses must say why."""
+    failed = [(t.id, o.value) for t, o in checks if verdict(t, o) == "FAIL"]
     assert not failed
     for target, outcome in checks:
         if outcome.passed is None:
             assert len(outcome.detail) > 40, f"{target.id} is out of scope without a reason"
+        if target.known_miss:
+            assert len(target.known_miss) > 40, f"{target.id} is a stated miss without a reason"
+
+
+def test_the_validation_group_is_held_out_of_every_fit(checks):
+    """Validation targets inform no parameter, and no fit block reads their data."""
+    from gutjoint.studies.calibration.fit import BLOCKS
+
+    validation = [t for t in TARGETS if t.group == "validation"]
+    assert len(validation) >= 2 and all(not t.informs for t in validation)
+    fitted_targets = {tid for block in BLOCKS for tid in block.targets}
+    assert not fitted_targets & {t.id for t in validation}
+    assert {t.group for t in TARGETS} == {"calibration", "validation"}
+
+
+def test_a_stated_miss_is_reported_as_a_miss_and_a_met_one_as_a_pass(checks):
+    from gutjoint.studies.calibration.targets import Outcome
+
+    target = next(t for t in TARGETS if t.known_miss)
+    assert verdict(target, Outcome("x", False)) == "miss" and verdict(target, Outcome("x", True)) == "pass"
+    plain = next(t for t in TARGETS if not t.known_miss)
+    assert verdict(plain, Outcome("x", False)) == "FAIL"
 
 
 def test_every_target_has_provenance():

@@ -251,16 +251,19 @@ def calibrate(
         outcome = run(out, starts=starts, profiles=profiles, write=write, blocks=tuple(block),
                       progress=lambda m: errors.print(m))
         results, report = outcome.checks, outcome.report
-    table = Table("target", "model", "result", box=None, header_style="bold")
-    for target, outcome in results:
-        verdict = {True: Text("pass", style="green"), False: Text("FAIL", style="red"),
-                   None: Text("out of scope", style="yellow")}[outcome.passed]
-        table.add_row(target.id, outcome.value, verdict)
+    from gutjoint.studies.calibration import verdict
+
+    styles = {"pass": "green", "FAIL": "red", "miss": "yellow", "out of scope": "yellow"}
+    table = Table("target", "group", "model", "result", box=None, header_style="bold")
+    words = [verdict(t, o) for t, o in results]
+    for (target, outcome), word in zip(results, words):
+        table.add_row(target.id, target.group, outcome.value, Text(word, style=styles[word]))
     console.print(table)
-    failed = [t.id for t, o in results if o.passed is False]
-    console.print(f"{len(results) - len(failed)}/{len(results)} targets pass or are out of scope; report -> {printable(report)} "
-                  f"({time.perf_counter() - t0:.1f} s)")
-    if failed:
+    counts = {w: words.count(w) for w in styles if w in words}
+    console.print(f"{len(results)} targets: " + ", ".join(f"{n} {w}" for w, n in counts.items())
+                  + f" (a miss is stated, with its reason, in the report); report -> {printable(report)} "
+                  f"({time.perf_counter() - t0:.1f} s)", soft_wrap=True)
+    if "FAIL" in words:
         raise typer.Exit(1)
 
 

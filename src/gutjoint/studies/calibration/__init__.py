@@ -4,6 +4,6 @@
     calibrate(...)     fit the parameters the targets inform, write them back, write the report
 """
 
-from gutjoint.studies.calibration.targets import TARGETS, Evaluation, Outcome, Target, check
+from gutjoint.studies.calibration.targets import TARGETS, Evaluation, Outcome, Target, check, verdict
 
-__all__ = ["TARGETS", "Evaluation", "Outcome", "Target", "check"]
+__all__ = ["TARGETS", "Evaluation", "Outcome", "Target", "check", "verdict"]

@@ -59,6 +59,11 @@ def relative_sd(target_id: str) -> float:
     return fraction * value / 2
 
 
+def other_studies() -> pd.DataFrame:
+    """Endotoxemia and anti-TNF results beyond Janum 2016 (abstract-level), with their group and provenance."""
+    return read_table("endotoxemia_other_studies.csv").set_index("id")
+
+
 def barrier_targets() -> pd.DataFrame:
     return read_table("barrier_recovery_targets.csv").set_index("id")
 

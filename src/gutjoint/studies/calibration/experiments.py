@@ -52,6 +52,27 @@ def bolus(params: dict[str, float]) -> SimulationResult:
     return _run(bolus_scenario(), params)
 
 
+def bolus_at(params: dict[str, float], dose_ng_kg: float, hours: float = BOLUS_HOURS,
+             step_hours: float = 0.05) -> SimulationResult:
+    """An IV endotoxin bolus of any dose, from rest, followed for ``hours``."""
+    scenario = Scenario(name=f"lps-bolus-{dose_ng_kg:g}ngkg", days=hours / 24, step_hours=step_hours,
+                        doses=(Dose("lps_iv", dose_ng_kg, 0.0),), source=f"calibration: {dose_ng_kg:g} ng/kg bolus")
+    return _run(scenario, params)
+
+
+def peak(frame: pd.DataFrame, column: str) -> tuple[float, float]:
+    """Peak over the resting value (fold) and its time in hours."""
+    k = int(frame[column].idxmax())
+    return float(frame[column].iloc[k] / frame[column].iloc[0]), float(frame["time_days"].iloc[k] * 24)
+
+
+def anti_tnf_in_ra(params: dict[str, float], block: float = 0.9) -> pd.DataFrame:
+    """The RA-like subject (autoimmunity 0.7) given a TNF blocker from day 30, every 6 hours to day 80."""
+    scenario = Scenario(name="ra-anti-tnf", days=80.0, step_hours=6.0, subject={"autoimmunity": 0.7},
+                        inputs=(InputWindow("anti_tnf", block, 30.0, 80.0),), source="calibration: anti-TNF in RA")
+    return _run(scenario, params).frame.set_index("time_days")
+
+
 def tolerance_reduction(params: dict[str, float]) -> dict[str, float]:
     """Fractional reduction of the day-5 cytokine rise relative to day 1 (TNF, IL-6, IL-10)."""
     result = _run(daily_bolus_scenario(), params)

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from gutjoint.studies.calibration import cohort, data, experiments  # noqa: E402
 from gutjoint.studies.calibration.conditions import load_conditions  # noqa: E402
-from gutjoint.studies.calibration.targets import CYTOKINES  # noqa: E402
+from gutjoint.studies.calibration.targets import CYTOKINES, GROUPS, verdict  # noqa: E402
 from gutjoint.safety import DISCLAIMER  # noqa: E402
 
 
@@ -162,15 +162,25 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
     folder.mkdir(parents=True, exist_ok=True)
     figures = [figure_endotoxemia(folder, params), figure_barrier(folder, params, conditions), figure_other(folder, params)]
     prof_fig = figure_profiles(folder, result.profiles) if result else None
-    lines = ["# gutjoint calibration report", "", f"*{DISCLAIMER}*", "",
-             "## Targets", "", "| target | what | expected | tolerance | model | result | source |", "|---|---|---|---|---|---|---|"]
-    for target, outcome in checks:
-        verdict = {True: "pass", False: "**FAIL**", None: "out of scope"}[outcome.passed]
-        lines.append(f"| {target.id} | {target.what} | {target.expected} | {target.tolerance} | {outcome.value} | "
-                     f"{verdict} | {target.source} |")
-    notes = [(t, o) for t, o in checks if o.detail]
+    lines = ["# gutjoint calibration report", "", f"*{DISCLAIMER}*", ""]
+    headings = {"calibration": ("## Calibration targets", "The fit may use these."),
+                "validation": ("## Validation targets (held out)", "Chosen before any fit to them and never fitted: "
+                               "they show what the model predicts.")}
+    for group in GROUPS:
+        title, words = headings[group]
+        lines += [title, "", words, "", "| target | what | expected | tolerance | model | result | source |",
+                  "|---|---|---|---|---|---|---|"]
+        for target, outcome in checks:
+            if target.group == group:
+                word = verdict(target, outcome)
+                shown = {"FAIL": "**FAIL**", "miss": "**miss** (stated)"}.get(word, word)
+                lines.append(f"| {target.id} | {target.what} | {target.expected} | {target.tolerance} | "
+                             f"{outcome.value} | {shown} | {target.source} |")
+        lines.append("")
+    notes = [(t, o.detail) for t, o in checks if o.detail]
+    notes += [(t, f"missed on stated grounds: {t.known_miss}.") for t, o in checks if verdict(t, o) == "miss"]
     if notes:
-        lines += ["", *[f"- **{t.id}**: {o.detail}" for t, o in notes]]
+        lines += [*[f"- **{t.id}**: {text}" for t, text in notes]]
     lines += ["", "## Model against data", ""] + [f"![{f}]({f})" for f in figures]
     if result is not None:
         lines += ["", "## Fitted parameters and their uncertainty", "",

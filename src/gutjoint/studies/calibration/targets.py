@@ -72,6 +72,13 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Target:
+    """One human result the model is held to.
+
+    ``group``: ``calibration`` (the fit may use it) or ``validation`` (held out: chosen before any fit to it and
+    never fitted, so it tests what the model predicts). ``known_miss``: why the model cannot meet it today, for a
+    target it misses on purpose-stated grounds; ``check`` reports such a target as a miss, not a failure, and a
+    pass once the model meets it."""
+
     id: str
     what: str
     expected: str
@@ -79,6 +86,8 @@ class Target:
     source: str
     informs: tuple[str, ...]
     evaluate: Callable[[Evaluation], Outcome]
+    group: str = "calibration"
+    known_miss: str = ""
 
 
 def _within(x: float, lo: float, hi: float) -> bool:
@@ -189,6 +198,89 @@ def _immpact(ev: Evaluation) -> Outcome:
     return Outcome("minimal 10%, moderate 30%, substantial 50% (gutjoint.studies.outcomes)", ok)
 
 
+# --- results beyond the 2 ng/kg bolus (data/calibration/endotoxemia_other_studies.csv, abstract-level) -----------
+
+SWITCH_LIKE = ("the innate block was fitted at 2 ng/kg only; its TNF boost of monocyte activation (tnf_activation_boost "
+               "at its upper bound, Hill 3) and Hill-2 endotoxin sensing make the response switch-like, so below ~1 "
+               "ng/kg IL-6 and IL-8 barely move. A graded response across doses and regimens is the open part of the "
+               "low-grade inflammation issue")
+
+
+def _study(target_id: str) -> dict:
+    return data.other_studies().loc[target_id].to_dict()
+
+
+def _mean_over_rest(frame, column: str, hours: float = 6.0) -> float:
+    window = frame[frame["time_days"] * 24 <= hours + 1e-9]
+    return float(window[column].mean() / frame[column].iloc[0])
+
+
+def _dillingh(ev: Evaluation) -> Outcome:
+    frame = experiments.bolus_at(ev.params, 0.5).frame
+    parts, ok = [], True
+    for key, label, column in (("tnf", "TNF", "tnf_pg_ml"), ("il6", "IL-6", "il6_pg_ml"), ("il8", "IL-8", "il8_pg_ml")):
+        data_ratio = 1 + float(_study(f"dillingh2014_{key}")["value"]) / 100
+        model_ratio = _mean_over_rest(frame, column)
+        ok &= data_ratio / 2 <= model_ratio <= data_ratio * 2
+        parts.append(f"{label} x{model_ratio:.2f} (data x{data_ratio:.2f})")
+    return Outcome("0-6 h mean over rest: " + ", ".join(parts), ok)
+
+
+def _ppt_drop(frame, hours: float) -> float:
+    return float(1 - experiments.at_hours(frame, "pain_threshold_rel", [hours])[0])
+
+
+def _wegner(ev: Evaluation) -> Outcome:
+    low, moderate = (_ppt_drop(experiments.bolus_at(ev.params, d).frame, 3.0) for d in (0.4, 0.8))
+    return Outcome(f"threshold at 3 h: -{low:.1%} after 0.4, -{moderate:.1%} after 0.8 ng/kg",
+                   moderate > low and moderate >= 0.05)
+
+
+def _degoeij(ev: Evaluation) -> Outcome:
+    row = _study("degoeij2013_ppt")
+    change = -_ppt_drop(experiments.bolus_at(ev.params, 2.0).frame, 2.0) * 100
+    value, spread = float(row["value"]), float(row["spread"])
+    return Outcome(f"{change:+.1f}% at 2 h (data {value:+g} +- {spread:g}%)", abs(change - value) <= 2 * spread)
+
+
+def _resting_il6(ev: Evaluation) -> Outcome:
+    from gutjoint.studies.simulate import resting_outputs
+
+    il6 = resting_outputs("healthy", ev.params)["il6_pg_ml"]
+    return Outcome(f"{il6:.2f} pg/mL at rest (healthy)", _within(il6, 0.71, 3.53))
+
+
+def _charles(ev: Evaluation) -> Outcome:
+    frame = experiments.anti_tnf_in_ra(ev.params)
+    before, day1 = frame.loc[29.75, "il6_pg_ml"], frame.loc[31.0, "il6_pg_ml"]
+    return Outcome(f"RA-like IL-6 {before:.1f} -> {day1:.1f} pg/mL one day after a 90% block", day1 <= 3.53)
+
+
+def _krabbe(ev: Evaluation) -> Outcome:
+    frame = experiments.bolus_at(ev.params, 0.2).frame
+    (tnf, tnf_h), (il6, il6_h) = experiments.peak(frame, "tnf_pg_ml"), experiments.peak(frame, "il6_pg_ml")
+    fever = float(frame["temperature_c"].max() - frame["temperature_c"].iloc[0])
+    ok = _within(tnf, 1.0, 4.0) and _within(il6, 3.5, 14.0) and 2.0 <= tnf_h <= 4.0 and 2.0 <= il6_h <= 4.0 \
+        and fever < 0.3
+    return Outcome(f"TNF x{tnf:.1f} at {tnf_h:.1f} h, IL-6 x{il6:.1f} at {il6_h:.1f} h (data x2 and x7 at 3 h); "
+                   f"fever +{fever:.2f} degC", ok)
+
+
+def _high_dose_timing(ev: Evaluation) -> Outcome:
+    frame = experiments.bolus_at(ev.params, 4.0).frame
+    times = {k: experiments.peak(frame, c)[1] for k, c in (("TNF", "tnf_pg_ml"), ("IL-6", "il6_pg_ml"),
+                                                          ("IL-10", "il10_pg_ml"), ("temperature", "temperature_c"))}
+    windows = {"TNF": (1.25, 2.5), "IL-6": (2.25, 3.75), "IL-10": (2.25, 3.75), "temperature": (3.25, 4.75)}
+    ok = all(windows[k][0] <= t <= windows[k][1] for k, t in times.items())
+    return Outcome("peaks at " + ", ".join(f"{k} {t:.1f} h" for k, t in times.items()), ok)
+
+
+def _elliott(ev: Evaluation) -> Outcome:
+    frame = experiments.anti_tnf_in_ra(ev.params)
+    fall = 1 - frame.loc[72.0, "crp_mg_l"] / frame.loc[29.75, "crp_mg_l"]
+    return Outcome(f"CRP -{fall:.0%} by week 6 (data: median 39.5 -> 8 mg/L, -80%)", _within(fall, 0.65, 0.95))
+
+
 INNATE = ("monocyte_activation", "monocyte_deactivation", "lps_half_activation", "tnf_activation_boost",
           "tnf_half_activation", "tnf_per_monocyte", "il6_per_monocyte", "il8_per_monocyte", "il10_per_monocyte",
           "il10_half_inhibition", "il10_half_inhibition_il6_il8", "il6_tnf_upregulation", "il8_tnf_upregulation",
@@ -249,7 +341,43 @@ TARGETS: tuple[Target, ...] = (
            "+-10 points", "Morgan 2006; Cawston 1998", (), _explant),
     Target("immpact", "clinically important pain improvement thresholds (0-10 NRS)", "10-20% / 30% / 50%",
            "definition", "Dworkin 2008 J Pain 9:105", (), _immpact),
+    Target("N1_dose_0p5", "TNF, IL-6, IL-8 over 0-6 h after 0.5 ng/kg IV LPS, over placebo",
+           "+413%, +288%, +254%", "within a factor of 2 of each ratio (n = 6, abstract-level)",
+           _study("dillingh2014_tnf")["study"], INNATE + BASAL, _dillingh, known_miss=SWITCH_LIKE),
+    Target("N2_threshold_dose", "pressure-pain threshold at 3 h after 0.4 vs 0.8 ng/kg",
+           "lower only after 0.8 ng/kg", "fall larger after 0.8 than 0.4, and >= 5% after 0.8",
+           _study("wegner2014_ppt")["study"], THRESHOLD, _wegner),
+    Target("N3_threshold_2ngkg", "pressure-pain threshold 2 h after 2 ng/kg (a second cohort)", "-20 +- 4%",
+           "within 2 x the printed spread", _study("degoeij2013_ppt")["study"], THRESHOLD, _degoeij),
+    Target("N4_resting_il6", "plasma IL-6 at rest in healthy adults", "median 1.47 pg/mL (IQR 0.71-3.53)",
+           "within the IQR", _study("colaus2011_il6")["study"], BASAL, _resting_il6),
+    Target("N5_anti_tnf_il6", "serum IL-6 one day after a TNF blocker in rheumatoid arthritis",
+           "back to normal within 24 h", "<= 3.53 pg/mL (the healthy upper quartile) at day 1",
+           _study("charles1999_il6")["study"], ("synovial_il6_tnf_share",), _charles,
+           known_miss="the RA-like subject's IL-6 comes mostly from synovitis, and only the TNF-dependent share of it "
+                      "(synovial_il6_tnf_share, assumed 0.6) stops at once; the rest falls with the synovitis over "
+                      "weeks. The share is not yet fitted to the time course (Charles 1999 full text not read)"),
+    Target("V1_dose_0p2", "TNF and IL-6 after 0.2 ng/kg IV LPS (held out)", "TNF x2, IL-6 x7, both at 3 h; no fever",
+           "TNF x1-4, IL-6 x3.5-14, peaks at 2-4 h, fever < 0.3 degC", _study("krabbe2005_tnf")["study"], (),
+           _krabbe, group="validation", known_miss=SWITCH_LIKE),
+    Target("V2_timing_4ngkg", "order and times of the peaks after 4 ng/kg IV LPS (held out)",
+           "TNF 1.5-2 h, IL-6 and IL-10 3 h, temperature 4 h", "each within about 0.75 h",
+           _study("high_dose_timing")["study"], (), _high_dose_timing, group="validation",
+           known_miss="every peak comes 0.4-1.1 h early at 4 ng/kg: the fitted activation is fast at high endotoxin"),
+    Target("V3_anti_tnf_crp", "serum CRP 6 weeks into TNF blockade in rheumatoid arthritis (held out)",
+           "median -80% (39.5 -> 8 mg/L)", "a fall of 65-95%", _study("elliott1993_crp")["study"], (), _elliott,
+           group="validation"),
 )
+GROUPS = ("calibration", "validation")
+
+
+def verdict(target: Target, outcome: Outcome) -> str:
+    """``pass``, ``FAIL``, ``miss`` (a stated known miss: ``target.known_miss`` says why) or ``out of scope``."""
+    if outcome.passed is None:
+        return "out of scope"
+    if outcome.passed:
+        return "pass"
+    return "miss" if target.known_miss else "FAIL"
 
 
 def check(params: dict[str, float] | None = None, conditions: dict[str, float] | None = None
