@@ -58,7 +58,7 @@ def test_synthetic_rows_are_never_read():
     clean = data.janum_cytokines()
     assert set(raw["time_h"]) - set(clean["time_h"]) == {7.0, 8.0}
     assert "flag" not in clean.columns
-    n_expected = 4 * len(clean) + len(data.janum_temperature()) + 2 + 2
+    n_expected = 4 * len(clean) + len(data.janum_temperature()) + 2 + 2 + 3  # + the 0.5 ng/kg ratios
     assert innate_residuals({}).size == n_expected
 
 
@@ -129,3 +129,18 @@ def test_calibrate_check_cli(tmp_path):
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "| C1_tnf |" in report and "not medical advice" in report
     assert (tmp_path / "fit_endotoxemia.png").exists()
+
+
+def test_every_fitted_parameter_at_a_bound_has_a_stated_reason():
+    """A fit that ends at the edge of a plausible range points at missing structure or a wrong range; the report
+    must say which, for every such parameter."""
+    from gutjoint.studies.calibration.conditions import load_conditions
+    from gutjoint.studies.calibration.fit import BLOCKS, NUISANCE_RANGES
+    from gutjoint.studies.calibration.report import AT_BOUND_REASONS
+
+    table, conditions = gutjoint.parameters(), load_conditions()
+    for name in {n for block in BLOCKS for n in block.parameters}:
+        low, high = NUISANCE_RANGES.get(name) or (table[name].low, table[name].high)
+        value = conditions[name] if name in NUISANCE_RANGES else table[name].value
+        if np.isclose(value, low, rtol=1e-2) or np.isclose(value, high, rtol=1e-2):
+            assert len(AT_BOUND_REASONS.get(name, "")) > 40, f"{name} = {value} sits at a bound with no reason"

@@ -43,7 +43,7 @@ FAILED = 1e3  # residual given to a failed simulation, so the optimiser walks aw
 def innate_residuals(params: dict[str, float]) -> np.ndarray:
     """C1 (log cytokines / CV), C2 (temperature / SD), C3 (threshold, 2 SD = 7 points), tolerance."""
     bolus = experiments.bolus(params)
-    n = 4 * len(data.janum_cytokines()) + len(data.janum_temperature()) + 2 + 2
+    n = 4 * len(data.janum_cytokines()) + len(data.janum_temperature()) + 2 + 2 + len(LOW_DOSE)
     if not bolus.ok:
         return np.full(n, FAILED)
     out: list[float] = []
@@ -62,8 +62,28 @@ def innate_residuals(params: dict[str, float]) -> np.ndarray:
     out.extend((model_p[1:] - rel[1:]) / 0.035)
     tol = experiments.tolerance_reduction(params)
     out.extend([(tol["tnf"] - 0.97) / 0.03, (tol["il6"] - 0.88) / 0.08])
+    out.extend(low_dose_residuals(params))
     out = np.asarray(out, dtype=float)
     return np.where(np.isfinite(out), out, FAILED)
+
+
+LOW_DOSE = (("tnf", "tnf_pg_ml"), ("il6", "il6_pg_ml"), ("il8", "il8_pg_ml"))
+
+
+def low_dose_residuals(params: dict[str, float]) -> np.ndarray:
+    """N1: the 0-6 h mean over rest after 0.5 ng/kg (Dillingh 2014), on the log scale, its factor-2 tolerance
+    taken as 2 SD."""
+    result = experiments.bolus_at(params, 0.5)
+    if not result.ok:
+        return np.full(len(LOW_DOSE), FAILED)
+    frame = result.frame[result.frame["time_days"] * 24 <= 6 + 1e-9]
+    studies = data.other_studies()
+    out = []
+    for key, column in LOW_DOSE:
+        observed = 1 + float(studies.loc[f"dillingh2014_{key}", "value"]) / 100
+        model = float(frame[column].mean() / frame[column].iloc[0])
+        out.append((math.log(model) - math.log(observed)) / (math.log(2) / 2))
+    return np.asarray(out)
 
 
 def barrier_residuals(params: dict[str, float]) -> np.ndarray:
@@ -116,7 +136,7 @@ BLOCKS = (
     Block("barrier", BARRIER + SUPPORT + ("gfd_insult", "gfd_injury"), barrier_residuals,
           ("C6_alcohol", "C7_gfd_week1", "C7_gfd_month2", "C7_gfd_month12", "barrier_support"), prior_sd=1.0),
     Block("innate", INNATE + BASAL + FEVER + THRESHOLD + TOLERANCE, innate_residuals,
-          ("C1_tnf", "C1_il6", "C1_il8", "C1_il10", "C2_temperature", "C3_pain_threshold", "tolerance")),
+          ("C1_tnf", "C1_il6", "C1_il8", "C1_il10", "C2_temperature", "C3_pain_threshold", "tolerance", "N1_dose_0p5")),
     Block("population", ("crp_max", "il6_per_metabolic", "il6_per_synovitis"), population_residuals,
           ("C5_crp_median", "C5_crp_share", "oa_crp_excess"), prior_sd=1.0),
 )
@@ -300,11 +320,40 @@ def write_back(values: dict[str, float], tags: dict[str, str]) -> None:
 
     _rewrite_csv(conditions_path(), lambda row: [row[0], f"{values[row[0]]:.5g}", *row[2:]]
                  if row[0] in values and row[0] in NUISANCE_RANGES else None)
+    _clear_caches()
+    derive_references()
+
+
+def _clear_caches() -> None:
     load_parameters.cache_clear()
     data.read_table.cache_clear()
+    from gutjoint.biology.model import build_model
     from gutjoint.studies.runtime import get_runtime
 
+    build_model.cache_clear()
     get_runtime.cache_clear()
+
+
+def derive_references() -> dict[str, float]:
+    """Recompute the attribution's healthy references (the joint cytokine signal and autoreactivity of the healthy
+    scenario at rest) from the current parameters and store them, so that they follow every refit."""
+    from gutjoint.studies.simulate import resting_outputs
+
+    table = load_parameters()
+    rest = resting_outputs("healthy")
+    tnf, il6 = rest["tnf_pg_ml"], rest["il6_pg_ml"]
+    values = {"reference_joint_cytokines": tnf / (tnf + table["tnf_half_joint"].value)
+              + il6 / (il6 + table["il6_half_joint"].value), "reference_autoreactivity": rest["autoreactivity"]}
+
+    def update(row):
+        if row[0] not in values:
+            return None
+        row[COLUMNS.index("value")] = f"{values[row[0]]:.6g}"
+        return row
+
+    _rewrite_csv(resources.files("gutjoint.biology").joinpath("parameters.csv"), update)
+    _clear_caches()
+    return values
 
 
 def default_workers() -> int:

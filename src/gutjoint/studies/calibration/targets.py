@@ -200,10 +200,10 @@ def _immpact(ev: Evaluation) -> Outcome:
 
 # --- results beyond the 2 ng/kg bolus (data/calibration/endotoxemia_other_studies.csv, abstract-level) -----------
 
-SWITCH_LIKE = ("the innate block was fitted at 2 ng/kg only; its TNF boost of monocyte activation (tnf_activation_boost "
-               "at its upper bound, Hill 3) and Hill-2 endotoxin sensing make the response switch-like, so below ~1 "
-               "ng/kg IL-6 and IL-8 barely move. A graded response across doses and regimens is the open part of the "
-               "low-grade inflammation issue")
+LOWEST_DOSE = ("fitted to 2 ng/kg and 0.5 ng/kg, the response is graded (IL-6 x5 at 0.4, x18 at 0.8 ng/kg), but at "
+               "0.2 ng/kg it stays TNF-led and fast: IL-6 rises x2.3 where people show x7, and every peak comes at "
+               "~1.4 h, not 3 h. In people the lowest doses bring a slower, IL-6-led response that the model's single "
+               "monocyte pathway does not make; a second, slower source of IL-6 is the candidate")
 
 
 def _study(target_id: str) -> dict:
@@ -343,7 +343,7 @@ TARGETS: tuple[Target, ...] = (
            "definition", "Dworkin 2008 J Pain 9:105", (), _immpact),
     Target("N1_dose_0p5", "TNF, IL-6, IL-8 over 0-6 h after 0.5 ng/kg IV LPS, over placebo",
            "+413%, +288%, +254%", "within a factor of 2 of each ratio (n = 6, abstract-level)",
-           _study("dillingh2014_tnf")["study"], INNATE + BASAL, _dillingh, known_miss=SWITCH_LIKE),
+           _study("dillingh2014_tnf")["study"], INNATE + BASAL, _dillingh),
     Target("N2_threshold_dose", "pressure-pain threshold at 3 h after 0.4 vs 0.8 ng/kg",
            "lower only after 0.8 ng/kg", "fall larger after 0.8 than 0.4, and >= 5% after 0.8",
            _study("wegner2014_ppt")["study"], THRESHOLD, _wegner),
@@ -359,11 +359,10 @@ TARGETS: tuple[Target, ...] = (
                       "weeks. The share is not yet fitted to the time course (Charles 1999 full text not read)"),
     Target("V1_dose_0p2", "TNF and IL-6 after 0.2 ng/kg IV LPS (held out)", "TNF x2, IL-6 x7, both at 3 h; no fever",
            "TNF x1-4, IL-6 x3.5-14, peaks at 2-4 h, fever < 0.3 degC", _study("krabbe2005_tnf")["study"], (),
-           _krabbe, group="validation", known_miss=SWITCH_LIKE),
+           _krabbe, group="validation", known_miss=LOWEST_DOSE),
     Target("V2_timing_4ngkg", "order and times of the peaks after 4 ng/kg IV LPS (held out)",
            "TNF 1.5-2 h, IL-6 and IL-10 3 h, temperature 4 h", "each within about 0.75 h",
-           _study("high_dose_timing")["study"], (), _high_dose_timing, group="validation",
-           known_miss="every peak comes 0.4-1.1 h early at 4 ng/kg: the fitted activation is fast at high endotoxin"),
+           _study("high_dose_timing")["study"], (), _high_dose_timing, group="validation"),
     Target("V3_anti_tnf_crp", "serum CRP 6 weeks into TNF blockade in rheumatoid arthritis (held out)",
            "median -80% (39.5 -> 8 mg/L)", "a fall of 65-95%", _study("elliott1993_crp")["study"], (), _elliott,
            group="validation"),
