@@ -164,6 +164,13 @@ AT_BOUND_REASONS = {
 }
 """Why each parameter that the fit leaves at an edge of its range is there (the report prints the reason)."""
 
+KEY_UNCERTAINTY = (
+    "`gut_lps_bioactivity` (assumed 0.05) sets how much of the endotoxin that crosses the gut acts like the free "
+    "endotoxin of an IV bolus, and so whether gut endotoxin drives inflammation at all. No human measurement of it "
+    "was found: gut-derived endotoxin circulates bound to lipoproteins and LBP and is partly neutralised (Erridge "
+    "2007), but by how much is not known. Every gut-to-inflammation answer of the model scales with it.")
+"""Said in the report and the README until a source for gut_lps_bioactivity is found."""
+
 DOSES_NG_KG = (0.2, 0.4, 0.5, 0.8, 1.0, 2.0, 4.0)
 DOSE_DATA = {  # what people showed, from the calibration tables (abstract-level beyond Janum 2016)
     0.2: "TNF x2, IL-6 x7 at 3 h; no fever (Krabbe 2005, validation)",
@@ -233,6 +240,7 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
               "One IV bolus from rest, peaks over the resting value within 12 h. Beyond Janum 2016 the data are "
               "printed numbers from abstracts (data/calibration/endotoxemia_other_studies.csv).", "",
               *dose_response_lines(params)]
+    lines += ["", "## The key uncertainty", "", KEY_UNCERTAINTY]
     lines += ["", "## Model against data", ""] + [f"![{f}]({f})" for f in figures]
     if result is not None:
         lines += ["", "## Fitted parameters and their uncertainty", "",
