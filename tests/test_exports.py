@@ -166,3 +166,44 @@ def test_antimony_text_round_trips():
     assert antimony.loadAntimonyString(text) >= 0
     sbml = antimony.getSBMLString(antimony.getMainModuleName())
     assert libsbml.readSBMLFromString(sbml).getModel().getNumSpecies() == len(get_runtime().state_names)
+
+
+def test_the_exported_petab_problem_gives_the_fits_residuals(tmp_path):
+    """One parameter vector (the shipped one) through the exported PEtab problem, simulated by libRoadRunner with
+    PEtab's semantics (preequilibrate under the preequilibration condition, then apply the simulation condition),
+    gives the same standardised residuals as `gutjoint calibrate`'s fit, point for point, for the Janum 2016
+    cytokines and temperature."""
+    roadrunner = pytest.importorskip("roadrunner")
+    import pandas as pd
+    import petab.v1 as petab
+
+    from gutjoint.studies.calibration import data
+    from gutjoint.studies.calibration.fit import innate_residuals
+
+    problem = petab.Problem.from_yaml(str(export_petab(tmp_path / "petab")))
+    rr = roadrunner.RoadRunner(str(tmp_path / "petab" / "model.xml"))
+    rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-10, 1e-12
+    conditions = problem.condition_df
+    measured = problem.measurement_df[problem.measurement_df["datasetId"] == "janum2016"]
+    measured = measured[measured["observableId"] != "obs_ppt"]
+    assert set(measured["preequilibrationConditionId"]) == {"healthy"}
+
+    def apply(condition: str) -> None:
+        for column, value in conditions.loc[condition].items():
+            if pd.notna(value):
+                rr[column] = float(value)
+
+    apply("healthy")
+    rr.simulate(0, 50_000, 2)  # preequilibration: to the resting steady state (cartilage held)
+    apply("lps_bolus_2ngkg")
+    times = sorted(set(measured["time"]))
+    out = rr.simulate(times=times, selections=["time", "tnf", "il6", "il8", "il10", "temperature"])
+    petab_residuals = []
+    for _, row in measured.iterrows():
+        key = row["observableId"].removeprefix("obs_")
+        value = out[key][times.index(row["time"])]
+        transform = problem.observable_df.loc[row["observableId"], "observableTransformation"]
+        gap = np.log(value) - np.log(row["measurement"]) if transform == "log" else value - row["measurement"]
+        petab_residuals.append(gap / row["noiseParameters"])
+    n = 4 * len(data.janum_cytokines()) + len(data.janum_temperature())
+    np.testing.assert_allclose(petab_residuals, innate_residuals({})[:n], rtol=1e-3, atol=1e-4)

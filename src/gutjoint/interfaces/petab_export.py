@@ -42,19 +42,24 @@ def _inputs(**levels) -> dict[str, object]:
     return row
 
 
+STRUCTURAL_SWITCH = "structural_change"
+"""0 in every preequilibration condition: the rest holds cartilage at its initial value, as gutjoint's does."""
+
+
 def conditions_table(pi_ibs_level: float) -> pd.DataFrame:
     plasma_volume = load_parameters()["plasma_volume"].value
+    rest, run = {STRUCTURAL_SWITCH: 0.0}, {STRUCTURAL_SWITCH: 1.0}
     rows = [
-        {"conditionId": "healthy", **_inputs(), "lps_iv": np.nan},
-        {"conditionId": "lps_bolus_2ngkg", **_inputs(), "lps_iv": 2.0 * 1000 / plasma_volume},
-        {"conditionId": "drinking", **_inputs(barrier_insult=1.0), "lps_iv": np.nan},
-        {"conditionId": "abstinent", **_inputs(), "lps_iv": np.nan},
+        {"conditionId": "healthy", **_inputs(), "lps_iv": np.nan, **rest},
+        {"conditionId": "lps_bolus_2ngkg", **_inputs(), "lps_iv": 2.0 * 1000 / plasma_volume, **run},
+        {"conditionId": "drinking", **_inputs(barrier_insult=1.0), "lps_iv": np.nan, **rest},
+        {"conditionId": "abstinent", **_inputs(), "lps_iv": np.nan, **run},
         {"conditionId": "coeliac_on_gluten", **_inputs(enteric_infection="gfd_injury", barrier_insult="gfd_insult"),
-         "lps_iv": np.nan},
-        {"conditionId": "gluten_free_diet", **_inputs(), "lps_iv": np.nan},
-        {"conditionId": "pi_ibs_d", **_inputs(enteric_infection=pi_ibs_level), "lps_iv": np.nan},
+         "lps_iv": np.nan, **rest},
+        {"conditionId": "gluten_free_diet", **_inputs(), "lps_iv": np.nan, **run},
+        {"conditionId": "pi_ibs_d", **_inputs(enteric_infection=pi_ibs_level), "lps_iv": np.nan, **rest},
         {"conditionId": "pi_ibs_d_supported", **_inputs(enteric_infection=pi_ibs_level, barrier_support=1.0),
-         "lps_iv": np.nan},
+         "lps_iv": np.nan, **run},
     ]
     return pd.DataFrame(rows)
 
@@ -130,7 +135,7 @@ def export_petab(folder: str | Path) -> Path:
     folder = Path(folder)
     model = build_model()
     initial = dict(species.REST_GUESS)
-    doc = build_sbml(model, initial=initial)
+    doc = build_sbml(model, initial=initial, structural_switch=STRUCTURAL_SWITCH)
     import libsbml
 
     sbml_text = libsbml.writeSBMLToString(doc)

@@ -113,9 +113,13 @@ def _annotate(element, meta_id: str, source: str) -> None:
 
 
 def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str, float] | None = None,
-               inputs: dict[str, float] | None = None, initial: dict[str, float] | None = None) -> libsbml.SBMLDocument:
+               inputs: dict[str, float] | None = None, initial: dict[str, float] | None = None,
+               structural_switch: str | None = None) -> libsbml.SBMLDocument:
     """An SBML document of the model: with ``scenario`` (a name, path, dict or Scenario), that run in full;
-    otherwise with parameter values (``overrides``), input levels and initial states as given."""
+    otherwise with parameter values (``overrides``), input levels and initial states as given.
+
+    ``structural_switch``: the id of a parameter (value 1) that multiplies the rates of the structural states
+    (cartilage), so that a tool can hold them, as gutjoint's resting state does, by setting it to 0."""
     model = model or build_model()
     overrides, inputs, initial = dict(overrides or {}), dict(inputs or {}), dict(initial or {})
     schedule, threshold_at_rest = None, 1.0
@@ -210,10 +214,21 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
             formula = f"({formula}) / pain_threshold_at_rest"
         _check(rule.setMath(_math(formula)), f"set output {name}")
 
+    if structural_switch is not None:
+        switch = m.createParameter()
+        switch.setId(structural_switch)
+        switch.setConstant(True)
+        switch.setValue(1.0)
+        switch.setUnits("dimensionless")
+        _check(switch.setNotes(_notes("1: structural states (cartilage) change; 0: they are held, as in the resting "
+                                      "state.")), f"describe {structural_switch}")
     for var, expr in zip(model.states, model.compact_rhs):
         rule = m.createRateRule()
         rule.setVariable(var.name)
-        _check(rule.setMath(_math(_infix(expr, rename))), f"set rate of {var.name}")
+        formula = _infix(expr, rename)
+        if structural_switch is not None and var.name in species.STRUCTURAL_STATES:
+            formula = f"{structural_switch} * ({formula})"
+        _check(rule.setMath(_math(formula)), f"set rate of {var.name}")
     if schedule is not None:
         _add_events(m, model, scenario, schedule)
     return doc

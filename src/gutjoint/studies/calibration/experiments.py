@@ -37,7 +37,9 @@ def at_days(frame: pd.DataFrame, column: str, days) -> np.ndarray:
 
 # --- endotoxemia ---------------------------------------------------------------------------------------------
 
-def bolus_scenario(step_hours: float = 0.1) -> Scenario:
+def bolus_scenario(step_hours: float = 0.05) -> Scenario:
+    """Output every 3 minutes, so that every Janum 2016 sampling time (down to quarter hours) is an output time and
+    the residuals need no interpolation."""
     return Scenario(name="lps-bolus-2ngkg", days=BOLUS_HOURS / 24, step_hours=step_hours,
                     doses=(Dose("lps_iv", 2.0, 0.0),), source="calibration: 2 ng/kg bolus (Janum 2016)")
 
