@@ -23,12 +23,17 @@ def printable(text: object, limit: int = ECHO_LIMIT) -> str:
     """``text`` made safe to echo on one terminal line: control and format characters escaped, cut to ``limit``.
 
     An integer too long for ``str`` (Python refuses over 4,300 digits) is described by its size instead."""
-    if isinstance(text, int) and not isinstance(text, bool) and abs(text).bit_length() > 64:
+    if _huge(text):
         return f"<an integer of about {int(abs(text).bit_length() * 0.30103) + 1} digits>"
     text = text if isinstance(text, str) else str(text)
     head = text[: 4 * limit]  # escaping can only lengthen the text, so the rest can never show
     safe = "".join(ch.encode("unicode_escape").decode("ascii") if _unsafe(ch) else ch for ch in head)
     return safe if len(safe) <= limit and len(head) == len(text) else safe[: limit - 1] + "…"
+
+
+def _huge(value: object) -> bool:
+    """An integer too long to quote (its repr can run to thousands of digits, or fail)."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 64
 
 
 def _unsafe(ch: str) -> bool:
@@ -39,7 +44,7 @@ def _unsafe(ch: str) -> bool:
 
 def quoted(value: object, limit: int = ECHO_LIMIT) -> str:
     """``repr(value)`` made safe to echo (see :func:`printable`); lists and tables are cut, not expanded."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 64:
+    if _huge(value):
         return printable(value, limit)
     if isinstance(value, (list, dict, tuple)):
         kind = {list: "an array", dict: "a table", tuple: "an array"}[type(value)]

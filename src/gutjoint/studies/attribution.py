@@ -20,6 +20,9 @@ from gutjoint.biology.species import PAIN_SOURCES
 from gutjoint.studies.scenario import INPUT_DEFAULTS, InputWindow, Scenario, load_scenario
 from gutjoint.studies.simulate import simulate_many
 
+RUNS = 2 ** len(PAIN_SOURCES) + 1
+"""Simulations behind one explanation: every combination of sources held, and one without the gut drivers."""
+
 GUT_INPUTS = ("dysbiosis", "barrier_insult", "enteric_infection", "high_fat_diet", "diet_antigen")
 SOURCE_LINKS = {  # the causal links (biology/links.csv) through which each source reaches joint pain
     "inflammation": ("L13", "L18"),

@@ -158,8 +158,9 @@ def _result(runtime: Runtime, scenario: Scenario, p, schedule, rest: SteadyState
             trajectory: Trajectory) -> SimulationResult:
     frame = outputs_table(runtime, trajectory, p, schedule, rest)
     status, message = trajectory.status, trajectory.message
-    if status.ok and not np.isfinite(frame.to_numpy()).all():  # a success never carries a NaN or inf
-        bad = frame.columns[~np.isfinite(frame.to_numpy()).all(axis=0)][0]
+    finite = np.isfinite(frame.to_numpy()).all(axis=0)
+    if status.ok and not finite.all():  # a success never carries a NaN or inf
+        bad = frame.columns[~finite][0]
         status, message = Status.NONFINITE, f"output {bad!r} is not finite although every state is"
     return SimulationResult(scenario, frame, status, message, rest, {"time_days": "d", **species.OUTPUT_UNITS})
 

@@ -281,10 +281,10 @@ def create_app() -> FastAPI:
     @app.post("/api/explain", responses=errors)
     async def explain(request: ExplainRequest) -> dict:
         """Pain on one day split among the four sources (Shapley values), and the gut share."""
-        from gutjoint.studies.attribution import SOURCE_LINKS, explain_pain, source_grades
+        from gutjoint.studies.attribution import RUNS, SOURCE_LINKS, explain_pain, source_grades
 
         scenario = _scenario(request.scenario)
-        _check_work(scenario, 17, "an explanation (17 runs)")
+        _check_work(scenario, RUNS, f"an explanation ({RUNS} runs)")
         result = await _off_loop(explain_pain, scenario, request.day)
         grades = source_grades()
         return {**result.as_dict(), "evidence": {s: dict(zip(SOURCE_LINKS[s], grades[s])) for s in grades},

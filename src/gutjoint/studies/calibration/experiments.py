@@ -37,11 +37,11 @@ def at_days(frame: pd.DataFrame, column: str, days) -> np.ndarray:
 
 # --- endotoxemia ---------------------------------------------------------------------------------------------
 
-def bolus_scenario(step_hours: float = 0.05) -> Scenario:
-    """Output every 3 minutes, so that every Janum 2016 sampling time (down to quarter hours) is an output time and
-    the residuals need no interpolation."""
-    return Scenario(name="lps-bolus-2ngkg", days=BOLUS_HOURS / 24, step_hours=step_hours,
-                    doses=(Dose("lps_iv", 2.0, 0.0),), source="calibration: 2 ng/kg bolus (Janum 2016)")
+def bolus_scenario(dose_ng_kg: float = 2.0, hours: float = BOLUS_HOURS, step_hours: float = 0.05) -> Scenario:
+    """An IV endotoxin bolus from rest. Output every 3 minutes, so that every sampling time of the data (down to
+    quarter hours) is an output time and the residuals need no interpolation."""
+    return Scenario(name=f"lps-bolus-{dose_ng_kg:g}ngkg", days=hours / 24, step_hours=step_hours,
+                    doses=(Dose("lps_iv", dose_ng_kg, 0.0),), source=f"calibration: {dose_ng_kg:g} ng/kg IV bolus")
 
 
 def daily_bolus_scenario(n_days: int = 5) -> Scenario:
@@ -50,16 +50,9 @@ def daily_bolus_scenario(n_days: int = 5) -> Scenario:
                     source="calibration: 2 ng/kg on 5 days (Crit Care Med 2009)")
 
 
-def bolus(params: dict[str, float]) -> SimulationResult:
-    return _run(bolus_scenario(), params)
-
-
-def bolus_at(params: dict[str, float], dose_ng_kg: float, hours: float = BOLUS_HOURS,
-             step_hours: float = 0.05) -> SimulationResult:
-    """An IV endotoxin bolus of any dose, from rest, followed for ``hours``."""
-    scenario = Scenario(name=f"lps-bolus-{dose_ng_kg:g}ngkg", days=hours / 24, step_hours=step_hours,
-                        doses=(Dose("lps_iv", dose_ng_kg, 0.0),), source=f"calibration: {dose_ng_kg:g} ng/kg bolus")
-    return _run(scenario, params)
+def bolus(params: dict[str, float], dose_ng_kg: float = 2.0, hours: float = BOLUS_HOURS) -> SimulationResult:
+    """The bolus of ``dose_ng_kg`` (default: the 2 ng/kg of Janum 2016), followed for ``hours``."""
+    return _run(bolus_scenario(dose_ng_kg, hours), params)
 
 
 def peak(frame: pd.DataFrame, column: str) -> tuple[float, float]:

@@ -73,7 +73,7 @@ LOW_DOSE = (("tnf", "tnf_pg_ml"), ("il6", "il6_pg_ml"), ("il8", "il8_pg_ml"))
 def low_dose_residuals(params: dict[str, float]) -> np.ndarray:
     """N1: the 0-6 h mean over rest after 0.5 ng/kg (Dillingh 2014), on the log scale, its factor-2 tolerance
     taken as 2 SD."""
-    result = experiments.bolus_at(params, 0.5)
+    result = experiments.bolus(params, 0.5)
     if not result.ok:
         return np.full(len(LOW_DOSE), FAILED)
     frame = result.frame[result.frame["time_days"] * 24 <= 6 + 1e-9]

@@ -185,7 +185,7 @@ def dose_response_lines(params=None) -> list[str]:
     lines = ["| dose (ng/kg) | TNF peak | IL-6 peak | IL-8, 0-6 h mean | fever | threshold at 3 h | data |",
              "|---:|---:|---:|---:|---:|---:|---|"]
     for dose in DOSES_NG_KG:
-        result = experiments.bolus_at(params or {}, dose, hours=12.0)
+        result = experiments.bolus(params or {}, dose, hours=12.0)
         if not result.ok:
             lines.append(f"| {dose:g} | solver {result.status.code} | | | | | {DOSE_DATA.get(dose, '')} |")
             continue

@@ -34,6 +34,19 @@ class Evaluation:
     def bolus(self):
         return experiments.bolus(self.params)
 
+    def bolus_of(self, dose_ng_kg: float):
+        """The bolus of another dose, run once per dose."""
+        if dose_ng_kg == 2.0:
+            return self.bolus
+        runs = self.__dict__.setdefault("_boluses", {})
+        if dose_ng_kg not in runs:
+            runs[dose_ng_kg] = experiments.bolus(self.params, dose_ng_kg)
+        return runs[dose_ng_kg]
+
+    @cached_property
+    def anti_tnf_in_ra(self):
+        return experiments.anti_tnf_in_ra(self.params)
+
     @cached_property
     def tolerance(self):
         return experiments.tolerance_reduction(self.params)
@@ -216,7 +229,7 @@ def _mean_over_rest(frame, column: str, hours: float = 6.0) -> float:
 
 
 def _dillingh(ev: Evaluation) -> Outcome:
-    frame = experiments.bolus_at(ev.params, 0.5).frame
+    frame = ev.bolus_of(0.5).frame
     parts, ok = [], True
     for key, label, column in (("tnf", "TNF", "tnf_pg_ml"), ("il6", "IL-6", "il6_pg_ml"), ("il8", "IL-8", "il8_pg_ml")):
         data_ratio = 1 + float(_study(f"dillingh2014_{key}")["value"]) / 100
@@ -231,14 +244,14 @@ def _ppt_drop(frame, hours: float) -> float:
 
 
 def _wegner(ev: Evaluation) -> Outcome:
-    low, moderate = (_ppt_drop(experiments.bolus_at(ev.params, d).frame, 3.0) for d in (0.4, 0.8))
+    low, moderate = (_ppt_drop(ev.bolus_of(d).frame, 3.0) for d in (0.4, 0.8))
     return Outcome(f"threshold at 3 h: -{low:.1%} after 0.4, -{moderate:.1%} after 0.8 ng/kg",
                    moderate > low and moderate >= 0.05)
 
 
 def _degoeij(ev: Evaluation) -> Outcome:
     row = _study("degoeij2013_ppt")
-    change = -_ppt_drop(experiments.bolus_at(ev.params, 2.0).frame, 2.0) * 100
+    change = -_ppt_drop(ev.bolus.frame, 2.0) * 100
     value, spread = float(row["value"]), float(row["spread"])
     return Outcome(f"{change:+.1f}% at 2 h (data {value:+g} +- {spread:g}%)", abs(change - value) <= 2 * spread)
 
@@ -251,13 +264,13 @@ def _resting_il6(ev: Evaluation) -> Outcome:
 
 
 def _charles(ev: Evaluation) -> Outcome:
-    frame = experiments.anti_tnf_in_ra(ev.params)
+    frame = ev.anti_tnf_in_ra
     before, day1 = frame.loc[29.75, "il6_pg_ml"], frame.loc[31.0, "il6_pg_ml"]
     return Outcome(f"RA-like IL-6 {before:.1f} -> {day1:.1f} pg/mL one day after a 90% block", day1 <= 3.53)
 
 
 def _krabbe(ev: Evaluation) -> Outcome:
-    frame = experiments.bolus_at(ev.params, 0.2).frame
+    frame = ev.bolus_of(0.2).frame
     (tnf, tnf_h), (il6, il6_h) = experiments.peak(frame, "tnf_pg_ml"), experiments.peak(frame, "il6_pg_ml")
     fever = float(frame["temperature_c"].max() - frame["temperature_c"].iloc[0])
     ok = _within(tnf, 1.0, 4.0) and _within(il6, 3.5, 14.0) and 2.0 <= tnf_h <= 4.0 and 2.0 <= il6_h <= 4.0 \
@@ -267,7 +280,7 @@ def _krabbe(ev: Evaluation) -> Outcome:
 
 
 def _high_dose_timing(ev: Evaluation) -> Outcome:
-    frame = experiments.bolus_at(ev.params, 4.0).frame
+    frame = ev.bolus_of(4.0).frame
     times = {k: experiments.peak(frame, c)[1] for k, c in (("TNF", "tnf_pg_ml"), ("IL-6", "il6_pg_ml"),
                                                           ("IL-10", "il10_pg_ml"), ("temperature", "temperature_c"))}
     windows = {"TNF": (1.25, 2.5), "IL-6": (2.25, 3.75), "IL-10": (2.25, 3.75), "temperature": (3.25, 4.75)}
@@ -276,7 +289,7 @@ def _high_dose_timing(ev: Evaluation) -> Outcome:
 
 
 def _elliott(ev: Evaluation) -> Outcome:
-    frame = experiments.anti_tnf_in_ra(ev.params)
+    frame = ev.anti_tnf_in_ra
     fall = 1 - frame.loc[72.0, "crp_mg_l"] / frame.loc[29.75, "crp_mg_l"]
     return Outcome(f"CRP -{fall:.0%} by week 6 (data: median 39.5 -> 8 mg/L, -80%)", _within(fall, 0.65, 0.95))
 
