@@ -225,8 +225,8 @@ def test_blocking_tnf_reaches_every_tnf_action():
 
 def test_anti_tnf_lowers_il6_within_a_day_and_crp_over_weeks():
     """External check (direction and timing): infliximab in rheumatoid arthritis brings a rapid, marked fall in
-    circulating IL-6 (Takeuchi et al. 2012, Ann Rheum Dis 71:1583, introduction and the studies it cites), while
-    CRP, made in response to IL-6, follows over the next weeks."""
+    circulating IL-6 (Takeuchi et al. 2012, Ann Rheum Dis, doi 10.1136/annrheumdis-2011-201069, introduction and the
+    studies it cites), while CRP, made in response to IL-6, follows over the next weeks."""
     sc = {"days": 60, "step_hours": 6, "subject": {"autoimmunity": 0.7},
           "inputs": [{"name": "anti_tnf", "level": 0.9, "start_day": 30}]}
     frame = gutjoint.simulate(sc).frame.set_index("time_days")
