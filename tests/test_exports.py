@@ -69,8 +69,11 @@ def test_petab_measurements_and_estimates_come_from_the_calibration_definition()
     assert ESTIMATED == fitted and {"il6_basal", "tnf_basal"} <= ESTIMATED  # the innate block's basal terms too
     m = measurements_table()
     gfd = m[m["datasetId"] == "gluten_free_diet"].sort_values("time")
-    assert list(gfd["measurement"]) == [data.gfd_relative("gfd_week1"), data.gfd_relative("gfd_month2")]
-    assert list(gfd["noiseParameters"]) == [data.relative_sd("gfd_week1"), data.relative_sd("gfd_month2")]
+    targets = ("gfd_week1", "gfd_month2", "gfd_rhamnose_month3", "gfd_lactulose_month12")
+    assert list(gfd["measurement"]) == [data.gfd_relative(t) for t in targets]
+    assert list(gfd["noiseParameters"]) == [data.relative_sd(t) for t in targets]
+    ppt = m[m["observableId"] == "obs_ppt_relative"]
+    assert set(ppt["noiseParameters"]) == {data.THRESHOLD_SD}  # the fit's error model, not the data's SD
     before, after, day = data.support_definition()
     zhou = m[m["datasetId"] == "zhou2019"].sort_values("time")
     assert list(zhou["measurement"]) == [before, after] and list(zhou["time"]) == [0.0, day]
@@ -172,7 +175,7 @@ def test_the_exported_petab_problem_gives_the_fits_residuals(tmp_path):
     """One parameter vector (the shipped one) through the exported PEtab problem, simulated by libRoadRunner with
     PEtab's semantics (preequilibrate under the preequilibration condition, then apply the simulation condition),
     gives the same standardised residuals as `gutjoint calibrate`'s fit, point for point, for the Janum 2016
-    cytokines and temperature."""
+    cytokines, temperature and relative pain threshold."""
     roadrunner = pytest.importorskip("roadrunner")
     import pandas as pd
     import petab.v1 as petab
@@ -185,7 +188,6 @@ def test_the_exported_petab_problem_gives_the_fits_residuals(tmp_path):
     rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-10, 1e-12
     conditions = problem.condition_df
     measured = problem.measurement_df[problem.measurement_df["datasetId"] == "janum2016"]
-    measured = measured[measured["observableId"] != "obs_ppt"]
     assert set(measured["preequilibrationConditionId"]) == {"healthy"}
 
     def apply(condition: str) -> None:
@@ -197,13 +199,15 @@ def test_the_exported_petab_problem_gives_the_fits_residuals(tmp_path):
     rr.simulate(0, 50_000, 2)  # preequilibration: to the resting steady state (cartilage held)
     apply("lps_bolus_2ngkg")
     times = sorted(set(measured["time"]))
-    out = rr.simulate(times=times, selections=["time", "tnf", "il6", "il8", "il10", "temperature"])
+    out = rr.simulate(times=times, selections=["time", "tnf", "il6", "il8", "il10", "temperature",
+                                               "pain_threshold_rel"])
     petab_residuals = []
     for _, row in measured.iterrows():
-        key = row["observableId"].removeprefix("obs_")
+        key = {"obs_ppt_relative": "pain_threshold_rel"}.get(row["observableId"], row["observableId"].removeprefix("obs_"))
         value = out[key][times.index(row["time"])]
         transform = problem.observable_df.loc[row["observableId"], "observableTransformation"]
         gap = np.log(value) - np.log(row["measurement"]) if transform == "log" else value - row["measurement"]
         petab_residuals.append(gap / row["noiseParameters"])
-    n = 4 * len(data.janum_cytokines()) + len(data.janum_temperature())
+    n = 4 * len(data.janum_cytokines()) + len(data.janum_temperature()) + len(data.janum_pain_threshold()) - 1
+    assert len(petab_residuals) == n
     np.testing.assert_allclose(petab_residuals, innate_residuals({})[:n], rtol=1e-3, atol=1e-4)

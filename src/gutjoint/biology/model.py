@@ -136,8 +136,18 @@ def build_model() -> Model:
     d_damage = injury * (1 - x("mucosal_damage")) - (
         p("structural_repair_rate") * p("barrier_resilience") * repair_boost * x("mucosal_damage")
     )
-    lactulose = p("lm_pore") + p("lm_leak") * x("tj_open") + p("lm_unrestricted") * x("mucosal_damage")
-    mannitol = 1 - p("mannitol_villus_loss") * x("mucosal_damage")
+    # Enterocyte absorptive function: lost while epithelial injury goes on and regained within days once it stops,
+    # long before the villi regrow (rhamnose uptake rises early on a gluten-free diet while lactulose permeation
+    # falls over a year and villus area is still 48% of normal at 6 months: Clin Sci 2001;100:379).
+    absorptive_target = name("absorptive_target", _hill(injury, p("injury_half_absorptive")))
+    d_absorptive = p("absorptive_recovery_rate") * p("barrier_resilience") * (absorptive_target - x("absorptive_loss"))
+    # The probes. Lactulose crosses by the pore, leak and unrestricted pathways; mannitol (or rhamnose: both small
+    # monosaccharides taken up across the villus surface) by the absorptive surface, which villus loss (slow) and
+    # enterocyte dysfunction (fast) both reduce. Both relative to a healthy, unstressed gut.
+    lactulose = name("lactulose_uptake", p("lm_pore") + p("lm_leak") * x("tj_open")
+                     + p("lm_unrestricted") * x("mucosal_damage"))
+    mannitol = name("mannitol_uptake", (1 - p("mannitol_villus_loss") * x("mucosal_damage"))
+                    * (1 - p("mannitol_dysfunction_loss") * x("absorptive_loss")))
     lm_ratio = lactulose / mannitol
 
     # 3. Translocation and circulation ----------------------------------------------------------------------
@@ -272,7 +282,7 @@ def build_model() -> Model:
     stiffness = p("stiffness_max") * _hill(stiff_drive, p("stiffness_half"), 3)
 
     rhs = {
-        "tj_open": d_tj, "mucosal_damage": d_damage, "stomach_fat": d_stomach, "gut_fat": d_fat, "lps_gut": d_lps_gut, "lps_iv": d_lps_iv, "antigen": d_antigen,
+        "tj_open": d_tj, "mucosal_damage": d_damage, "absorptive_loss": d_absorptive, "stomach_fat": d_stomach, "gut_fat": d_fat, "lps_gut": d_lps_gut, "lps_iv": d_lps_iv, "antigen": d_antigen,
         "tolerance": d_tolerance, "monocytes_active": d_mono, "tnf": d_tnf, "il6": d_il6, "il8": d_il8,
         "il10": d_il10, "temperature": d_temperature, "crp": d_crp, "pain_threshold": d_threshold,
         "treg": d_treg, "effector": d_effector, "memory": d_memory, "autoreactivity": d_autoreactivity,
@@ -300,7 +310,8 @@ def build_model() -> Model:
     for name, term in sources.items():
         outputs[f"pain_{name}"] = pain_nrs * term / total_source
     outputs.update(
-        tj_open=x("tj_open"), mucosal_damage=x("mucosal_damage"), antigen=x("antigen"), tolerance=x("tolerance"),
+        tj_open=x("tj_open"), mucosal_damage=x("mucosal_damage"), absorptive_loss=x("absorptive_loss"),
+        lactulose_rel=lactulose / (p("lm_pore") + p("lm_leak")), mannitol_rel=mannitol, antigen=x("antigen"), tolerance=x("tolerance"),
         treg=x("treg"), effector=x("effector"), memory=x("memory"),
     )
     if tuple(outputs) != MODEL_OUTPUTS:

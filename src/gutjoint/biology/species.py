@@ -47,6 +47,7 @@ TRAITS = ("barrier_resilience", "cross_reactivity", "autoimmunity", "mechanical_
 STATES: tuple[Variable, ...] = (
     Variable("tj_open", "x healthy", "leak-pathway (tight-junction) opening, 1 = unstressed", "barrier"),
     Variable("mucosal_damage", "0-1", "epithelial damage: the unrestricted pathway", "barrier"),
+    Variable("absorptive_loss", "0-1", "enterocyte absorptive dysfunction during epithelial injury (fast)", "barrier"),
     Variable("stomach_fat", "g", "ingested fat still in the stomach", "lumen"),
     Variable("gut_fat", "g", "fat in the small intestine, not yet absorbed", "lumen"),
     Variable("lps_gut", "pg/mL", "plasma endotoxin from the gut, mostly bound and neutralised", "circulation"),
@@ -84,14 +85,14 @@ PINNED_OUTPUTS = (
 )
 EXTRA_OUTPUTS = (
     *(f"pain_{s}" for s in PAIN_SOURCES),
-    "tj_open", "mucosal_damage", "antigen", "tolerance", "treg", "effector", "memory",
+    "tj_open", "mucosal_damage", "absorptive_loss", "lactulose_rel", "mannitol_rel", "antigen", "tolerance", "treg", "effector", "memory",
 )
 MODEL_OUTPUTS = PINNED_OUTPUTS[1:] + EXTRA_OUTPUTS  # what the compiled output function returns
 
 # A starting guess for the resting steady state (roughly a healthy adult). Cartilage is taken from the
 # ``cartilage_initial`` parameter instead, because it is held fixed.
 REST_GUESS = {
-    "tj_open": 1.0, "mucosal_damage": 0.0, "stomach_fat": 0.0, "gut_fat": 0.0, "lps_gut": 8.2, "lps_iv": 0.0, "antigen": 1.0,
+    "tj_open": 1.0, "mucosal_damage": 0.0, "absorptive_loss": 0.0, "stomach_fat": 0.0, "gut_fat": 0.0, "lps_gut": 8.2, "lps_iv": 0.0, "antigen": 1.0,
     "tolerance": 0.1, "monocytes_active": 0.0, "tnf": 1.1, "il6": 1.0, "il8": 3.0, "il10": 0.23,
     "temperature": 36.8, "crp": 1.0, "pain_threshold": 1.0, "treg": 1.0, "effector": 1.0, "memory": 1.0,
     "autoreactivity": 0.03, "synovitis": 0.2, "sensitization": 1.3, "cartilage": 1.0,
@@ -103,6 +104,7 @@ OUTPUT_UNITS = {
     "autoreactivity": "a.u.", "synovitis": "a.u.", "sensitization": "gain", "cartilage": "fraction",
     "pain_nrs": "NRS 0-10", "stiffness_min": "min",
     **{f"pain_{s}": "NRS points" for s in PAIN_SOURCES},
-    "tj_open": "x healthy", "mucosal_damage": "0-1", "antigen": "x healthy", "tolerance": "0-1",
+    "tj_open": "x healthy", "mucosal_damage": "0-1", "absorptive_loss": "0-1",
+    "lactulose_rel": "x healthy", "mannitol_rel": "x healthy", "antigen": "x healthy", "tolerance": "0-1",
     "treg": "x healthy", "effector": "x healthy", "memory": "x healthy",
 }

@@ -4,9 +4,11 @@ What is in it: the time-series targets that PEtab v1 can state without events, e
 (the subject's resting steady state) and a simulation condition:
 
 - the 2 ng/kg LPS bolus (Janum 2016: TNF, IL-6, IL-8, IL-10 on a log scale, temperature, pressure-pain
-  threshold), the bolus given as the initial amount of ``lps_iv``; synthetic rows excluded;
+  threshold relative to before the dose, with the fit's error), the bolus given as the initial amount of
+  ``lps_iv``; synthetic rows excluded;
 - alcohol cessation (L:M back to the healthy median by day 14);
-- coeliac disease on a gluten-free diet (L:M relative to its start, at 1 week and 2 months);
+- coeliac disease on a gluten-free diet (L:M relative to its start at 1 week and 2 months; each probe on its own:
+  rhamnose, as the model's monosaccharide uptake, at 3 months and lactulose at 12 months);
 - PI-IBS-D with barrier support (Zhou 2019: L:M 0.11 -> 0.05 at 8 weeks).
 
 Left out, and why: the 5-day repeated bolus (needs events), the meal (a dose into the stomach, needs an event),
@@ -28,6 +30,8 @@ from gutjoint.interfaces.sbml import build_sbml
 from gutjoint.studies.calibration import data, experiments
 from gutjoint.studies.calibration.conditions import load_conditions
 from gutjoint.studies.calibration.fit import BLOCKS
+from gutjoint.studies.scenario import Scenario
+from gutjoint.studies.simulate import resting_outputs
 from gutjoint.studies.scenario import INPUT_DEFAULTS
 
 ESTIMATED = {name for block in BLOCKS if block.name in ("barrier", "innate") for name in block.parameters}
@@ -71,14 +75,22 @@ def observables_table() -> pd.DataFrame:
     rows += [
         {"observableId": "obs_temperature", "observableName": "body temperature (degC)", "observableFormula": "temperature",
          "observableTransformation": "lin", "noiseFormula": "noiseParameter1_obs_temperature", "noiseDistribution": "normal"},
-        {"observableId": "obs_ppt", "observableName": "pressure-pain threshold (study units)",
-         "observableFormula": "observableParameter1_obs_ppt * pain_threshold", "observableTransformation": "lin",
-         "noiseFormula": "noiseParameter1_obs_ppt", "noiseDistribution": "normal"},
+        {"observableId": "obs_ppt_relative", "observableName": "pressure-pain threshold relative to before the dose",
+         "observableFormula": "pain_threshold_rel", "observableTransformation": "lin",
+         "noiseFormula": "noiseParameter1_obs_ppt_relative", "noiseDistribution": "normal"},
         {"observableId": "obs_lm", "observableName": "lactulose:mannitol ratio", "observableFormula": "lm_ratio",
          "observableTransformation": "lin", "noiseFormula": "noiseParameter1_obs_lm", "noiseDistribution": "normal"},
         {"observableId": "obs_lm_relative", "observableName": "L:M (or L:R) relative to the start of treatment",
          "observableFormula": "lm_ratio / observableParameter1_obs_lm_relative", "observableTransformation": "lin",
          "noiseFormula": "noiseParameter1_obs_lm_relative", "noiseDistribution": "normal"},
+        {"observableId": "obs_mannitol_relative", "observableName": "monosaccharide (rhamnose) uptake relative to the "
+         "start of treatment", "observableFormula": "mannitol_rel / observableParameter1_obs_mannitol_relative",
+         "observableTransformation": "lin", "noiseFormula": "noiseParameter1_obs_mannitol_relative",
+         "noiseDistribution": "normal"},
+        {"observableId": "obs_lactulose_relative", "observableName": "lactulose permeation relative to the start of "
+         "treatment", "observableFormula": "lactulose_rel / observableParameter1_obs_lactulose_relative",
+         "observableTransformation": "lin", "noiseFormula": "noiseParameter1_obs_lactulose_relative",
+         "noiseDistribution": "normal"},
     ]
     return pd.DataFrame(rows)
 
@@ -96,9 +108,11 @@ def measurements_table() -> pd.DataFrame:
         rows.append({**bolus, "observableId": "obs_temperature", "time": r["time_h"] / 24,
                      "measurement": r["temperature_c_mean"], "noiseParameters": r["temperature_c_sd"],
                      "observableParameters": np.nan, "datasetId": "janum2016"})
-    for _, r in data.janum_pain_threshold().iterrows():
-        rows.append({**bolus, "observableId": "obs_ppt", "time": r["time_h"] / 24, "measurement": r["ppt_mean"],
-                     "noiseParameters": r["ppt_sd"], "observableParameters": "ppt_scale", "datasetId": "janum2016"})
+    ppt = data.janum_pain_threshold()
+    for _, r in ppt.iloc[1:].iterrows():  # relative to the first (pre-dose) mean, as the fit states it
+        rows.append({**bolus, "observableId": "obs_ppt_relative", "time": r["time_h"] / 24,
+                     "measurement": r["ppt_mean"] / ppt["ppt_mean"].iloc[0], "noiseParameters": data.THRESHOLD_SD,
+                     "observableParameters": np.nan, "datasetId": "janum2016"})
     rows.append({"simulationConditionId": "abstinent", "preequilibrationConditionId": "drinking", "observableId": "obs_lm",
                  "time": 14.0, "measurement": 0.014, "noiseParameters": 0.008, "observableParameters": np.nan,
                  "datasetId": "alcohol_cessation"})
@@ -108,6 +122,12 @@ def measurements_table() -> pd.DataFrame:
                      "observableId": "obs_lm_relative", "time": float(targets.loc[target, "time_days"]),
                      "measurement": data.gfd_relative(target), "noiseParameters": data.relative_sd(target),
                      "observableParameters": "gfd_lm_start", "datasetId": "gluten_free_diet"})
+    for target, observable, start in (("gfd_rhamnose_month3", "obs_mannitol_relative", "gfd_mannitol_start"),
+                                      ("gfd_lactulose_month12", "obs_lactulose_relative", "gfd_lactulose_start")):
+        rows.append({"simulationConditionId": "gluten_free_diet", "preequilibrationConditionId": "coeliac_on_gluten",
+                     "observableId": observable, "time": float(targets.loc[target, "time_days"]),
+                     "measurement": data.gfd_relative(target), "noiseParameters": data.relative_sd(target),
+                     "observableParameters": start, "datasetId": "gluten_free_diet"})
     before, after, day = data.support_definition()
     for time, value in ((0.0, before), (day, after)):
         rows.append({"simulationConditionId": "pi_ibs_d_supported", "preequilibrationConditionId": "pi_ibs_d",
@@ -138,16 +158,19 @@ def export_petab(folder: str | Path) -> Path:
     doc = build_sbml(model, initial=initial, structural_switch=STRUCTURAL_SWITCH)
     import libsbml
 
+    # pain_threshold_rel is relative to the resting threshold of the preequilibrated (healthy) subject
+    threshold_at_rest = resting_outputs(Scenario(name="healthy", days=1.0), {})["pain_threshold_rel"]
+    doc.getModel().getParameter("pain_threshold_at_rest").setValue(float(threshold_at_rest))
     sbml_text = libsbml.writeSBMLToString(doc)
     pi_ibs_level = experiments.pi_ibs_injury_level({})
-    ppt0 = float(data.janum_pain_threshold()["ppt_mean"].iloc[0])
     levels = load_conditions()
     gfd = experiments.gluten_free_diet({}, levels["gfd_insult"], levels["gfd_injury"])
     extra = {
         "gfd_insult": (levels["gfd_insult"], 0.0, 1.0, True),
         "gfd_injury": (levels["gfd_injury"], 0.0, 1.0, True),
-        "ppt_scale": (ppt0, 0.5 * ppt0, 2 * ppt0, True),
         "gfd_lm_start": (gfd["lm_start"], 0.01, 2.0, True),
+        "gfd_mannitol_start": (gfd["mannitol_start"], 0.05, 1.0, True),
+        "gfd_lactulose_start": (gfd["lactulose_start"], 1.0, 100.0, True),
     }
     tables = {
         "conditions.tsv": conditions_table(pi_ibs_level),

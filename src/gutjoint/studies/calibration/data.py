@@ -43,6 +43,11 @@ CV_FLOOR, CV_CEIL = 0.15, 1.0
 a few tight points from dominating a fit, the ceiling keeps near-zero means from weighing nothing."""
 
 
+THRESHOLD_SD = 0.035
+"""Error of the relative pressure-pain threshold: the C3 tolerance of +-7 percentage points taken as 2 SD (the
+Janum SDs are of single people's thresholds in study units, not of the relative mean the target states)."""
+
+
 def log_noise(mean, sd):
     """Standard deviation on the log scale of a cytokine measured as mean +- SD (the CV, bounded)."""
     return np.clip(np.asarray(sd, dtype=float) / np.asarray(mean, dtype=float), CV_FLOOR, CV_CEIL)
@@ -69,7 +74,8 @@ def barrier_targets() -> pd.DataFrame:
 
 
 def gfd_relative(target_id: str) -> float:
-    """Coeliac L:R relative to diet start for ``gfd_week1`` / ``gfd_month2`` (Clin Sci 2001)."""
+    """A coeliac gluten-free-diet value relative to diet start: the L:R at 1 week or 2 months, rhamnose at 3 months,
+    lactulose at 12 months (Clin Sci 2001)."""
     return float(barrier_targets().loc[target_id, "value"])
 
 

@@ -132,12 +132,18 @@ def alcohol_cessation(params: dict[str, float]) -> dict[str, float]:
 
 
 def gluten_free_diet(params: dict[str, float], gfd_insult: float, gfd_injury: float) -> dict[str, float]:
-    """Coeliac L:M relative to diet start at 7, 60 and 365 days of a gluten-free diet."""
+    """Coeliac L:M relative to diet start at 7, 60 and 365 days of a gluten-free diet, and each probe on its own:
+    lactulose at 7 and 365 days, the monosaccharide (mannitol, standing in for rhamnose) at 7 and 90 days."""
     frame = _run(gfd_scenario(gfd_insult, gfd_injury), params).frame
     start = frame["lm_ratio"].iloc[0]
     rel = at_days(frame, "lm_ratio", [7, 60, 365]) / start
+    lactulose = at_days(frame, "lactulose_rel", [0, 7, 365])
+    mannitol = at_days(frame, "mannitol_rel", [0, 7, 90])
     return {"rel_day7": float(rel[0]), "rel_day60": float(rel[1]), "rel_day365": float(rel[2]),
-            "lm_day365": float(at_days(frame, "lm_ratio", 365)), "lm_start": float(start)}
+            "lm_day365": float(at_days(frame, "lm_ratio", 365)), "lm_start": float(start),
+            "lactulose_start": float(lactulose[0]), "mannitol_start": float(mannitol[0]),
+            "lactulose_day7": float(lactulose[1] / lactulose[0]), "lactulose_day365": float(lactulose[2] / lactulose[0]),
+            "mannitol_day7": float(mannitol[1] / mannitol[0]), "mannitol_day90": float(mannitol[2] / mannitol[0])}
 
 
 def pi_ibs_injury_level(params: dict[str, float]) -> float:

@@ -59,7 +59,7 @@ def innate_residuals(params: dict[str, float]) -> np.ndarray:
     ppt = data.janum_pain_threshold()
     rel = ppt["ppt_mean"].to_numpy() / ppt["ppt_mean"].iloc[0]
     model_p = experiments.at_hours(bolus.frame, "pain_threshold_rel", ppt["time_h"])
-    out.extend((model_p[1:] - rel[1:]) / 0.035)
+    out.extend((model_p[1:] - rel[1:]) / data.THRESHOLD_SD)
     tol = experiments.tolerance_reduction(params)
     out.extend([(tol["tnf"] - 0.97) / 0.03, (tol["il6"] - 0.88) / 0.08])
     out.extend(low_dose_residuals(params))
@@ -87,7 +87,8 @@ def low_dose_residuals(params: dict[str, float]) -> np.ndarray:
 
 
 def barrier_residuals(params: dict[str, float]) -> np.ndarray:
-    """C6 (hinge: excess left at day 14 above 5%), C7 (1 week, 2 months, L:M normal at 1 year), Zhou 2019."""
+    """C6 (hinge: excess left at day 14 above 5%), C7 (the L:R at 1 week and 2 months, L:M normal at 1 year, the
+    rhamnose rise at 3 months and the lactulose fall at 12 months), Zhou 2019."""
     conditions = {k: params.pop(k) for k in list(params) if k in NUISANCE_RANGES}
     levels = {**load_conditions(), **conditions}
     try:
@@ -95,14 +96,17 @@ def barrier_residuals(params: dict[str, float]) -> np.ndarray:
         gfd = experiments.gluten_free_diet(params, levels["gfd_insult"], levels["gfd_injury"])
         zhou = experiments.barrier_support_trial(params)
     except (ValueError, FloatingPointError):
-        return np.full(5, FAILED)
+        return np.full(7, FAILED)
     week1, month2 = data.gfd_relative("gfd_week1"), data.gfd_relative("gfd_month2")
+    rhamnose, lactulose = data.gfd_relative("gfd_rhamnose_month3"), data.gfd_relative("gfd_lactulose_month12")
     _, support_after, _ = data.support_definition()
     out = np.array([
         max(0.0, alcohol["excess_left_day14"] - 0.05) / 0.02,
         (gfd["rel_day7"] - week1) / data.relative_sd("gfd_week1"),  # the +-20% tolerance taken as 2 SD
         (gfd["rel_day60"] - month2) / data.relative_sd("gfd_month2"),
         max(0.0, gfd["lm_day365"] - 0.025) / 0.0025,
+        (gfd["mannitol_day90"] - rhamnose) / data.relative_sd("gfd_rhamnose_month3"),
+        (gfd["lactulose_day365"] - lactulose) / data.relative_sd("gfd_lactulose_month12"),
         (zhou["lm_week8"] - support_after) / data.relative_sd("barrier_support_definition"),  # +-30% as 2 SD
     ])
     return np.where(np.isfinite(out), out, FAILED)
@@ -134,7 +138,8 @@ class Block:
 
 BLOCKS = (
     Block("barrier", BARRIER + SUPPORT + ("gfd_insult", "gfd_injury"), barrier_residuals,
-          ("C6_alcohol", "C7_gfd_week1", "C7_gfd_month2", "C7_gfd_month12", "barrier_support"), prior_sd=1.0),
+          ("C6_alcohol", "C7_gfd_week1", "C7_gfd_month2", "C7_gfd_month12", "C7_gfd_rhamnose_month3",
+           "C7_gfd_lactulose_month12", "barrier_support"), prior_sd=1.0),
     Block("innate", INNATE + BASAL + FEVER + THRESHOLD + TOLERANCE, innate_residuals,
           ("C1_tnf", "C1_il6", "C1_il8", "C1_il10", "C2_temperature", "C3_pain_threshold", "tolerance", "N1_dose_0p5")),
     Block("population", ("crp_max", "il6_per_metabolic", "il6_per_synovitis"), population_residuals,

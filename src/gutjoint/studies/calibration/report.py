@@ -153,14 +153,6 @@ AT_BOUND_REASONS = {
                           "Dobreva 2021 used 0.15/h. A later time point (24 h) would settle it",
     "il10_half_inhibition_il6_il8": "the data need no IL-10 brake on IL-6 and IL-8, so the fit switches it off; the "
                                     "term stays for the TNF brake's sake and is a candidate for removal",
-    "lm_unrestricted": "with the fast leak term doing the work of the one-week coeliac fall, the unrestricted "
-                       "(mucosal damage) term goes to its floor; fitting each probe (lactulose, mannitol, rhamnose) "
-                       "separately is the open barrier item",
-    "support_repair_boost": "the Zhou 2019 8-week fall (0.11 -> 0.05) takes the strongest repair the range allows; "
-                            "the time course within those 8 weeks is not measured",
-    "support_drive_relief": "as support_repair_boost: the Zhou 2019 effect at 8 weeks is the only constraint",
-    "gfd_insult": "a nuisance level of the coeliac condition; the one-week fall asks for the full tight-junction drive",
-    "gfd_injury": "a nuisance level of the coeliac condition; the slow phase asks for the full epithelial injury",
 }
 """Why each parameter that the fit leaves at an edge of its range is there (the report prints the reason)."""
 

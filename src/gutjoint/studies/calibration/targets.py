@@ -192,6 +192,15 @@ def _gfd_year(ev: Evaluation) -> Outcome:
     return Outcome(f"{g['rel_day60']:.2f} at 2 months -> {g['rel_day365']:.2f} at 12 months; L:M {g['lm_day365']:.3f}", ok)
 
 
+def _gfd_probe(key: str, target_id: str, probe: str) -> Callable[[Evaluation], Outcome]:
+    def evaluate(ev: Evaluation) -> Outcome:
+        x, value = ev.gfd[key], data.gfd_relative(target_id)
+        other = (f"lactulose x{ev.gfd['lactulose_day7']:.2f}, mannitol x{ev.gfd['mannitol_day7']:.2f} at 1 week"
+                 if probe == "rhamnose" else f"lactulose x{ev.gfd['lactulose_day7']:.2f} at 1 week")
+        return Outcome(f"{probe} x{x:.2f} of the start ({other})", _within(x, 0.8 * value, 1.2 * value))
+    return evaluate
+
+
 def _zhou(ev: Evaluation) -> Outcome:
     z = ev.zhou
     _, after, _ = data.support_definition()
@@ -302,7 +311,8 @@ BASAL = ("tnf_basal", "il6_basal", "il6_clearance", "il8_clearance")
 FEVER = ("tnf_half_fever", "il6_half_fever", "fever_max")
 THRESHOLD = ("threshold_drop_per_lps", "threshold_recovery")
 TOLERANCE = ("tolerance_induction", "tolerance_max")
-BARRIER = ("tj_repair_rate", "structural_repair_rate", "injury_per_insult", "lm_unrestricted", "mannitol_villus_loss")
+BARRIER = ("tj_repair_rate", "structural_repair_rate", "injury_per_insult", "lm_unrestricted", "mannitol_villus_loss",
+           "mannitol_dysfunction_loss", "absorptive_recovery_rate")
 SUPPORT = ("support_repair_boost", "support_drive_relief")
 
 JANUM = "Janum 2016 Innate Immun 22:546 (data/calibration, synthetic rows excluded)"
@@ -347,6 +357,12 @@ TARGETS: tuple[Target, ...] = (
     Target("C7_gfd_month12", "coeliac barrier at 12 months", "still recovering after month 2; normal by ~1 year",
            "ratio at 12 months < 0.8 x ratio at 2 months, and L:M < 0.03", "Clin Sci 2001; Duerksen 2005", BARRIER,
            _gfd_year),
+    Target("C7_gfd_rhamnose_month3", "coeliac rhamnose uptake on a gluten-free diet, 3 months (model: mannitol)",
+           f"x{data.gfd_relative('gfd_rhamnose_month3'):g} of the start (6.6% -> 15.4%)", "+-20%",
+           "Clin Sci 2001;100:379", BARRIER, _gfd_probe("mannitol_day90", "gfd_rhamnose_month3", "rhamnose")),
+    Target("C7_gfd_lactulose_month12", "coeliac lactulose permeation on a gluten-free diet, 12 months",
+           f"x{data.gfd_relative('gfd_lactulose_month12'):g} of the start (3.4% -> 0.8%)", "+-20%",
+           "Clin Sci 2001;100:379", BARRIER, _gfd_probe("lactulose_day365", "gfd_lactulose_month12", "lactulose")),
     Target("barrier_support", "L:M with barrier_support = 1 in PI-IBS-D (Zhou 2019 glutamine arm)",
            "0.11 -> 0.05 at 8 weeks; placebo unchanged", "0.035-0.065; placebo within 5%", "Zhou 2019 Gut 68:996",
            SUPPORT, _zhou),
