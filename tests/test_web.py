@@ -231,3 +231,15 @@ def test_a_request_that_conforms_to_the_schema_is_accepted():
         else:
             refused.append((case.method, case.path, case.body, response.status_code, response.text[:300]))
     assert refused == [], "\n".join(map(repr, refused))
+
+
+def test_the_gut_infection_faq_compares_a_susceptible_person_with_one_who_is_not(page):
+    k = next(i for i in range(10) if "gut infection" in page.locator(f"#faq-q{i}").inner_text())
+    page.locator(f"#faq-run{k}").click()
+    page.wait_for_function(f"document.querySelectorAll('#faq-out{k} svg polyline').length === 2", timeout=30_000)
+    assert "not susceptible" in page.locator(f"#faq-out{k}").inner_text()
+    assert page.errors == []
+
+
+def test_the_person_panel_has_the_reactive_susceptibility_trait(page):
+    assert page.locator("#in-reactive_susceptibility").count() == 1

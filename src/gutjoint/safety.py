@@ -50,6 +50,11 @@ RED_FLAGS: tuple[RedFlag, ...] = (
             "more than one joint", "Possible inflammatory arthritis, where early treatment prevents joint damage.",
             "NICE CG79 rec. 1.1.1.1 (carried into NG100) and quality standard QS33: refer suspected persistent "
             "synovitis, urgently if small joints of the hands or feet or more than one joint are affected"),
+    RedFlag("joint_after_gut_or_urinary_infection", "A hot, swollen or painful joint in the weeks after diarrhoea "
+            "or a urinary infection", "Can be reactive arthritis, or an infected joint; both need a doctor to examine "
+            "the joint soon.",
+            "nidirect (NI Direct, Northern Ireland government), Reactive arthritis: see a GP as soon as possible, "
+            "especially after recent diarrhoea or problems peeing; Coakley 2006 (as above) for a hot swollen joint"),
     RedFlag("prosthesis", "Pain in a joint that has been replaced (a prosthesis)",
             "A joint replacement can become infected, and needs a surgeon's assessment.",
             "Coakley 2006 (as above): a possibly infected prosthetic joint should always be referred to an "

@@ -230,6 +230,16 @@ def build_model() -> Model:
     # cross-reactive T cells: effector cells while antigen drives them, memory cells after
     cross_reactive_t = name("cross_reactive_t", p("mimicry_effector_share") * x("effector") + (1 - p("mimicry_effector_share")) * x("memory"))
     mimicry = name("mimicry", p("cross_reactivity") * _hill(cross_reactive_t, p("memory_half_mimicry"), 2))
+    # Reactive arthritis: during an enteric infection, bacterial antigen (LPS, not live bacteria) reaches the joint
+    # and stays in synovial cells (Granfors 1989 N Engl J Med 320:216; Granfors 1990 Lancet 335:685), where it
+    # drives a local immune response (the joint's immune source, below). How much reaches and how long it stays is the person's
+    # reactive_susceptibility (in HLA-B27-expressing monocytic cells Salmonella is eliminated more slowly: in vitro).
+    synovial_seeding = name("synovial_seeding", p("reactive_seeding") * p("reactive_susceptibility")
+                            * u("enteric_infection") * (x("tj_open") + p("antigen_unrestricted_gain") * x("mucosal_damage")))
+    antigen_persistence = name("synovial_antigen_persistence",
+                               1 + p("persistence_per_susceptibility") * p("reactive_susceptibility"))
+    d_synovial_antigen = synovial_seeding - (
+        resolution * p("synovial_antigen_clearance") / antigen_persistence * x("synovial_antigen"))
     d_autoreactivity = resolution * p("autoreactivity_rate") * (mimicry + p("autoimmunity") - x("autoreactivity"))
 
     # 6. Joint -----------------------------------------------------------------------------------------------
@@ -241,7 +251,9 @@ def build_model() -> Model:
 
     joint_cytokines = held("joint_cytokines", "inflammation", _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint")),
                            p("reference_joint_cytokines"))
-    autoreactivity = held("joint_autoreactivity", "immune", x("autoreactivity"), p("reference_autoreactivity"))
+    # the immune source: joint-directed autoreactivity plus the local response to bacterial antigen in the joint
+    autoreactivity = held("joint_autoreactivity", "immune", x("autoreactivity") + x("synovial_antigen"),
+                          p("reference_autoreactivity"))
     wear = 1 - x("cartilage")
     felt_wear = held("felt_matrix_loss", "cartilage", wear, 0)
     felt_load = held("felt_load", "cartilage", p("mechanical_load"), p("reference_mechanical_load"))
@@ -285,7 +297,7 @@ def build_model() -> Model:
         "tj_open": d_tj, "mucosal_damage": d_damage, "absorptive_loss": d_absorptive, "stomach_fat": d_stomach, "gut_fat": d_fat, "lps_gut": d_lps_gut, "lps_iv": d_lps_iv, "antigen": d_antigen,
         "tolerance": d_tolerance, "monocytes_active": d_mono, "tnf": d_tnf, "il6": d_il6, "il8": d_il8,
         "il10": d_il10, "temperature": d_temperature, "crp": d_crp, "pain_threshold": d_threshold,
-        "treg": d_treg, "effector": d_effector, "memory": d_memory, "autoreactivity": d_autoreactivity,
+        "treg": d_treg, "effector": d_effector, "memory": d_memory, "synovial_antigen": d_synovial_antigen, "autoreactivity": d_autoreactivity,
         "synovitis": d_synovitis, "sensitization": d_sensitization, "cartilage": d_cartilage,
     }
     outputs: dict[str, sp.Expr] = {
@@ -312,7 +324,7 @@ def build_model() -> Model:
     outputs.update(
         tj_open=x("tj_open"), mucosal_damage=x("mucosal_damage"), absorptive_loss=x("absorptive_loss"),
         lactulose_rel=lactulose / (p("lm_pore") + p("lm_leak")), mannitol_rel=mannitol, antigen=x("antigen"), tolerance=x("tolerance"),
-        treg=x("treg"), effector=x("effector"), memory=x("memory"),
+        treg=x("treg"), effector=x("effector"), memory=x("memory"), synovial_antigen=x("synovial_antigen"),
     )
     if tuple(outputs) != MODEL_OUTPUTS:
         raise ModelDefinitionError(f"model outputs {tuple(outputs)} differ from species.MODEL_OUTPUTS")

@@ -42,7 +42,7 @@ DOSE_RATE_INPUTS = (
 )
 
 TRAITS = ("barrier_resilience", "cross_reactivity", "autoimmunity", "mechanical_load", "pain_sensitivity",
-          "immune_resolution")
+          "immune_resolution", "reactive_susceptibility")
 
 STATES: tuple[Variable, ...] = (
     Variable("tj_open", "x healthy", "leak-pathway (tight-junction) opening, 1 = unstressed", "barrier"),
@@ -65,6 +65,7 @@ STATES: tuple[Variable, ...] = (
     Variable("treg", "x healthy", "regulatory T-cell tone", "adaptive"),
     Variable("effector", "x healthy", "antigen-driven effector T-cell activity", "adaptive"),
     Variable("memory", "x healthy", "slow adaptive memory of gut antigens", "adaptive"),
+    Variable("synovial_antigen", "a.u.", "bacterial antigen from an enteric infection persisting in the joint", "adaptive"),
     Variable("autoreactivity", "a.u.", "joint-directed autoreactivity", "adaptive"),
     Variable("synovitis", "a.u.", "synovial inflammation", "joint"),
     Variable("sensitization", "gain", "nociceptor sensitization gain, 1 = none", "joint"),
@@ -85,7 +86,7 @@ PINNED_OUTPUTS = (
 )
 EXTRA_OUTPUTS = (
     *(f"pain_{s}" for s in PAIN_SOURCES),
-    "tj_open", "mucosal_damage", "absorptive_loss", "lactulose_rel", "mannitol_rel", "antigen", "tolerance", "treg", "effector", "memory",
+    "tj_open", "mucosal_damage", "absorptive_loss", "lactulose_rel", "mannitol_rel", "antigen", "tolerance", "treg", "effector", "memory", "synovial_antigen",
 )
 MODEL_OUTPUTS = PINNED_OUTPUTS[1:] + EXTRA_OUTPUTS  # what the compiled output function returns
 
@@ -94,7 +95,7 @@ MODEL_OUTPUTS = PINNED_OUTPUTS[1:] + EXTRA_OUTPUTS  # what the compiled output f
 REST_GUESS = {
     "tj_open": 1.0, "mucosal_damage": 0.0, "absorptive_loss": 0.0, "stomach_fat": 0.0, "gut_fat": 0.0, "lps_gut": 8.2, "lps_iv": 0.0, "antigen": 1.0,
     "tolerance": 0.1, "monocytes_active": 0.0, "tnf": 1.1, "il6": 1.0, "il8": 3.0, "il10": 0.23,
-    "temperature": 36.8, "crp": 1.0, "pain_threshold": 1.0, "treg": 1.0, "effector": 1.0, "memory": 1.0,
+    "temperature": 36.8, "crp": 1.0, "pain_threshold": 1.0, "treg": 1.0, "effector": 1.0, "memory": 1.0, "synovial_antigen": 0.0,
     "autoreactivity": 0.03, "synovitis": 0.2, "sensitization": 1.3, "cartilage": 1.0,
 }
 
@@ -106,5 +107,5 @@ OUTPUT_UNITS = {
     **{f"pain_{s}": "NRS points" for s in PAIN_SOURCES},
     "tj_open": "x healthy", "mucosal_damage": "0-1", "absorptive_loss": "0-1",
     "lactulose_rel": "x healthy", "mannitol_rel": "x healthy", "antigen": "x healthy", "tolerance": "0-1",
-    "treg": "x healthy", "effector": "x healthy", "memory": "x healthy",
+    "treg": "x healthy", "effector": "x healthy", "memory": "x healthy", "synovial_antigen": "a.u.",
 }

@@ -20,13 +20,13 @@ PANELS = (
                           ("il8_pg_ml", "IL-8", "tab:pink"), ("il10_pg_ml", "IL-10", "tab:blue")], "pg/mL", True),
     ("Systemic inflammation", [("crp_mg_l", "CRP", "tab:purple")], "mg/L", False),
     ("Joint", [("synovitis", "synovitis (a.u.)", "tab:red"), ("autoreactivity", "autoreactivity (a.u.)", "tab:green"),
+               ("synovial_antigen", "bacterial antigen in the joint (a.u.)", "tab:olive"),
                ("sensitization", "sensitization gain", "tab:gray"), ("cartilage", "cartilage (fraction)", "tab:cyan"),
                ("pain_threshold_rel", "pain threshold (x baseline)", "tab:brown")],
      "", False),
     ("Pain by source (stacked)", [], "NRS 0-10", False),
 )
 SOURCE_COLOURS = {"inflammation": "tab:red", "immune": "tab:green", "cartilage": "tab:cyan", "metabolic": "tab:olive"}
-GUT_INPUTS = ("dysbiosis", "barrier_insult", "enteric_infection", "high_fat_diet", "diet_antigen")
 
 
 def _shade_windows(ax, result, time_scale: float) -> None:

@@ -26,7 +26,7 @@ RUNS = 2 ** len(PAIN_SOURCES) + 1
 GUT_INPUTS = ("dysbiosis", "barrier_insult", "enteric_infection", "high_fat_diet", "diet_antigen")
 SOURCE_LINKS = {  # the causal links (biology/links.csv) through which each source reaches joint pain
     "inflammation": ("L13", "L18"),
-    "immune": ("L6", "M8"),
+    "immune": ("L6", "L22", "M8"),
     "cartilage": ("L19", "M9"),
     "metabolic": ("L20", "L14"),
 }

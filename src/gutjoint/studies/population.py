@@ -35,8 +35,8 @@ from scipy.stats import gaussian_kde, norm
 
 from gutjoint._errors import InputError
 from gutjoint.biology import species
-from gutjoint.studies.outcomes import time_to_improvement
-from gutjoint.studies.priors import EXPOSURE_NAMES, draw_subject
+from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
+from gutjoint.studies.priors import EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
 from gutjoint.studies.simulate import resting_outputs
 
@@ -76,7 +76,7 @@ def subject_scenario(base: Scenario, subject: dict[str, float]) -> Scenario:
     background = tuple(InputWindow(e, subject[e], 0.0, base.days) for e in EXPOSURE_NAMES if e not in touched)
     traits = {k: v for k, v in subject.items() if k in species.TRAITS}
     params = {k: v for k, v in subject.items() if k not in species.TRAITS and k not in EXPOSURE_NAMES
-              and k not in base.parameters}
+              and k not in LABELS and k not in base.parameters}
     return replace(base, subject=traits, parameters={**base.parameters, **params}, inputs=background + base.inputs)
 
 
@@ -113,6 +113,11 @@ def _accept(crp: float, table: tuple[np.ndarray, np.ndarray], u: float) -> bool:
 
 def _first_intervention(scenario: Scenario) -> float | None:
     starts = [w.start_day for w in scenario.inputs if w.name in species.INTERVENTIONS]
+    return min(starts) if starts else None
+
+
+def _first_infection(scenario: Scenario) -> float | None:
+    starts = [w.start_day for w in scenario.inputs if w.name == "enteric_infection" and w.level > 0]
     return min(starts) if starts else None
 
 
@@ -172,6 +177,12 @@ def summarise_subject(row: dict, scenario: Scenario, result, counterfactual, unt
     pain0 = float(counterfactual.frame["pain_nrs"].iloc[-1]) if counterfactual.ok else float("nan")
     row["gut_share"] = max(0.0, 1.0 - pain0 / row["final_pain"]) if row["final_pain"] > 0 else 0.0
     row["phenotype"] = _phenotype(row)
+    infection = _first_infection(scenario)
+    if infection is not None:
+        case, onset, duration = REACTIVE_ARTHRITIS.episode(frame["time_days"].to_numpy(), frame["pain_nrs"].to_numpy(),
+                                                           infection)
+        row.update(reactive_arthritis=case, arthritis_onset_days=onset, arthritis_days=duration,
+                   peak_synovitis=float(frame["synovitis"][frame["time_days"] >= infection].max()))
     if not trajectories:
         return None
     traj = frame[list(species.PINNED_OUTPUTS)].copy()
@@ -361,7 +372,7 @@ def _assemble(out: Path, n_chunks: int, trajectories: bool) -> Path:
 ROW_GROUP = 65_536  # rows per row group of the assembled files
 
 METRICS = ("baseline_pain", "final_pain", "relief", "days_to_30pct", "days_to_50pct", "gut_share", "baseline_crp",
-           "baseline_lm",
+           "baseline_lm", "arthritis_onset_days", "arthritis_days", "peak_synovitis",
            "background_crp", "background_lm")
 
 
@@ -400,6 +411,10 @@ def summarise(path: Path) -> dict:
         out["responders_50pct"] = float(np.mean(np.isfinite(d50))) if d50.size else None
     if "phenotype" in columns:
         out["phenotypes"] = _counts(path, "phenotype")
+    if "reactive_arthritis" in columns:
+        out["reactive_arthritis"] = reactive_arthritis_summary(
+            pq.read_table(path, columns=["reactive_arthritis", "arthritis_onset_days", "arthritis_days",
+                                         "prior_hla_b27"]).to_pandas())
     if "background_crp" in columns:  # the selected people at rest, before the scenario's exposures
         crp = pq.read_table(path, columns=["background_crp"]).column(0).to_numpy(zero_copy_only=False).astype(float)
         lm = pq.read_table(path, columns=["background_lm"]).column(0).to_numpy(zero_copy_only=False).astype(float)
@@ -414,6 +429,32 @@ def summarise(path: Path) -> dict:
                                        "met": bool(lm.min() >= LM_PLAUSIBLE[0] and lm.max() <= LM_PLAUSIBLE[1])},
             }
     return out
+
+
+def reactive_arthritis_summary(subjects: pd.DataFrame) -> dict:
+    """Incidence, onset, duration and HLA-B27 share of the cases (case definition: outcomes.REACTIVE_ARTHRITIS),
+    next to the published ranges they are checked against (docs/literature-notes.md)."""
+    simulated = subjects[subjects["reactive_arthritis"].notna()]
+    cases = simulated[simulated["reactive_arthritis"].astype(bool)]
+    carriers = simulated["prior_hla_b27"] == 1
+    n, k = len(simulated), len(cases)
+    quantiles = lambda column: {f"q{q}": float(np.percentile(cases[column], q)) for q in (10, 25, 50, 75, 90)}  # noqa: E731
+    return {
+        "definition": (f"pain >= {REACTIVE_ARTHRITIS.pain_rise:g} NRS above its value at the infection's start, for "
+                       f">= {REACTIVE_ARTHRITIS.min_days:g} days, starting within {REACTIVE_ARTHRITIS.window_days:g} "
+                       f"days; over when the rise is below {REACTIVE_ARTHRITIS.resolved_below:g}"),
+        "n": n, "cases": k, "incidence": k / n if n else None,
+        "incidence_hla_b27": float(cases["prior_hla_b27"].eq(1).sum() / carriers.sum()) if carriers.any() else None,
+        "incidence_non_carriers": float(cases["prior_hla_b27"].eq(0).sum() / (~carriers).sum()) if (~carriers).any() else None,
+        "hla_b27_share_of_cases": float(cases["prior_hla_b27"].mean()) if k else None,
+        "onset_days": quantiles("arthritis_onset_days") if k else None,
+        "duration_days": quantiles("arthritis_days") if k else None,
+        "share_lasting_6_months": float((cases["arthritis_days"] >= 182).mean()) if k else None,
+        "literature": {"incidence": "1.5-7% (pooled 2.6%, population-based Salmonella 4.4%)",
+                       "onset": "1-4 weeks (median 8.5 days after the diarrhoea in one outbreak)",
+                       "share_lasting_6_months": "20% (guidelines) to 31-55% (outbreak cohorts)",
+                       "hla_b27_share_of_cases": "14-42% (population-based series)"},
+    }
 
 
 def terminal_progress():

@@ -46,6 +46,20 @@ DRAWS: dict[str, Draw] = {
 }
 EXPOSURE_NAMES = ("metabolic_stress", "dysbiosis", "barrier_insult")
 
+HLA_B27_PREVALENCE = 0.061
+"""HLA-B27 carriers among US adults, the population the default represents (its CRP targets are NHANES): 6.1%
+(95% CI 4.6-8.2), NHANES 2009 (Reveille 2012 Arthritis Rheum 64:1407). Non-Hispanic white adults 7.5%; Finland
+and northern Scandinavia 13-16%."""
+REACTIVE_SUSCEPTIBILITY = {1: (2.0, 3.0), 0: (1.0, 5.4)}
+"""Beta shapes of ``reactive_susceptibility`` for HLA-B27 carriers (1) and non-carriers (0). Assumed, and chosen
+so that about 30% of carriers and 2.4% of non-carriers pass susceptibility 0.5: that is the split a carrier risk
+ratio of ~12 (Ekman 2000, crude, from 8 cases) and a 4% incidence imply at 6.1% carriage, and it puts B27 near
+the 42% of population-based Salmonella cases (14-42% across series) while most cases stay B27-negative. The
+incidence, onset, duration and B27 share that result are checked in tests/test_reactive_arthritis.py
+(docs/literature-notes.md)."""
+LABELS = ("hla_b27",)
+"""Drawn with a subject and reported with it, but neither a trait nor a parameter of the model."""
+
 
 def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None) -> dict[str, float]:
     """One subject: values for every prior, clipped to the plausible ranges (``base`` overrides the table
@@ -63,6 +77,10 @@ def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None)
         if name in table:
             x = min(max(x, table[name].low), table[name].high)
         subject[name] = float(x)
+    # drawn last, so that every earlier draw is the same as before these were added
+    carrier = int(rng.random() < HLA_B27_PREVALENCE)
+    subject["hla_b27"] = float(carrier)
+    subject["reactive_susceptibility"] = float(rng.beta(*REACTIVE_SUSCEPTIBILITY[carrier]))
     return subject
 
 

@@ -35,9 +35,9 @@ def cohort_rest(params: dict[str, float], subjects: list[dict[str, float]] | Non
         scenario = Scenario(name="cohort", days=1.0, inputs=tuple(InputWindow(e, v, 0.0, 1.0) for e, v in exposures.items()))
         overrides = dict(params)
         for name, value in subject.items():
-            if name in EXPOSURE_NAMES:
+            if name in EXPOSURE_NAMES or name in priors.LABELS:
                 continue
-            if priors.DRAWS[name].kind == "factor":  # a multiplier of the value being calibrated
+            if name in priors.DRAWS and priors.DRAWS[name].kind == "factor":  # a multiplier of the value being calibrated
                 rec = table[name]
                 value = float(np.clip(params.get(name, rec.value) * value / rec.value, rec.low, rec.high))
             overrides[name] = value

@@ -16,6 +16,7 @@ const TRAITS = [  // [id, label, step]; range and typical value come from the pa
   ["mechanical_load", "Mechanical load on the joint", 0.05],
   ["pain_sensitivity", "Pain sensitivity (1 = typical)", 0.1],
   ["immune_resolution", "Pace of healing (1 = typical)", 0.1],
+  ["reactive_susceptibility", "Joint keeps gut-infection antigen (reactive arthritis; HLA-B27 carriers more)", 0.05],
 ];
 const HELPS = [
   ["barrier_support", "Barrier support (glutamine-like)"],
@@ -70,7 +71,7 @@ function scenario() {
     inputs.push({name: "metabolic_stress", level: value("metabolic_stress") / 2, start_day: start});
   }
   const subject = {};
-  TRAITS.forEach(([id]) => { subject[id] = value(id); });  // all six, so the run is this person
+  TRAITS.forEach(([id]) => { subject[id] = value(id); });  // every trait, so the run is this person
   return {days: 365, step_hours: 24, subject, inputs};
 }
 
@@ -183,6 +184,7 @@ const FAQ = [
   ["Is this the same as arthritis?", "No. Gut-related joint pain can mimic or worsen inflammatory arthritis but has different drivers. The chart compares an RA-like person (autoimmunity that does not come from the gut) with a gut-driven one: similar pain, different causes (see the gut share in the explanation).", ["ra-like", "gut-driven-joint-pain"]],
   ["Can healing the gut reduce joint pain?", "In the model, barrier support relieves pain where the gut is a major contributor, and barely at all where pain is mechanical or metabolic. Barrier support normalised gut permeability in a human trial; that this then relieves joint pain is a hypothesis not yet tested in people.", ["barrier-support", "gut-driven-joint-pain"]],
   ["How long does it take?", "In a virtual population given barrier support, some people reach a 30% improvement within weeks and others need months: the chart shows the spread of times. The spread comes from how fast each person's immune response and nerve sensitization settle.", "population"],
+  ["Can a gut infection cause joint pain?", "Yes, this is the best-documented gut-to-joint link in people: reactive arthritis. In population studies, 1 to 7 in 100 people develop arthritis 1 to 4 weeks after a Salmonella, Campylobacter, Shigella or Yersinia infection; most recover within months, and carriers of the gene HLA-B27 are at higher risk and more often stay ill for longer. Bacterial fragments, not live bacteria, are found in the joint. The chart shows the same week of infection (from day 10) in a susceptible person and in one who is not. The model's susceptibility and its population spread are assumptions tuned to those published rates, so the curve is an illustration, not a forecast for you. A hot, swollen or painful joint after diarrhoea or a urinary infection needs a doctor soon.", [["reactive-arthritis", {}, "susceptible"], ["reactive-arthritis", {reactive_susceptibility: 0}, "not susceptible"]]],
   ["When should I see a doctor?", "If joint pain is severe, progressive, or comes with swelling, fever or deformity, professional evaluation is essential. Use the checklist below; the model cannot assess these signs.", "triage"],
 ];
 
@@ -222,12 +224,18 @@ async function runFaq(demo, out) {
       svg.dataset.points = bins.join(",");
       return;
     }
+    // each run: a built-in scenario's name, or [name, subject traits to change, label]
     const all = await api("/api/scenarios");
-    const runs = await Promise.all(demo.map((name) => api(`/api/simulate?columns=${COLUMNS}`,
-      all.find((s) => s.name === name).scenario)));
-    out.innerHTML = `<svg class="chart" role="img" aria-label="Pain over time in ${demo.join(" and ")}"></svg>`;
+    const parts = demo.map((d) => (Array.isArray(d) ? d : [d, {}, d]));
+    const runs = await Promise.all(parts.map(([name, subject]) => {
+      const sc = structuredClone(all.find((s) => s.name === name).scenario);
+      sc.subject = {...(sc.subject || {}), ...subject};
+      return api(`/api/simulate?columns=${COLUMNS}`, sc);
+    }));
+    const labels = parts.map(([, , label]) => label);
+    out.innerHTML = `<svg class="chart" role="img" aria-label="Pain over time: ${labels.join(" and ")}"></svg>`;
     drawChart(out.querySelector("svg"), runs[0].columns.time_days, runs.map((r, i) => ({
-      name: `${demo[i]}: pain`, color: ["#b3261e", "#2166ac"][i], values: r.columns.pain_nrs})), 10);
+      name: `${labels[i]}: pain`, color: ["#b3261e", "#2166ac"][i], values: r.columns.pain_nrs})), 10);
   } catch (err) {
     out.textContent = `Could not run: ${err.message}`;
   }
