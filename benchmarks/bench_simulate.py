@@ -37,9 +37,7 @@ def main() -> None:
     import gutjoint
     from gutjoint.biology.model import build_model
     from gutjoint.numerics.reference import integrate_reference, lambdify_system
-    from gutjoint.studies.runtime import get_runtime
-    from gutjoint.studies.scenario import build_schedule, load_scenario, output_times
-    from gutjoint.studies.simulate import parameter_vector, resting_state
+    from gutjoint.studies.problem import prepare
 
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as work:
         env = dict(os.environ, GUTJOINT_CACHE=cache)
@@ -59,13 +57,10 @@ def main() -> None:
 
     # The alternative a typical user writes: plain Python rhs, solve_ivp LSODA, same tolerances, on a
     # scenario that moves (barrier support from day 90) rather than one that sits at rest.
-    runtime = get_runtime()
-    sc = load_scenario("barrier-support")
-    p = parameter_vector(runtime, sc)
-    rest = resting_state(runtime, sc, p)
-    schedule = build_schedule(sc, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
+    problem = prepare("barrier-support")
+    sc, p, rest, schedule, times = problem.scenario, problem.p, problem.rest, problem.schedule, problem.times
+    runtime = problem.runtime
     rhs, _ = lambdify_system(build_model().symbolic_system())
-    times = output_times(sc)
     engine = median_time(lambda: gutjoint.simulate(sc), 20)
     plain = median_time(lambda: integrate_reference(rhs, None, rest.y, p, schedule, times, rtol=1e-8, atol=1e-10,
                                                     method="LSODA"), 3)

@@ -35,20 +35,13 @@ def _population(n: int):
     """Parameter vectors, schedules and resting states of n subjects drawn from the priors."""
     from gutjoint.studies.population import subject_scenario
     from gutjoint.studies.priors import draw_subject
-    from gutjoint.studies.runtime import get_runtime
-    from gutjoint.studies.scenario import build_schedule, load_scenario, output_times
-    from gutjoint.studies.simulate import parameter_vector, resting_state
+    from gutjoint.studies.problem import prepare
+    from gutjoint.studies.scenario import load_scenario
 
-    runtime = get_runtime()
     base = replace(load_scenario("barrier-support"), subject={})
-    P, schedules, Y0 = [], [], []
-    for i in range(n):
-        sc = subject_scenario(base, draw_subject(np.random.default_rng([1, i])))
-        p = parameter_vector(runtime, sc)
-        P.append(p)
-        schedules.append(build_schedule(sc, runtime.input_names, runtime.state_names, p, runtime.parameters.names))
-        Y0.append(resting_state(runtime, sc, p).y)
-    return np.array(P), schedules, np.array(Y0), output_times(base), base.days / 365.0
+    problems = [prepare(subject_scenario(base, draw_subject(np.random.default_rng([1, i])))) for i in range(n)]
+    return (np.array([q.p for q in problems]), [q.schedule for q in problems], np.array([q.rest.y for q in problems]),
+            problems[0].times, base.days / 365.0)
 
 
 def _outputs(states, p, schedule, times):
@@ -210,6 +203,27 @@ def main() -> None:
             print(f"  {name:42s} {ours2 / speed[name]:8.1f}x")
     print(f"like for like (1 process each): vs libRoadRunner {ours1 / speed['libRoadRunner CVODE, 1 process']:.1f}x, "
           f"vs SciPy plain {ours1 / speed['SciPy solve_ivp LSODA, plain Python rhs']:.0f}x")
+
+    # What users run: the whole `gutjoint population barrier-support` (selection, resting states, the three runs
+    # per person, metrics, Parquet), at its own tolerances (rtol 1e-8), on 2 workers, for the same number of people.
+    e2e = _end_to_end(args.n)
+    people = args.n / e2e
+    rr1 = args.n / rows[4][2][1]
+    print(f"\nend to end, `gutjoint population barrier-support --n {args.n} --workers 2` (rtol 1e-8): {e2e:.1f} s, "
+          f"{people:.0f} people/s; {people / rr1:.1f}x the people per second of the libRoadRunner single-process loop "
+          f"(rtol {rtol:g}, one run per person); the engine alone on 2 processes would take "
+          f"{rows[1][2][1]:.1f} s for one run per person at rtol {rtol:g}")
+
+
+def _end_to_end(n: int) -> float:
+    import tempfile
+
+    from gutjoint.studies.population import run_population
+
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        run_population("barrier-support", n=n, seed=1, out=out, workers=2)
+        return time.perf_counter() - t0
 
 
 if __name__ == "__main__":

@@ -61,12 +61,10 @@ def test_steady_state_has_zero_derivative():
     runtime = get_runtime()
     result = gutjoint.simulate("gut-driven-joint-pain")
     assert result.rest.ok
-    from gutjoint.studies.scenario import input_vector_at, load_scenario
-    from gutjoint.studies.simulate import parameter_vector
+    from gutjoint.studies.problem import prepare
 
-    sc = load_scenario("gut-driven-joint-pain")
-    p = parameter_vector(runtime, sc)
-    dy = runtime.compiled.rhs(result.rest.y, 0.0, p, input_vector_at(sc, 0.0, runtime.input_names))
+    problem = prepare("gut-driven-joint-pain")
+    dy = runtime.compiled.rhs(result.rest.y, 0.0, problem.p, problem.resting_inputs())
     free = [i for i, n in enumerate(runtime.state_names) if n != "cartilage"]
     assert np.max(np.abs(dy[free])) < 1e-8
 
@@ -120,17 +118,13 @@ def test_batched_runs_equal_a_loop_of_single_runs():
 
 def test_one_failing_subject_leaves_the_others_untouched():
     from gutjoint.numerics.integrate import integrate_many
-    from gutjoint.studies.scenario import build_schedule, load_scenario, output_times
-    from gutjoint.studies.simulate import parameter_vector, resting_state
+    from gutjoint.studies.problem import prepare
 
     runtime = get_runtime()
-    sc = load_scenario("barrier-support")
-    p = parameter_vector(runtime, sc)
-    schedule = build_schedule(sc, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
-    y0 = resting_state(runtime, sc, p).y
+    problem = prepare("barrier-support")
+    p, schedule, y0, times = problem.p, problem.schedule, problem.rest.y, problem.times
     broken = p.copy()
     broken[runtime.parameters.names.index("lps_clearance")] = np.nan
-    times = output_times(sc)
     alone = integrate_many(runtime.compiled, y0, p, [schedule], times)[0]
     runs = integrate_many(runtime.compiled, np.stack([y0, y0, y0]), np.stack([p, broken, p]), [schedule] * 3, times)
     assert [r.status for r in runs] == [Status.SUCCESS, Status.NONFINITE, Status.SUCCESS]

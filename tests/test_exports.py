@@ -11,8 +11,7 @@ from gutjoint.interfaces.petab_export import export_petab, lint
 from gutjoint.biology.species import PINNED_OUTPUTS
 from gutjoint.interfaces.sbml import antimony_text, build_sbml
 from gutjoint.studies.runtime import get_runtime
-from gutjoint.studies.scenario import load_scenario
-from gutjoint.studies.simulate import parameter_vector, resting_state
+from gutjoint.studies.problem import prepare
 
 
 def test_sbml_is_valid_level3_version2():
@@ -29,9 +28,7 @@ def test_sbml_is_valid_level3_version2():
 def test_libroadrunner_on_the_sbml_matches_the_engine():
     roadrunner = pytest.importorskip("roadrunner")
     runtime = get_runtime()
-    scenario = load_scenario("endotoxemia-2ngkg")
-    p = parameter_vector(runtime, scenario)
-    rest = resting_state(runtime, scenario, p)
+    rest = prepare("endotoxemia-2ngkg").rest
     initial = {n: float(v) for n, v in zip(runtime.state_names, rest.y)}
     initial["lps_iv"] = 2.0 * 1000 / gutjoint.parameters()["plasma_volume"].value
     rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml(initial=initial)))
@@ -39,7 +36,7 @@ def test_libroadrunner_on_the_sbml_matches_the_engine():
     rr.integrator.absolute_tolerance = 1e-12
     columns = {"tnf": "tnf_pg_ml", "il6": "il6_pg_ml", "crp": "crp_mg_l", "lm_ratio": "lm_ratio", "pain_nrs": "pain_nrs"}
     result = rr.simulate(0, 2, 49, selections=["time", *columns])
-    frame = gutjoint.simulate(scenario).frame
+    frame = gutjoint.simulate("endotoxemia-2ngkg").frame
     for sbml_id, column in columns.items():
         np.testing.assert_allclose(result[sbml_id], frame[column].to_numpy(), rtol=1e-5, atol=1e-9)
 

@@ -23,7 +23,7 @@ from gutjoint.interfaces.cli import main
 from gutjoint.interfaces.files import TEMP_SUFFIX, sweep_stale_temporaries, write_table
 from gutjoint.numerics.integrate import Status, Trajectory
 from gutjoint.studies.scenario import load_scenario, output_times, scenario_from_dict
-from gutjoint.studies.simulate import outputs_table, simulate
+from gutjoint.studies.simulate import simulate
 
 CONTROL = {chr(c) for c in range(32) if c != 10} | {"\x7f", "\x1b"}
 
@@ -199,30 +199,29 @@ def test_a_huge_integer_is_described_not_printed():
 def test_outputs_of_a_failed_run_are_nan_rows_not_an_exception():
     """After a failure the unreached rows are NaN; they are not evaluated (a zero there divided by
     mechanical_load = 0 used to raise ZeroDivisionError)."""
-    from gutjoint.studies.runtime import get_runtime
-    from gutjoint.studies.simulate import _prepare
+    from gutjoint.studies.problem import evaluate_outputs, prepare
 
-    runtime = get_runtime()
-    scenario, p, schedule, rest, times = _prepare(runtime, {"days": 5, "subject": {"mechanical_load": 0.0}})
-    states = np.tile(rest.y, (times.size, 1))
+    problem = prepare({"days": 5, "subject": {"mechanical_load": 0.0}})
+    states = np.tile(problem.rest.y, (problem.times.size, 1))
     states[3:] = np.nan
-    frame = outputs_table(runtime, Trajectory(times, states, Status.STEP_LIMIT, "x"), p, schedule, rest)
-    assert np.isfinite(frame.iloc[:3].to_numpy()).all()
-    assert frame.iloc[3:, 1:].isna().all().all()
+    outputs = evaluate_outputs(problem, Trajectory(problem.times, states, Status.STEP_LIMIT, "x"))
+    assert np.isfinite(outputs[:3]).all()
+    assert np.isnan(outputs[3:]).all()
 
 
 def test_a_success_never_carries_a_non_finite_output(monkeypatch):
     """If an output is NaN although every state is finite, the run is reported as failed, not as a success."""
-    from gutjoint.studies import simulate as simulate_module
+    from gutjoint.studies import problem as problem_module
 
-    real = simulate_module.outputs_table
+    real = problem_module.evaluate_outputs
+    crp = problem_module.get_runtime().output_names.index("crp_mg_l")
 
     def poisoned(*args, **kwargs):
-        frame = real(*args, **kwargs)
-        frame.loc[frame.index[-1], "crp_mg_l"] = np.nan
-        return frame
+        outputs = real(*args, **kwargs)
+        outputs[-1, crp] = np.nan
+        return outputs
 
-    monkeypatch.setattr(simulate_module, "outputs_table", poisoned)
+    monkeypatch.setattr(problem_module, "evaluate_outputs", poisoned)
     result = simulate("healthy")
     assert result.status is Status.NONFINITE and "crp_mg_l" in result.message
 
@@ -249,13 +248,12 @@ def test_output_times_never_pass_the_horizon_for_any_spacing():
 
 def test_output_times_outside_the_schedule_are_refused():
     from gutjoint.numerics.integrate import integrate_many
-    from gutjoint.studies.runtime import get_runtime
-    from gutjoint.studies.simulate import _prepare
+    from gutjoint.studies.problem import prepare
 
-    runtime = get_runtime()
-    _, p, schedule, rest, times = _prepare(runtime, {"days": 5})
+    problem = prepare({"days": 5})
     with pytest.raises(ValueError, match="leave the schedule"):
-        integrate_many(runtime.compiled, rest.y, p, [schedule], np.append(times, 5 + 1e-12))
+        integrate_many(problem.runtime.compiled, problem.rest.y, problem.p, [problem.schedule],
+                       np.append(problem.times, 5 + 1e-12))
 
 
 # --- 5. very short segments --------------------------------------------------------------------------------------

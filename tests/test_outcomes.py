@@ -20,6 +20,6 @@ def test_improvement_category(baseline, now, expected):
 
 def test_time_to_improvement():
     frame = pd.DataFrame({"time_days": [0, 10, 20, 30, 40], "pain_nrs": [5.0, 5.0, 4.0, 3.4, 2.4]})
-    assert time_to_improvement(frame, 10, 0.30) == 20.0  # 3.4 <= 0.7 * 5.0 first at day 30
-    assert time_to_improvement(frame, 10, 0.50) == 30.0
-    assert math.isnan(time_to_improvement(frame, 10, 0.60))
+    assert time_to_improvement(frame["time_days"], frame["pain_nrs"], 10, 0.30) == 20.0  # 3.4 <= 0.7 * 5.0 first at day 30
+    assert time_to_improvement(frame["time_days"], frame["pain_nrs"], 10, 0.50) == 30.0
+    assert math.isnan(time_to_improvement(frame["time_days"], frame["pain_nrs"], 10, 0.60))

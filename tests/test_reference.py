@@ -9,14 +9,15 @@ relative error below that).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import gutjoint
 from gutjoint.biology.model import build_model
 from gutjoint.numerics.reference import integrate_reference, lambdify_system
 from gutjoint.studies.runtime import get_runtime
-from gutjoint.studies.scenario import build_schedule, load_scenario, output_times
-from gutjoint.studies.simulate import outputs_table, parameter_vector, resting_state
+from gutjoint.studies.scenario import load_scenario
+from gutjoint.studies.problem import evaluate_outputs, prepare
 
 RTOL, ATOL_FLOOR = 1e-4, 1e-7
 
@@ -33,10 +34,8 @@ def test_engine_matches_reference(name, reference_functions):
     fast = gutjoint.simulate(scenario)
     assert fast.ok
 
-    p = parameter_vector(runtime, scenario)
-    schedule = build_schedule(scenario, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
-    rest = resting_state(runtime, scenario, p)
-    times = output_times(scenario)
+    problem = prepare(scenario)
+    p, schedule, rest, times = problem.p, problem.schedule, problem.rest, problem.times
     rhs, jac = reference_functions
     # the reference steady state is checked too: the engine's rest point must zero the lambdified rhs
     residual = rhs(0.0, rest.y, p, schedule.segments[0].u)
@@ -46,7 +45,8 @@ def test_engine_matches_reference(name, reference_functions):
     states = integrate_reference(rhs, jac, rest.y, p, schedule, times)
     from gutjoint.numerics.integrate import Trajectory
 
-    ref = outputs_table(runtime, Trajectory(times, states), p, schedule, rest)
+    ref = pd.DataFrame(np.column_stack([times, evaluate_outputs(problem, Trajectory(times, states))]),
+                       columns=fast.frame.columns)
     for column in ref.columns:
         a, b = fast.frame[column].to_numpy(), ref[column].to_numpy()
         err = np.abs(a - b) - (RTOL * np.abs(b) + ATOL_FLOOR)

@@ -151,7 +151,7 @@ def build_report(scenario, *, start_day: float | None = None) -> str:
     option_rows = []
     for option, result in runs:
         end = float(result.frame["pain_nrs"].iloc[-1])
-        days = time_to_improvement(result.frame, start, 0.30)
+        days = time_to_improvement(result.frame["time_days"], result.frame["pain_nrs"], start, 0.30)
         when = "not within the run" if not np.isfinite(days) else (
             f"{days:.0f} days ({days / 7:.0f} weeks)" if days < 120 else f"{days:.0f} days ({days / 30.4:.0f} months)")
         option_rows.append([html.escape(option.label), f"{end:.1f}", f"{pain_end - end:+.1f}", when,

@@ -235,20 +235,14 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
 
 
 def _scenario_setup(spec):
-    from gutjoint.studies.runtime import get_runtime
-    from gutjoint.studies.scenario import build_schedule, load_scenario
-    from gutjoint.studies.simulate import parameter_vector, resting_state
+    from gutjoint.studies.problem import prepare
 
-    runtime = get_runtime()
-    scenario = load_scenario(spec)
-    p = parameter_vector(runtime, scenario)
-    schedule = build_schedule(scenario, runtime.input_names, runtime.state_names, p, runtime.parameters.names)
-    rest = resting_state(runtime, scenario, p)
-    if not rest.ok:
+    problem = prepare(spec)
+    if not problem.rest.ok:
         from gutjoint._errors import SolverError
 
-        raise SolverError(f"{scenario.source}: no resting steady state, so there is no initial state to export")
-    return scenario, schedule, rest.y, float(rest.y[runtime.state_index("pain_threshold")])
+        raise SolverError(f"{problem.scenario.source}: no resting steady state, so there is no initial state to export")
+    return problem.scenario, problem.schedule, problem.rest.y, problem.rest_value("pain_threshold")
 
 
 def _changing_inputs(model: Model, schedule) -> set[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 IMPROVEMENT_THRESHOLDS = {"minimal": 0.10, "moderate": 0.30, "substantial": 0.50}
 
@@ -27,11 +26,10 @@ def improvement_category(baseline: float, now: float) -> str:
     return category
 
 
-def time_to_improvement(frame: pd.DataFrame, start_day: float, threshold: float = 0.30) -> float:
-    """Days from ``start_day`` until pain first falls ``threshold`` below its value at ``start_day``
-    (NaN if it never does within the run)."""
-    t = frame["time_days"].to_numpy()
-    pain = frame["pain_nrs"].to_numpy()
+def time_to_improvement(times, pain, start_day: float, threshold: float = 0.30) -> float:
+    """Days from ``start_day`` until ``pain`` (at ``times``, days) first falls ``threshold`` below its value at
+    ``start_day`` (NaN if it never does within the run)."""
+    t, pain = np.asarray(times, dtype=float), np.asarray(pain, dtype=float)
     baseline = float(np.interp(start_day, t, pain))
     after = t >= start_day
     hit = np.nonzero(after & (pain <= (1 - threshold) * baseline))[0]

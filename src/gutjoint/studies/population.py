@@ -38,6 +38,7 @@ from gutjoint.biology import species
 from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint.studies.priors import EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
+from gutjoint.studies.problem import Solution, prepare, solve_many
 from gutjoint.studies.simulate import resting_outputs
 
 MAX_N = 10_000_000
@@ -157,44 +158,42 @@ def select_subject(seed: int, index: int, select: bool) -> tuple[dict, dict[str,
     return row, subject
 
 
-def summarise_subject(row: dict, scenario: Scenario, result, counterfactual, untreated,
-                      trajectories: bool) -> pd.DataFrame | None:
-    """Fill ``row`` with the subject's metrics; return its trajectory (long form) when asked."""
-    row.update(status=result.status.code, advice=result.status.advice)
-    if not result.ok:
+def summarise_subject(row: dict, scenario: Scenario, solution: Solution, counterfactual: Solution,
+                      untreated: Solution | None, trajectories: bool) -> np.ndarray | None:
+    """Fill ``row`` with the subject's metrics, from the solutions' arrays; return its trajectory (the pinned
+    output columns, one row per output time) when asked."""
+    row.update(status=solution.status.code, advice=solution.status.advice)
+    if not solution.ok:
         return None
-    frame = result.frame
-    last = frame.iloc[-1]
-    row.update(baseline_pain=float(frame["pain_nrs"].iloc[0]), final_pain=float(last["pain_nrs"]),
-               baseline_crp=float(frame["crp_mg_l"].iloc[0]), baseline_lm=float(frame["lm_ratio"].iloc[0]),
-               **{f"final_pain_{s}": float(last[f"pain_{s}"]) for s in species.PAIN_SOURCES})
+    t, pain = solution.times, solution["pain_nrs"]
+    row.update(baseline_pain=float(pain[0]), final_pain=float(pain[-1]),
+               baseline_crp=float(solution["crp_mg_l"][0]), baseline_lm=float(solution["lm_ratio"][0]),
+               **{f"final_pain_{s}": float(solution[f"pain_{s}"][-1]) for s in species.PAIN_SOURCES})
     start = _first_intervention(scenario)
-    row["days_to_30pct"] = time_to_improvement(frame, start, 0.30) if start is not None else float("nan")
-    row["days_to_50pct"] = time_to_improvement(frame, start, 0.50) if start is not None else float("nan")
+    row["days_to_30pct"] = time_to_improvement(t, pain, start, 0.30) if start is not None else float("nan")
+    row["days_to_50pct"] = time_to_improvement(t, pain, start, 0.50) if start is not None else float("nan")
     # relief: final pain without the interventions minus final pain with them
-    row["relief"] = (float(untreated.frame["pain_nrs"].iloc[-1]) - row["final_pain"]
+    row["relief"] = (float(untreated["pain_nrs"][-1]) - row["final_pain"]
                      if untreated is not None and untreated.ok else float("nan"))
-    pain0 = float(counterfactual.frame["pain_nrs"].iloc[-1]) if counterfactual.ok else float("nan")
+    pain0 = float(counterfactual["pain_nrs"][-1]) if counterfactual.ok else float("nan")
     row["gut_share"] = max(0.0, 1.0 - pain0 / row["final_pain"]) if row["final_pain"] > 0 else 0.0
     row["phenotype"] = _phenotype(row)
     infection = _first_infection(scenario)
     if infection is not None:
-        case, onset, duration = REACTIVE_ARTHRITIS.episode(frame["time_days"].to_numpy(), frame["pain_nrs"].to_numpy(),
-                                                           infection)
+        case, onset, duration = REACTIVE_ARTHRITIS.episode(t, pain, infection)
         row.update(reactive_arthritis=case, arthritis_onset_days=onset, arthritis_days=duration,
-                   peak_synovitis=float(frame["synovitis"][frame["time_days"] >= infection].max()))
+                   peak_synovitis=float(solution["synovitis"][t >= infection].max()))
     if not trajectories:
         return None
-    traj = frame[list(species.PINNED_OUTPUTS)].copy()
-    traj.insert(0, "subject", row["subject"])
-    return traj
+    return np.column_stack([np.full(t.size, row["subject"], dtype=float),
+                            *(solution[c] for c in species.PINNED_OUTPUTS)])
 
 
 def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Run subjects ``[chunk * size, min(n, (chunk + 1) * size))``: select each, then simulate the chunk's
-    scenarios (actual, without gut drivers, without interventions) through the batched engine."""
+    """Run subjects ``[chunk * size, min(n, (chunk + 1) * size))``: select each, then solve the chunk's problems
+    (actual, without gut drivers, without interventions) through the batched engine. Metrics come from arrays;
+    the chunk's tables are the only DataFrames made."""
     from gutjoint.studies.attribution import without_gut_drivers
-    from gutjoint.studies.simulate import simulate_many
 
     base = load_scenario(config.scenario)
     picked = [select_subject(config.seed, i, config.select)
@@ -207,16 +206,21 @@ def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.Da
     if has_intervention:
         kinds.append([replace(sc, inputs=tuple(w for w in sc.inputs if w.name not in species.INTERVENTIONS))
                       for _, sc in live])
-    results = simulate_many([sc for runs in kinds for sc in runs])  # one call: with and without the
-    # interventions, a subject shares its resting state
+    rest_cache: dict = {}  # with and without the interventions, a subject shares its resting state
+    solutions = solve_many([prepare(sc, rest_cache=rest_cache) for runs in kinds for sc in runs])
     m = len(live)
     trajs = []
     for k, (row, scenario) in enumerate(live):
-        traj = summarise_subject(row, scenario, results[k], results[m + k],
-                                 results[2 * m + k] if has_intervention else None, config.trajectories)
+        traj = summarise_subject(row, scenario, solutions[k], solutions[m + k],
+                                 solutions[2 * m + k] if has_intervention else None, config.trajectories)
         if traj is not None:
             trajs.append(traj)
-    return pd.DataFrame([row for row, _ in picked]), (pd.concat(trajs, ignore_index=True) if trajs else None)
+    table = pd.DataFrame([row for row, _ in picked])
+    if not trajs:
+        return table, None
+    long = pd.DataFrame(np.vstack(trajs), columns=["subject", *species.PINNED_OUTPUTS])
+    long["subject"] = long["subject"].astype(np.int64)
+    return table, long
 
 
 def _model_key() -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -367,10 +368,16 @@ def build_schedule(scenario: Scenario, input_names: tuple[str, ...], state_names
 
 
 def output_times(scenario: Scenario) -> np.ndarray:
-    """Output times in days, every ``step_hours``, including 0 and the horizon."""
-    step = scenario.step_hours / 24.0
-    n = int(math.floor(scenario.days / step + 1e-9))
+    """Output times in days, every ``step_hours``, including 0 and the horizon (a read-only array)."""
+    return _output_times(float(scenario.days), float(scenario.step_hours))
+
+
+@lru_cache(maxsize=64)
+def _output_times(days: float, step_hours: float) -> np.ndarray:
+    step = step_hours / 24.0
+    n = int(math.floor(days / step + 1e-9))
     times = np.arange(n + 1) * step
     # n * step may round to just past the horizon; a time within 1e-9 day of it is the horizon itself
-    times = times[(times < scenario.days - 1e-9) | (times == 0.0)]
-    return np.append(times, scenario.days)
+    times = np.append(times[(times < days - 1e-9) | (times == 0.0)], days)
+    times.flags.writeable = False  # shared by every run with the same grid
+    return times

@@ -1,0 +1,201 @@
+"""A run prepared once: the scenario, its parameter vector, input schedule, resting state and output times.
+
+:func:`prepare` builds a :class:`Problem` from a scenario (and parameter overrides); :meth:`Problem.solve` and
+:func:`solve_many` run problems on the compiled engine and return :class:`Solution` objects, whose outputs are
+NumPy arrays with named access. DataFrames are made only at the edge (:meth:`Solution.frame`). Every caller that
+runs the model (simulate, populations, calibration, sensitivity, attribution, the SBML export, the benchmarks)
+goes through here, so the pipeline is written once.
+
+The split follows diffrax (``diffeqsolve`` returning a ``Solution``) and PySB (a simulator prepared once, then
+run over many parameter values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from gutjoint._errors import InputError, SolverError
+from gutjoint.biology import species
+from gutjoint.numerics.integrate import Schedule, Status, Tolerances, Trajectory, integrate_many
+from gutjoint.numerics.steady import SteadyState, find_steady_state
+from gutjoint.studies.runtime import Runtime, get_runtime
+from gutjoint.studies.scenario import Scenario, build_schedule, input_vector_at, load_scenario, output_times
+
+DEFAULT_TOLERANCES = Tolerances(rtol=1e-8, atol=1e-10)
+"""Engine tolerances. Tight enough that every output agrees with the Radau reference (rtol 1e-11) within
+1e-4 relative error on every built-in scenario (tests/test_reference.py), and still ~10 ms a subject-year."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything one run needs, in the engine's vectors, with named access."""
+
+    runtime: Runtime
+    scenario: Scenario
+    p: np.ndarray
+    rest: SteadyState
+
+    @cached_property
+    def schedule(self) -> Schedule:
+        """The piecewise-constant inputs and boluses, segment by segment (built on first use)."""
+        names = self.runtime
+        return build_schedule(self.scenario, names.input_names, names.state_names, self.p, names.parameters.names)
+
+    @cached_property
+    def times(self) -> np.ndarray:
+        return output_times(self.scenario)
+
+    def parameter(self, name: str) -> float:
+        return float(self.p[self.runtime.parameters.names.index(name)])
+
+    def rest_value(self, name: str) -> float:
+        """The resting value of state ``name`` (the run's initial state)."""
+        return float(self.rest.y[self.runtime.state_index(name)])
+
+    def resting_inputs(self) -> np.ndarray:
+        """Inputs in effect at day 0 without the interventions: those the resting state is solved under."""
+        return resting_inputs(self.runtime, self.scenario)
+
+    def resting_outputs(self) -> dict[str, float]:
+        """Output values at the resting state (raw: the pain threshold is 1 there by definition)."""
+        values = self.runtime.compiled.outputs(self.rest.y, self.p, self.resting_inputs())
+        return dict(zip(self.runtime.output_names, map(float, values)))
+
+    def solve(self, *, tolerances: Tolerances = DEFAULT_TOLERANCES, throw: bool = False) -> Solution:
+        if not self.rest.ok:
+            if throw:
+                raise SolverError(f"{Status.STEADY_STATE.code}: {Status.STEADY_STATE.advice}")
+            return self._solution(_no_rest(self.rest, self.times))
+        run = integrate_many(self.runtime.compiled, self.rest.y, self.p, [self.schedule], self.times,
+                             tolerances=tolerances, throw=throw)[0]
+        return self._solution(run)
+
+    def _solution(self, trajectory: Trajectory) -> Solution:
+        outputs = evaluate_outputs(self, trajectory)
+        status, message = trajectory.status, trajectory.message
+        finite = np.isfinite(outputs).all(axis=0) & np.isfinite(trajectory.times).all()
+        if status.ok and not finite.all():  # a success never carries a NaN or inf
+            bad = self.runtime.output_names[int(np.flatnonzero(~finite)[0])]
+            status, message = Status.NONFINITE, f"output {bad!r} is not finite although every state is"
+        return Solution(self, trajectory.times, trajectory.states, outputs, status, message)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The outputs of one solved :class:`Problem` at its output times (rows) in model output order (columns)."""
+
+    problem: Problem
+    times: np.ndarray
+    states: np.ndarray
+    outputs: np.ndarray
+    status: Status
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        return {name: k for k, name in enumerate(self.problem.runtime.output_names)}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """One output column by name (``"time_days"`` gives the times)."""
+        if name == "time_days":
+            return self.times
+        return self.outputs[:, self._columns[name]]
+
+    def frame(self, columns: Sequence[str] | None = None):
+        """The outputs as a DataFrame (``time_days`` first), optionally only ``columns``."""
+        import pandas as pd
+
+        names = ("time_days", *self.problem.runtime.output_names)
+        if columns is None:
+            return pd.DataFrame(np.column_stack([self.times, self.outputs]), columns=list(names))
+        return pd.DataFrame({c: self[c] for c in columns})
+
+
+def parameter_vector(runtime: Runtime, scenario: Scenario, extra: dict[str, float] | None = None) -> np.ndarray:
+    """Parameter values in model order: the table, then the scenario's overrides and traits, then ``extra``."""
+    overrides = {**scenario.overrides(), **(extra or {})}
+    try:
+        return runtime.parameters.vector(overrides)
+    except KeyError as exc:
+        raise InputError(f"{scenario.source}: unknown parameter {exc.args[0]!r}") from None
+
+
+def resting_inputs(runtime: Runtime, scenario: Scenario) -> np.ndarray:
+    u0 = input_vector_at(scenario, 0.0, runtime.input_names)
+    for name in species.INTERVENTIONS:
+        u0[runtime.input_index(name)] = 0.0
+    return u0
+
+
+def resting_state(runtime: Runtime, scenario: Scenario, p: np.ndarray, cache: dict | None = None) -> SteadyState:
+    """Steady state under the exposures in effect at day 0 (interventions and doses excluded), with cartilage
+    held at ``cartilage_initial``. ``cache`` (a dict) reuses states already solved for the same parameters and
+    exposures, e.g. a subject with and without its interventions."""
+    u0 = resting_inputs(runtime, scenario)
+    key = (p.tobytes(), u0.tobytes())
+    if cache is not None and key in cache:
+        return cache[key]
+    fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
+    rest = find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed,
+                             newton=runtime.compiled.rest_newton)
+    if cache is not None:
+        cache[key] = rest
+    return rest
+
+
+def prepare(scenario, parameters: dict[str, float] | None = None, *, rest_cache: dict | None = None,
+            runtime: Runtime | None = None) -> Problem:
+    """Build the :class:`Problem` of ``scenario`` (a built-in name, a ``.toml`` path, a dict or a
+    :class:`Scenario`) with ``parameters`` overriding the table after the scenario's own overrides."""
+    runtime = runtime or get_runtime()
+    scenario = load_scenario(scenario)
+    p = parameter_vector(runtime, scenario, parameters)
+    return Problem(runtime, scenario, p, resting_state(runtime, scenario, p, rest_cache))
+
+
+def solve_many(problems: Sequence[Problem], *, tolerances: Tolerances = DEFAULT_TOLERANCES,
+               block_size: int = 256) -> list[Solution]:
+    """Solve many problems through the compiled engine in blocks of one output grid each.
+
+    Each problem keeps its own step sizes, so the results are identical to ``[p.solve() for p in problems]``
+    whatever the blocks; failures come back per problem. ``block_size`` only bounds the memory of one call."""
+    groups: dict[tuple, list[int]] = {}  # one engine call needs one output grid
+    for i, problem in enumerate(problems):
+        if problem.rest.ok:
+            groups.setdefault((id(problem.runtime), tuple(problem.times)), []).append(i)
+    runs: dict[int, Trajectory] = {}
+    for members in groups.values():
+        for start in range(0, len(members), block_size):
+            block = [problems[i] for i in members[start:start + block_size]]
+            runs.update(zip(members[start:start + block_size], integrate_many(
+                block[0].runtime.compiled, np.array([b.rest.y for b in block]), np.array([b.p for b in block]),
+                [b.schedule for b in block], block[0].times, tolerances=tolerances)))
+    return [problem._solution(runs.get(i) or _no_rest(problem.rest, problem.times))
+            for i, problem in enumerate(problems)]
+
+
+def evaluate_outputs(problem: Problem, trajectory: Trajectory) -> np.ndarray:
+    """Output values along a trajectory (rows a failed run never reached stay NaN). The pain threshold is
+    reported relative to the subject's resting threshold."""
+    runtime = problem.runtime
+    reached = np.isfinite(trajectory.states).all(axis=1)
+    G = np.full((trajectory.times.size, len(runtime.output_names)), np.nan)
+    if reached.any():
+        U = problem.schedule.inputs_at(trajectory.times[reached])
+        G[reached] = runtime.compiled.outputs_batch(np.ascontiguousarray(trajectory.states[reached]), problem.p,
+                                                    np.ascontiguousarray(U))
+    G[:, runtime.output_names.index("pain_threshold_rel")] /= problem.rest_value("pain_threshold")
+    return G
+
+
+def _no_rest(rest: SteadyState, times: np.ndarray) -> Trajectory:
+    return Trajectory(times, np.full((times.size, rest.y.size), np.nan), Status.STEADY_STATE,
+                      f"steady-state residual {rest.residual:.3g} ({rest.method})")
