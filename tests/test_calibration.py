@@ -170,3 +170,19 @@ def test_barrier_support_lowers_lm_over_weeks_not_days():
     assert fall(2) < 0.25
     assert fall(7) < 0.5
     assert fall(28) > 0.6
+
+
+def test_calibrate_writes_its_fit_to_out_and_leaves_the_package_defaults_alone(tmp_path):
+    """Without --write, a fit goes to --out only (as parameters.csv beside the report)."""
+    from importlib import resources
+
+    from gutjoint.studies.calibration.run import calibrate
+
+    package = resources.files("gutjoint.biology").joinpath("parameters.csv")
+    before = package.read_text(encoding="utf-8")
+    outcome = calibrate(tmp_path, starts=1, profiles=False, blocks=("barrier",), progress=lambda m: None)
+    assert package.read_text(encoding="utf-8") == before
+    fitted = (tmp_path / "parameters.csv").read_text(encoding="utf-8")
+    assert (tmp_path / "report.md").exists() and (tmp_path / "fitted_conditions.csv").exists()
+    row = next(line for line in fitted.splitlines() if line.startswith("tj_repair_rate,"))
+    assert float(row.split(",")[1]) == pytest.approx(outcome.values["tj_repair_rate"], rel=1e-4)

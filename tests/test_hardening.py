@@ -21,7 +21,8 @@ import pytest
 from gutjoint._errors import ScenarioError, printable
 from gutjoint.interfaces.cli import main
 from gutjoint.interfaces.files import TEMP_SUFFIX, sweep_stale_temporaries, write_table
-from gutjoint.numerics.integrate import Status, Trajectory
+from gutjoint.numerics.integrate import Trajectory
+from gutjoint.numerics.status import Status
 from gutjoint.studies.scenario import load_scenario, output_times, scenario_from_dict
 from gutjoint.studies.simulate import simulate
 

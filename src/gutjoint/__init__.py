@@ -15,7 +15,8 @@ from importlib.metadata import version as _version
 from gutjoint._errors import GutjointError, InputError, ModelDefinitionError, ScenarioError, SolverError
 from gutjoint.biology.links import Link, load_links as links
 from gutjoint.biology.parameters import Parameter, ParameterTable, load_parameters as parameters
-from gutjoint.numerics.integrate import Status, Tolerances
+from gutjoint.numerics.integrate import Tolerances
+from gutjoint.numerics.status import Status
 from gutjoint.safety import DISCLAIMER, RED_FLAGS, triage
 from gutjoint.studies.scenario import Dose, InputWindow, Scenario, load_scenario
 from gutjoint.studies.simulate import SimulationResult, simulate

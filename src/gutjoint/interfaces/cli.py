@@ -228,10 +228,12 @@ def params(as_json: bool = typer.Option(False, "--json", help="print JSON instea
 @app.command()
 def calibrate(
     check: bool = typer.Option(False, "--check", help="evaluate the shipped parameters against every target; fit nothing"),
-    out: Path = typer.Option(Path("calibration-report"), "--out", help="folder for report.md and its figures"),
+    out: Path = typer.Option(Path("calibration-report"), "--out", help="folder for report.md, its figures and the "
+                             "fitted parameters.csv"),
     starts: int = typer.Option(4, "--starts", min=1, max=50, help="multi-start count per block"),
     profiles: bool = typer.Option(True, "--profiles/--no-profiles", help="profile likelihood of every fitted parameter"),
-    write: bool = typer.Option(True, "--write/--no-write", help="store the fitted values as the package defaults"),
+    write: bool = typer.Option(False, "--write/--no-write", help="also store the fitted values as the package "
+                               "defaults (the fit always goes to --out as parameters.csv)"),
     block: list[str] = typer.Option([], "--block", help="fit only this block (repeatable): barrier, innate, population"),
 ) -> None:
     """Fit the model to the human calibration targets (or --check them) and write a report."""

@@ -23,6 +23,8 @@ from types import ModuleType
 
 import sympy as sp
 
+from gutjoint.numerics.status import engine_constants
+
 CODEGEN_VERSION = "4"  # 4: IEEE division (error_model="numpy"): a zero divisor gives inf/NaN, never an exception
 _INTEGRATOR_TEMPLATE = Path(__file__).with_name("rodas4_template.py")
 
@@ -230,7 +232,7 @@ def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
         "",
         "",
     ]
-    src += ["", "", "# " + "-" * 100, _INTEGRATOR_TEMPLATE.read_text(encoding="utf-8")]
+    src += ["", "", "# " + "-" * 100, engine_constants(), _INTEGRATOR_TEMPLATE.read_text(encoding="utf-8")]
     return "\n".join(src), {"jacobian_nonzeros": len(entries), "lu_multiply_adds": lu_flops}
 
 
@@ -265,7 +267,9 @@ def compile_system(
     """
     import numba  # noqa: F401  (imported here so the import cost is paid only when compiling or loading)
 
-    template = hashlib.sha256(_INTEGRATOR_TEMPLATE.read_bytes()).hexdigest()[:12]
+    # the generator, the integrator text and the status table are all part of what the cache holds
+    template = hashlib.sha256(_INTEGRATOR_TEMPLATE.read_bytes() + Path(__file__).read_bytes()
+                              + engine_constants().encode()).hexdigest()[:12]
     digest = hashlib.sha256(f"{key}|{CODEGEN_VERSION}|{template}|{numba.__version__}".encode()).hexdigest()[:16]
     folder = (cache_dir or default_cache_dir()) / f"model_{digest}"
     source_path = folder / "generated.py"

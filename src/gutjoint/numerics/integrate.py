@@ -10,7 +10,6 @@ member explains what to change.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,29 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gutjoint._errors import SolverError
+from gutjoint.numerics.status import Status
 
 if TYPE_CHECKING:
     from gutjoint.numerics.codegen import CompiledSystem
-
-
-class Status(enum.Enum):
-    """Outcome of one integration, with advice for the failures."""
-
-    SUCCESS = ("success", "")
-    STEP_LIMIT = ("step_limit", "the solver hit its step limit: raise max_steps, or shorten the horizon")
-    TOLERANCE = ("tolerance", "the tolerances are tighter than the arithmetic allows: loosen rtol/atol")
-    CONVERGENCE = ("convergence", "repeated convergence failures: the system may be extremely stiff")
-    NONFINITE = ("nonfinite", "the solution became NaN or infinite: check parameter values for overflow")
-    NEGATIVE = ("negative", "a state went clearly negative: parameters may be outside their plausible ranges")
-    STEADY_STATE = ("steady_state", "no resting steady state was found: check traits and parameter overrides")
-
-    def __init__(self, code: str, advice: str):
-        self.code = code
-        self.advice = advice
-
-    @property
-    def ok(self) -> bool:
-        return self is Status.SUCCESS
 
 
 @dataclass(frozen=True)
@@ -101,23 +81,6 @@ class Trajectory:
     extra: dict = field(default_factory=dict)
 
 
-_STATUS = {  # codes of rodas4_template.py
-    0: Status.SUCCESS,
-    1: Status.STEP_LIMIT,
-    2: Status.TOLERANCE,
-    3: Status.NONFINITE,
-    4: Status.NEGATIVE,
-    5: Status.CONVERGENCE,
-}
-_MESSAGES = {
-    Status.STEP_LIMIT: "more than max_steps steps between two output times",
-    Status.TOLERANCE: "the step size fell below the arithmetic's resolution",
-    Status.NONFINITE: "a state became NaN or infinite",
-    Status.NEGATIVE: "a state fell clearly below zero",
-    Status.CONVERGENCE: "the step matrix stayed singular as the step shrank",
-}
-
-
 def pack_schedules(schedules: Sequence[Schedule], n_states: int):
     """Segment boundaries, counts, inputs and jumps of each schedule, padded to the longest."""
     n_sub = len(schedules)
@@ -164,8 +127,8 @@ def integrate_many(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, sche
                           int(tolerances.max_steps), float(negative_floor), out, info)
     runs = []
     for k in range(n_sub):
-        status = _STATUS[int(info[k, 0])]
-        message = "" if status.ok else _MESSAGES[status]
+        status = Status.from_engine(int(info[k, 0]))
+        message = status.message
         if throw and not status.ok:
             raise SolverError(f"integration failed ({status.code}): {message}; {status.advice}")
         runs.append(Trajectory(times=times, states=out[k], status=status, message=message, n_rhs=int(info[k, 3]),

@@ -20,7 +20,7 @@ Every subject has its own step size and error control, so a batch of subjects gi
 as the same subjects run one at a time. Output values between steps come from the cubic Hermite interpolant
 on the step's end values and slopes (the slope at the end is the next step's first stage, so it is free).
 """
-# ruff: noqa: F821  (rhs_into, jac_into, lu_factor, lu_solve, N_STATES come from the generated module)
+# ruff: noqa: F821  (rhs_into, jac_into, lu_factor, lu_solve, N_STATES and the STATUS_ codes come from the generated module)
 
 import math
 
@@ -47,13 +47,8 @@ RODAS4_C = np.array([
 ])
 # New solution: y + sum(M_j K_j), with M = (A[5, :4], 1, 1) (stiffly accurate); error estimate: K_6.
 
-# Status codes, read by gutjoint.numerics.integrate (its _STATUS table).
-RODAS_SUCCESS = 0
-RODAS_STEP_LIMIT = 1
-RODAS_STEP_TOO_SMALL = 2
-RODAS_NONFINITE = 3
-RODAS_NEGATIVE = 4
-RODAS_SINGULAR = 5
+# Status codes (STATUS_SUCCESS, STATUS_STEP_LIMIT, ...) are written above this text by codegen, from
+# gutjoint.numerics.status.Status, the one table of outcomes.
 
 _FAC_MIN = 0.2  # largest step shrink after an error-test failure
 _FAC_MAX = 6.0  # largest step growth after a success
@@ -108,7 +103,7 @@ def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rto
     for k in range(y0.shape[0]):
         p = P[k]
         y[:] = y0[k]
-        status = RODAS_SUCCESS
+        status = STATUS_SUCCESS
         n_steps = 0
         n_reject = 0
         n_rhs = 0
@@ -148,10 +143,10 @@ def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rto
             err = 0.0
             while t < t_end:
                 if steps_since_output >= max_steps:
-                    status = RODAS_STEP_LIMIT
+                    status = STATUS_STEP_LIMIT
                     break
                 if not h >= 1e-14 * max(1.0, abs(t)):
-                    status = RODAS_STEP_TOO_SMALL if math.isfinite(err) else RODAS_NONFINITE
+                    status = STATUS_TOLERANCE if math.isfinite(err) else STATUS_NONFINITE
                     break
                 final = t + h >= t_end - 1e-12 * max(1.0, abs(t_end))
                 if final:
@@ -165,7 +160,7 @@ def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rto
                     h *= 0.25
                     rejected_last = True
                     if n_reject > 50 * (n_steps + 1):
-                        status = RODAS_SINGULAR
+                        status = STATUS_CONVERGENCE
                         break
                     continue
                 for stage in range(6):
@@ -207,10 +202,10 @@ def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rto
                     scale = max(scale, abs(y_new[a]))
                     low = min(low, y_new[a])
                 if not ok:
-                    status = RODAS_NONFINITE
+                    status = STATUS_NONFINITE
                     break
                 if low < negative_floor * max(1.0, scale):
-                    status = RODAS_NEGATIVE
+                    status = STATUS_NEGATIVE
                     break
                 rhs_into(y_new, p, u, f1)
                 n_rhs += 1
@@ -235,7 +230,7 @@ def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rto
                     grow = min(grow, 1.0)
                 h *= grow
                 rejected_last = False
-            if status != RODAS_SUCCESS:
+            if status != STATUS_SUCCESS:
                 break
         info[k, 0] = status
         info[k, 1] = n_steps

@@ -20,7 +20,8 @@ import numpy as np
 
 from gutjoint._errors import InputError, SolverError
 from gutjoint.biology import species
-from gutjoint.numerics.integrate import Schedule, Status, Tolerances, Trajectory, integrate_many
+from gutjoint.numerics.integrate import Schedule, Tolerances, Trajectory, integrate_many
+from gutjoint.numerics.status import Status
 from gutjoint.numerics.steady import SteadyState, find_steady_state
 from gutjoint.studies.runtime import Runtime, get_runtime
 from gutjoint.studies.scenario import Scenario, build_schedule, input_vector_at, load_scenario, output_times

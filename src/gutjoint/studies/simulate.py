@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from gutjoint.biology import species
-from gutjoint.numerics.integrate import Status, Tolerances
+from gutjoint.numerics.integrate import Tolerances
+from gutjoint.numerics.status import Status
 from gutjoint.numerics.steady import SteadyState
 from gutjoint.studies.problem import DEFAULT_TOLERANCES, Solution, prepare, solve_many
 from gutjoint.studies.scenario import Scenario

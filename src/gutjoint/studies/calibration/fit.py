@@ -302,10 +302,22 @@ def _rewrite_csv(path, rows_update: Callable[[list[str]], list[str] | None]) -> 
     atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines), encoding="utf-8"), field="parameters")
 
 
-def write_back(values: dict[str, float], tags: dict[str, str]) -> None:
-    """Store fitted values as the package defaults, each source marked ``fitted: <target ids>``."""
+def write_back(values: dict[str, float], tags: dict[str, str], folder=None) -> None:
+    """Store fitted values, each source marked ``fitted: <target ids>``: as copies of the parameter and condition
+    tables in ``folder``, or (``folder`` None) as the package defaults, after which every cached table and
+    compiled model is reloaded."""
+    import shutil
+    from pathlib import Path
+
+    from gutjoint.studies.calibration.conditions import conditions_path
+
     table = load_parameters()
     params_path = resources.files("gutjoint.biology").joinpath("parameters.csv")
+    cond_path = conditions_path()
+    if folder is not None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        params_path, cond_path = (Path(shutil.copyfile(src, folder / src.name)) for src in (params_path, cond_path))
 
     def update(row):
         name = row[0]
@@ -321,44 +333,52 @@ def write_back(values: dict[str, float], tags: dict[str, str]) -> None:
         return row
 
     _rewrite_csv(params_path, update)
-    from gutjoint.studies.calibration.conditions import conditions_path
-
-    _rewrite_csv(conditions_path(), lambda row: [row[0], f"{values[row[0]]:.5g}", *row[2:]]
+    _rewrite_csv(cond_path, lambda row: [row[0], f"{values[row[0]]:.5g}", *row[2:]]
                  if row[0] in values and row[0] in NUISANCE_RANGES else None)
-    _clear_caches()
-    derive_references()
+    if folder is None:
+        reload_tables()
+        derive_references()
+    else:
+        derive_references(values, params_path)
 
 
-def _clear_caches() -> None:
-    load_parameters.cache_clear()
-    data.read_table.cache_clear()
+def reload_tables() -> None:
+    """Forget every cached table and the compiled model built from them, together (after the package tables
+    change on disk): parameters, calibration data, the symbolic model, the runtime and the population's
+    selection model."""
     from gutjoint.biology.model import build_model
+    from gutjoint.studies.population import _selection_model
     from gutjoint.studies.runtime import get_runtime
 
-    build_model.cache_clear()
-    get_runtime.cache_clear()
+    for cached in (load_parameters, data.read_table, build_model, get_runtime, _selection_model):
+        cached.cache_clear()
 
 
-def derive_references() -> dict[str, float]:
+def derive_references(values: dict[str, float] | None = None, path=None) -> dict[str, float]:
     """Recompute the attribution's healthy references (the joint cytokine signal and autoreactivity of the healthy
-    scenario at rest) from the current parameters and store them, so that they follow every refit."""
+    scenario at rest) under ``values`` (default: the current parameters) and store them in the table at ``path``
+    (default: the package's), so that they follow every refit."""
     from gutjoint.studies.simulate import resting_outputs
 
+    values = {k: v for k, v in (values or {}).items() if k not in NUISANCE_RANGES}
     table = load_parameters()
-    rest = resting_outputs("healthy")
+    rest = resting_outputs("healthy", values)
     tnf, il6 = rest["tnf_pg_ml"], rest["il6_pg_ml"]
-    values = {"reference_joint_cytokines": tnf / (tnf + table["tnf_half_joint"].value)
-              + il6 / (il6 + table["il6_half_joint"].value), "reference_autoreactivity": rest["autoreactivity"]}
+    half = {k: values.get(k, table[k].value) for k in ("tnf_half_joint", "il6_half_joint")}
+    references = {"reference_joint_cytokines": tnf / (tnf + half["tnf_half_joint"])
+                  + il6 / (il6 + half["il6_half_joint"]), "reference_autoreactivity": rest["autoreactivity"]}
 
     def update(row):
-        if row[0] not in values:
+        if row[0] not in references:
             return None
-        row[COLUMNS.index("value")] = f"{values[row[0]]:.6g}"
+        row[COLUMNS.index("value")] = f"{references[row[0]]:.6g}"
         return row
 
-    _rewrite_csv(resources.files("gutjoint.biology").joinpath("parameters.csv"), update)
-    _clear_caches()
-    return values
+    package = path is None
+    _rewrite_csv(path or resources.files("gutjoint.biology").joinpath("parameters.csv"), update)
+    if package:
+        reload_tables()
+    return references
 
 
 def default_workers() -> int:

@@ -21,10 +21,11 @@ class CalibrationResult:
     checks: list = field(default_factory=list)
 
 
-def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profiles: bool = True, write: bool = True,
+def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profiles: bool = True, write: bool = False,
               workers: int | None = None, blocks: tuple[str, ...] = (), progress=print) -> CalibrationResult:
-    """Fit the target-informed parameters (all blocks, or only ``blocks``), optionally write them back as
-    defaults, and write the report. Blocks not fitted keep their shipped values."""
+    """Fit the target-informed parameters (all blocks, or only ``blocks``) and write the report and the fitted
+    tables (``parameters.csv``, ``fitted_conditions.csv``) into ``out``. Only ``write=True`` makes them the package
+    defaults. Blocks not fitted keep their shipped values."""
     known = [b.name for b in fitting.BLOCKS]
     unknown = [b for b in blocks if b not in known]
     if unknown:
@@ -58,6 +59,7 @@ def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profil
             earlier = {k: v for k, v in base.items() if k not in result.block.parameters}
             profs[result.block.name] = fitting.profile_block(result.block, result, earlier, workers=workers)
             seconds[f"profile {result.block.name}"] = time.perf_counter() - t0
+    fitting.write_back({**base, **conditions}, tags, folder=out)  # the fit, as tables beside its report
     if write:
         fitting.write_back({**base, **conditions}, tags)
     outcome = CalibrationResult({**base, **conditions}, fits, profs, tags, seconds)
