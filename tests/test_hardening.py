@@ -469,3 +469,17 @@ def test_the_schema_requires_what_the_validator_requires(client):
     scenario = body if "properties" in body else schema["components"]["schemas"][body["$ref"].split("/")[-1]]
     assert scenario["required"] == ["days"] and scenario["additionalProperties"] is False
     assert client.post("/api/simulate", json={}).status_code == 422  # {} does not conform, and is refused
+
+
+def test_no_import_or_figure_changes_the_users_matplotlib_backend(tmp_path):
+    """The figures are built on matplotlib.figure.Figure, never through pyplot's global state."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import gutjoint; "
+            "import gutjoint.interfaces.figures, gutjoint.interfaces.report, gutjoint.studies.calibration.report; "
+            f"gutjoint.simulate('healthy').plot({str(tmp_path / 'h.png')!r}); "
+            "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend(); "
+            "import matplotlib.pyplot as plt; assert not plt.get_fignums()")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    assert (tmp_path / "h.png").stat().st_size > 10_000

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from gutjoint.interfaces.files import atomic_write  # noqa: E402
-from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE  # noqa: E402
+from gutjoint.interfaces.files import atomic_write
+from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE
 
 PANELS = (
     # title, [(column, label, colour)], y label, log scale
@@ -43,7 +41,8 @@ def plot_simulation(result, path: str | Path | None = None):
     hours = result.scenario.days <= 3
     scale = 24.0 if hours else 1.0
     t = frame["time_days"] * scale
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8.5, 12.4), sharex=True, layout="constrained")
+    fig = Figure(figsize=(8.5, 12.4), layout="constrained")
+    axes = fig.subplots(len(PANELS), 1, sharex=True)
     fig.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))  # room for the disclaimer below the panels
     for ax, (title, series, ylabel, log) in zip(axes, PANELS):
         _shade_windows(ax, result, scale)
@@ -78,7 +77,6 @@ def plot_simulation(result, path: str | Path | None = None):
     fig.text(0.01, 0.003, f"{DISCLAIMER}\n{RED_FLAG_LINE}", fontsize=7, va="bottom", color="0.25")
     if path is not None:
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), field="--plot")
-        plt.close(fig)
     return fig
 
 
@@ -89,8 +87,9 @@ def sensitivity_figure(result, path: Path | None = None, top: int = 6):
     ranking = (frame[frame["index"] == kinds[-1 if result.method == "sobol" else 0]]
                .groupby("parameter")["value"].max().sort_values(ascending=False))
     chosen = list(ranking.index[:top])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharex=True, layout="constrained")
-    colours = plt.get_cmap("tab10")
+    fig = Figure(figsize=(12, 4.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    colours = colormaps["tab10"]
     titles = {"S1": "first-order Sobol index S1", "ST": "total Sobol index ST", "mu_star": "Morris mu* (mean |effect|)",
               "sigma": "Morris sigma (interactions, non-linearity)"}
     for ax, kind in zip(axes, kinds):
@@ -109,5 +108,4 @@ def sensitivity_figure(result, path: Path | None = None, top: int = 6):
                  f"({result.n_evaluations} runs, {result.n_failed} failed; bands: 95% bootstrap)", fontsize=10)
     if path is not None:
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), field="--out")
-        plt.close(fig)
     return fig

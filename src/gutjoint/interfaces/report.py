@@ -15,17 +15,14 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gutjoint.biology import species  # noqa: E402
-from gutjoint.biology.links import link_order  # noqa: E402
-from gutjoint.interfaces.files import atomic_write  # noqa: E402
-from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS  # noqa: E402
-from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario  # noqa: E402
+from gutjoint.biology import species
+from gutjoint.biology.links import link_order
+from gutjoint.interfaces.files import atomic_write
+from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
+from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario
 
 
 @dataclass(frozen=True)
@@ -80,12 +77,12 @@ def _with_option(scenario: Scenario, option: Option, start: float) -> Scenario:
 def _png(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _options_figure(untreated, runs, start) -> str:
-    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
+    fig = Figure(figsize=(8.5, 3.8), layout="constrained")
+    ax = fig.subplots()
     ax.plot(untreated.frame["time_days"], untreated.frame["pain_nrs"], color="black", lw=2, label="no change")
     for (option, result), colour in zip(runs, ("#2a9d8f", "#8ab17d", "#e76f51", "#e9c46a")):
         ax.plot(result.frame["time_days"], result.frame["pain_nrs"], color=colour, lw=1.6, label=option.label)
@@ -99,7 +96,8 @@ def _options_figure(untreated, runs, start) -> str:
 
 
 def _attribution_figure(attribution) -> str:
-    fig, ax = plt.subplots(figsize=(8.5, 2.0), layout="constrained")
+    fig = Figure(figsize=(8.5, 2.0), layout="constrained")
+    ax = fig.subplots()
     left = 0.0
     colours = {"floor": "0.8", "inflammation": "#d62728", "immune": "#2ca02c", "cartilage": "#17becf",
                "metabolic": "#bcbd22"}

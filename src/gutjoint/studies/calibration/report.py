@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gutjoint.studies.calibration import cohort, data, experiments  # noqa: E402
-from gutjoint.studies.calibration.conditions import load_conditions  # noqa: E402
-from gutjoint.studies.calibration.targets import CYTOKINES, GROUPS, verdict  # noqa: E402
-from gutjoint.safety import DISCLAIMER  # noqa: E402
+from gutjoint.studies.calibration import cohort, data, experiments
+from gutjoint.studies.calibration.conditions import load_conditions
+from gutjoint.studies.calibration.targets import CYTOKINES, GROUPS, verdict
+from gutjoint.safety import DISCLAIMER
 
 
 
@@ -22,7 +19,6 @@ def _save(fig, path: Path) -> str:
     from gutjoint.interfaces.files import atomic_write
 
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), field="--out")
-    plt.close(fig)
     return path.name
 
 
@@ -32,7 +28,8 @@ def figure_endotoxemia(folder: Path, params) -> str:
     cyt_all = data.read_table("endotoxemia_bolus_2ngkg_janum2016_cytokines.csv", keep_synthetic=True)
     cyt = data.janum_cytokines()
     synthetic = cyt_all[~cyt_all["time_h"].isin(cyt["time_h"])]
-    fig, axes = plt.subplots(2, 3, figsize=(12, 7), constrained_layout=True)
+    fig = Figure(figsize=(12, 7), layout="constrained")
+    axes = fig.subplots(2, 3)
     for ax, (key, column) in zip(axes.flat, CYTOKINES.items()):
         ax.errorbar(cyt["time_h"], cyt[f"{key}_mean"], yerr=cyt[f"{key}_sd"], fmt="o", color="k", capsize=3,
                     label="Janum 2016, mean +- SD")
@@ -64,7 +61,8 @@ def figure_barrier(folder: Path, params, conditions) -> str:
     from gutjoint.studies.simulate import simulate
 
     p = params or {}
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3)
     alcohol = simulate(experiments.alcohol_scenario(), parameters=p)
     ax = axes[0]
     ax.plot(alcohol.frame["time_days"], alcohol.frame["lm_ratio"], color="tab:red", label="model")
@@ -100,7 +98,8 @@ def figure_other(folder: Path, params) -> str:
     from gutjoint.studies.simulate import simulate
 
     p = params or {}
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3)
     daily = simulate(experiments.daily_bolus_scenario(), parameters=p).frame
     axes[0].plot(daily["time_days"], daily["tnf_pg_ml"], color="tab:red")
     axes[0].set_title("tolerance: 2 ng/kg daily x5 (TNF)")
@@ -131,7 +130,8 @@ def figure_profiles(folder: Path, profiles) -> str | None:
         return None
     cols = 5
     rows = int(np.ceil(len(flat) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.3 * rows), constrained_layout=True)
+    fig = Figure(figsize=(3 * cols, 2.3 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols)
     for ax, prof in zip(np.ravel(axes), flat):
         ax.plot(prof.grid, prof.delta_chi2, "o-", ms=3, color="tab:blue" if prof.identifiable else "tab:red")
         ax.axhline(3.84, color="k", ls="--", lw=0.7)
