@@ -359,9 +359,9 @@ def test_a_sigkilled_write_is_cleaned_up_by_the_next_run(tmp_path):
 def test_a_changed_population_configuration_names_the_setting(tmp_path, capsys):
     assert cli(["population", "healthy", "--n", "2", "--seed", "1", "--out", tmp_path / "p"], capsys)[0] == 0
     code, _, err = cli(["population", "healthy", "--n", "3", "--seed", "1", "--out", tmp_path / "p"], capsys)
-    assert code == 2 and "--n (2 then, 3 now)" in err
+    assert code == 2 and "n (2 then, 3 now)" in err
     code, _, err = cli(["population", "dysbiosis", "--n", "2", "--seed", "4", "--out", tmp_path / "p"], capsys)
-    assert code == 2 and "scenario" in err and "--seed (1 then, 4 now)" in err
+    assert code == 2 and "scenario" in err and "seed (1 then, 4 now)" in err
 
 
 def test_the_steady_state_fallback_keeps_scipy_warnings_off_stderr():
@@ -483,3 +483,32 @@ def test_no_import_or_figure_changes_the_users_matplotlib_backend(tmp_path):
             "import matplotlib.pyplot as plt; assert not plt.get_fignums()")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     assert (tmp_path / "h.png").stat().st_size > 10_000
+
+
+def test_the_public_names_are_exactly_all_and_each_one_resolves():
+    import gutjoint
+
+    public = {n for n in dir(gutjoint) if not n.startswith("_")}
+    assert public == set(gutjoint.__all__)
+    for name in gutjoint.__all__:
+        assert getattr(gutjoint, name) is not None, name
+    assert callable(gutjoint.explain) and callable(gutjoint.run_population) and callable(gutjoint.calibrate)
+    with pytest.raises(AttributeError):
+        gutjoint.no_such_thing  # noqa: B018
+
+
+def test_a_studys_argument_is_named_as_each_interface_names_it(capsys):
+    """The study names its own argument; the CLI says --day, the web API says field 'day', Python says 'day'."""
+    from fastapi.testclient import TestClient
+
+    import gutjoint
+    from gutjoint.interfaces.web.app import create_app
+
+    with pytest.raises(gutjoint.InputError, match="argument 'day' = 999.0 is outside the run"):
+        gutjoint.explain("healthy", day=999)
+    code, _, err = cli(["explain", "healthy", "--day", "999"], capsys)
+    assert code == 2 and "option '--day' = 999.0 is outside the run" in err
+    code, _, err = cli(["sensitivity", "healthy", "--params", "no_such_thing", "--out", "x"], capsys)
+    assert code == 2 and "option '--params' = 'no_such_thing' is not a parameter" in err
+    body = TestClient(create_app()).post("/api/explain", json={"scenario": "healthy", "day": 999}).json()
+    assert body["field"] == "day" and "field 'day' = 999.0" in body["detail"] and "--" not in body["detail"]

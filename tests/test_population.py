@@ -36,12 +36,12 @@ def test_identical_for_any_chunk_size_and_worker_count(serial, tmp_path):
 
 
 def test_chunk_size_must_be_positive(tmp_path):
-    with pytest.raises(InputError, match="'--chunk-size' = 0"):
+    with pytest.raises(InputError, match="argument 'chunk_size' = 0"):
         run_population(SCENARIO, n=4, seed=1, out=tmp_path, chunk_size=0)
 
 
 def test_seed_must_not_be_negative(tmp_path):
-    with pytest.raises(InputError, match="'--seed' = -1"):
+    with pytest.raises(InputError, match="argument 'seed' = -1"):
         run_population(SCENARIO, n=4, seed=-1, out=tmp_path)
 
 
@@ -59,7 +59,7 @@ def test_resume_skips_finished_chunks(tmp_path):
 
 def test_changed_configuration_is_refused(tmp_path):
     run_population(SCENARIO, n=2, seed=3, out=tmp_path, chunk_size=16)
-    with pytest.raises(InputError, match=r"a different --seed \(3 then, 4 now\)"):
+    with pytest.raises(InputError, match=r"a different seed \(3 then, 4 now\)"):
         run_population(SCENARIO, n=2, seed=4, out=tmp_path, chunk_size=16)
     proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "population", "healthy", "--n", "2",
                            "--seed", "3", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)

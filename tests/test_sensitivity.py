@@ -40,11 +40,11 @@ def test_morris_runs_and_ranks():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"method": "fast"}, "'--method' = 'fast' is invalid"),
-    ({"n": 100}, "'--n' = 100 is invalid; allowed: a power of two"),
+    ({"method": "fast"}, "argument 'method' = 'fast' is invalid"),
+    ({"n": 100}, "argument 'n' = 100 is invalid; allowed: a power of two"),
     ({"parameters": ("no_such_thing",)}, "'no_such_thing' is not a parameter"),
     ({"parameters": ("crp_half_life",)}, "has a fixed value"),
-    ({"output": "happiness"}, "'--output' = 'happiness' is not an output column"),
+    ({"output": "happiness"}, "argument 'output' = 'happiness' is not an output column"),
 ])
 def test_bad_sensitivity_input(kwargs, message):
     with pytest.raises(InputError, match=message):

@@ -4,10 +4,13 @@ Educational research tool; not medical advice. The public surface::
 
     import gutjoint
     result = gutjoint.simulate("barrier-support")   # a built-in name, a .toml path, a dict or a Scenario
-    result.frame                                      # pandas DataFrame, output columns of DESIGN.md §3
+    result.frame                                      # pandas DataFrame: the pinned output columns, then extras
     result.to_file("out.parquet"); result.plot("out.png")
     gutjoint.scenarios()                              # built-in scenario names -> descriptions
     gutjoint.parameters(); gutjoint.links()           # the evidence tables
+    problem = gutjoint.prepare("healthy"); problem.solve()["pain_nrs"]   # a prepared run, arrays out
+    gutjoint.explain("gut-driven-joint-pain"); gutjoint.run_population("barrier-support", n=100, seed=1, out="pop")
+    gutjoint.run_sensitivity(...); gutjoint.calibrate(out="fit"); gutjoint.check_calibration()
 """
 
 from importlib.metadata import version as _version
@@ -25,6 +28,34 @@ __version__ = _version("gutjoint")
 
 
 
+_STUDIES = {  # name -> (module, attribute); imported on first use, so `import gutjoint` stays light
+    "prepare": ("gutjoint.studies.problem", "prepare"),
+    "solve_many": ("gutjoint.studies.problem", "solve_many"),
+    "Problem": ("gutjoint.studies.problem", "Problem"),
+    "Solution": ("gutjoint.studies.problem", "Solution"),
+    "explain": ("gutjoint.studies.attribution", "explain_pain"),
+    "run_population": ("gutjoint.studies.population", "run_population"),
+    "run_sensitivity": ("gutjoint.studies.sensitivity", "run_sensitivity"),
+    "calibrate": ("gutjoint.studies.calibration.run", "calibrate"),
+    "check_calibration": ("gutjoint.studies.calibration", "check"),
+}
+
+
+def __getattr__(name: str):
+    if name in _STUDIES:
+        import importlib
+
+        module, attribute = _STUDIES[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gutjoint' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 def scenarios() -> dict[str, str]:
     """Built-in scenario names and their one-line descriptions."""
     from gutjoint.studies.scenario import builtin_scenarios
@@ -34,6 +65,15 @@ def scenarios() -> dict[str, str]:
 
 __all__ = [
     "DISCLAIMER",
+    "Problem",
+    "Solution",
+    "calibrate",
+    "check_calibration",
+    "explain",
+    "prepare",
+    "run_population",
+    "run_sensitivity",
+    "solve_many",
     "Dose",
     "GutjointError",
     "InputError",

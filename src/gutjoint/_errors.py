@@ -3,7 +3,8 @@
     GutjointError
     ├── ModelDefinitionError   the shipped model or parameter table is inconsistent (a bug, not user input)
     ├── InputError             (also ValueError) a user input is invalid: scenario file, name, level, path
-    │   └── ScenarioError      a scenario file or its content is invalid
+    │   ├── ScenarioError      a scenario file or its content is invalid
+    │   └── OptionError        an argument of a study function (each interface names it its own way)
     └── SolverError            (also RuntimeError) an integration failed and the caller asked to raise
 
 Every ``InputError`` message is one line naming the file, the field, the value and what is allowed. Text that
@@ -79,6 +80,20 @@ class ScenarioError(InputError):
         self.source, self.value, self.allowed = source, value, allowed
         super().__init__(f"{printable(source)}: field '{printable(field)}' = {quoted(value)} is invalid; "
                          f"allowed: {allowed}", field=field)
+
+
+class OptionError(InputError):
+    """An argument of a study function is invalid. The study names its own argument (``n``, ``day``); each
+    interface says it in its own words with :meth:`as_option` (the CLI's ``--n``, the web's JSON field)."""
+
+    def __init__(self, where: str, argument: str, value: object, allowed: str, *, problem: str = "is invalid"):
+        self.where, self.argument, self.value, self.allowed, self.problem = where, argument, value, allowed, problem
+        super().__init__(self.as_option(f"argument '{argument}'"), field=argument)
+
+    def as_option(self, label: str) -> str:
+        """The message with the argument called ``label`` (e.g. "option '--n'" or "field 'day'")."""
+        return (f"{printable(self.where)}: {label} = {quoted(self.value)} {self.problem}; "
+                f"allowed: {self.allowed}")
 
 
 class SolverError(GutjointError, RuntimeError):

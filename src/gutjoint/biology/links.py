@@ -22,7 +22,7 @@ class Link:
 
 
 LINK_ID = re.compile(r"^([LM])(\d+)([a-z]?)$")
-"""L<n> for a link of EVIDENCE.md §6 (a letter marks a part of it with its own evidence), M<n> for the model's own."""
+"""L<n> for a link of the gut-joint literature (a letter marks a part of it with its own evidence), M<n> for the model's own."""
 
 
 def link_order(link_id: str) -> tuple[str, int, str]:

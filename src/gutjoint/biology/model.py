@@ -4,7 +4,7 @@ Every other representation (the compiled right-hand side and Jacobian, the SciPy
 export and the batched engine) is generated from :func:`build_model`. Time runs in **days**; rate constants
 that the literature gives per hour are converted when the parameter vector is built (see ``parameters.py``).
 
-The seven modules of DESIGN.md §2:
+The seven modules:
 
 1. lumen and microbiome (algebraic: luminal LPS load, SCFA supply)
 2. barrier (leak-pathway opening ``tj_open``; epithelial damage ``mucosal_damage``; lactulose:mannitol)

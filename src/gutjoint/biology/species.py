@@ -20,7 +20,7 @@ class Variable:
     module: str = ""
 
 
-# The pinned inputs (DESIGN.md §3) with their allowed level ranges, plus two internal dose-rate inputs.
+# The pinned inputs (their names are part of the scenario format) with their allowed level ranges, plus two internal dose-rate inputs.
 INPUTS: tuple[tuple[Variable, float, float], ...] = (
     (Variable("dysbiosis", "0-1", "microbial imbalance (gram-negative expansion, less butyrate)", "lumen"), 0, 1),
     (Variable("diet_antigen", "x typical", "dietary antigen load (1 = typical diet)", "lumen"), 0, 5),
@@ -78,7 +78,7 @@ STRUCTURAL_STATES = ("cartilage",)
 
 PAIN_SOURCES = ("inflammation", "immune", "cartilage", "metabolic")
 
-# Output columns, in order. The first block is pinned by DESIGN.md §3; the rest may follow.
+# Output columns, in order. The first block is pinned (other tools read these names); the rest may follow.
 PINNED_OUTPUTS = (
     "time_days", "lm_ratio", "lps_pg_ml", "tnf_pg_ml", "il6_pg_ml", "il8_pg_ml", "il10_pg_ml", "crp_mg_l",
     "temperature_c", "pain_threshold_rel", "autoreactivity", "synovitis", "sensitization", "cartilage",

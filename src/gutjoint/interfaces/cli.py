@@ -1,4 +1,4 @@
-"""The ``gutjoint`` command line (DESIGN.md §3).
+"""The ``gutjoint`` command line.
 
 Exit codes: 0 success; 1 a run that failed (its status is printed); 2 bad input (one line on stderr naming the
 file, the field, the value and what is allowed); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Nothing a
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gutjoint._errors import GutjointError, InputError, SolverError, printable
+from gutjoint._errors import GutjointError, InputError, OptionError, SolverError, printable
 from gutjoint.numerics.integrate import Tolerances
 from gutjoint.studies.simulate import DEFAULT_TOLERANCES
 
@@ -373,6 +373,11 @@ def _say_error(text: str) -> None:
     errors.print(printable(text, LINE_LIMIT))
 
 
+def _flag(argument: str) -> str:
+    """The command-line option of a study function's argument: ``chunk_size`` -> ``--chunk-size``."""
+    return "--" + argument.replace("_", "-")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and exit with its documented code (see the module docstring); never a traceback."""
     for stream in (sys.stdout, sys.stderr):  # the same bytes whatever the locale (sources name Sørensen, Häger)
@@ -388,6 +393,9 @@ def main(argv: list[str] | None = None) -> None:
     except SolverError as exc:  # a run that failed, not bad input
         _say_error(f"error: {exc}")
         code = 1
+    except OptionError as exc:  # a study's argument, named as this command's option
+        _say_error(f"error: {exc.as_option(f'option {_flag(exc.argument)!r}')}")
+        code = 2
     except GutjointError as exc:
         _say_error(f"error: {exc}")
         code = 2

@@ -15,7 +15,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from gutjoint._errors import InputError, SolverError
+from gutjoint._errors import OptionError, SolverError
 from gutjoint.biology.species import PAIN_SOURCES
 from gutjoint.studies.scenario import INPUT_DEFAULTS, InputWindow, Scenario, load_scenario
 from gutjoint.studies.simulate import simulate_many
@@ -109,8 +109,7 @@ def explain_pain(scenario, day: float | None = None) -> PainAttribution:
     scenario = load_scenario(scenario)
     day = scenario.days if day is None else float(day)
     if not 0 <= day <= scenario.days:
-        raise InputError(f"{scenario.source}: option '--day' = {day:g} is outside the run; allowed: 0 to "
-                         f"{scenario.days:g}", field="day")
+        raise OptionError(scenario.source, "day", day, f"0 to {scenario.days:g}", problem="is outside the run")
     coalitions = [frozenset(c) for size in range(len(PAIN_SOURCES) + 1)
                   for c in itertools.combinations(PAIN_SOURCES, size)]
     runs = [dataclasses.replace(scenario, parameters={**scenario.parameters,

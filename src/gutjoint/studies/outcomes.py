@@ -2,7 +2,7 @@
 definition of reactive arthritis.
 
 Dworkin RH et al., J Pain 2008;9:105 (IMMPACT): on a 0-10 NRS, a 10-20% reduction is minimally important,
->= 30% moderately and >= 50% substantially important (EVIDENCE.md §5e; data/calibration/population_targets.csv).
+>= 30% moderately and >= 50% substantially important (data/calibration/population_targets.csv).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import gaussian_kde, norm
 
-from gutjoint._errors import InputError
+from gutjoint._errors import InputError, OptionError
 from gutjoint.biology import species
 from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint.studies.priors import EXPOSURE_NAMES, LABELS, draw_subject
@@ -234,7 +234,7 @@ def _model_key() -> str:
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     from gutjoint.interfaces.files import atomic_write
 
-    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False), field="--out")
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False), field="out")
 
 
 def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: int = 256, workers: int = 1,
@@ -242,11 +242,11 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
                    progress: Callable[[int, int], None] | None = None) -> Path:
     """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``."""
     if not (1 <= n <= MAX_N):
-        raise InputError(f"population: option '--n' = {n} is invalid; allowed: 1 to {MAX_N}")
+        raise OptionError("population", "n", n, f"1 to {MAX_N}")
     if seed < 0:
-        raise InputError(f"population: option '--seed' = {seed} is invalid; allowed: a whole number >= 0")
+        raise OptionError("population", "seed", seed, "a whole number >= 0")
     if chunk_size < 1:
-        raise InputError(f"population: option '--chunk-size' = {chunk_size} is invalid; allowed: a positive integer")
+        raise OptionError("population", "chunk_size", chunk_size, "a positive integer")
     base = load_scenario(scenario)
     config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, _model_key())
     out = Path(out)
@@ -263,7 +263,7 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
         from gutjoint.interfaces.files import atomic_write
 
         atomic_write(manifest, lambda tmp: tmp.write_text(json.dumps({"digest": config.digest(), **asdict(config)},
-                                                                       indent=1, default=str)), field="--out")
+                                                                       indent=1, default=str)), field="out")
     n_chunks = math.ceil(n / chunk_size)
     todo = [k for k in range(n_chunks) if not (chunks_dir / f"subjects_{k:06d}.parquet").exists()]
     done = n_chunks - len(todo)
@@ -304,12 +304,12 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     return _assemble(out, n_chunks, trajectories)
 
 
-_SETTING_NAMES = {"scenario": "scenario", "n": "--n", "seed": "--seed", "chunk_size": "--chunk-size",
-                  "trajectories": "--trajectories", "select": "--select", "model_key": "model (code or parameters)"}
+_SETTING_NAMES = {"scenario": "scenario", "n": "n", "seed": "seed", "chunk_size": "chunk_size",
+                  "trajectories": "trajectories", "select": "select", "model_key": "model (code or parameters)"}
 
 
 def _changed(previous: dict, config: PopulationConfig) -> str:
-    """Which settings of a stored run differ from ``config``, in words ("--n (1000 then, 2000 now)")."""
+    """Which settings of a stored run differ from ``config``, in words ("n (1000 then, 2000 now)")."""
     now = json.loads(json.dumps(asdict(config), default=str))
     parts = []
     for key, label in _SETTING_NAMES.items():
@@ -367,9 +367,9 @@ def _assemble(out: Path, n_chunks: int, trajectories: bool) -> Path:
                     writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP * 2)
                 writer.close()
 
-        atomic_write(out / f"{name}.parquet", write, field="--out")
+        atomic_write(out / f"{name}.parquet", write, field="out")
     summary = summarise(out / "subjects.parquet")
-    atomic_write(out / "summary.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)), field="--out")
+    atomic_write(out / "summary.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)), field="out")
     return out
 
 

@@ -1,7 +1,7 @@
-"""Scenario files (TOML, DESIGN.md §3): reading, checking, and turning them into an integration schedule.
+"""Scenario files (TOML): reading, checking, and turning them into an integration schedule.
 
 Every problem is reported as one :class:`~gutjoint.ScenarioError` line naming the file, the field, the
-value and what is allowed. Rules not fixed by DESIGN.md, stated here once:
+value and what is allowed. Rules of the format, stated here once:
 
 - ``days`` is capped at ``MAX_DAYS`` (100 years) and the output at ``MAX_ROWS`` rows;
 - an input window may end after the horizon (it is cut there) but must start within it;

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gutjoint._errors import InputError
+from gutjoint._errors import OptionError
 from gutjoint.studies.scenario import load_scenario
 
 DEFAULT_PARAMETERS = (
@@ -62,14 +62,14 @@ def problem(names: tuple[str, ...]) -> dict:
     table = load_parameters()
     unknown = [n for n in names if n not in table]
     if unknown:
-        raise InputError(f"sensitivity: option '--params' = {unknown[0]!r} is not a parameter; allowed: names from "
-                         "`gutjoint params`")
+        raise OptionError("sensitivity", "params", unknown[0], "names from `gutjoint params`",
+                          problem="is not a parameter")
     bounds, logs = [], []
     for name in names:
         low, high = table[name].low, table[name].high
         if not high > low:
-            raise InputError(f"sensitivity: option '--params' = {name!r} has a fixed value ({low:g}); allowed: "
-                             "parameters whose range is not a single value")
+            raise OptionError("sensitivity", "params", name, "parameters whose range is not a single value",
+                              problem=f"has a fixed value ({low:g})")
         log = low > 0 and high / low >= 10
         bounds.append([math.log(low), math.log(high)] if log else [low, high])
         logs.append(log)
@@ -142,19 +142,19 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
 
     scenario = load_scenario(scenario)
     if method not in METHODS:
-        raise InputError(f"sensitivity: option '--method' = {method!r} is invalid; allowed: {', '.join(METHODS)}")
+        raise OptionError("sensitivity", "method", method, ", ".join(METHODS))
     columns = ("time_days", *species.PINNED_OUTPUTS, *species.EXTRA_OUTPUTS)
     if output not in columns:
-        raise InputError(f"sensitivity: option '--output' = {output!r} is not an output column; allowed: "
-                         f"{', '.join(c for c in columns if c != 'time_days')}")
+        raise OptionError("sensitivity", "output", output, ", ".join(c for c in columns if c != "time_days"),
+                          problem="is not an output column")
     if n < 2 or (method == "sobol" and n & (n - 1)):
-        raise InputError(f"sensitivity: option '--n' = {n} is invalid; allowed: "
-                         + ("a power of two, at least 2 (Sobol sequence)" if method == "sobol" else "at least 2"))
+        raise OptionError("sensitivity", "n", n, "a power of two, at least 2 (Sobol sequence)" if method == "sobol"
+                          else "at least 2")
     names = tuple(parameters)
     spec = problem(names)
     X = sample(spec, method, n, seed)
     if len(X) > MAX_EVALUATIONS:
-        raise InputError(f"sensitivity: option '--n' = {n} needs {len(X)} runs; allowed: at most {MAX_EVALUATIONS}")
+        raise OptionError("sensitivity", "n", n, f"at most {MAX_EVALUATIONS} runs", problem=f"needs {len(X)} runs")
     Y = evaluate(scenario, names, _natural(spec, X), output, workers=workers)
     failed = ~np.isfinite(Y).all(axis=1)
     if failed.any():  # SALib needs the full design; a failed run gets the column mean (counted in n_failed)

@@ -16,7 +16,7 @@ from gutjoint.studies.scenario import Scenario
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """One subject's trajectory: ``frame`` holds the output columns of DESIGN.md §3, then extra columns."""
+    """One subject's trajectory: ``frame`` holds the pinned output columns, then extra columns."""
 
     scenario: Scenario
     frame: pd.DataFrame

@@ -33,7 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from gutjoint._errors import GutjointError, InputError, ScenarioError, printable, quoted
+from gutjoint._errors import GutjointError, InputError, OptionError, ScenarioError, printable, quoted
 from gutjoint.biology import species
 from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
 from gutjoint.studies.scenario import CROSS_FIELD_RULES, builtin_scenarios, json_schema, schedule_edges
@@ -217,7 +217,8 @@ def create_app() -> FastAPI:
     @app.exception_handler(GutjointError)
     async def input_error(_: Request, exc: GutjointError):
         field = getattr(exc, "field", None)
-        return JSONResponse({"detail": printable(str(exc), 1000), "field": None if field is None else printable(field)},
+        detail = exc.as_option(f"field {exc.argument!r}") if isinstance(exc, OptionError) else str(exc)
+        return JSONResponse({"detail": printable(detail, 1000), "field": None if field is None else printable(field)},
                             status_code=422)
 
     @app.exception_handler(RequestValidationError)
@@ -258,7 +259,7 @@ def create_app() -> FastAPI:
     async def simulate(scenario: ScenarioObject,
                        columns: Annotated[str | None, Query(pattern=COLUMNS_PATTERN, max_length=2000)] = None
                        ) -> ArrayJSON:
-        """Simulate a scenario object (DESIGN.md §3 schema as JSON): every output column over time, or only the
+        """Simulate a scenario object (the scenario schema, as JSON): every output column over time, or only the
         comma-separated ``columns`` asked for (time_days is always included)."""
         from gutjoint.studies.simulate import simulate as run
 

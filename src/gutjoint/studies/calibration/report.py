@@ -18,7 +18,7 @@ from gutjoint.safety import DISCLAIMER
 def _save(fig, path: Path) -> str:
     from gutjoint.interfaces.files import atomic_write
 
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), field="--out")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), field="out")
     return path.name
 
 
@@ -269,5 +269,5 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
             lines += [f"![profiles]({prof_fig})", ""]
         lines += ["## Timings", "", *[f"- {k}: {v:.1f} s" for k, v in result.seconds.items()], ""]
     path = folder / "report.md"
-    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"), field="--out")
+    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"), field="out")
     return path

@@ -29,9 +29,9 @@ def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profil
     known = [b.name for b in fitting.BLOCKS]
     unknown = [b for b in blocks if b not in known]
     if unknown:
-        from gutjoint._errors import InputError
+        from gutjoint._errors import OptionError
 
-        raise InputError(f"calibrate: option '--block' = {unknown[0]!r} is invalid; allowed: {', '.join(known)}")
+        raise OptionError("calibrate", "block", unknown[0], ", ".join(known))
     workers = workers or fitting.default_workers()
     base: dict[str, float] = {}  # fitted model parameters, passed on to later blocks
     conditions: dict[str, float] = {}  # fitted nuisance levels of calibration conditions

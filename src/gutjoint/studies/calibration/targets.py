@@ -18,7 +18,7 @@ from gutjoint.studies.calibration import cohort, data, experiments
 from gutjoint.studies.calibration.conditions import load_conditions
 
 CYTOKINES = {"tnf": "tnf_pg_ml", "il6": "il6_pg_ml", "il8": "il8_pg_ml", "il10": "il10_pg_ml"}
-# Peak-time windows: the stated peak time (EVIDENCE.md §9 C1) widened by one sampling interval each side,
+# Peak-time windows: the stated peak time (Janum 2016) widened by one sampling interval each side,
 # on the sampling grid 0, 1, 1.5, 2, 3, 4, 5, 6 h.
 PEAK_WINDOWS = {"tnf": (1.0, 3.0), "il6": (1.5, 3.0), "il8": (1.5, 3.0), "il10": (2.0, 4.0)}
 
@@ -330,7 +330,7 @@ TARGETS: tuple[Target, ...] = (
     Target("C4_fat_meal", "plasma endotoxin after a high-fat meal (50 g butter ~ 40 g fat)", "x1.5 at 4 h",
            "fold 1.3-1.7", "Erridge 2007 Am J Clin Nutr 86:1286", ("lps_per_fat",), _fat(40.0, 4.0, 1.3, 1.7)),
     Target("C4_cream", "plasma endotoxin after 33 g fat (cream)", "+45 +- 17% at 3 h", "fold 1.28-1.62",
-           "Deopurkar 2010 (EVIDENCE.md §2)", ("lps_per_fat",), _fat(33.0, 3.0, 1.28, 1.62)),
+           "Deopurkar 2010 Diabetes Care 33:991", ("lps_per_fat",), _fat(33.0, 3.0, 1.28, 1.62)),
     Target("C5_crp_median", "CRP in the general adult population (reference cohort)", "median 0.8-2.1 mg/L",
            "within range", "Wilkins 1998; NHANES 1999-2002 (population_targets.csv)", ("crp_max", "il6_per_metabolic"),
            _cohort("crp_median", 0.8, 2.1, "median {:.2f} mg/L")),
