@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from gutjoint import InputError
-from gutjoint.interfaces.files import write_table
+from gutjoint.files import write_table
 
 GOOD = """days = 30
 [subject]

@@ -20,7 +20,7 @@ import pytest
 
 from gutjoint._errors import ScenarioError, printable
 from gutjoint.interfaces.cli import main
-from gutjoint.interfaces.files import TEMP_SUFFIX, sweep_stale_temporaries, write_table
+from gutjoint.files import TEMP_SUFFIX, sweep_stale_temporaries, write_table
 from gutjoint.numerics.integrate import Trajectory
 from gutjoint.numerics.status import Status
 from gutjoint.studies.scenario import load_scenario, output_times, scenario_from_dict
@@ -331,7 +331,7 @@ def test_a_temporary_file_left_by_a_killed_process_is_removed_by_the_next_write(
     assert live.exists()
     live.unlink()
     (tmp_path / f".other.parquet.{dead.pid}-x{TEMP_SUFFIX}").write_text("x")
-    from gutjoint.interfaces import files
+    from gutjoint import files
 
     files._swept.discard(os.path.abspath(tmp_path))
     write_table(pd.DataFrame({"a": [1]}), tmp_path / "result.csv")

@@ -32,6 +32,7 @@ from gutjoint._errors import ModelDefinitionError
 from gutjoint.biology.parameters import ParameterTable, load_parameters
 from gutjoint.biology.species import (
     DOSE_RATE_INPUTS,
+    DOSE_ROUTES,
     HOURS_PER_DAY,
     MODEL_OUTPUTS,
     OUTPUT_UNITS,
@@ -155,11 +156,15 @@ def build_model() -> Model:
     paracellular_lps = name("paracellular_lps", x("tj_open") + p("lps_unrestricted_gain") * x("mucosal_damage"))
     gastric_emptying = name("gastric_emptying", p("gastric_emptying_rate") * H * x("stomach_fat"))  # g/day
     fat_absorption = name("fat_absorption", p("fat_absorption_rate") * H * x("gut_fat"))  # g/day
-    d_stomach = u("fat_meal_rate") * H - gastric_emptying
+    def dose_rate(route: str) -> sp.Expr:  # an infusion, from its dose unit per hour into its state's unit per day
+        r = DOSE_ROUTES[route]
+        return u(r.rate_input) * H * sp.sympify(r.factor_formula(), locals=P)
+
+    d_stomach = dose_rate("fat_meal") - gastric_emptying
     d_fat = gastric_emptying - fat_absorption
     gut_lps_entry = k_lps * p("lps_baseline") * luminal_lps * paracellular_lps + p("lps_per_fat") * fat_absorption
     d_lps_gut = gut_lps_entry - k_lps * x("lps_gut")  # pg/mL/day
-    d_lps_iv = u("lps_iv_rate") * H * 1000 / p("plasma_volume") - k_lps * x("lps_iv")
+    d_lps_iv = dose_rate("lps_iv") - k_lps * x("lps_iv")
     plasma_lps = x("lps_gut") + x("lps_iv")
 
     antigen_entry = name("antigen_entry", (u("diet_antigen") + p("antigen_per_dysbiosis") * u("dysbiosis")) * (

@@ -41,6 +41,37 @@ DOSE_RATE_INPUTS = (
     Variable("fat_meal_rate", "g/h", "fat ingestion rate of a prolonged meal", "lumen"),
 )
 
+@dataclass(frozen=True)
+class DoseRoute:
+    """How a dose enters the model: as a bolus, added to ``state``; as an infusion, through ``rate_input``. One dose
+    unit is ``per_unit`` state units, divided by the parameter ``per_parameter`` where one is named (ng/kg of
+    endotoxin into pg/mL of plasma: x 1000 / plasma volume in mL/kg)."""
+
+    name: str
+    unit: str
+    largest: float
+    description: str
+    state: str
+    rate_input: str
+    per_unit: float = 1.0
+    per_parameter: str | None = None
+
+    def factor(self, value_of) -> float:
+        """State units per dose unit; ``value_of(name)`` gives a parameter's value."""
+        return self.per_unit / (value_of(self.per_parameter) if self.per_parameter else 1.0)
+
+    def factor_formula(self) -> str:
+        """The same factor as an infix formula of parameter names (for SBML, Antimony and SymPy)."""
+        return f"{self.per_unit!r} / {self.per_parameter}" if self.per_parameter else repr(self.per_unit)
+
+
+DOSE_ROUTES = {r.name: r for r in (
+    DoseRoute("lps_iv", "ng/kg", 20.0, "intravenous endotoxin (E. coli reference LPS)", state="lps_iv",
+              rate_input="lps_iv_rate", per_unit=1000.0, per_parameter="plasma_volume"),
+    DoseRoute("fat_meal", "g of fat", 300.0, "a fatty meal", state="stomach_fat", rate_input="fat_meal_rate"),
+)}
+"""The doses a scenario may give, next to the states they enter."""
+
 TRAITS = ("barrier_resilience", "cross_reactivity", "autoimmunity", "mechanical_load", "pain_sensitivity",
           "immune_resolution", "reactive_susceptibility")
 

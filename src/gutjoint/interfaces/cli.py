@@ -131,7 +131,7 @@ def sensitivity(
     import time
 
     from gutjoint.interfaces.figures import sensitivity_figure
-    from gutjoint.interfaces.files import write_table
+    from gutjoint.files import write_table
     from gutjoint.studies.sensitivity import DEFAULT_PARAMETERS, run_sensitivity
 
     names = tuple(p.strip() for p in params.split(",") if p.strip()) if params else DEFAULT_PARAMETERS
@@ -282,7 +282,7 @@ def population(
     select: bool = typer.Option(True, "--select/--no-select", help="plausibility selection on resting CRP and L:M"),
 ) -> None:
     """Simulate a virtual population through SCENARIO (resumable: rerun the same command to continue)."""
-    from gutjoint.studies.population import run_population, terminal_progress
+    from gutjoint.studies.population import run_population
 
     if workers > 1 and scheduler:
         raise InputError("population: options '--workers' and '--scheduler' were both given; allowed: one of them")
@@ -312,6 +312,22 @@ def population(
         console.print(f"reactive arthritis: no case among {rea['n']} (case: {rea['definition']})", soft_wrap=True)
 
 
+def terminal_progress():
+    """A Rich progress bar on a terminal; None (quiet) otherwise."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), transient=False)
+    task = bar.add_task("chunks", total=None)
+
+    def update(done, total):
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
 @app.command()
 def export(
     fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml, antimony or petab"),
@@ -321,7 +337,7 @@ def export(
 ) -> None:
     """Export the model as SBML (L3V2) or Antimony, or the calibration problem as PEtab (SBML + tables, linted)."""
     if fmt in ("sbml", "antimony"):
-        from gutjoint.interfaces.files import atomic_write
+        from gutjoint.files import atomic_write
         from gutjoint.interfaces.sbml import antimony_text, write_sbml
 
         if fmt == "sbml":

@@ -7,7 +7,7 @@ from pathlib import Path
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from gutjoint.interfaces.files import atomic_write
+from gutjoint.files import atomic_write
 from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE
 
 PANELS = (

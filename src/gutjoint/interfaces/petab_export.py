@@ -25,7 +25,7 @@ import pandas as pd
 from gutjoint.biology import species
 from gutjoint.biology.model import build_model
 from gutjoint.biology.parameters import load_parameters
-from gutjoint.interfaces.files import atomic_write
+from gutjoint.files import atomic_write
 from gutjoint.interfaces.sbml import build_sbml
 from gutjoint.studies.calibration import data, experiments
 from gutjoint.studies.calibration.conditions import load_conditions
@@ -51,11 +51,11 @@ STRUCTURAL_SWITCH = "structural_change"
 
 
 def conditions_table(pi_ibs_level: float) -> pd.DataFrame:
-    plasma_volume = load_parameters()["plasma_volume"].value
+    to_state = species.DOSE_ROUTES["lps_iv"].factor(lambda k: load_parameters()[k].value)  # ng/kg -> pg/mL
     rest, run = {STRUCTURAL_SWITCH: 0.0}, {STRUCTURAL_SWITCH: 1.0}
     rows = [
         {"conditionId": "healthy", **_inputs(), "lps_iv": np.nan, **rest},
-        {"conditionId": "lps_bolus_2ngkg", **_inputs(), "lps_iv": 2.0 * 1000 / plasma_volume, **run},
+        {"conditionId": "lps_bolus_2ngkg", **_inputs(), "lps_iv": 2.0 * to_state, **run},
         {"conditionId": "drinking", **_inputs(barrier_insult=1.0), "lps_iv": np.nan, **rest},
         {"conditionId": "abstinent", **_inputs(), "lps_iv": np.nan, **run},
         {"conditionId": "coeliac_on_gluten", **_inputs(enteric_infection="gfd_injury", barrier_insult="gfd_insult"),

@@ -20,7 +20,7 @@ import numpy as np
 
 from gutjoint.biology import species
 from gutjoint.biology.links import link_order
-from gutjoint.interfaces.files import atomic_write
+from gutjoint.files import atomic_write
 from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario
 

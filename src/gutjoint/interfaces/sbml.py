@@ -254,8 +254,8 @@ def _changing_inputs(model: Model, schedule) -> set[str]:
 
 def _add_events(m: libsbml.Model, model: Model, scenario, schedule) -> None:
     """One event per boundary of the schedule after day 0: new input levels, and boluses as state jumps."""
-    bolus_state = {"lps_iv": "lps_iv", "fat_meal": "stomach_fat"}
-    bolus_scale = {"lps_iv": "1000 / plasma_volume", "fat_meal": "1"}  # ng/kg -> pg/mL; g -> g
+    bolus_state = {name: r.state for name, r in species.DOSE_ROUTES.items()}
+    bolus_scale = {name: r.factor_formula() for name, r in species.DOSE_ROUTES.items()}
     previous = schedule.segments[0].u
     for k, seg in enumerate(schedule.segments[1:], start=1):
         changes = [(f"u_{name}", repr(float(level))) for name, level, before in
@@ -284,7 +284,7 @@ def _add_events(m: libsbml.Model, model: Model, scenario, schedule) -> None:
 
 def write_sbml(path: str | Path, **kwargs) -> Path:
     """Write the SBML file atomically; return its path."""
-    from gutjoint.interfaces.files import atomic_write
+    from gutjoint.files import atomic_write
 
     doc = build_sbml(**kwargs)
     text = libsbml.writeSBMLToString(doc)

@@ -23,7 +23,6 @@ import hashlib
 import itertools
 import json
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -232,7 +231,7 @@ def _model_key() -> str:
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    from gutjoint.interfaces.files import atomic_write
+    from gutjoint.files import atomic_write
 
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False), field="out")
 
@@ -260,7 +259,7 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
                              f"{_changed(previous, config)}; allowed: the same command to resume, or a new --out "
                              "folder")
     else:
-        from gutjoint.interfaces.files import atomic_write
+        from gutjoint.files import atomic_write
 
         atomic_write(manifest, lambda tmp: tmp.write_text(json.dumps({"digest": config.digest(), **asdict(config)},
                                                                        indent=1, default=str)), field="out")
@@ -342,7 +341,7 @@ def _assemble(out: Path, n_chunks: int, trajectories: bool) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from gutjoint.interfaces.files import atomic_write
+    from gutjoint.files import atomic_write
 
     names = ["subjects"] + (["trajectories"] if trajectories else [])
     for name in names:
@@ -459,19 +458,3 @@ def reactive_arthritis_summary(subjects: pd.DataFrame) -> dict:
                        "share_lasting_6_months": "20% (guidelines) to 31-55% (outbreak cohorts)",
                        "hla_b27_share_of_cases": "14-42% (population-based series)"},
     }
-
-
-def terminal_progress():
-    """A Rich progress bar on a terminal; None (quiet) otherwise."""
-    if not sys.stderr.isatty():
-        return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), transient=False)
-    task = bar.add_task("chunks", total=None)
-
-    def update(done, total):
-        bar.update(task, completed=done, total=total)
-
-    return bar, update

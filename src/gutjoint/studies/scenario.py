@@ -36,11 +36,8 @@ MAX_NAME = 200
 MAX_DESCRIPTION = 5_000
 TOP_LEVEL_KEYS = ("name", "description", "days", "step_hours", "subject", "parameters", "inputs", "doses")
 INPUT_DEFAULTS = {name: 0.0 for name in species.PUBLIC_INPUTS} | {"diet_antigen": 1.0}
-DOSES = {
-    # name: (unit, largest amount allowed, what it is)
-    "lps_iv": ("ng/kg", 20.0, "intravenous endotoxin (E. coli reference LPS)"),
-    "fat_meal": ("g of fat", 300.0, "a fatty meal"),
-}
+DOSES = {name: (r.unit, r.largest, r.description) for name, r in species.DOSE_ROUTES.items()}
+"""name: (unit, largest amount allowed, what it is), from the routes declared in biology.species."""
 DOSE_KEYS = ("name", "amount", "day", "duration_hours")
 INPUT_KEYS = ("name", "level", "start_day", "end_day")
 
@@ -348,10 +345,10 @@ def build_schedule(scenario: Scenario, input_names: tuple[str, ...], state_names
                    p: np.ndarray, parameter_names: tuple[str, ...]) -> Schedule:
     """Split ``[0, days]`` at every input change and dose, with boluses as state jumps."""
     edges = schedule_edges(scenario)
-    plasma_volume = p[parameter_names.index("plasma_volume")]
-    rate_index = {"lps_iv": input_names.index("lps_iv_rate"), "fat_meal": input_names.index("fat_meal_rate")}
-    bolus_state = {"lps_iv": state_names.index("lps_iv"), "fat_meal": state_names.index("stomach_fat")}
-    bolus_scale = {"lps_iv": 1000.0 / plasma_volume, "fat_meal": 1.0}  # ng/kg -> pg/mL; g -> g
+    routes = species.DOSE_ROUTES
+    rate_index = {name: input_names.index(r.rate_input) for name, r in routes.items()}
+    bolus_state = {name: state_names.index(r.state) for name, r in routes.items()}
+    bolus_scale = {name: r.factor(lambda k: p[parameter_names.index(k)]) for name, r in routes.items()}
 
     segments = []
     for start, end in zip(edges[:-1], edges[1:]):

@@ -31,7 +31,7 @@ class SimulationResult:
 
     def to_file(self, path: str | Path) -> Path:
         """Write the table as CSV or Parquet (by extension), atomically."""
-        from gutjoint.interfaces.files import write_table
+        from gutjoint.files import write_table
 
         return write_table(self.frame, path)
 

@@ -286,7 +286,7 @@ def profile_block(block: Block, fitted: BlockFit, base: dict[str, float], *, wor
 # --- writing the results back --------------------------------------------------------------------------------------
 
 def _rewrite_csv(path, rows_update: Callable[[list[str]], list[str] | None]) -> None:
-    from gutjoint.interfaces.files import atomic_write
+    from gutjoint.files import atomic_write
 
     text = path.read_text(encoding="utf-8")
     lines = []

@@ -16,7 +16,7 @@ from gutjoint.safety import DISCLAIMER
 
 
 def _save(fig, path: Path) -> str:
-    from gutjoint.interfaces.files import atomic_write
+    from gutjoint.files import atomic_write
 
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), field="out")
     return path.name
@@ -204,7 +204,7 @@ def _plausible(name: str) -> tuple[float, float]:
 
 def write_report(folder: Path, result, checks, params=None, conditions=None) -> Path:
     """Write ``report.md`` and its figures into ``folder``; return the report path."""
-    from gutjoint.interfaces.files import atomic_write
+    from gutjoint.files import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     figures = [figure_endotoxemia(folder, params), figure_barrier(folder, params, conditions), figure_other(folder, params)]
