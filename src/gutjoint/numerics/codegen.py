@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-import sympy as sp
+from typing import TYPE_CHECKING
 
 from gutjoint.numerics.status import engine_constants
+
+if TYPE_CHECKING:  # SymPy is imported only to generate code, never to load it from the cache
+    import sympy as sp
 
 CODEGEN_VERSION = "4"  # 4: IEEE division (error_model="numpy"): a zero divisor gives inf/NaN, never an exception
 _INTEGRATOR_TEMPLATE = Path(__file__).with_name("rodas4_template.py")
@@ -70,11 +73,15 @@ def default_cache_dir() -> Path:
 
 
 def _printer_code(names: dict[sp.Symbol, str], expr: sp.Expr) -> str:
+    import sympy as sp
+
     return sp.pycode(expr.xreplace(names), fully_qualified_modules=True)
 
 
 def _body(system: SymbolicSystem, exprs: list[sp.Expr]) -> tuple[list[str], list[str]]:
     """CSE the expressions; return the temporaries' lines and the final expressions, as code."""
+    import sympy as sp
+
     rename: dict[sp.Symbol, sp.Symbol] = {}
     for i, s in enumerate(system.states):
         rename[s] = sp.Symbol(f"y[{i}]")
@@ -155,6 +162,8 @@ def sparse_lu_source(pattern) -> tuple[list[str], list[str], int]:
 
 def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
     """Python source of the numba module for ``system``, and its band metadata."""
+    import sympy as sp
+
     n, m = len(system.states), len(system.outputs)
     rhs_lines, rhs_final = _body(system, list(system.rhs))
     jac_matrix = sp.Matrix(system.rhs).jacobian(sp.Matrix(system.states))

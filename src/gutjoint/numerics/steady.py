@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import ODEintWarning, odeint
-from scipy.optimize import root
 
 
 @dataclass(frozen=True)
@@ -81,6 +79,9 @@ def find_steady_state(
         residual = newton(y, p, u, mask, 1e-3 * tol, 100)
         if residual < tol and y.min() >= -1e-9 and _stable(jac, y, free, p, u):
             return SteadyState(y, True, "newton", float(residual))
+    from scipy.integrate import ODEintWarning, odeint  # only when the compiled Newton did not settle it
+    from scipy.optimize import root
+
     f, j = _restricted(rhs, jac, guess, free, p, u)
 
     sol = root(f, guess[free], jac=j, method="hybr", options={"xtol": 1e-13})
