@@ -13,7 +13,6 @@ sampled uniformly in the logarithm (the sample is drawn on log-bounds and expone
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -108,12 +107,10 @@ def analyse(problem_: dict, method: str, X: np.ndarray, Y: np.ndarray, seed: int
 
 def _evaluate_block(scenario, names, values, output):
     """Run one block of samples through the engine; the output column at every output time (NaN if failed)."""
-    from gutjoint.studies.simulate import simulate_many
+    from gutjoint.studies.problem import prepare, solve_many
 
-    runs = [dataclasses.replace(scenario, parameters={**scenario.parameters, **dict(zip(names, map(float, row)))})
-            for row in values]
-    results = simulate_many(runs)
-    return np.array([r.frame[output].to_numpy() if r.ok else np.full(len(r.frame), np.nan) for r in results])
+    problems = [prepare(scenario, dict(zip(names, map(float, row)))) for row in values]
+    return np.array([s[output] if s.ok else np.full(s.times.size, np.nan) for s in solve_many(problems)])
 
 
 def evaluate(scenario, names: tuple[str, ...], values: np.ndarray, output: str, *, workers: int = 1,
@@ -166,13 +163,20 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
     picks = sorted({int(np.abs(times - t).argmin()) for t in np.arange(0.0, scenario.days + 1e-9, step)}
                    | {len(times) - 1})
     rows = []
+    varying = [k for k in picks if np.ptp(Y[:, k]) > 0]
+    if workers > 1 and len(varying) > 1:  # one analysis per reported time: spread them over the workers too
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            analysed = dict(zip(varying, pool.map(analyse, [spec] * len(varying), [method] * len(varying),
+                                                  [X] * len(varying), [Y[:, k] for k in varying],
+                                                  [seed] * len(varying))))
+    else:
+        analysed = {k: analyse(spec, method, X, Y[:, k], seed) for k in varying}
     for k in picks:
-        y = Y[:, k]
-        if np.ptp(y) == 0:  # nothing varies at this time (e.g. rest before any exposure): all indices are zero
-            result = {i: (np.zeros(len(names)), np.zeros(len(names))) for i in
-                      (("S1", "ST") if method == "sobol" else ("mu_star", "sigma"))}
-        else:
-            result = analyse(spec, method, X, y, seed)
+        # nothing varies at a time outside `analysed` (e.g. rest before any exposure): all indices are zero
+        result = analysed.get(k) or {i: (np.zeros(len(names)), np.zeros(len(names))) for i in
+                                     (("S1", "ST") if method == "sobol" else ("mu_star", "sigma"))}
         for index, (value, conf) in result.items():
             rows += [{"time_days": float(times[k]), "parameter": p, "index": index, "value": float(v),
                       "conf": float(c)} for p, v, c in zip(names, value, conf)]
