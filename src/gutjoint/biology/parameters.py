@@ -63,6 +63,12 @@ class Parameter:
     rationale: str
 
     @property
+    def scale(self) -> str:
+        """``"log"`` for a positive range spanning a factor of ten or more, else ``"lin"``: how sensitivity samples
+        it and how the PEtab export states it."""
+        return "log" if self.low > 0 and self.high / self.low >= 10 else "lin"
+
+    @property
     def source_kind(self) -> str:
         """``assumed``, ``fitted``, ``derived`` (arithmetic on read numbers) or ``literature``."""
         head = self.source.split(":", 1)[0].strip().lower()

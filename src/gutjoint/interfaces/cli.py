@@ -143,11 +143,13 @@ def sensitivity(
     sensitivity_figure(result, out / "sensitivity.png")
     final = result.indices["time_days"].max()
     last = result.at(final)
-    kinds = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
+    from gutjoint.studies.sensitivity import METHOD_REGISTRY
+
+    kinds, rank_by = METHOD_REGISTRY[method].indices, METHOD_REGISTRY[method].rank_by
     table = Table("parameter", *kinds, box=None, header_style="bold",
                   title=f"{result.scenario}: {output} on day {final:g} ({result.n_evaluations} runs, "
                         f"{result.n_failed} failed, {time.perf_counter() - started:.0f} s)")
-    for name in last.sort_values(("value", kinds[-1 if method == "sobol" else 0]), ascending=False).index:
+    for name in last.sort_values(("value", rank_by), ascending=False).index:
         table.add_row(name, *[f"{last.loc[name, ('value', k)]:.3f} +- {last.loc[name, ('conf', k)]:.3f}" for k in kinds])
     console.print(table)
     console.print(f"indices over time -> {printable(out / 'indices.csv')}, figure -> "

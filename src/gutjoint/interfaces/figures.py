@@ -83,8 +83,10 @@ def plot_simulation(result, path: str | Path | None = None):
 def sensitivity_figure(result, path: Path | None = None, top: int = 6):
     """Time-resolved indices of the ``top`` parameters (largest index at any time), with 95% bootstrap bands."""
     frame = result.indices
-    kinds = ("S1", "ST") if result.method == "sobol" else ("mu_star", "sigma")
-    ranking = (frame[frame["index"] == kinds[-1 if result.method == "sobol" else 0]]
+    from gutjoint.studies.sensitivity import METHOD_REGISTRY
+
+    kinds, rank_by = METHOD_REGISTRY[result.method].indices, METHOD_REGISTRY[result.method].rank_by
+    ranking = (frame[frame["index"] == rank_by]
                .groupby("parameter")["value"].max().sort_values(ascending=False))
     chosen = list(ranking.index[:top])
     fig = Figure(figsize=(12, 4.6), layout="constrained")

@@ -140,8 +140,8 @@ def measurements_table() -> pd.DataFrame:
 def parameters_table(extra: dict[str, tuple[float, float, float, bool]]) -> pd.DataFrame:
     rows = []
     for rec in load_parameters().records:
-        log = rec.low > 0 and rec.low < rec.high
-        rows.append({"parameterId": rec.name, "parameterName": rec.rationale[:60], "parameterScale": "log10" if log else "lin",
+        rows.append({"parameterId": rec.name, "parameterName": rec.rationale[:60],
+                     "parameterScale": "log10" if rec.scale == "log" else "lin",
                      "lowerBound": rec.low, "upperBound": rec.high, "nominalValue": rec.value,
                      "estimate": int(rec.name in ESTIMATED and rec.low < rec.high)})
     for name, (value, low, high, estimate) in extra.items():

@@ -14,6 +14,7 @@ sampled uniformly in the logarithm (the sample is drawn on log-bounds and expone
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +31,58 @@ DEFAULT_PARAMETERS = (
 )
 """Twenty parameters along the chain from barrier to pain (the CLI's default; ``--params`` picks others)."""
 
-METHODS = ("sobol", "morris")
 MAX_EVALUATIONS = 500_000
+
+
+@dataclass(frozen=True)
+class Method:
+    """A sensitivity method: how SALib samples and analyses it, which indices it gives (the last is the one
+    parameters are ranked by), and what sample sizes it accepts."""
+
+    name: str
+    indices: tuple[str, ...]
+    rank_by: str
+    sample: Callable[[dict, int, int], np.ndarray]
+    analyse: Callable[[dict, np.ndarray, np.ndarray, int, int], dict]
+    sizes: str
+    size_ok: Callable[[int], bool]
+
+
+def _sobol_sample(spec, n, seed):
+    from SALib.sample import sobol
+
+    return sobol.sample(spec, n, calc_second_order=False, seed=seed)
+
+
+def _sobol_analyse(spec, X, Y, seed, resamples):
+    from SALib.analyze import sobol
+
+    r = sobol.analyze(spec, Y, calc_second_order=False, num_resamples=resamples, conf_level=0.95, seed=seed)
+    return {"S1": (r["S1"], r["S1_conf"]), "ST": (r["ST"], r["ST_conf"])}
+
+
+def _morris_sample(spec, n, seed):
+    from SALib.sample import morris
+
+    return morris.sample(spec, n, num_levels=4, seed=seed)
+
+
+def _morris_analyse(spec, X, Y, seed, resamples):
+    from SALib.analyze import morris
+
+    r = morris.analyze(spec, X, Y, num_resamples=resamples, conf_level=0.95, num_levels=4, seed=seed)
+    return {"mu_star": (np.asarray(r["mu_star"]), np.asarray(r["mu_star_conf"])),
+            "sigma": (np.asarray(r["sigma"]), np.full(len(spec["names"]), np.nan))}
+
+
+METHOD_REGISTRY = {m.name: m for m in (
+    Method("sobol", ("S1", "ST"), "ST", _sobol_sample, _sobol_analyse,
+           "a power of two, at least 2 (Sobol sequence)", lambda n: n >= 2 and not n & (n - 1)),
+    Method("morris", ("mu_star", "sigma"), "mu_star", _morris_sample, _morris_analyse, "at least 2",
+           lambda n: n >= 2),
+)}
+"""The methods by name (Saltelli/Jansen Sobol indices without second order; Morris elementary effects)."""
+METHODS = tuple(METHOD_REGISTRY)
 
 
 @dataclass(frozen=True)
@@ -69,7 +120,7 @@ def problem(names: tuple[str, ...]) -> dict:
         if not high > low:
             raise OptionError("sensitivity", "params", name, "parameters whose range is not a single value",
                               problem=f"has a fixed value ({low:g})")
-        log = low > 0 and high / low >= 10
+        log = table[name].scale == "log"
         bounds.append([math.log(low), math.log(high)] if log else [low, high])
         logs.append(log)
     return {"num_vars": len(names), "names": list(names), "bounds": bounds, "log": logs}
@@ -81,28 +132,14 @@ def _natural(problem_: dict, X: np.ndarray) -> np.ndarray:
 
 def sample(problem_: dict, method: str, n: int, seed: int) -> np.ndarray:
     """Sample matrix in SALib's scale (log columns as logarithms)."""
-    from SALib.sample import morris as morris_sample
-    from SALib.sample import sobol as sobol_sample
-
     spec = {k: problem_[k] for k in ("num_vars", "names", "bounds")}
-    if method == "sobol":
-        return sobol_sample.sample(spec, n, calc_second_order=False, seed=seed)
-    return morris_sample.sample(spec, n, num_levels=4, seed=seed)
+    return METHOD_REGISTRY[method].sample(spec, n, seed)
 
 
 def analyse(problem_: dict, method: str, X: np.ndarray, Y: np.ndarray, seed: int, resamples: int = 200) -> dict:
     """SALib's indices of one output vector, with 95% bootstrap confidence half-widths."""
-    from SALib.analyze import morris as morris_analyse
-    from SALib.analyze import sobol as sobol_analyse
-
     spec = {k: problem_[k] for k in ("num_vars", "names", "bounds")}
-    if method == "sobol":
-        r = sobol_analyse.analyze(spec, Y, calc_second_order=False, num_resamples=resamples, conf_level=0.95,
-                                  seed=seed)
-        return {"S1": (r["S1"], r["S1_conf"]), "ST": (r["ST"], r["ST_conf"])}
-    r = morris_analyse.analyze(spec, X, Y, num_resamples=resamples, conf_level=0.95, num_levels=4, seed=seed)
-    return {"mu_star": (np.asarray(r["mu_star"]), np.asarray(r["mu_star_conf"])),
-            "sigma": (np.asarray(r["sigma"]), np.full(len(spec["names"]), np.nan))}
+    return METHOD_REGISTRY[method].analyse(spec, X, Y, seed, resamples)
 
 
 def _evaluate_block(scenario, names, values, output):
@@ -144,9 +181,8 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
     if output not in columns:
         raise OptionError("sensitivity", "output", output, ", ".join(c for c in columns if c != "time_days"),
                           problem="is not an output column")
-    if n < 2 or (method == "sobol" and n & (n - 1)):
-        raise OptionError("sensitivity", "n", n, "a power of two, at least 2 (Sobol sequence)" if method == "sobol"
-                          else "at least 2")
+    if not METHOD_REGISTRY[method].size_ok(n):
+        raise OptionError("sensitivity", "n", n, METHOD_REGISTRY[method].sizes)
     names = tuple(parameters)
     spec = problem(names)
     X = sample(spec, method, n, seed)
@@ -175,8 +211,8 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
         analysed = {k: analyse(spec, method, X, Y[:, k], seed) for k in varying}
     for k in picks:
         # nothing varies at a time outside `analysed` (e.g. rest before any exposure): all indices are zero
-        result = analysed.get(k) or {i: (np.zeros(len(names)), np.zeros(len(names))) for i in
-                                     (("S1", "ST") if method == "sobol" else ("mu_star", "sigma"))}
+        result = analysed.get(k) or {i: (np.zeros(len(names)), np.zeros(len(names)))
+                                     for i in METHOD_REGISTRY[method].indices}
         for index, (value, conf) in result.items():
             rows += [{"time_days": float(times[k]), "parameter": p, "index": index, "value": float(v),
                       "conf": float(c)} for p, v, c in zip(names, value, conf)]
