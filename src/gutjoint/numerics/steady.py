@@ -116,3 +116,28 @@ def find_steady_state(
         return SteadyState(y, True, "integration+root", residual)
     ok_long, residual_long = _acceptable(rhs, jac, y_long, free, p, u, 1e-6)
     return SteadyState(y_long, ok_long, "integration", residual_long)
+
+
+def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.ndarray, U: np.ndarray, *,
+                       fixed: Sequence[int] = (), tol: float = 1e-9, newton: Callable) -> list[SteadyState]:
+    """:func:`find_steady_state` for many subjects (rows of ``guesses``, ``P``, ``U``), with the same answers.
+
+    The compiled Newton runs for each subject, then one stacked eigenvalue call checks the stability of all the
+    converged ones; a subject Newton does not settle goes through :func:`find_steady_state`'s fallbacks."""
+    guesses = np.asarray(guesses, dtype=float)
+    n, size = guesses.shape
+    mask = np.zeros(size, dtype=np.bool_)
+    mask[list(fixed)] = True
+    free = np.array([i for i in range(size) if i not in set(fixed)])
+    Y = guesses.copy()
+    residuals = np.array([newton(Y[i], P[i], U[i], mask, 1e-3 * tol, 100) for i in range(n)])
+    converged = np.flatnonzero((residuals < tol) & (Y.min(axis=1) >= -1e-9))
+    stable = np.zeros(n, dtype=bool)
+    if converged.size:
+        J = np.stack([jac(Y[i], 0.0, P[i], U[i]) for i in converged])
+        k = len(free)
+        blocks = J[:, :k, :k] if free[-1] == k - 1 else J[:, free[:, None], free]
+        stable[converged] = np.linalg.eigvals(blocks).real.max(axis=1) < 1e-9
+    return [SteadyState(Y[i], True, "newton", float(residuals[i])) if stable[i] else
+            find_steady_state(rhs, jac, guesses[i], P[i], U[i], fixed=fixed, tol=tol, newton=None)
+            for i in range(n)]

@@ -37,8 +37,7 @@ from gutjoint.biology import species
 from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint.studies.priors import EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
-from gutjoint.studies.problem import Solution, prepare, solve_many
-from gutjoint.studies.simulate import resting_outputs
+from gutjoint.studies.problem import Problem, Solution, prepare_many, solve_many
 
 MAX_N = 10_000_000
 LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
@@ -80,9 +79,12 @@ def subject_scenario(base: Scenario, subject: dict[str, float]) -> Scenario:
     return replace(base, subject=traits, parameters={**base.parameters, **params}, inputs=background + base.inputs)
 
 
-def _rest_outputs(scenario: Scenario) -> tuple[float, float] | None:
-    rest = resting_outputs(scenario)
-    return None if rest is None else (float(rest["crp_mg_l"]), float(rest["lm_ratio"]))
+def _rest_outputs(problem: Problem) -> tuple[float, float] | None:
+    """Resting CRP and L:M of a prepared problem (None without a resting state)."""
+    if not problem.rest.ok:
+        return None
+    rest = problem.resting_outputs()
+    return float(rest["crp_mg_l"]), float(rest["lm_ratio"])
 
 
 @lru_cache(maxsize=1)
@@ -93,8 +95,9 @@ def _selection_model() -> tuple[np.ndarray, np.ndarray]:
     log-CRP over plausible pilot subjects (general adults, background exposures only), target the adult CRP
     distribution, and c the largest scale that keeps the probability at most 1."""
     logs = []
-    for i in range(PILOT_SIZE):
-        out = _rest_outputs(subject_scenario(GENERAL_ADULTS, draw_subject(np.random.default_rng([PILOT_SEED, i]))))
+    pilots = prepare_many([subject_scenario(GENERAL_ADULTS, draw_subject(np.random.default_rng([PILOT_SEED, i])))
+                           for i in range(PILOT_SIZE)])
+    for out in map(_rest_outputs, pilots):
         if out and LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1] and out[0] > 0:
             logs.append(math.log(out[0]))
     logs = np.array(logs)
@@ -131,30 +134,44 @@ def _phenotype(row: dict) -> str:
             "metabolic": "metabolic"}[max(sources, key=sources.get)]
 
 
-def select_subject(seed: int, index: int, select: bool) -> tuple[dict, dict[str, float] | None]:
-    """Draw subject ``index`` (with plausibility selection among general adults at rest)."""
+def select_subjects(seed: int, indices: range, select: bool) -> list[tuple[dict, dict[str, float] | None]]:
+    """Draw subjects ``indices`` (with plausibility selection among general adults at rest). Every subject keeps
+    its own random streams (``[seed, index, attempt]``); each round of attempts solves its candidates' resting
+    states in one batch, so the result is the same as drawing subject by subject."""
     acceptance = _selection_model() if select else None
-    subject, attempts, background = None, 0, (float("nan"), float("nan"))
+    attempts = {i: 0 for i in indices}
+    background = {i: (float("nan"), float("nan")) for i in indices}
+    chosen: dict[int, dict[str, float]] = {}
+    waiting = list(indices)
     for attempt in range(MAX_ATTEMPTS):
-        rng = np.random.default_rng([seed, index, attempt])
-        candidate = draw_subject(rng)
-        attempts = attempt + 1
-        out = _rest_outputs(subject_scenario(GENERAL_ADULTS, candidate))
-        if not select:
-            subject, background = candidate, out or background
+        if not waiting:
             break
-        if out is None or not (LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1]) or out[0] <= 0:
-            continue
-        if _accept(out[0], acceptance, rng.uniform()):
-            subject, background = candidate, out
-            break
-    row: dict = {"subject": index, "attempts": attempts, "background_crp": background[0],
-                 "background_lm": background[1]}
-    if subject is None:
-        row.update(status="not_selected", advice=f"no plausible candidate in {MAX_ATTEMPTS} draws")
-    else:
-        row.update({f"prior_{k}": v for k, v in subject.items()})
-    return row, subject
+        rngs = [np.random.default_rng([seed, i, attempt]) for i in waiting]
+        candidates = [draw_subject(rng) for rng in rngs]
+        problems = prepare_many([subject_scenario(GENERAL_ADULTS, c) for c in candidates])
+        still = []
+        for i, rng, candidate, problem in zip(waiting, rngs, candidates, problems):
+            attempts[i] = attempt + 1
+            out = _rest_outputs(problem)
+            if not select:
+                chosen[i], background[i] = candidate, out or background[i]
+            elif out is None or not (LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1]) or out[0] <= 0:
+                still.append(i)
+            elif _accept(out[0], acceptance, rng.uniform()):
+                chosen[i], background[i] = candidate, out
+            else:
+                still.append(i)
+        waiting = still
+    picked = []
+    for i in indices:
+        row: dict = {"subject": i, "attempts": attempts[i], "background_crp": background[i][0],
+                     "background_lm": background[i][1]}
+        if i not in chosen:
+            row.update(status="not_selected", advice=f"no plausible candidate in {MAX_ATTEMPTS} draws")
+        else:
+            row.update({f"prior_{k}": v for k, v in chosen[i].items()})
+        picked.append((row, chosen.get(i)))
+    return picked
 
 
 def summarise_subject(row: dict, scenario: Scenario, solution: Solution, counterfactual: Solution,
@@ -195,8 +212,8 @@ def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.Da
     from gutjoint.studies.attribution import without_gut_drivers
 
     base = load_scenario(config.scenario)
-    picked = [select_subject(config.seed, i, config.select)
-              for i in range(chunk * config.chunk_size, min(config.n, (chunk + 1) * config.chunk_size))]
+    picked = select_subjects(config.seed, range(chunk * config.chunk_size,
+                                                min(config.n, (chunk + 1) * config.chunk_size)), config.select)
     live = [(row, subject_scenario(base, subject)) for row, subject in picked if subject is not None]
     has_intervention = _first_intervention(base) is not None
     # The engine steps each subject on its own, so a subject's result does not depend on the chunk size or on
@@ -205,8 +222,8 @@ def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.Da
     if has_intervention:
         kinds.append([replace(sc, inputs=tuple(w for w in sc.inputs if w.name not in species.INTERVENTIONS))
                       for _, sc in live])
-    rest_cache: dict = {}  # with and without the interventions, a subject shares its resting state
-    solutions = solve_many([prepare(sc, rest_cache=rest_cache) for runs in kinds for sc in runs])
+    # one batch of resting states; with and without the interventions, a subject shares its resting state
+    solutions = solve_many(prepare_many([sc for runs in kinds for sc in runs]))
     m = len(live)
     trajs = []
     for k, (row, scenario) in enumerate(live):

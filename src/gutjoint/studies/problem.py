@@ -22,7 +22,7 @@ from gutjoint._errors import InputError, SolverError
 from gutjoint.biology import species
 from gutjoint.numerics.integrate import Schedule, Tolerances, Trajectory, integrate_many
 from gutjoint.numerics.status import Status
-from gutjoint.numerics.steady import SteadyState, find_steady_state
+from gutjoint.numerics.steady import SteadyState, find_steady_state, find_steady_states
 from gutjoint.studies.runtime import Runtime, get_runtime
 from gutjoint.studies.scenario import Scenario, build_schedule, input_vector_at, load_scenario, output_times
 
@@ -160,6 +160,27 @@ def prepare(scenario, parameters: dict[str, float] | None = None, *, rest_cache:
     scenario = load_scenario(scenario)
     p = parameter_vector(runtime, scenario, parameters)
     return Problem(runtime, scenario, p, resting_state(runtime, scenario, p, rest_cache))
+
+
+def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | None] | None = None, *,
+                 rest_cache: dict | None = None, runtime: Runtime | None = None) -> list[Problem]:
+    """:func:`prepare` for many scenarios at once (each with its own ``parameters``, if given): the resting states
+    they do not share are solved in one batch. The problems equal those of ``prepare`` one by one."""
+    runtime = runtime or get_runtime()
+    cache = {} if rest_cache is None else rest_cache
+    loaded = [load_scenario(sc) for sc in scenarios]
+    extras = parameters if parameters is not None else [None] * len(loaded)
+    P = [parameter_vector(runtime, sc, extra) for sc, extra in zip(loaded, extras)]
+    U = [resting_inputs(runtime, sc) for sc in loaded]
+    keys = [(p.tobytes(), u.tobytes()) for p, u in zip(P, U)]
+    todo = list({key: i for i, key in enumerate(keys) if key not in cache}.values())
+    if todo:
+        fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
+        rests = find_steady_states(runtime.compiled.rhs, runtime.compiled.jac,
+                                   np.array([runtime.rest_guess(P[i]) for i in todo]), np.array([P[i] for i in todo]),
+                                   np.array([U[i] for i in todo]), fixed=fixed, newton=runtime.compiled.rest_newton)
+        cache.update(zip((keys[i] for i in todo), rests))
+    return [Problem(runtime, sc, p, cache[key]) for sc, p, key in zip(loaded, P, keys)]
 
 
 def solve_many(problems: Sequence[Problem], *, tolerances: Tolerances = DEFAULT_TOLERANCES,

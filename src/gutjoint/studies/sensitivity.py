@@ -144,9 +144,9 @@ def analyse(problem_: dict, method: str, X: np.ndarray, Y: np.ndarray, seed: int
 
 def _evaluate_block(scenario, names, values, output):
     """Run one block of samples through the engine; the output column at every output time (NaN if failed)."""
-    from gutjoint.studies.problem import prepare, solve_many
+    from gutjoint.studies.problem import prepare_many, solve_many
 
-    problems = [prepare(scenario, dict(zip(names, map(float, row)))) for row in values]
+    problems = prepare_many([scenario] * len(values), [dict(zip(names, map(float, row))) for row in values])
     return np.array([s[output] if s.ok else np.full(s.times.size, np.nan) for s in solve_many(problems)])
 
 

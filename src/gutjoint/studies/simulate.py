@@ -11,7 +11,7 @@ from gutjoint.biology import species
 from gutjoint.numerics.integrate import Tolerances
 from gutjoint.numerics.status import Status
 from gutjoint.numerics.steady import SteadyState
-from gutjoint.studies.problem import DEFAULT_TOLERANCES, Solution, prepare, solve_many
+from gutjoint.studies.problem import DEFAULT_TOLERANCES, Solution, prepare, prepare_many, solve_many
 from gutjoint.studies.scenario import Scenario
 
 @dataclass(frozen=True)
@@ -76,8 +76,7 @@ def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES,
 
     Each scenario keeps its own step sizes, so the results are identical to ``[simulate(s) for s in scenarios]``
     whatever the blocks; failures come back per scenario. ``block_size`` only bounds the memory of one call."""
-    rest_cache: dict = {}
-    problems = [prepare(spec, rest_cache=rest_cache) for spec in scenarios]
+    problems = prepare_many(list(scenarios))
     return [_result(s) for s in solve_many(problems, tolerances=tolerances, block_size=block_size)]
 
 
