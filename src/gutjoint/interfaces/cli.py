@@ -306,10 +306,12 @@ def population(
                       f"{q['final_pain']['q75']:.2f}); responders (30%): {summary.get('responders_30pct')}")
     rea = summary.get("reactive_arthritis")
     if rea and rea["cases"]:
-        console.print(f"reactive arthritis: {rea['cases']} of {rea['n']} ({rea['incidence']:.1%}; published 1.5-7%), "
-                      f"onset median {rea['onset_days']['q50']:g} days after the infection began (1-4 weeks), "
-                      f"{rea['share_lasting_6_months']:.0%} lasting 6 months or more (20-55%), HLA-B27 in "
-                      f"{rea['hla_b27_share_of_cases']:.0%} of cases (14-42%); case: {rea['definition']}", soft_wrap=True)
+        published = rea["literature"]
+        console.print(f"reactive arthritis: {rea['cases']} of {rea['n']} ({rea['incidence']:.1%}; published "
+                      f"{published['incidence']}), onset median {rea['onset_days']['q50']:g} days after the infection "
+                      f"began ({published['onset']}), {rea['share_lasting_6_months']:.0%} lasting 6 months or more "
+                      f"({published['share_lasting_6_months']}), HLA-B27 in {rea['hla_b27_share_of_cases']:.0%} of "
+                      f"cases ({published['hla_b27_share_of_cases']}); case: {rea['definition']}", soft_wrap=True)
     elif rea:
         console.print(f"reactive arthritis: no case among {rea['n']} (case: {rea['definition']})", soft_wrap=True)
 

@@ -71,14 +71,10 @@ def find_steady_state(
     ``newton(y, p, u, fixed_mask, tol, max_iter)``, when given (the compiled pseudo-transient Newton of the
     model's module), is tried first; it updates ``y`` in place and returns its residual (inf on failure)."""
     guess = np.asarray(guess, dtype=float)
+    if newton is not None:  # the batch path for one subject: Newton first, then these fallbacks
+        return find_steady_states(rhs, jac, guess[None, :], np.asarray(p)[None, :], np.asarray(u)[None, :],
+                                  fixed=fixed, tol=tol, newton=newton, fallback_horizon=fallback_horizon)[0]
     free = np.array([i for i in range(guess.size) if i not in set(fixed)])
-    if newton is not None:
-        y = guess.copy()
-        mask = np.zeros(guess.size, dtype=np.bool_)
-        mask[list(fixed)] = True
-        residual = newton(y, p, u, mask, 1e-3 * tol, 100)
-        if residual < tol and y.min() >= -1e-9 and _stable(jac, y, free, p, u):
-            return SteadyState(y, True, "newton", float(residual))
     from scipy.integrate import ODEintWarning, odeint  # only when the compiled Newton did not settle it
     from scipy.optimize import root
 
@@ -119,7 +115,8 @@ def find_steady_state(
 
 
 def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.ndarray, U: np.ndarray, *,
-                       fixed: Sequence[int] = (), tol: float = 1e-9, newton: Callable) -> list[SteadyState]:
+                       fixed: Sequence[int] = (), tol: float = 1e-9, newton: Callable,
+                       fallback_horizon: float = 5000.0) -> list[SteadyState]:
     """:func:`find_steady_state` for many subjects (rows of ``guesses``, ``P``, ``U``), with the same answers.
 
     The compiled Newton runs for each subject, then one stacked eigenvalue call checks the stability of all the
@@ -139,5 +136,6 @@ def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.
         blocks = J[:, :k, :k] if free[-1] == k - 1 else J[:, free[:, None], free]
         stable[converged] = np.linalg.eigvals(blocks).real.max(axis=1) < 1e-9
     return [SteadyState(Y[i], True, "newton", float(residuals[i])) if stable[i] else
-            find_steady_state(rhs, jac, guesses[i], P[i], U[i], fixed=fixed, tol=tol, newton=None)
+            find_steady_state(rhs, jac, guesses[i], P[i], U[i], fixed=fixed, tol=tol,
+                              fallback_horizon=fallback_horizon)
             for i in range(n)]

@@ -50,6 +50,11 @@ class ArthritisCase:
     window_days: float = 56.0
     resolved_below: float = 1.0
 
+    def describe(self) -> str:
+        return (f"pain >= {self.pain_rise:g} NRS above its value at the infection's start, for >= {self.min_days:g} "
+                f"days, starting within {self.window_days:g} days; over when the rise is below "
+                f"{self.resolved_below:g}")
+
     def episode(self, t: np.ndarray, pain: np.ndarray, infection_start: float) -> tuple[bool, float, float]:
         """(is a case, onset in days after the infection's start, days the rise lasted); NaN where not a case."""
         t, pain = np.asarray(t, dtype=float), np.asarray(pain, dtype=float)

@@ -320,15 +320,15 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     return _assemble(out, n_chunks, trajectories)
 
 
-_SETTING_NAMES = {"scenario": "scenario", "n": "n", "seed": "seed", "chunk_size": "chunk_size",
-                  "trajectories": "trajectories", "select": "select", "model_key": "model (code or parameters)"}
+_SETTING_NAMES = {"model_key": "model (code or parameters)"}  # every other setting is named as it is
 
 
 def _changed(previous: dict, config: PopulationConfig) -> str:
     """Which settings of a stored run differ from ``config``, in words ("n (1000 then, 2000 now)")."""
     now = json.loads(json.dumps(asdict(config), default=str))
     parts = []
-    for key, label in _SETTING_NAMES.items():
+    for key in now:  # the settings in PopulationConfig's order
+        label = _SETTING_NAMES.get(key, key)
         if previous.get(key) != now[key]:
             then = previous.get(key)
             parts.append(label if key in ("scenario", "model_key") else f"{label} ({then!r} then, {now[key]!r} now)")
@@ -451,6 +451,15 @@ def summarise(path: Path) -> dict:
     return out
 
 
+REACTIVE_ARTHRITIS_LITERATURE = {
+    "incidence": "1.5-7% (pooled 2.6%, population-based Salmonella 4.4%)",
+    "onset": "1-4 weeks (median 8.5 days after the diarrhoea in one outbreak)",
+    "share_lasting_6_months": "20% (guidelines) to 31-55% (outbreak cohorts)",
+    "hla_b27_share_of_cases": "14-42% (population-based series)",
+}
+"""The published ranges a population's reactive arthritis is read against (docs/literature-notes.md)."""
+
+
 def reactive_arthritis_summary(subjects: pd.DataFrame) -> dict:
     """Incidence, onset, duration and HLA-B27 share of the cases (case definition: outcomes.REACTIVE_ARTHRITIS),
     next to the published ranges they are checked against (docs/literature-notes.md)."""
@@ -460,9 +469,7 @@ def reactive_arthritis_summary(subjects: pd.DataFrame) -> dict:
     n, k = len(simulated), len(cases)
     quantiles = lambda column: {f"q{q}": float(np.percentile(cases[column], q)) for q in (10, 25, 50, 75, 90)}  # noqa: E731
     return {
-        "definition": (f"pain >= {REACTIVE_ARTHRITIS.pain_rise:g} NRS above its value at the infection's start, for "
-                       f">= {REACTIVE_ARTHRITIS.min_days:g} days, starting within {REACTIVE_ARTHRITIS.window_days:g} "
-                       f"days; over when the rise is below {REACTIVE_ARTHRITIS.resolved_below:g}"),
+        "definition": REACTIVE_ARTHRITIS.describe(),
         "n": n, "cases": k, "incidence": k / n if n else None,
         "incidence_hla_b27": float(cases["prior_hla_b27"].eq(1).sum() / carriers.sum()) if carriers.any() else None,
         "incidence_non_carriers": float(cases["prior_hla_b27"].eq(0).sum() / (~carriers).sum()) if (~carriers).any() else None,
@@ -470,8 +477,5 @@ def reactive_arthritis_summary(subjects: pd.DataFrame) -> dict:
         "onset_days": quantiles("arthritis_onset_days") if k else None,
         "duration_days": quantiles("arthritis_days") if k else None,
         "share_lasting_6_months": float((cases["arthritis_days"] >= 182).mean()) if k else None,
-        "literature": {"incidence": "1.5-7% (pooled 2.6%, population-based Salmonella 4.4%)",
-                       "onset": "1-4 weeks (median 8.5 days after the diarrhoea in one outbreak)",
-                       "share_lasting_6_months": "20% (guidelines) to 31-55% (outbreak cohorts)",
-                       "hla_b27_share_of_cases": "14-42% (population-based series)"},
+        "literature": REACTIVE_ARTHRITIS_LITERATURE,
     }

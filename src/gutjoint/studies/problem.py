@@ -22,7 +22,7 @@ from gutjoint._errors import InputError, SolverError
 from gutjoint.biology import species
 from gutjoint.numerics.integrate import Schedule, Tolerances, Trajectory, integrate_many
 from gutjoint.numerics.status import Status
-from gutjoint.numerics.steady import SteadyState, find_steady_state, find_steady_states
+from gutjoint.numerics.steady import SteadyState, find_steady_states
 from gutjoint.studies.runtime import Runtime, get_runtime
 from gutjoint.studies.scenario import Scenario, build_schedule, input_vector_at, load_scenario, output_times
 
@@ -43,8 +43,8 @@ class Problem:
     @cached_property
     def schedule(self) -> Schedule:
         """The piecewise-constant inputs and boluses, segment by segment (built on first use)."""
-        names = self.runtime
-        return build_schedule(self.scenario, names.input_names, names.state_names, self.p, names.parameters.names)
+        rt = self.runtime
+        return build_schedule(self.scenario, rt.input_names, rt.state_names, self.p, rt.parameters.names)
 
     @cached_property
     def times(self) -> np.ndarray:
@@ -62,7 +62,8 @@ class Problem:
         return resting_inputs(self.runtime, self.scenario)
 
     def resting_outputs(self) -> dict[str, float]:
-        """Output values at the resting state (raw: the pain threshold is 1 there by definition)."""
+        """Output values at the resting state, as the compiled output function gives them (``pain_threshold_rel``
+        is the raw threshold state here, not yet divided by its resting value)."""
         values = self.runtime.compiled.outputs(self.rest.y, self.p, self.resting_inputs())
         return dict(zip(self.runtime.output_names, map(float, values)))
 
@@ -136,36 +137,20 @@ def resting_inputs(runtime: Runtime, scenario: Scenario) -> np.ndarray:
     return u0
 
 
-def resting_state(runtime: Runtime, scenario: Scenario, p: np.ndarray, cache: dict | None = None) -> SteadyState:
-    """Steady state under the exposures in effect at day 0 (interventions and doses excluded), with cartilage
-    held at ``cartilage_initial``. ``cache`` (a dict) reuses states already solved for the same parameters and
-    exposures, e.g. a subject with and without its interventions."""
-    u0 = resting_inputs(runtime, scenario)
-    key = (p.tobytes(), u0.tobytes())
-    if cache is not None and key in cache:
-        return cache[key]
-    fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
-    rest = find_steady_state(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guess(p), p, u0, fixed=fixed,
-                             newton=runtime.compiled.rest_newton)
-    if cache is not None:
-        cache[key] = rest
-    return rest
-
-
 def prepare(scenario, parameters: dict[str, float] | None = None, *, rest_cache: dict | None = None,
             runtime: Runtime | None = None) -> Problem:
     """Build the :class:`Problem` of ``scenario`` (a built-in name, a ``.toml`` path, a dict or a
-    :class:`Scenario`) with ``parameters`` overriding the table after the scenario's own overrides."""
-    runtime = runtime or get_runtime()
-    scenario = load_scenario(scenario)
-    p = parameter_vector(runtime, scenario, parameters)
-    return Problem(runtime, scenario, p, resting_state(runtime, scenario, p, rest_cache))
+    :class:`Scenario`) with ``parameters`` overriding the table after the scenario's own overrides. The resting
+    state is solved under the exposures in effect at day 0 (interventions and doses excluded), with cartilage held
+    at ``cartilage_initial``; ``rest_cache`` (a dict) reuses states already solved for the same parameters and
+    exposures."""
+    return prepare_many([scenario], [parameters], rest_cache=rest_cache, runtime=runtime)[0]
 
 
 def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | None] | None = None, *,
                  rest_cache: dict | None = None, runtime: Runtime | None = None) -> list[Problem]:
     """:func:`prepare` for many scenarios at once (each with its own ``parameters``, if given): the resting states
-    they do not share are solved in one batch. The problems equal those of ``prepare`` one by one."""
+    they do not share are solved in one batch (``numerics.steady.find_steady_states``)."""
     runtime = runtime or get_runtime()
     cache = {} if rest_cache is None else rest_cache
     loaded = [load_scenario(sc) for sc in scenarios]

@@ -14,6 +14,7 @@ from gutjoint.numerics.steady import SteadyState
 from gutjoint.studies.problem import DEFAULT_TOLERANCES, Solution, prepare, prepare_many, solve_many
 from gutjoint.studies.scenario import Scenario
 
+
 @dataclass(frozen=True)
 class SimulationResult:
     """One subject's trajectory: ``frame`` holds the pinned output columns, then extra columns."""
