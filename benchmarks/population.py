@@ -204,6 +204,13 @@ def main() -> None:
     print(f"like for like (1 process each): vs libRoadRunner {ours1 / speed['libRoadRunner CVODE, 1 process']:.1f}x, "
           f"vs SciPy plain {ours1 / speed['SciPy solve_ivp LSODA, plain Python rhs']:.0f}x")
 
+    # The whole run_population on 1 process (selection, resting states, three runs per person, metrics, Parquet)
+    # against the engine calls inside it, timed in the same run.
+    wall, engine, newton, outputs = _fresh_whole(args.n)
+    print(f"\nwhole run_population, {args.n} people, 1 process (rtol 1e-8): {wall:.1f} s, of which the integrator "
+          f"{engine:.1f} s ({engine / wall:.0%}), output evaluation {outputs:.1f} s, resting Newton {newton:.1f} s: "
+          f"the whole run is {wall / engine:.2f}x the engine-only time")
+
     # What users run: the whole `gutjoint population barrier-support` (selection, resting states, the three runs
     # per person, metrics, Parquet), at its own tolerances (rtol 1e-8), on 2 workers, for the same number of people.
     e2e = _end_to_end(args.n)
@@ -213,6 +220,41 @@ def main() -> None:
           f"{people:.0f} people/s; {people / rr1:.1f}x the people per second of the libRoadRunner single-process loop "
           f"(rtol {rtol:g}, one run per person); the engine alone on 2 processes would take "
           f"{rows[1][2][1]:.1f} s for one run per person at rtol {rtol:g}")
+
+
+def _whole_with_engine_clock(n: int) -> tuple[float, float, float, float]:
+    """run_population in this (fresh) process with a clock around the compiled calls: wall, integrator, Newton
+    and output-evaluation seconds (the selection pilot is built first and not timed)."""
+    import tempfile
+    from dataclasses import replace
+
+    from gutjoint.studies import population, runtime
+
+    rt = runtime.get_runtime()
+    spent = {"rodas4_batch": 0.0, "rest_newton": 0.0, "outputs_scheduled": 0.0}
+
+    def clocked(name):
+        inner = getattr(rt.compiled, name)
+
+        def call(*args):
+            t0 = time.perf_counter()
+            result = inner(*args)
+            spent[name] += time.perf_counter() - t0
+            return result
+        return call
+
+    object.__setattr__(rt, "compiled", replace(rt.compiled, **{name: clocked(name) for name in spent}))
+    population._selection_model()
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        population.run_population("barrier-support", n=n, seed=1, out=out)
+        wall = time.perf_counter() - t0
+    return wall, spent["rodas4_batch"], spent["rest_newton"], spent["outputs_scheduled"]
+
+
+def _fresh_whole(n: int):
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_whole_with_engine_clock, n).result()
 
 
 def _end_to_end(n: int) -> float:

@@ -214,15 +214,15 @@ def test_a_success_never_carries_a_non_finite_output(monkeypatch):
     """If an output is NaN although every state is finite, the run is reported as failed, not as a success."""
     from gutjoint.studies import problem as problem_module
 
-    real = problem_module.evaluate_outputs
+    real = problem_module._outputs
     crp = problem_module.get_runtime().output_names.index("crp_mg_l")
 
     def poisoned(*args, **kwargs):
         outputs = real(*args, **kwargs)
-        outputs[-1, crp] = np.nan
+        outputs[:, -1, crp] = np.nan
         return outputs
 
-    monkeypatch.setattr(problem_module, "evaluate_outputs", poisoned)
+    monkeypatch.setattr(problem_module, "_outputs", poisoned)
     result = simulate("healthy")
     assert result.status is Status.NONFINITE and "crp_mg_l" in result.message
 

@@ -29,7 +29,7 @@ def compiled():
 
 def _solve(compiled, rtol: float, t_end: float = 2.0):
     y0 = np.array([1.0, 1.0])
-    schedule = Schedule((Segment(0.0, t_end, np.array([0.0])),))
+    schedule = Schedule.from_segments([Segment(0.0, t_end, np.array([0.0]))])
     run = integrate_many(compiled, y0, np.array([LAMBDA]), [schedule], [0.0, t_end],
                          tolerances=Tolerances(rtol=rtol, atol=rtol * 1e-3))[0]
     exact = expm(np.array([[-1.0, 1.0], [0.0, -LAMBDA]]) * t_end) @ y0

@@ -48,7 +48,7 @@ class CompiledSystem:
     """Compiled callables of a :class:`SymbolicSystem`.
 
     ``rhs(y, t, p, u)`` and ``jac(y, t, p, u)`` follow SciPy ``odeint``'s argument order (the steady-state
-    solver uses them); ``outputs(y, p, u)`` returns the output vector and ``outputs_batch`` evaluates many rows;
+    solver uses them); ``outputs(y, p, u)`` returns the output vector and ``outputs_batch`` evaluates many rows, ``outputs_scheduled`` many subjects' rows under their packed schedules;
     ``rodas4_batch`` is the compiled integrator (see ``rodas4_template.py`` and
     :func:`gutjoint.numerics.integrate.integrate_many`).
     """
@@ -57,6 +57,7 @@ class CompiledSystem:
     jac: Callable
     outputs: Callable
     outputs_batch: Callable
+    outputs_scheduled: Callable
     rodas4_batch: Callable
     rest_newton: Callable
     n_states: int
@@ -225,10 +226,15 @@ def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
         "",
         "",
         "@njit(cache=True, fastmath=False, error_model=\"numpy\")",
-        "def outputs(y, p, u):",
+        "def outputs_into(y, p, u, g):",
         *out_lines,
-        f"    g = np.empty({m})",
         *[f"    g[{i}] = {e}" for i, e in enumerate(out_final)],
+        "",
+        "",
+        "@njit(cache=True, fastmath=False, error_model=\"numpy\")",
+        "def outputs(y, p, u):",
+        f"    g = np.empty({m})",
+        "    outputs_into(y, p, u, g)",
         "    return g",
         "",
         "",
@@ -237,6 +243,26 @@ def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
         f"    G = np.empty((Y.shape[0], {m}))",
         "    for k in range(Y.shape[0]):",
         "        G[k, :] = outputs(Y[k], p, U[k])",
+        "    return G",
+        "",
+        "",
+        "@njit(cache=True, fastmath=False, error_model=\"numpy\")",
+        "def outputs_scheduled(Y, P, bounds, counts, inputs, times):",
+        "    # outputs of many subjects on one output grid, each under its own packed schedule; rows a run never",
+        "    # reached (non-finite states) are NaN and not evaluated",
+        f"    G = np.full((Y.shape[0], Y.shape[1], {m}), np.nan)",
+        "    for b in range(Y.shape[0]):",
+        "        s = 0",
+        "        for k in range(Y.shape[1]):",
+        "            while s + 1 < counts[b] and times[k] >= bounds[b, s + 1]:",
+        "                s += 1",
+        "            reached = True",
+        "            for i in range(Y.shape[2]):",
+        "                if not np.isfinite(Y[b, k, i]):",
+        "                    reached = False",
+        "                    break",
+        "            if reached:",
+        "                outputs_into(Y[b, k], P[b], inputs[b, s], G[b, k])",
         "    return G",
         "",
         "",
@@ -296,6 +322,7 @@ def compile_system(
         jac=module.jac,
         outputs=module.outputs,
         outputs_batch=module.outputs_batch,
+        outputs_scheduled=module.outputs_scheduled,
         rodas4_batch=module.rodas4_batch,
         rest_newton=module.rest_newton,
         n_states=meta["n_states"],

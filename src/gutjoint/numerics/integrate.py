@@ -35,28 +35,51 @@ class Segment:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Consecutive segments covering ``[segments[0].start, segments[-1].end]``."""
+    """Consecutive segments ``[bounds[s], bounds[s + 1])`` with constant ``inputs[s]``; ``jumps[s]`` (state
+    increments: boluses) is added at ``bounds[s]``. Held as arrays, so that many schedules pack into the engine's
+    arguments without a loop over segments."""
 
-    segments: tuple[Segment, ...]
+    bounds: np.ndarray
+    inputs: np.ndarray
+    jumps: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for a, b in zip(self.segments, self.segments[1:]):
+        if self.bounds.ndim != 1 or self.bounds.size != self.inputs.shape[0] + 1 or self.inputs.shape[0] < 1:
+            raise ValueError(f"a schedule needs segments + 1 bounds: {self.bounds.size} bounds for "
+                             f"{self.inputs.shape[0]} segments")
+        if np.any(np.diff(self.bounds) < 0):
+            raise ValueError(f"schedule bounds are not in order: {self.bounds.tolist()}")
+
+    @classmethod
+    def from_segments(cls, segments: Sequence[Segment]) -> Schedule:
+        """A schedule from contiguous :class:`Segment` objects."""
+        for a, b in zip(segments, segments[1:]):
             if not np.isclose(a.end, b.start):
                 raise ValueError(f"schedule segments are not contiguous: {a.end} != {b.start}")
+        jumps = [s.jump for s in segments]
+        n = next((j.size for j in jumps if j is not None), 0)
+        return cls(np.array([s.start for s in segments] + [segments[-1].end]), np.stack([s.u for s in segments]),
+                   np.stack([j if j is not None else np.zeros(n) for j in jumps]) if n else None)
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The segments one by one (for tools that step through them)."""
+        jumps = self.jumps if self.jumps is not None else [None] * len(self.inputs)
+        return tuple(Segment(float(a), float(b), u, j if j is not None and j.any() else None)
+                     for a, b, u, j in zip(self.bounds[:-1], self.bounds[1:], self.inputs, jumps))
 
     @property
     def start(self) -> float:
-        return self.segments[0].start
+        return float(self.bounds[0])
 
     @property
     def end(self) -> float:
-        return self.segments[-1].end
+        return float(self.bounds[-1])
 
     def inputs_at(self, times: np.ndarray) -> np.ndarray:
         """Input vector in effect at each time (right-continuous: a change at t applies at t)."""
-        starts = np.array([s.start for s in self.segments])
-        idx = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(self.segments) - 1)
-        return np.stack([s.u for s in self.segments])[idx]
+        idx = np.clip(np.searchsorted(self.bounds[:-1], times, side="right") - 1, 0, len(self.inputs) - 1)
+        return self.inputs[idx]
 
 
 @dataclass(frozen=True)
@@ -84,33 +107,45 @@ class Trajectory:
 def pack_schedules(schedules: Sequence[Schedule], n_states: int):
     """Segment boundaries, counts, inputs and jumps of each schedule, padded to the longest."""
     n_sub = len(schedules)
-    longest = max(len(s.segments) for s in schedules)
-    n_inputs = schedules[0].segments[0].u.size
+    counts = np.array([len(s.inputs) for s in schedules], dtype=np.int64)
+    longest = int(counts.max())
+    n_inputs = schedules[0].inputs.shape[1]
     bounds = np.zeros((n_sub, longest + 1))
-    counts = np.zeros(n_sub, dtype=np.int64)
     inputs = np.zeros((n_sub, longest, n_inputs))
     jumps = np.zeros((n_sub, longest, n_states))
     for k, schedule in enumerate(schedules):
-        segs = schedule.segments
-        counts[k] = len(segs)
-        bounds[k, : len(segs)] = [s.start for s in segs]
-        bounds[k, len(segs):] = segs[-1].end
-        for s, seg in enumerate(segs):
-            inputs[k, s] = seg.u
-            if seg.jump is not None:
-                jumps[k, s] = seg.jump
+        m = counts[k]
+        bounds[k, : m + 1] = schedule.bounds
+        bounds[k, m + 1:] = schedule.bounds[-1]
+        inputs[k, :m] = schedule.inputs
+        if schedule.jumps is not None:
+            jumps[k, :m] = schedule.jumps
     return bounds, counts, inputs, jumps
 
 
-def integrate_many(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, schedules: Sequence[Schedule],
-                   times: Sequence[float], *, tolerances: Tolerances = Tolerances(), throw: bool = False,
-                   negative_floor: float = -1e-6) -> list[Trajectory]:
-    """Integrate subjects (rows of ``y0`` and ``P``, one schedule each) and return one :class:`Trajectory` each.
+@dataclass(frozen=True)
+class PackedRun:
+    """A batch as the engine sees it: states ``(subject, time, state)``, per-subject counters ``info`` (status
+    code, steps, rejected steps, right-hand sides, factorisations) and the packed schedules."""
+
+    states: np.ndarray
+    info: np.ndarray
+    bounds: np.ndarray
+    counts: np.ndarray
+    inputs: np.ndarray
+
+    def status(self, k: int) -> Status:
+        return Status.from_engine(int(self.info[k, 0]))
+
+
+def integrate_packed(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, schedules: Sequence[Schedule],
+                     times: Sequence[float], *, tolerances: Tolerances = Tolerances(),
+                     negative_floor: float = -1e-6) -> PackedRun:
+    """Integrate subjects (rows of ``y0`` and ``P``, one schedule each) in one engine call; the arrays come back
+    as the engine wrote them (see :func:`integrate_many` for one :class:`Trajectory` per subject).
 
     Values at a segment boundary are those after the change (after a bolus). A subject that fails gets a status
-    with advice and NaN rows from the failure on; the others are unaffected. ``throw=True`` raises
-    :class:`SolverError` for the first failure instead.
-    """
+    code and NaN rows from the failure on; the others are unaffected."""
     y0 = np.ascontiguousarray(np.atleast_2d(y0), dtype=float)
     P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
     times = np.ascontiguousarray(times, dtype=float)
@@ -125,13 +160,33 @@ def integrate_many(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, sche
     info = np.zeros((n_sub, 5), dtype=np.int64)
     compiled.rodas4_batch(y0, P, bounds, counts, inputs, jumps, times, float(tolerances.rtol), atol,
                           int(tolerances.max_steps), float(negative_floor), out, info)
-    runs = []
-    for k in range(n_sub):
-        status = Status.from_engine(int(info[k, 0]))
-        message = status.message
+    return PackedRun(out, info, bounds, counts, inputs)
+
+
+def trajectories(run: PackedRun, times: np.ndarray, *, throw: bool = False) -> list[Trajectory]:
+    """One :class:`Trajectory` per subject of a packed run (``throw=True`` raises :class:`SolverError` for the
+    first failure)."""
+    out = []
+    for k in range(run.states.shape[0]):
+        status = run.status(k)
         if throw and not status.ok:
-            raise SolverError(f"integration failed ({status.code}): {message}; {status.advice}")
-        runs.append(Trajectory(times=times, states=out[k], status=status, message=message, n_rhs=int(info[k, 3]),
-                               extra={"steps": int(info[k, 1]), "rejected": int(info[k, 2]),
-                                      "factorisations": int(info[k, 4])}))
-    return runs
+            raise SolverError(f"integration failed ({status.code}): {status.message}; {status.advice}")
+        steps, rejected, n_rhs, factorisations = map(int, run.info[k, 1:])
+        out.append(Trajectory(times=times, states=run.states[k], status=status, message=status.message,
+                              n_rhs=n_rhs, extra={"steps": steps, "rejected": rejected,
+                                                  "factorisations": factorisations}))
+    return out
+
+
+def integrate_many(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, schedules: Sequence[Schedule],
+                   times: Sequence[float], *, tolerances: Tolerances = Tolerances(), throw: bool = False,
+                   negative_floor: float = -1e-6) -> list[Trajectory]:
+    """Integrate subjects (rows of ``y0`` and ``P``, one schedule each) and return one :class:`Trajectory` each.
+
+    Values at a segment boundary are those after the change (after a bolus). A subject that fails gets a status
+    with advice and NaN rows from the failure on; the others are unaffected. ``throw=True`` raises
+    :class:`SolverError` for the first failure instead.
+    """
+    times = np.ascontiguousarray(times, dtype=float)
+    run = integrate_packed(compiled, y0, P, schedules, times, tolerances=tolerances, negative_floor=negative_floor)
+    return trajectories(run, times, throw=throw)

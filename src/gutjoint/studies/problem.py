@@ -20,7 +20,8 @@ import numpy as np
 
 from gutjoint._errors import InputError, SolverError
 from gutjoint.biology import species
-from gutjoint.numerics.integrate import Schedule, Tolerances, Trajectory, integrate_many
+from gutjoint.numerics.integrate import (PackedRun, Schedule, Tolerances, Trajectory, integrate_packed,
+                                        pack_schedules, trajectories)
 from gutjoint.numerics.status import Status
 from gutjoint.numerics.steady import SteadyState, find_steady_states
 from gutjoint.studies.runtime import Runtime, get_runtime
@@ -68,22 +69,8 @@ class Problem:
         return dict(zip(self.runtime.output_names, map(float, values)))
 
     def solve(self, *, tolerances: Tolerances = DEFAULT_TOLERANCES, throw: bool = False) -> Solution:
-        if not self.rest.ok:
-            if throw:
-                raise SolverError(f"{Status.STEADY_STATE.code}: {Status.STEADY_STATE.advice}")
-            return self._solution(_no_rest(self.rest, self.times))
-        run = integrate_many(self.runtime.compiled, self.rest.y, self.p, [self.schedule], self.times,
-                             tolerances=tolerances, throw=throw)[0]
-        return self._solution(run)
-
-    def _solution(self, trajectory: Trajectory) -> Solution:
-        outputs = evaluate_outputs(self, trajectory)
-        status, message = trajectory.status, trajectory.message
-        finite = np.isfinite(outputs).all(axis=0) & np.isfinite(trajectory.times).all()
-        if status.ok and not finite.all():  # a success never carries a NaN or inf
-            bad = self.runtime.output_names[int(np.flatnonzero(~finite)[0])]
-            status, message = Status.NONFINITE, f"output {bad!r} is not finite although every state is"
-        return Solution(self, trajectory.times, trajectory.states, outputs, status, message)
+        """Run this problem on the engine (``throw=True`` raises :class:`SolverError` on a failure)."""
+        return solve_many([self], tolerances=tolerances, throw=throw)[0]
 
 
 @dataclass(frozen=True)
@@ -169,38 +156,66 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
 
 
 def solve_many(problems: Sequence[Problem], *, tolerances: Tolerances = DEFAULT_TOLERANCES,
-               block_size: int = 256) -> list[Solution]:
-    """Solve many problems through the compiled engine in blocks of one output grid each.
+               block_size: int = 256, throw: bool = False) -> list[Solution]:
+    """Solve many problems through the compiled engine in blocks of one output grid each, and evaluate their
+    outputs block by block.
 
     Each problem keeps its own step sizes, so the results are identical to ``[p.solve() for p in problems]``
-    whatever the blocks; failures come back per problem. ``block_size`` only bounds the memory of one call."""
+    whatever the blocks; failures come back per problem (``throw=True`` raises :class:`SolverError` for the
+    first instead). ``block_size`` only bounds the memory of one call."""
+    if throw:
+        for problem in problems:
+            if not problem.rest.ok:
+                raise SolverError(f"{Status.STEADY_STATE.code}: {Status.STEADY_STATE.advice}")
     groups: dict[tuple, list[int]] = {}  # one engine call needs one output grid
     for i, problem in enumerate(problems):
         if problem.rest.ok:
-            groups.setdefault((id(problem.runtime), tuple(problem.times)), []).append(i)
-    runs: dict[int, Trajectory] = {}
+            groups.setdefault((id(problem.runtime), problem.times.size, problem.times.tobytes()), []).append(i)
+    solutions: dict[int, Solution] = {}
     for members in groups.values():
         for start in range(0, len(members), block_size):
-            block = [problems[i] for i in members[start:start + block_size]]
-            runs.update(zip(members[start:start + block_size], integrate_many(
-                block[0].runtime.compiled, np.array([b.rest.y for b in block]), np.array([b.p for b in block]),
-                [b.schedule for b in block], block[0].times, tolerances=tolerances)))
-    return [problem._solution(runs.get(i) or _no_rest(problem.rest, problem.times))
-            for i, problem in enumerate(problems)]
+            ids = members[start:start + block_size]
+            block = [problems[i] for i in ids]
+            P = np.array([b.p for b in block])
+            packed = integrate_packed(block[0].runtime.compiled, np.array([b.rest.y for b in block]), P,
+                                      [b.schedule for b in block], block[0].times, tolerances=tolerances)
+            runs = trajectories(packed, block[0].times, throw=throw)
+            outputs = _outputs(block, packed.states, P, packed)
+            solutions.update((i, _solution(b, r, g)) for i, b, r, g in zip(ids, block, runs, outputs))
+    for i, problem in enumerate(problems):
+        if i not in solutions:
+            run = _no_rest(problem.rest, problem.times)
+            solutions[i] = _solution(problem, run, np.full((run.times.size, len(problem.runtime.output_names)),
+                                                           np.nan))
+    return [solutions[i] for i in range(len(problems))]
+
+
+def _solution(problem: Problem, trajectory: Trajectory, outputs: np.ndarray) -> Solution:
+    status, message = trajectory.status, trajectory.message
+    if status.ok:  # a success never carries a NaN or inf
+        finite = np.isfinite(outputs).all(axis=0)
+        if not finite.all() or not np.isfinite(trajectory.times).all():
+            bad = problem.runtime.output_names[int(np.flatnonzero(~finite)[0])] if not finite.all() else "time"
+            status, message = Status.NONFINITE, f"output {bad!r} is not finite although every state is"
+    return Solution(problem, trajectory.times, trajectory.states, outputs, status, message)
+
+
+def _outputs(problems: Sequence[Problem], states: np.ndarray, P: np.ndarray, packed) -> np.ndarray:
+    """Output values (subject, time, output) of problems on one output grid, under their packed schedules. Rows
+    a failed run never reached stay NaN. The pain threshold is reported relative to the resting threshold."""
+    runtime = problems[0].runtime
+    G = runtime.compiled.outputs_scheduled(states, P, packed.bounds, packed.counts, packed.inputs,
+                                           problems[0].times)
+    thr = runtime.state_index("pain_threshold")
+    G[:, :, runtime.output_names.index("pain_threshold_rel")] /= np.array([p.rest.y[thr] for p in problems])[:, None]
+    return G
 
 
 def evaluate_outputs(problem: Problem, trajectory: Trajectory) -> np.ndarray:
-    """Output values along a trajectory (rows a failed run never reached stay NaN). The pain threshold is
-    reported relative to the subject's resting threshold."""
-    runtime = problem.runtime
-    reached = np.isfinite(trajectory.states).all(axis=1)
-    G = np.full((trajectory.times.size, len(runtime.output_names)), np.nan)
-    if reached.any():
-        U = problem.schedule.inputs_at(trajectory.times[reached])
-        G[reached] = runtime.compiled.outputs_batch(np.ascontiguousarray(trajectory.states[reached]), problem.p,
-                                                    np.ascontiguousarray(U))
-    G[:, runtime.output_names.index("pain_threshold_rel")] /= problem.rest_value("pain_threshold")
-    return G
+    """Output values (time, output) along a trajectory of ``problem``, as :func:`solve_many` evaluates them."""
+    bounds, counts, inputs, _ = pack_schedules([problem.schedule], problem.rest.y.size)
+    packed = PackedRun(trajectory.states[None], np.zeros((1, 5), dtype=np.int64), bounds, counts, inputs)
+    return _outputs([problem], np.ascontiguousarray(trajectory.states[None]), problem.p[None], packed)[0]
 
 
 def _no_rest(rest: SteadyState, times: np.ndarray) -> Trajectory:

@@ -26,7 +26,7 @@ import numpy as np
 from gutjoint._errors import ScenarioError
 from gutjoint.biology import species
 from gutjoint.biology.parameters import load_parameters
-from gutjoint.numerics.integrate import Schedule, Segment
+from gutjoint.numerics.integrate import Schedule
 
 MAX_DAYS = 36_500
 MAX_ROWS = 1_000_000
@@ -343,25 +343,27 @@ def schedule_edges(scenario: Scenario) -> list[float]:
 
 def build_schedule(scenario: Scenario, input_names: tuple[str, ...], state_names: tuple[str, ...],
                    p: np.ndarray, parameter_names: tuple[str, ...]) -> Schedule:
-    """Split ``[0, days]`` at every input change and dose, with boluses as state jumps."""
-    edges = schedule_edges(scenario)
+    """Split ``[0, days]`` at every input change and dose, with boluses as state jumps (array by array: each
+    window and dose is applied to every segment it covers at once)."""
+    edges = np.array(schedule_edges(scenario))
+    starts = edges[:-1]
+    inputs = np.tile([INPUT_DEFAULTS.get(name, 0.0) for name in input_names], (starts.size, 1))
+    column = {name: k for k, name in enumerate(input_names)}
+    for window in scenario.inputs:  # in order: the last listed covering window wins
+        inputs[(window.start_day <= starts) & (starts < window.end_day), column[window.name]] = window.level
+    jumps = None
     routes = species.DOSE_ROUTES
-    rate_index = {name: input_names.index(r.rate_input) for name, r in routes.items()}
-    bolus_state = {name: state_names.index(r.state) for name, r in routes.items()}
-    bolus_scale = {name: r.factor(lambda k: p[parameter_names.index(k)]) for name, r in routes.items()}
-
-    segments = []
-    for start, end in zip(edges[:-1], edges[1:]):
-        u = input_vector_at(scenario, start, input_names)
-        jump = np.zeros(len(state_names))
-        for d in scenario.doses:
-            if d.duration_hours > 0:
-                if d.day <= start < d.day + d.duration_hours / 24.0:
-                    u[rate_index[d.name]] += d.amount / d.duration_hours
-            elif d.day == start:
-                jump[bolus_state[d.name]] += d.amount * bolus_scale[d.name]
-        segments.append(Segment(start, end, u, jump if jump.any() else None))
-    return Schedule(tuple(segments))
+    for d in scenario.doses:
+        route = routes[d.name]
+        if d.duration_hours > 0:
+            covered = (d.day <= starts) & (starts < d.day + d.duration_hours / 24.0)
+            inputs[covered, column[route.rate_input]] += d.amount / d.duration_hours
+        else:
+            if jumps is None:
+                jumps = np.zeros((starts.size, len(state_names)))
+            scale = route.factor(lambda k: p[parameter_names.index(k)])
+            jumps[starts == d.day, state_names.index(route.state)] += d.amount * scale
+    return Schedule(edges, inputs, jumps)
 
 
 def output_times(scenario: Scenario) -> np.ndarray:

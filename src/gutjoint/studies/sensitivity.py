@@ -6,9 +6,9 @@ analysis at each reported time point, so the indices, with their bootstrap confi
 over the whole horizon. The pipeline is checked on the Ishigami function, whose indices are known in closed form
 (:func:`ishigami_check`).
 
-Parameter ranges are the plausible ranges of the parameter table. A range spanning a factor of ten or more is
-sampled uniformly in the logarithm (the sample is drawn on log-bounds and exponentiated), so that a rate between
-0.005 and 0.5 is not explored almost only near 0.5.
+Parameter ranges are the plausible ranges of the parameter table, as a SALib ``ProblemSpec`` whose ``dists``
+follow each parameter's ``scale``: a log-scaled parameter is sampled log-uniformly (``logunif``), so that a rate
+between 0.005 and 0.5 is not explored almost only near 0.5.
 """
 
 from __future__ import annotations
@@ -105,8 +105,10 @@ class SensitivityResult:
         return frame.pivot(index="parameter", columns="index", values=["value", "conf"])
 
 
-def problem(names: tuple[str, ...]) -> dict:
-    """SALib problem over ``names``, with their table ranges (log-scale for ranges of a factor >= 10)."""
+def problem(names: tuple[str, ...]):
+    """SALib ``ProblemSpec`` over ``names``: their table ranges, log-uniform for log-scaled parameters."""
+    from SALib import ProblemSpec
+
     from gutjoint.biology.parameters import load_parameters
 
     table = load_parameters()
@@ -114,31 +116,21 @@ def problem(names: tuple[str, ...]) -> dict:
     if unknown:
         raise OptionError("sensitivity", "params", unknown[0], "names from `gutjoint params`",
                           problem="is not a parameter")
-    bounds, logs = [], []
     for name in names:
-        low, high = table[name].low, table[name].high
-        if not high > low:
+        if not table[name].high > table[name].low:
             raise OptionError("sensitivity", "params", name, "parameters whose range is not a single value",
-                              problem=f"has a fixed value ({low:g})")
-        log = table[name].scale == "log"
-        bounds.append([math.log(low), math.log(high)] if log else [low, high])
-        logs.append(log)
-    return {"num_vars": len(names), "names": list(names), "bounds": bounds, "log": logs}
+                              problem=f"has a fixed value ({table[name].low:g})")
+    return ProblemSpec({"names": list(names), "bounds": [[table[n].low, table[n].high] for n in names],
+                        "dists": ["logunif" if table[n].scale == "log" else "unif" for n in names]})
 
 
-def _natural(problem_: dict, X: np.ndarray) -> np.ndarray:
-    return np.where(np.array(problem_["log"]), np.exp(X), X)
-
-
-def sample(problem_: dict, method: str, n: int, seed: int) -> np.ndarray:
-    """Sample matrix in SALib's scale (log columns as logarithms)."""
-    spec = {k: problem_[k] for k in ("num_vars", "names", "bounds")}
+def sample(spec, method: str, n: int, seed: int) -> np.ndarray:
+    """Sample matrix in natural units (SALib scales each column by its distribution)."""
     return METHOD_REGISTRY[method].sample(spec, n, seed)
 
 
-def analyse(problem_: dict, method: str, X: np.ndarray, Y: np.ndarray, seed: int, resamples: int = 200) -> dict:
+def analyse(spec, method: str, X: np.ndarray, Y: np.ndarray, seed: int, resamples: int = 200) -> dict:
     """SALib's indices of one output vector, with 95% bootstrap confidence half-widths."""
-    spec = {k: problem_[k] for k in ("num_vars", "names", "bounds")}
     return METHOD_REGISTRY[method].analyse(spec, X, Y, seed, resamples)
 
 
@@ -188,7 +180,7 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
     X = sample(spec, method, n, seed)
     if len(X) > MAX_EVALUATIONS:
         raise OptionError("sensitivity", "n", n, f"at most {MAX_EVALUATIONS} runs", problem=f"needs {len(X)} runs")
-    Y = evaluate(scenario, names, _natural(spec, X), output, workers=workers)
+    Y = evaluate(scenario, names, X, output, workers=workers)
     failed = ~np.isfinite(Y).all(axis=1)
     if failed.any():  # SALib needs the full design; a failed run gets the column mean (counted in n_failed)
         Y[failed] = np.nanmean(Y[~failed], axis=0)
@@ -219,7 +211,7 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
     return SensitivityResult(scenario.name, output, method, names, len(X), int(failed.sum()), pd.DataFrame(rows))
 
 
-ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1
+ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1  # SALib.test_functions.Ishigami's defaults
 
 
 def ishigami_exact() -> dict[str, np.ndarray]:
@@ -234,12 +226,12 @@ def ishigami_exact() -> dict[str, np.ndarray]:
 
 
 def ishigami_check(n: int = 1024, seed: int = 1) -> dict[str, np.ndarray]:
-    """The same sampling and analysis as :func:`run_sensitivity`, on the Ishigami function; returns S1, ST and
-    their confidence half-widths, to compare with :func:`ishigami_exact`."""
-    spec = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-math.pi, math.pi]] * 3,
-            "log": [False, False, False]}
+    """The same sampling and analysis as :func:`run_sensitivity`, on SALib's Ishigami test function; returns S1,
+    ST and their confidence half-widths, to compare with :func:`ishigami_exact`."""
+    from SALib import ProblemSpec
+    from SALib.test_functions import Ishigami
+
+    spec = ProblemSpec({"names": ["x1", "x2", "x3"], "bounds": [[-math.pi, math.pi]] * 3, "dists": ["unif"] * 3})
     X = sample(spec, "sobol", n, seed)
-    x1, x2, x3 = X.T
-    Y = np.sin(x1) + ISHIGAMI_A * np.sin(x2) ** 2 + ISHIGAMI_B * x3**4 * np.sin(x1)
-    r = analyse(spec, "sobol", X, Y, seed)
+    r = analyse(spec, "sobol", X, Ishigami.evaluate(X, ISHIGAMI_A, ISHIGAMI_B), seed)
     return {"S1": r["S1"][0], "S1_conf": r["S1"][1], "ST": r["ST"][0], "ST_conf": r["ST"][1]}
