@@ -134,11 +134,14 @@ def _phenotype(row: dict) -> str:
             "metabolic": "metabolic"}[max(sources, key=sources.get)]
 
 
-def select_subjects(seed: int, indices: range, select: bool) -> list[tuple[dict, dict[str, float] | None]]:
+def select_subjects(seed: int, indices: range, select: bool,
+                    acceptance: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[dict, dict[str, float] | None]]:
     """Draw subjects ``indices`` (with plausibility selection among general adults at rest). Every subject keeps
     its own random streams (``[seed, index, attempt]``); each round of attempts solves its candidates' resting
-    states in one batch, so the result is the same as drawing subject by subject."""
-    acceptance = _selection_model() if select else None
+    states in one batch, so the result is the same as drawing subject by subject. ``acceptance`` is the
+    selection table (built here when not given)."""
+    if select and acceptance is None:
+        acceptance = _selection_model()
     attempts = {i: 0 for i in indices}
     background = {i: (float("nan"), float("nan")) for i in indices}
     chosen: dict[int, dict[str, float]] = {}
@@ -205,7 +208,8 @@ def summarise_subject(row: dict, scenario: Scenario, solution: Solution, counter
                             *(solution[c] for c in species.PINNED_OUTPUTS)])
 
 
-def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def run_chunk(config: PopulationConfig, chunk: int,
+              acceptance: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Run subjects ``[chunk * size, min(n, (chunk + 1) * size))``: select each, then solve the chunk's problems
     (actual, without gut drivers, without interventions) through the batched engine. Metrics come from arrays;
     the chunk's tables are the only DataFrames made."""
@@ -213,7 +217,8 @@ def run_chunk(config: PopulationConfig, chunk: int) -> tuple[pd.DataFrame, pd.Da
 
     base = load_scenario(config.scenario)
     picked = select_subjects(config.seed, range(chunk * config.chunk_size,
-                                                min(config.n, (chunk + 1) * config.chunk_size)), config.select)
+                                                min(config.n, (chunk + 1) * config.chunk_size)), config.select,
+                                acceptance)
     live = [(row, subject_scenario(base, subject)) for row, subject in picked if subject is not None]
     has_intervention = _first_intervention(base) is not None
     # The engine steps each subject on its own, so a subject's result does not depend on the chunk size or on
@@ -299,12 +304,13 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
         if progress:
             progress(done, n_chunks)
 
+    acceptance = _selection_model() if config.select and todo else None  # built once, sent to every worker
     if scheduler:
         from dask.distributed import Client
         from dask.distributed import wait as dask_wait
 
         with Client(scheduler) as client:
-            _drain(lambda k: client.submit(run_chunk, config, k, pure=False),
+            _drain(lambda k: client.submit(run_chunk, config, k, acceptance, pure=False),
                    lambda fs: dask_wait(fs, return_when="FIRST_COMPLETED").done, todo, 2 * _cluster_cores(client),
                    finished)
     elif workers > 1:
@@ -312,11 +318,11 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
         from concurrent.futures import wait as pool_wait
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            _drain(lambda k: pool.submit(run_chunk, config, k),
+            _drain(lambda k: pool.submit(run_chunk, config, k, acceptance),
                    lambda fs: pool_wait(fs, return_when=FIRST_COMPLETED).done, todo, 2 * workers, finished)
     else:
         for k in todo:
-            finished(k, run_chunk(config, k))
+            finished(k, run_chunk(config, k, acceptance))
     return _assemble(out, n_chunks, trajectories)
 
 
