@@ -7,7 +7,10 @@ Starts `gutjoint serve` (2 worker processes, one per core) on a free port, then:
 2. One heavy client among light ones: 10 light clients x 40 of those requests, alone and then while one more
    client sends, back to back, the heaviest explanation the web caps allow (ten years, 50 doses and 40 input
    windows: 17 runs, about 2,400 work units). p50 and p95 of the light requests, and the heavy requests' time.
-3. Debian's Chromium (Playwright): from navigation to the pain chart holding data, median of 3 loads.
+3. With uncertainty (``&uncertainty=true``: 100 ensemble draws, bands, drivers), 10 concurrent clients x 10
+   requests: the same person again (what the page sends as a reader looks around; the band is cached per
+   scenario) and a different person every request (no cache). p50 and p95.
+4. Debian's Chromium (Playwright): from navigation to the pain chart holding data, median of 3 loads.
 
 Run:  .venv/bin/python benchmarks/web_latency.py [--workers 2]
 """
@@ -111,6 +114,25 @@ def main() -> None:
         units = estimated_work(scenario_from_dict(HEAVY["scenario"]), 17)
         print(f"  heavy requests: {len(heavy_times)}, median {statistics.median(heavy_times):.2f} s each "
               f"({units:.0f} work units: {1e3 * statistics.median(heavy_times) / units:.2f} ms a unit)")
+        banded = url + "&uncertainty=true"
+        same = load(banded, 10, 10)
+
+        def distinct_client(k: int) -> list[float]:
+            times = []
+            with httpx.Client(timeout=300) as client:
+                for i in range(10):
+                    body = {**BODY, "inputs": [{"name": "dysbiosis", "level": 0.3 + 0.005 * (10 * k + i)},
+                                               *BODY["inputs"][1:]]}
+                    t0 = time.perf_counter()
+                    client.post(banded, json=body).raise_for_status()
+                    times.append(time.perf_counter() - t0)
+            return times
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            distinct = [t for times in pool.map(distinct_client, range(10)) for t in times]
+        print("with uncertainty (100 ensemble draws, bands and drivers), 10 clients x 10 requests:")
+        print(f"  the same person:      p50 {pct(same, 50):7.1f} ms, p95 {pct(same, 95):7.1f} ms (goal: p95 <= 300 ms)")
+        print(f"  a new person each:    p50 {pct(distinct, 50):7.1f} ms, p95 {pct(distinct, 95):7.1f} ms")
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:

@@ -33,6 +33,15 @@ def test_report_carries_safety_and_evidence(page):
     assert "not been tested in people" in page  # the barrier-to-joint-pain link is not overstated
 
 
+def test_report_says_how_sure_it_is(page):
+    """Bands in the chain figure, the last day's pain and the gut share as 90% intervals in words, the parameters
+    that carry the spread with what their values rest on, and what is assumed."""
+    assert "How sure is this?" in page
+    assert re.search(r"the pain is\s+<b>between [\d.]+ and [\d.]+ out of 10</b>", page)
+    assert re.search(r"gut share on day [\d.]+ is\s+<b>between \d+% and \d+%</b>", page)
+    assert "share of the spread" in page and "rest on assumptions" in page
+
+
 def test_report_compares_the_four_options_with_times_to_improvement(page):
     for option in ("Barrier support", "Microbiome restoration", "Anti-TNF", "Weight-loss-like"):
         assert option in page

@@ -243,3 +243,26 @@ def test_the_gut_infection_faq_compares_a_susceptible_person_with_one_who_is_not
 
 def test_the_person_panel_has_the_reactive_susceptibility_trait(page):
     assert page.locator("#in-reactive_susceptibility").count() == 1
+
+
+def test_the_charts_have_axes_units_and_the_ensemble_band(page):
+    page.wait_for_function("document.querySelector('#chart-pain').dataset.bands === '1'", timeout=60_000)
+    chart = page.locator("#chart-pain")
+    assert "time (days)" in chart.text_content() and "pain (NRS 0-10)" in chart.text_content()
+    assert "180" in chart.text_content()  # day ticks along the time axis
+    assert page.locator("#chart-pain polygon.band").count() == 1
+    assert page.locator("#chart-inflammation polygon.band").count() == 2
+    words = page.locator("#uncertainty").inner_text()
+    assert "How sure: pain on the last day is between" in words and "rest on assumptions" in words
+    _shot(page, "web-bands.png")
+    assert page.errors == []
+
+
+def test_simulate_with_uncertainty_returns_bands(client):
+    body = {"days": 60, "inputs": [{"name": "dysbiosis", "level": 0.6}]}
+    r = client.post("/api/simulate?columns=pain_nrs&uncertainty=true", json=body)
+    assert r.status_code == 200
+    bands = r.json()["bands"]
+    low, high = bands["columns"]["pain_nrs_q05"], bands["columns"]["pain_nrs_q95"]
+    assert len(low) == 61 and all(a <= b for a, b in zip(low, high))
+    assert "in 90% of the parameter sets" in bands["pain_last_day"] and "assumptions" in bands["honesty"]

@@ -11,6 +11,8 @@ Educational research tool; not medical advice. The public surface::
     problem = gutjoint.prepare("healthy"); problem.solve()["pain_nrs"]   # a prepared run, arrays out
     gutjoint.explain("gut-driven-joint-pain"); gutjoint.run_population("barrier-support", n=100, seed=1, out="pop")
     gutjoint.run_sensitivity(...); gutjoint.calibrate(out="fit"); gutjoint.check_calibration()
+    gutjoint.simulate_ensemble("barrier-support")    # xarray Dataset over the parameter ensemble (dims draw, time)
+    gutjoint.run_trial("barrier-support-joint-pain"); gutjoint.trial_power("anti-tnf-ra", [25, 50])
 """
 
 from importlib.metadata import version as _version
@@ -38,6 +40,11 @@ _STUDIES = {  # name -> (module, attribute); imported on first use, so `import g
     "run_sensitivity": ("gutjoint.studies.sensitivity", "run_sensitivity"),
     "calibrate": ("gutjoint.studies.calibration.run", "calibrate"),
     "check_calibration": ("gutjoint.studies.calibration", "check"),
+    "simulate_ensemble": ("gutjoint.studies.uncertainty", "simulate_ensemble"),
+    "load_ensemble": ("gutjoint.studies.uncertainty", "load_ensemble"),
+    "explain_ensemble": ("gutjoint.studies.attribution", "explain_ensemble"),
+    "run_trial": ("gutjoint.studies.trial", "run_trial"),
+    "trial_power": ("gutjoint.studies.trial", "trial_power"),
 }
 
 
@@ -85,14 +92,19 @@ __all__ = [
     "calibrate",
     "check_calibration",
     "explain",
+    "explain_ensemble",
     "links",
+    "load_ensemble",
     "load_scenario",
     "parameters",
     "prepare",
     "run_population",
     "run_sensitivity",
+    "run_trial",
     "scenarios",
     "simulate",
+    "simulate_ensemble",
     "solve_many",
     "triage",
+    "trial_power",
 ]

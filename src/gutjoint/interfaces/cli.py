@@ -59,6 +59,12 @@ def simulate(
                                help="solver absolute tolerance"),
     max_steps: int = typer.Option(DEFAULT_TOLERANCES.max_steps, "--max-steps", min=100, max=10_000_000,
                                   help="solver steps allowed between two output times"),
+    uncertainty: bool = typer.Option(False, "--uncertainty", help="also run the parameter ensemble: quantile "
+                                     "columns <column>_qNN in the table and bands in the figure"),
+    quantiles: str = typer.Option("0.05,0.25,0.5,0.75,0.95", "--quantiles", help="with --uncertainty: quantiles"),
+    draws: Optional[int] = typer.Option(None, "--draws", help="with --uncertainty: draws to run (default: all)"),
+    ensemble: Optional[Path] = typer.Option(None, "--ensemble", help="with --uncertainty: an ensemble file "
+                                            "(default: the shipped one)"),
 ) -> None:
     """Simulate one subject through SCENARIO and write the output table (and a figure).
 
@@ -67,10 +73,23 @@ def simulate(
 
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"{plot}: field '--plot': extension {plot.suffix or '(none)'!r} is not supported; allowed: .png")
+    band = None
+    if uncertainty:
+        from gutjoint.studies import uncertainty as unc
+
+        qs = unc.check_quantiles(quantiles.split(","))
+        members = unc.load_ensemble(ensemble)
+        dataset = unc.simulate_ensemble(scenario, ensemble=members, draws=draws)
+        band = unc.bands(dataset, qs)
     result = run(scenario, tolerances=Tolerances(rtol=rtol, atol=atol, max_steps=max_steps))
-    result.to_file(out)
+    if band is not None:
+        from gutjoint.files import write_table
+
+        write_table(result.frame.join(band.drop(columns="time_days")), out)
+    else:
+        result.to_file(out)
     if plot is not None:
-        result.plot(plot)
+        result.plot(plot, bands=band)
     status = "ok" if result.ok else (f"FAILED ({result.status.code}: {result.message}; advice: {result.status.advice}"
                                      f"{SOLVER_OPTIONS.get(result.status.code, '')})")
     console.print(f"{printable(result.scenario.name)}: {len(result.frame)} rows -> {printable(out)}"
@@ -80,6 +99,28 @@ def simulate(
     last = result.frame.iloc[-1]
     console.print(f"day {last.time_days:g}: pain {last.pain_nrs:.2f}/10, CRP {last.crp_mg_l:.2f} mg/L, "
                   f"L:M {last.lm_ratio:.3f}, cartilage {last.cartilage:.3f}")
+    if band is not None:
+        _print_band(dataset, members, band)
+
+
+def _print_band(dataset, members, band) -> None:
+    """The last day's 90% intervals in words, the parameters that carry the pain band, and what is assumed."""
+    from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE
+    from gutjoint.studies import uncertainty as unc
+
+    last = band.iloc[-1]
+    words = []
+    for column, label, unit in (("pain_nrs", "pain", "/10"), ("crp_mg_l", "CRP", "mg/L"), ("lm_ratio", "L:M", "")):
+        if f"{column}_q05" in band and f"{column}_q95" in band:
+            words.append(f"{label} {unc.in_words(last[f'{column}_q05'], last[f'{column}_q95'], unit)}")
+    console.print(f"90% band over {dataset.attrs['n_draws']} parameter sets ({dataset.attrs['n_failed']} failed): "
+                  + "; ".join(words), soft_wrap=True)
+    drivers = unc.band_drivers(dataset, members, "pain_nrs")
+    if drivers:
+        console.print("what carries the pain band (first-order share of its variance; measure these next): "
+                      + ", ".join(f"{d['parameter']} {d['share']:.0%} ({d['value_grade']}, {d['basis']})"
+                                  for d in drivers), soft_wrap=True)
+    console.print(f"{unc.honesty_line(members)} {RED_FLAG_LINE} {DISCLAIMER}", style="dim", soft_wrap=True)
 
 
 @app.command()
@@ -87,29 +128,41 @@ def explain(
     scenario: str = typer.Argument(DEFAULT_SCENARIO, help="a built-in scenario name or a .toml file"),
     day: Optional[float] = typer.Option(None, "--day", help="day to explain (default: the last day)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    uncertainty: bool = typer.Option(False, "--uncertainty", help="also give 90% intervals over the parameter "
+                                     "ensemble for the pain, each source and the gut share"),
+    draws: int = typer.Option(100, "--draws", help="with --uncertainty: ensemble draws (17 runs each)"),
 ) -> None:
     """Where the pain on day D comes from: the four sources (Shapley values) and the gut share."""
     from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE
-    from gutjoint.studies.attribution import SOURCE_LINKS, explain_pain, source_grades
+    from gutjoint.studies.attribution import SOURCE_LINKS, explain_ensemble, explain_pain, source_grades
 
     result = explain_pain(scenario, day)
     grades = source_grades()
+    spread = explain_ensemble(scenario, day, draws=draws) if uncertainty else None
     if as_json:
         console.print_json(json.dumps({**result.as_dict(), "evidence": {s: {"links": list(SOURCE_LINKS[s]),
                                                                               "grades": grades[s]} for s in grades},
+                                       **({"uncertainty": spread} if spread else {}),
                                        "red_flags": RED_FLAG_LINE, "disclaimer": DISCLAIMER}))
         return
     above = result.pain_nrs - result.floor
-    table = Table("source", "NRS points", "share above floor", "evidence (links: grade)", box=None,
+    columns = ["source", "NRS points", "share above floor"] + (["90% interval"] if spread else [])
+    table = Table(*columns, "evidence (links: grade)", box=None,
                   header_style="bold", title=f"{printable(result.scenario)}, day {result.day:g}: pain {result.pain_nrs:.2f}/10 "
                                                 f"(floor {result.floor:.2f})")
     for source, value in result.sources.items():
         share = f"{value / above:.0%}" if above > 1e-9 else "-"
         evidence = ", ".join(f"{link}: {grade}" for link, grade in zip(SOURCE_LINKS[source], grades[source]))
-        table.add_row(source, f"{value:+.2f}", share, evidence)
+        band = [f"{spread['sources'][source]['q05']:+.2f} to {spread['sources'][source]['q95']:+.2f}"] if spread else []
+        table.add_row(source, f"{value:+.2f}", share, *band, evidence)
     console.print(table)
     console.print(f"gut share: {result.gut_share:.0%} of the pain would go with a healthy barrier and microbiome "
                   f"(pain without the gut drivers: {result.pain_without_gut:.2f}/10)")
+    if spread:
+        g, p = spread["gut_share"], spread["pain_nrs"]
+        console.print(f"over {spread['draws'] - spread['failed']} parameter sets ({spread['failed']} failed): pain "
+                      f"{p['q05']:.1f} to {p['q95']:.1f}/10 and gut share {g['q05']:.0%} to {g['q95']:.0%} (90% "
+                      f"intervals). {spread['honesty']}", soft_wrap=True)
     console.print(f"Shapley values over the 16 combinations of sources held at their healthy reference; they sum "
                   f"to the pain above the floor. {RED_FLAG_LINE} {DISCLAIMER}", style="dim")
 
@@ -237,6 +290,12 @@ def calibrate(
     write: bool = typer.Option(False, "--write/--no-write", help="also store the fitted values as the package "
                                "defaults (the fit always goes to --out as parameters.csv)"),
     block: list[str] = typer.Option([], "--block", help="fit only this block (repeatable): barrier, innate, population"),
+    sample: bool = typer.Option(False, "--sample", help="sample the posterior (emcee) and build the parameter "
+                                "ensemble behind every band, in --out (resumable: rerun to continue)"),
+    steps: int = typer.Option(4000, "--steps", help="with --sample: emcee steps per block"),
+    seconds: Optional[float] = typer.Option(None, "--seconds", help="with --sample: stop each block after this "
+                                            "long (rerun to continue)"),
+    draws: int = typer.Option(500, "--draws", help="with --sample: parameter sets in the ensemble"),
 ) -> None:
     """Fit the model to the human calibration targets (or --check them) and write a report."""
     import time
@@ -244,6 +303,32 @@ def calibrate(
     from gutjoint.studies.calibration import check as check_targets
 
     t0 = time.perf_counter()
+    if sample:
+        from gutjoint.studies.calibration.posterior import sample_posterior
+
+        from contextlib import nullcontext
+
+        bar, update = terminal_progress("emcee steps")
+        with bar or nullcontext():
+            provenance = sample_posterior(out, steps=steps, seconds=seconds, draws=draws, write=write,
+                                          progress=update)
+        from gutjoint.interfaces.ensemble_report import write_ensemble_report
+        from gutjoint.studies.calibration import posterior
+        from gutjoint.studies.uncertainty import load_ensemble
+
+        errors.print("posterior predictive checks (calibration data, then every target) ...")
+        members = load_ensemble(out)
+        chains = {name: posterior.read_chain(out / f"chain_{name}.h5", name) for name in posterior.SAMPLED}
+        report = write_ensemble_report(out, members, chains, posterior.predictive_coverage(members),
+                                       posterior.target_pass_rates(members))
+        worst = {name: max(d["r_hat"] for d in block_["diagnostics"].values())
+                 for name, block_ in provenance["blocks"].items()}
+        console.print(f"ensemble of {provenance['draws']} parameter sets -> {printable(out)} "
+                      f"({'also the package default' if write else 'the package default is unchanged; --write stores it'}); "
+                      + "; ".join(f"{name}: {b['steps']} steps x {b['walkers']} walkers, largest R-hat {worst[name]:.3f}"
+                                  for name, b in provenance["blocks"].items())
+                      + f"; report -> {printable(report)} ({time.perf_counter() - t0:.0f} s)", soft_wrap=True)
+        return
     if check:
         results = check_targets()
         from gutjoint.studies.calibration.report import write_report
@@ -282,12 +367,29 @@ def population(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="address of a Dask distributed scheduler"),
     chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="subjects per chunk (results do not depend on it)"),
     select: bool = typer.Option(True, "--select/--no-select", help="plausibility selection on resting CRP and L:M"),
+    uncertainty: bool = typer.Option(False, "--uncertainty", help="one population per ensemble draw (people and "
+                                     "parameters kept apart): responder shares with 90% intervals"),
+    draws: int = typer.Option(20, "--draws", help="with --uncertainty: ensemble draws (one population each)"),
 ) -> None:
     """Simulate a virtual population through SCENARIO (resumable: rerun the same command to continue)."""
     from gutjoint.studies.population import run_population
 
     if workers > 1 and scheduler:
         raise InputError("population: options '--workers' and '--scheduler' were both given; allowed: one of them")
+    if uncertainty:
+        from gutjoint.safety import DISCLAIMER
+        from gutjoint.studies.population import run_population_ensemble
+
+        result = run_population_ensemble(scenario, n=n, seed=seed, out=out, draws=draws,
+                                         workers=workers, select=select)
+        for line in result["in_words"].values():
+            console.print(line, soft_wrap=True)
+        m = result["metrics"].get("median_final_pain")
+        if m:
+            console.print(f"median final pain {m['median']:.1f}/10 (90% interval {m['q05']:.1f}-{m['q95']:.1f} over "
+                          f"parameter sets); per draw -> {printable(out / 'ensemble_summary.json')}", soft_wrap=True)
+        console.print(f"{result['honesty']} {DISCLAIMER}", style="dim", soft_wrap=True)
+        return
     bar, update = terminal_progress()
     if bar is not None:
         bar.start()
@@ -316,7 +418,64 @@ def population(
         console.print(f"reactive arthritis: no case among {rea['n']} (case: {rea['definition']})", soft_wrap=True)
 
 
-def terminal_progress():
+@app.command()
+def trial(
+    trial_file: str = typer.Argument(..., metavar="TRIAL", help="a built-in trial (barrier-support-joint-pain, "
+                                     "anti-tnf-ra) or a .toml file"),
+    out: Path = typer.Option(..., "--out", help="folder for report.html, consort.json, endpoints.csv, people.parquet"),
+    power: Optional[str] = typer.Option(None, "--power", help="comma-separated people per arm, e.g. 25,50,100,200"),
+    repeats: int = typer.Option(200, "--repeats", help="with --power: trials per sample size"),
+    uncertainty: int = typer.Option(0, "--uncertainty", help="with --power: ensemble draws for the power over "
+                                    "what we do not know (0: only 'if the model is right')"),
+) -> None:
+    """Run a virtual trial (screen, randomise, every arm, the analysis) and, with --power, power against size."""
+    from gutjoint.interfaces.trial_report import write_trial
+    from gutjoint.safety import DISCLAIMER
+    from gutjoint.studies.trial import load_trial, run_trial, trial_power
+
+    spec = load_trial(trial_file)
+    sizes = None
+    if power is not None:
+        try:
+            sizes = [int(x) for x in power.split(",") if x.strip()]
+        except ValueError:
+            raise InputError(f"trial: option '--power' = {printable(repr(power))} is invalid; allowed: whole "
+                             "numbers of people per arm, comma-separated, e.g. 25,50,100") from None
+    result = run_trial(spec)
+    curve = trial_power(spec, sizes, repeats=repeats, ensemble_draws=uncertainty) if sizes is not None else None
+    report = write_trial(result, out, curve)
+    c = result.consort
+    console.print(f"{printable(spec.name)}: screened {c['screened']}, eligible {c['eligible']}, randomised "
+                  + ", ".join(f"{a} {n}" for a, n in c["randomised"].items()) + "; completed "
+                  + ", ".join(f"{a} {n}" for a, n in c["completed"].items()), soft_wrap=True)
+    for arm, s in result.arms.items():
+        console.print(f"  {printable(arm)}: pain {s['pain_change_mean']:+.2f} ({s['pain_change_pct_mean']:+.0f}%), "
+                      f"30% responders {s['responder_30']:.0%}, 50% {s['responder_50']:.0%}, CRP "
+                      f"{s['crp_change_mean']:+.2f} mg/L", soft_wrap=True)
+    for arm, comp in result.comparisons.items():
+        d = comp["pain_change_difference"]
+        console.print(f"  {printable(arm)} vs {printable(spec.control.name)}: pain change difference "
+                      f"{d['estimate']:+.2f} (95% CI {d['ci95'][0]:+.2f} to {d['ci95'][1]:+.2f}), p {d['p']:.2g}",
+                      soft_wrap=True)
+    if curve:
+        for row in curve["rows"]:
+            cells = ", ".join(f"{k.replace('power_', '')} {v:.0%}" for k, v in row.items() if k != "per_arm")
+            console.print(f"  power at {row['per_arm']} per arm: {cells}", soft_wrap=True)
+        effect = f"predicted effect (pain change difference over the whole pool) {curve['effect_model_right']:+.2f}"
+        if "effect_over_uncertainty" in curve:
+            e = curve["effect_over_uncertainty"]
+            effect += f"; over {uncertainty} parameter draws {e['median']:+.2f} (90% interval {e['q05']:+.2f} to {e['q95']:+.2f})"
+        console.print("  " + effect, soft_wrap=True)
+        for label, words in (("model_right", "if the model is right"), ("over_uncertainty", "over what we do not know")):
+            if f"per_arm_for_80pct_{label}" in curve:
+                n80 = curve[f"per_arm_for_80pct_{label}"]
+                console.print(f"  80% power (pain change) {words}: "
+                              + (f"about {n80:.0f} per arm" if n80 else "not reached at the sizes tried"), soft_wrap=True)
+    console.print(f"report -> {printable(report)}. A virtual trial of a model, not evidence. {DISCLAIMER}",
+                  style="dim", soft_wrap=True)
+
+
+def terminal_progress(label: str = "chunks"):
     """A Rich progress bar on a terminal; None (quiet) otherwise."""
     if not sys.stderr.isatty():
         return None, None
@@ -324,7 +483,7 @@ def terminal_progress():
 
     bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                    TimeRemainingColumn(), transient=False)
-    task = bar.add_task("chunks", total=None)
+    task = bar.add_task(label, total=None)
 
     def update(done, total):
         bar.update(task, completed=done, total=total)

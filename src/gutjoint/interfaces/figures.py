@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
@@ -35,8 +36,17 @@ def _shade_windows(ax, result, time_scale: float) -> None:
         ax.axvline(dose.day * time_scale, color="k", lw=0.8, ls=":")
 
 
-def plot_simulation(result, path: str | Path | None = None):
-    """Draw ``result`` and, if ``path`` is given, save it as PNG (atomically). Returns the figure."""
+def _band(ax, t, bands, column: str, colour: str) -> None:
+    """The 90% (light) and 50% (darker) bands of ``column`` over the ensemble, where ``bands`` has them."""
+    for low, high, alpha in (("q05", "q95", 0.13), ("q25", "q75", 0.22)):
+        if bands is not None and f"{column}_{low}" in bands and f"{column}_{high}" in bands:
+            ax.fill_between(t, bands[f"{column}_{low}"], bands[f"{column}_{high}"], color=colour, alpha=alpha, lw=0)
+
+
+def plot_simulation(result, path: str | Path | None = None, bands=None):
+    """Draw ``result`` and, if ``path`` is given, save it as PNG (atomically). Returns the figure. ``bands``
+    (a table of ``<column>_qNN`` columns on the same times, from ``studies.uncertainty.bands``) adds the
+    ensemble's 90% and 50% bands around each line."""
     frame = result.frame
     hours = result.scenario.days <= 3
     scale = 24.0 if hours else 1.0
@@ -48,12 +58,17 @@ def plot_simulation(result, path: str | Path | None = None):
         _shade_windows(ax, result, scale)
         if series:
             for column, label, colour in series:
+                _band(ax, t, bands, column, colour)
                 ax.plot(t, frame[column], color=colour, lw=1.6, label=label)
             if log:
                 ax.set_yscale("log")
             else:  # a nearly flat line should look flat, not like a trend magnified to the 6th digit
                 ax.ticklabel_format(axis="y", useOffset=False, style="plain")
                 values = frame[[c for c, _, _ in series]].to_numpy()
+                if bands is not None:
+                    edges = [f"{c}_{q}" for c, _, _ in series for q in ("q05", "q95") if f"{c}_{q}" in bands]
+                    values = np.concatenate([values.ravel(), bands[edges].to_numpy().ravel()]) if edges else values
+                    values = values[np.isfinite(values)]
                 lo, hi = float(values.min()), float(values.max())
                 if hi - lo < 0.05 * max(abs(lo), abs(hi), 1e-12):
                     middle = 0.5 * (lo + hi)
@@ -62,6 +77,7 @@ def plot_simulation(result, path: str | Path | None = None):
             parts = [frame[f"pain_{s}"] for s in SOURCE_COLOURS]
             ax.stackplot(t, parts, labels=[s for s in SOURCE_COLOURS], colors=list(SOURCE_COLOURS.values()),
                          alpha=0.75)
+            _band(ax, t, bands, "pain_nrs", "k")
             ax.plot(t, frame["pain_nrs"], color="k", lw=1.2, label="pain (total)")
             ax.set_ylim(0, 10)
         ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
@@ -72,8 +88,10 @@ def plot_simulation(result, path: str | Path | None = None):
     windows = ", ".join(f"{w.name} {w.level:g} (day {w.start_day:g}-{w.end_day:g})" for w in result.scenario.inputs)
     doses = ", ".join(f"{d.name} {d.amount:g} at day {d.day:g}" for d in result.scenario.doses)
     subtitle = "; ".join(x for x in (windows, doses) if x) or "no exposures"
-    fig.suptitle(f"gutjoint: {result.scenario.name}\n{subtitle}\n"
-                 "shaded: exposure windows (green = intervention); dotted: doses.", fontsize=9)
+    legend = ("shaded: exposure windows (green = intervention); dotted: doses."
+              + ("\nbands around the lines: 90% and 50% of the parameter ensemble (posterior + priors of the "
+                 "assumptions)" if bands is not None else ""))
+    fig.suptitle(f"gutjoint: {result.scenario.name}\n{subtitle}\n{legend}", fontsize=9)
     fig.text(0.01, 0.003, f"{DISCLAIMER}\n{RED_FLAG_LINE}", fontsize=7, va="bottom", color="0.25")
     if path is not None:
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), field="--plot")

@@ -118,6 +118,39 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+REPORT_DRAWS = 200
+"""Ensemble draws behind the report's bands (60 of them for the intervals of the explanation: 17 runs each)."""
+
+
+def _how_sure(scenario, day: float) -> tuple[str, object]:
+    """The 'How sure is this?' section and the bands for the chain figure (no ensemble: a plain statement)."""
+    from gutjoint._errors import InputError
+    from gutjoint.studies import uncertainty as unc
+    from gutjoint.studies.attribution import explain_ensemble
+
+    try:
+        ensemble = unc.load_ensemble()
+    except InputError as exc:
+        return f"<p><b>How sure is this?</b> Not known here: {html.escape(str(exc))}</p>", None
+    dataset = unc.simulate_ensemble(scenario, ensemble=ensemble, draws=min(REPORT_DRAWS, len(ensemble)))
+    band = unc.bands(dataset)
+    last = band.iloc[-1]
+    drivers = unc.band_drivers(dataset, ensemble, "pain_nrs")
+    spread = explain_ensemble(scenario, day, ensemble=ensemble, draws=60)
+    share = spread["gut_share"]
+    rows = [[html.escape(d["parameter"]), f"{d['share']:.0%}", html.escape(d["value_grade"]),
+             html.escape(d["basis"])] for d in drivers]
+    text = f"""<h2>How sure is this?</h2>
+<p>The shaded bands in the figure show where 90% (light) and 50% (darker) of {dataset.attrs['n_draws']} plausible
+parameter sets put each line ({dataset.attrs['n_failed']} sets failed to run). On the last day the pain is
+<b>{unc.in_words(last['pain_nrs_q05'], last['pain_nrs_q95'])} out of 10</b>, and the gut share on day {day:g} is
+<b>between {share['q05']:.0%} and {share['q95']:.0%}</b>. {html.escape(spread['honesty'])}</p>
+<p>Most of the spread in the pain comes from these parameters (first-order share of its variance over the
+parameter sets); measuring them would sharpen the answer most:</p>
+{_table(["parameter", "share of the spread", "what its value rests on", "where it comes from"], rows)}"""
+    return text, band
+
+
 def build_report(scenario, *, start_day: float | None = None) -> str:
     """The report's HTML text for ``scenario``; options start on ``start_day`` (default: the scenario's own
     first intervention day, else a tenth of the run)."""
@@ -135,7 +168,8 @@ def build_report(scenario, *, start_day: float | None = None) -> str:
         raise InputError(f"report: option '--start-day' = {start:g} is outside the run; allowed: 0 to "
                          f"{scenario.days:g} (exclusive)")
     as_given = simulate(scenario)
-    chain = _png(as_given.plot())
+    sure, band = _how_sure(scenario, start)
+    chain = _png(as_given.plot(bands=band))
     base = _untreated(scenario)
     before = explain_pain(base, start)
     results = simulate_many([base, *[_with_option(base, o, start) for o in OPTIONS]])
@@ -191,6 +225,7 @@ Also see a doctor for any of these:</p><ul>{flag_items}</ul></section>
 <p>Each panel is one step: the gut barrier (lactulose:mannitol ratio), endotoxin in the blood, the immune
 messengers (cytokines), whole-body inflammation (CRP), the joint, and pain split by its source.</p>
 <img src="{chain}" alt="Simulated gut barrier, blood endotoxin, cytokines, CRP, joint state and pain over time">
+{sure}
 
 <h2>Where the pain comes from (day {before.day:g}, before any change)</h2>
 <img src="{_attribution_figure(before)}" alt="Pain split into a floor and four sources">

@@ -15,6 +15,8 @@ import itertools
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from gutjoint._errors import OptionError, SolverError
 from gutjoint.biology.species import PAIN_SOURCES
 from gutjoint.studies.scenario import INPUT_DEFAULTS, InputWindow, Scenario, load_scenario
@@ -98,6 +100,35 @@ def shapley(values: dict[frozenset, float], players: tuple[str, ...]) -> dict[st
     return out
 
 
+COALITIONS = tuple(frozenset(c) for size in range(len(PAIN_SOURCES) + 1)
+                   for c in itertools.combinations(PAIN_SOURCES, size))
+
+
+def _runs(scenario: Scenario) -> list[Scenario]:
+    """The 16 coalition runs (a source left out is held at its healthy reference) and the run without the gut
+    drivers."""
+    return [*(dataclasses.replace(scenario, parameters={**scenario.parameters,
+                                                         **{f"keep_{s}": float(s in c) for s in PAIN_SOURCES}})
+              for c in COALITIONS), without_gut_drivers(scenario)]
+
+
+def _checked_day(scenario: Scenario, day: float | None) -> float:
+    day = scenario.days if day is None else float(day)
+    if not 0 <= day <= scenario.days:
+        raise OptionError(scenario.source, "day", day, f"0 to {scenario.days:g}", problem="is outside the run")
+    return day
+
+
+def _attribute(name: str, day: float, results) -> PainAttribution:
+    values = {c: _value_at(r.frame, day)[0] for c, r in zip(COALITIONS, results)}
+    pain, row = _value_at(results[COALITIONS.index(frozenset(PAIN_SOURCES))].frame, day)
+    without_gut = _value_at(results[-1].frame, day)[0]
+    return PainAttribution(
+        scenario=name, day=float(row["time_days"]), pain_nrs=pain, floor=values[frozenset()],
+        sources=shapley(values, PAIN_SOURCES), output_split={s: float(row[f"pain_{s}"]) for s in PAIN_SOURCES},
+        gut_share=max(0.0, 1.0 - without_gut / pain) if pain > 0 else 0.0, pain_without_gut=without_gut)
+
+
 def explain_pain(scenario, day: float | None = None) -> PainAttribution:
     """Where the pain on ``day`` (default: the horizon) comes from.
 
@@ -105,29 +136,46 @@ def explain_pain(scenario, day: float | None = None) -> PainAttribution:
     switches of the model) for the whole run, so the knock-on effects (less synovitis, less IL-6 spill, less
     sensitization) are simulated, not assumed. All 16 combinations are simulated and the pain is shared out by
     Shapley values; a 17th run without the gut drivers gives the gut share."""
-
     scenario = load_scenario(scenario)
-    day = scenario.days if day is None else float(day)
-    if not 0 <= day <= scenario.days:
-        raise OptionError(scenario.source, "day", day, f"0 to {scenario.days:g}", problem="is outside the run")
-    coalitions = [frozenset(c) for size in range(len(PAIN_SOURCES) + 1)
-                  for c in itertools.combinations(PAIN_SOURCES, size)]
-    runs = [dataclasses.replace(scenario, parameters={**scenario.parameters,
-                                                      **{f"keep_{s}": float(s in c) for s in PAIN_SOURCES}})
-            for c in coalitions]
-    results = simulate_many([*runs, without_gut_drivers(scenario)])
+    day = _checked_day(scenario, day)
+    results = simulate_many(_runs(scenario))
     for result in results:
         if not result.ok:
             raise SolverError(f"{scenario.source}: a counterfactual run failed ({result.status.code}): "
                               f"{result.status.advice}")
-    values = {c: _value_at(r.frame, day)[0] for c, r in zip(coalitions, results)}
-    everything = frozenset(PAIN_SOURCES)
-    pain, row = _value_at(results[coalitions.index(everything)].frame, day)
-    without_gut = _value_at(results[-1].frame, day)[0]
-    return PainAttribution(
-        scenario=scenario.name, day=float(row["time_days"]), pain_nrs=pain, floor=values[frozenset()],
-        sources=shapley(values, PAIN_SOURCES), output_split={s: float(row[f"pain_{s}"]) for s in PAIN_SOURCES},
-        gut_share=max(0.0, 1.0 - without_gut / pain) if pain > 0 else 0.0, pain_without_gut=without_gut)
+    return _attribute(scenario.name, day, results)
+
+
+def explain_ensemble(scenario, day: float | None = None, *, ensemble=None, draws: int | None = 100,
+                     quantiles=(0.05, 0.5, 0.95)) -> dict:
+    """:func:`explain_pain` over ``draws`` parameter sets of the ensemble: quantiles of the pain, of each
+    source's Shapley value and of the gut share (draws whose runs fail are left out and counted)."""
+    from gutjoint.studies import uncertainty
+
+    scenario = load_scenario(scenario)
+    day = _checked_day(scenario, day)
+    ensemble = ensemble or uncertainty.load_ensemble()
+    qs = uncertainty.check_quantiles(quantiles, "explain")
+    members = uncertainty.draw_scenarios(scenario, ensemble, min(draws or len(ensemble), len(ensemble)))
+    width = len(COALITIONS) + 1
+    results = simulate_many([run for member in members for run in _runs(member)])
+    attributions = []
+    for k in range(len(members)):
+        part = results[k * width:(k + 1) * width]
+        if all(r.ok for r in part):
+            attributions.append(_attribute(scenario.name, day, part))
+    if not attributions:
+        raise SolverError(f"{scenario.source}: every draw's counterfactual runs failed")
+
+    def spread(values):
+        return {f"q{round(q * 100):02d}": float(v) for q, v in zip(qs, np.quantile(values, qs))}
+
+    return {"scenario": scenario.name, "day": attributions[0].day, "draws": len(members),
+            "failed": len(members) - len(attributions),
+            "pain_nrs": spread([a.pain_nrs for a in attributions]),
+            "sources": {s: spread([a.sources[s] for a in attributions]) for s in PAIN_SOURCES},
+            "gut_share": spread([a.gut_share for a in attributions]),
+            "honesty": uncertainty.honesty_line(ensemble)}
 
 
 assert set(GUT_INPUTS) <= set(INPUT_DEFAULTS)

@@ -24,7 +24,7 @@ import itertools
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from scipy.stats import gaussian_kde, norm
 from gutjoint._errors import InputError, OptionError
 from gutjoint.biology import species
 from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
-from gutjoint.studies.priors import EXPOSURE_NAMES, LABELS, draw_subject
+from gutjoint.studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
 from gutjoint.studies.problem import Problem, Solution, prepare_many, solve_many
 
@@ -58,6 +58,7 @@ class PopulationConfig:
     trajectories: bool
     select: bool
     model_key: str
+    parameters: dict = field(default_factory=dict)  # the parameter set the people live under (an ensemble draw)
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -87,15 +88,31 @@ def _rest_outputs(problem: Problem) -> tuple[float, float] | None:
     return float(rest["crp_mg_l"]), float(rest["lm_ratio"])
 
 
-@lru_cache(maxsize=1)
-def _selection_model() -> tuple[np.ndarray, np.ndarray]:
+def living_under(scenario: Scenario, parameters: dict[str, float]) -> Scenario:
+    """``scenario`` under a parameter set (an ensemble draw): its values apply below the scenario's own, and
+    the parameters people differ in (``priors.DRAWS``) stay each person's."""
+    if not parameters:
+        return scenario
+    shared = {k: v for k, v in parameters.items() if k not in DRAWS and k not in scenario.overrides()}
+    return replace(scenario, parameters={**shared, **scenario.parameters})
+
+
+def _selection_model(parameters: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The selection table under ``parameters`` (default: the table's values); see :func:`_selection_table`."""
+    return _selection_table(tuple(sorted((parameters or {}).items())))
+
+
+@lru_cache(maxsize=4)
+def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:
     """Acceptance probability of a candidate as a function of its resting log-CRP, tabulated on a fine grid.
 
     Allen, Rieger & Musante 2016: accept with probability c * target(x) / kde(x), where kde is the density of
     log-CRP over plausible pilot subjects (general adults, background exposures only), target the adult CRP
     distribution, and c the largest scale that keeps the probability at most 1."""
     logs = []
-    pilots = prepare_many([subject_scenario(GENERAL_ADULTS, draw_subject(np.random.default_rng([PILOT_SEED, i])))
+    values = dict(parameters)
+    adults = living_under(GENERAL_ADULTS, values)
+    pilots = prepare_many([subject_scenario(adults, draw_subject(np.random.default_rng([PILOT_SEED, i]), values))
                            for i in range(PILOT_SIZE)])
     for out in map(_rest_outputs, pilots):
         if out and LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1] and out[0] > 0:
@@ -135,13 +152,16 @@ def _phenotype(row: dict) -> str:
 
 
 def select_subjects(seed: int, indices: range, select: bool,
-                    acceptance: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[dict, dict[str, float] | None]]:
+                    acceptance: tuple[np.ndarray, np.ndarray] | None = None,
+                    parameters: dict[str, float] | None = None) -> list[tuple[dict, dict[str, float] | None]]:
     """Draw subjects ``indices`` (with plausibility selection among general adults at rest). Every subject keeps
     its own random streams (``[seed, index, attempt]``); each round of attempts solves its candidates' resting
     states in one batch, so the result is the same as drawing subject by subject. ``acceptance`` is the
-    selection table (built here when not given)."""
+    selection table (built here when not given); ``parameters`` the parameter set the people live under."""
+    values = dict(parameters or {})
     if select and acceptance is None:
-        acceptance = _selection_model()
+        acceptance = _selection_model(values)
+    adults = living_under(GENERAL_ADULTS, values)
     attempts = {i: 0 for i in indices}
     background = {i: (float("nan"), float("nan")) for i in indices}
     chosen: dict[int, dict[str, float]] = {}
@@ -150,8 +170,8 @@ def select_subjects(seed: int, indices: range, select: bool,
         if not waiting:
             break
         rngs = [np.random.default_rng([seed, i, attempt]) for i in waiting]
-        candidates = [draw_subject(rng) for rng in rngs]
-        problems = prepare_many([subject_scenario(GENERAL_ADULTS, c) for c in candidates])
+        candidates = [draw_subject(rng, values) for rng in rngs]
+        problems = prepare_many([subject_scenario(adults, c) for c in candidates])
         still = []
         for i, rng, candidate, problem in zip(waiting, rngs, candidates, problems):
             attempts[i] = attempt + 1
@@ -215,10 +235,10 @@ def run_chunk(config: PopulationConfig, chunk: int,
     the chunk's tables are the only DataFrames made."""
     from gutjoint.studies.attribution import without_gut_drivers
 
-    base = load_scenario(config.scenario)
+    base = living_under(load_scenario(config.scenario), config.parameters)
     picked = select_subjects(config.seed, range(chunk * config.chunk_size,
                                                 min(config.n, (chunk + 1) * config.chunk_size)), config.select,
-                                acceptance)
+                             acceptance, config.parameters)
     live = [(row, subject_scenario(base, subject)) for row, subject in picked if subject is not None]
     has_intervention = _first_intervention(base) is not None
     # The engine steps each subject on its own, so a subject's result does not depend on the chunk size or on
@@ -260,8 +280,10 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: int = 256, workers: int = 1,
                    scheduler: str | None = None, trajectories: bool = False, select: bool = True,
-                   progress: Callable[[int, int], None] | None = None) -> Path:
-    """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``."""
+                   progress: Callable[[int, int], None] | None = None,
+                   parameters: dict[str, float] | None = None) -> Path:
+    """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``.
+    ``parameters`` (an ensemble draw) sets the model's values the people live under."""
     if not (1 <= n <= MAX_N):
         raise OptionError("population", "n", n, f"1 to {MAX_N}")
     if seed < 0:
@@ -269,7 +291,8 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     if chunk_size < 1:
         raise OptionError("population", "chunk_size", chunk_size, "a positive integer")
     base = load_scenario(scenario)
-    config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, _model_key())
+    config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, _model_key(),
+                              {k: float(v) for k, v in (parameters or {}).items()})
     out = Path(out)
     chunks_dir = out / "chunks"
     chunks_dir.mkdir(parents=True, exist_ok=True)
@@ -304,7 +327,7 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
         if progress:
             progress(done, n_chunks)
 
-    acceptance = _selection_model() if config.select and todo else None  # built once, sent to every worker
+    acceptance = _selection_model(config.parameters) if config.select and todo else None  # built once, for all
     if scheduler:
         from dask.distributed import Client
         from dask.distributed import wait as dask_wait
@@ -337,7 +360,8 @@ def _changed(previous: dict, config: PopulationConfig) -> str:
         label = _SETTING_NAMES.get(key, key)
         if previous.get(key) != now[key]:
             then = previous.get(key)
-            parts.append(label if key in ("scenario", "model_key") else f"{label} ({then!r} then, {now[key]!r} now)")
+            parts.append(label if key in ("scenario", "model_key", "parameters")
+                         else f"{label} ({then!r} then, {now[key]!r} now)")
     return ", ".join(parts) or "configuration (the stored manifest is from another version)"
 
 
@@ -455,6 +479,50 @@ def summarise(path: Path) -> dict:
                                        "met": bool(lm.min() >= LM_PLAUSIBLE[0] and lm.max() <= LM_PLAUSIBLE[1])},
             }
     return out
+
+
+ENSEMBLE_METRICS = {"responders_30pct": "respond (30% less pain)", "responders_50pct": "halve their pain"}
+
+
+def run_population_ensemble(scenario, *, n: int, seed: int, out: str | Path, draws: int, workers: int = 1,
+                            select: bool = True, progress: Callable[[int, int], None] | None = None) -> dict:
+    """People and parameters kept apart: one virtual population of ``n`` per ensemble draw (the first ``draws``),
+    each in ``out/draw_NNN`` and resumable, all with the same ``seed`` so that every draw sees the same people's
+    random streams (common random numbers: differences between draws are the parameters', not sampling noise).
+    Returns (and writes to ``out/ensemble_summary.json``) each metric's value per draw, its median and its 90%
+    interval over draws: between-person variability lives inside each population, parameter uncertainty across
+    them."""
+    from gutjoint.files import atomic_write
+    from gutjoint.studies.uncertainty import honesty_line, load_ensemble
+
+    ensemble = load_ensemble()
+    if not 2 <= draws <= len(ensemble):
+        raise OptionError("population", "draws", draws, f"2 to {len(ensemble)} (the ensemble's size)")
+    out = Path(out)
+    summaries = []
+    for k, values in enumerate(ensemble.parameter_sets()[:draws]):
+        folder = run_population(scenario, n=n, seed=seed, out=out / f"draw_{k:03d}", workers=workers,
+                                select=select, parameters=values)
+        summaries.append(json.loads((folder / "summary.json").read_text()))
+        if progress:
+            progress(k + 1, draws)
+    metrics = {}
+    for key in ENSEMBLE_METRICS:
+        values = np.array([s.get(key) for s in summaries if s.get(key) is not None], dtype=float)
+        if values.size:
+            metrics[key] = {"per_draw": values.tolist(), "median": float(np.median(values)),
+                            "q05": float(np.quantile(values, 0.05)), "q95": float(np.quantile(values, 0.95))}
+    pain = np.array([s["quantiles"]["final_pain"]["q50"] for s in summaries if "final_pain" in s["quantiles"]])
+    if pain.size:
+        metrics["median_final_pain"] = {"per_draw": pain.tolist(), "median": float(np.median(pain)),
+                                        "q05": float(np.quantile(pain, 0.05)), "q95": float(np.quantile(pain, 0.95))}
+    result = {"n_per_draw": n, "draws": draws, "seed": seed, "metrics": metrics,
+              "in_words": {key: f"{m['median']:.0%} {ENSEMBLE_METRICS[key]} (90% interval {m['q05']:.0%}-"
+                                f"{m['q95']:.0%} over {draws} parameter sets)" for key, m in metrics.items()
+                           if key in ENSEMBLE_METRICS},
+              "honesty": honesty_line(ensemble)}
+    atomic_write(out / "ensemble_summary.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)), field="out")
+    return result
 
 
 REACTIVE_ARTHRITIS_LITERATURE = {

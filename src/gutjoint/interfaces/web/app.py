@@ -257,10 +257,12 @@ def create_app() -> FastAPI:
 
     @app.post("/api/simulate", responses={200: {"description": "every output column over time"}, **errors})
     async def simulate(scenario: ScenarioObject,
-                       columns: Annotated[str | None, Query(pattern=COLUMNS_PATTERN, max_length=2000)] = None
-                       ) -> ArrayJSON:
+                       columns: Annotated[str | None, Query(pattern=COLUMNS_PATTERN, max_length=2000)] = None,
+                       uncertainty: bool = False) -> ArrayJSON:
         """Simulate a scenario object (the scenario schema, as JSON): every output column over time, or only the
-        comma-separated ``columns`` asked for (time_days is always included)."""
+        comma-separated ``columns`` asked for (time_days is always included). ``uncertainty=true`` adds
+        ``bands``: the 5/25/50/75/95% quantiles of each column over the parameter ensemble, the last day's 90%
+        interval of the pain in words, the parameters that carry that band, and what rests on assumptions."""
         from gutjoint.studies.simulate import simulate as run
 
         chosen = None
@@ -274,10 +276,13 @@ def create_app() -> FastAPI:
         work = _check_work(checked, 1, "a simulation")
         result = run(checked) if work <= LIGHT_WORK else await _off_loop(run, checked)
         frame = result.frame if chosen is None else result.frame[chosen]
+        body = {"scenario": result.scenario.name, "status": result.status.code, "advice": result.status.advice,
+                "units": result.units, "columns": _frame_json(frame), "disclaimer": DISCLAIMER}
+        if uncertainty:
+            _check_work(checked, WEB_DRAWS, f"an uncertainty band ({WEB_DRAWS} runs)")
+            body["bands"] = await _off_loop(_bands, checked, tuple(frame.columns))
         # returning the response skips FastAPI's generic encoder, which would walk ten thousand floats one by one
-        return ArrayJSON({"scenario": result.scenario.name, "status": result.status.code,
-                             "advice": result.status.advice, "units": result.units,
-                             "columns": _frame_json(frame), "disclaimer": DISCLAIMER})
+        return ArrayJSON(body)
 
     @app.post("/api/explain", responses=errors)
     async def explain(request: ExplainRequest) -> dict:
@@ -316,6 +321,43 @@ def create_app() -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+WEB_DRAWS = 100
+"""Ensemble draws behind a band on the web (the CLI runs all of them)."""
+
+
+def _bands(scenario, columns: tuple[str, ...]) -> dict:
+    """Quantile bands of ``columns`` over the first :data:`WEB_DRAWS` ensemble draws, cached per scenario (the
+    page asks again for the same scenario as a reader moves between views)."""
+    from gutjoint.studies.scenario import scenario_to_dict
+
+    key = orjson.dumps(scenario_to_dict(scenario), option=orjson.OPT_SORT_KEYS)
+    return _bands_cached(key, columns, scenario)
+
+
+_BAND_CACHE: dict = {}
+
+
+def _bands_cached(key: bytes, columns: tuple[str, ...], scenario) -> dict:
+    from gutjoint.studies import uncertainty as unc
+
+    if (key, columns) in _BAND_CACHE:
+        return _BAND_CACHE[(key, columns)]
+    ensemble = unc.load_ensemble()
+    dataset = unc.simulate_ensemble(scenario, ensemble=ensemble, draws=min(WEB_DRAWS, len(ensemble)))
+    table = unc.bands(dataset, unc.QUANTILES, [c for c in columns if c in dataset])
+    last = table.iloc[-1]
+    drivers = unc.band_drivers(dataset, ensemble, "pain_nrs")
+    answer = {"quantiles": list(unc.QUANTILES), "columns": _frame_json(table.drop(columns="time_days")),
+              "draws": int(dataset.attrs["n_draws"]), "failed": int(dataset.attrs["n_failed"]),
+              "pain_last_day": (f"pain on the last day is {unc.in_words(last['pain_nrs_q05'], last['pain_nrs_q95'])}"
+                                "/10 in 90% of the parameter sets") if "pain_nrs_q05" in table else "",
+              "drivers": drivers, "honesty": unc.honesty_line(ensemble)}
+    if len(_BAND_CACHE) > 64:
+        _BAND_CACHE.clear()
+    _BAND_CACHE[(key, columns)] = answer
+    return answer
 
 
 def _population(scenario, n: int, seed: int):

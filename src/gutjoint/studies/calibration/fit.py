@@ -347,10 +347,10 @@ def reload_tables() -> None:
     change on disk): parameters, calibration data, the symbolic model, the runtime and the population's
     selection model."""
     from gutjoint.biology.model import build_model
-    from gutjoint.studies.population import _selection_model
+    from gutjoint.studies.population import _selection_table
     from gutjoint.studies.runtime import get_runtime
 
-    for cached in (load_parameters, data.read_table, build_model, get_runtime, _selection_model):
+    for cached in (load_parameters, data.read_table, build_model, get_runtime, _selection_table):
         cached.cache_clear()
 
 
@@ -358,27 +358,35 @@ def derive_references(values: dict[str, float] | None = None, path=None) -> dict
     """Recompute the attribution's healthy references (the joint cytokine signal and autoreactivity of the healthy
     scenario at rest) under ``values`` (default: the current parameters) and store them in the table at ``path``
     (default: the package's), so that they follow every refit."""
-    from gutjoint.studies.simulate import resting_outputs
-
-    values = {k: v for k, v in (values or {}).items() if k not in NUISANCE_RANGES}
-    table = load_parameters()
-    rest = resting_outputs("healthy", values)
-    tnf, il6 = rest["tnf_pg_ml"], rest["il6_pg_ml"]
-    half = {k: values.get(k, table[k].value) for k in ("tnf_half_joint", "il6_half_joint")}
-    references = {"reference_joint_cytokines": tnf / (tnf + half["tnf_half_joint"])
-                  + il6 / (il6 + half["il6_half_joint"]), "reference_autoreactivity": rest["autoreactivity"]}
+    references_ = references(values or {})
 
     def update(row):
-        if row[0] not in references:
+        if row[0] not in references_:
             return None
-        row[COLUMNS.index("value")] = f"{references[row[0]]:.6g}"
+        row[COLUMNS.index("value")] = f"{references_[row[0]]:.6g}"
         return row
 
     package = path is None
     _rewrite_csv(path or resources.files("gutjoint.biology").joinpath("parameters.csv"), update)
     if package:
         reload_tables()
-    return references
+    return references_
+
+
+def references(values: dict[str, float]) -> dict[str, float]:
+    """The attribution's healthy references (joint cytokine signal and autoreactivity of the healthy scenario at
+    rest) under ``values`` over the table."""
+    from gutjoint.studies.simulate import resting_outputs
+
+    values = {k: v for k, v in values.items() if k not in NUISANCE_RANGES}
+    table = load_parameters()
+    rest = resting_outputs("healthy", values)
+    if rest is None:
+        raise ValueError("no healthy resting state")
+    tnf, il6 = rest["tnf_pg_ml"], rest["il6_pg_ml"]
+    half = {k: values.get(k, table[k].value) for k in ("tnf_half_joint", "il6_half_joint")}
+    return {"reference_joint_cytokines": tnf / (tnf + half["tnf_half_joint"])
+            + il6 / (il6 + half["il6_half_joint"]), "reference_autoreactivity": rest["autoreactivity"]}
 
 
 def default_workers() -> int:

@@ -90,6 +90,7 @@ async function update() {
     $("status").textContent = result.status === "success" ? "" : `Solver: ${result.status}. ${result.advice}`;
     improvement(result.columns);
     explain(sc);
+    uncertainty(sc, result.columns);
   } catch (err) {
     $("status").textContent = `Could not simulate: ${err.message}`;
   }
@@ -124,32 +125,85 @@ async function explain(sc) {
   }
 }
 
-function drawChart(svg, t, series, yMaxFixed) {
-  const w = svg.clientWidth || 600, h = svg.clientHeight || 170, pad = 34;
-  const all = series.flatMap((s) => s.values.filter((v) => v !== null));
+function niceTicks(max, count) {
+  // round steps (1, 2 or 5 x a power of ten) from 0 to max
+  const raw = max / count, power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const ticks = [];
+  for (let v = 0; v <= max + 1e-9; v += step) ticks.push(+v.toPrecision(6));
+  return ticks;
+}
+
+function drawChart(svg, t, series, yMaxFixed, units) {
+  // series: {name, color, values, low, high} (low/high: the 90% band, optional); units: {x, y}
+  const w = svg.clientWidth || 600, h = svg.clientHeight || 200, left = 46, right = 10, top = 10, bottom = 34;
+  const finite = (v) => v !== null && Number.isFinite(v);
+  const all = series.flatMap((s) => [...s.values, ...(s.high || [])].filter(finite));
   const yMax = yMaxFixed || Math.max(...all, 1e-9) * 1.1;
   const tMax = t[t.length - 1] || 1;
-  const x = (d) => pad + (w - pad - 8) * d / tMax, y = (v) => h - 20 - (h - 30) * v / yMax;
-  let out = `<line x1="${pad}" y1="${h - 20}" x2="${w - 8}" y2="${h - 20}" stroke="#999"/>
-    <line x1="${pad}" y1="10" x2="${pad}" y2="${h - 20}" stroke="#999"/>
-    <text x="${pad - 4}" y="14" text-anchor="end" font-size="11">${+yMax.toPrecision(2)}</text>
-    <text x="${pad - 4}" y="${h - 20}" text-anchor="end" font-size="11">0</text>
-    <text x="${w - 8}" y="${h - 4}" text-anchor="end" font-size="11">day ${tMax}</text>`;
+  const x = (d) => left + (w - left - right) * d / tMax, y = (v) => h - bottom - (h - bottom - top) * v / yMax;
+  let out = "";
+  niceTicks(yMax, 4).forEach((v) => {
+    out += `<line x1="${left}" y1="${y(v)}" x2="${w - right}" y2="${y(v)}" stroke="#e6e6e6"/>
+      <text x="${left - 5}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v}</text>`;
+  });
+  const xTicks = tMax >= 300 ? [0, 60, 120, 180, 240, 300, 360].filter((d) => d <= tMax) : niceTicks(tMax, 6);
+  xTicks.forEach((d) => {
+    out += `<line x1="${x(d)}" y1="${h - bottom}" x2="${x(d)}" y2="${h - bottom + 4}" stroke="#777"/>
+      <text x="${x(d)}" y="${h - bottom + 16}" text-anchor="middle" font-size="11">${d}</text>`;
+  });
+  out += `<line x1="${left}" y1="${h - bottom}" x2="${w - right}" y2="${h - bottom}" stroke="#777"/>
+    <line x1="${left}" y1="${top}" x2="${left}" y2="${h - bottom}" stroke="#777"/>
+    <text x="${(left + w - right) / 2}" y="${h - 4}" text-anchor="middle" font-size="11">${(units && units.x) || "time (days)"}</text>
+    <text x="12" y="${(top + h - bottom) / 2}" text-anchor="middle" font-size="11"
+      transform="rotate(-90 12 ${(top + h - bottom) / 2})">${(units && units.y) || ""}</text>`;
+  series.forEach((s) => {
+    if (s.low && s.high) {
+      const upper = t.map((d, i) => `${x(d).toFixed(1)},${y(Math.min(s.high[i] ?? 0, yMax)).toFixed(1)}`);
+      const lower = t.map((d, i) => `${x(d).toFixed(1)},${y(s.low[i] ?? 0).toFixed(1)}`).reverse();
+      out += `<polygon class="band" fill="${s.color}" fill-opacity="0.15" stroke="none" points="${[...upper, ...lower].join(" ")}"/>`;
+    }
+  });
   series.forEach((s, k) => {
-    const points = t.map((d, i) => `${x(d).toFixed(1)},${y(s.values[i] ?? 0).toFixed(1)}`).join(" ");
+    const points = t.map((d, i) => `${x(d).toFixed(1)},${y(Math.min(s.values[i] ?? 0, yMax)).toFixed(1)}`).join(" ");
+    const band = s.low && s.high ? " (band: 90% of parameter sets)" : "";
     out += `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${points}"/>
-      <text x="${pad + 8}" y="${24 + 14 * k}" font-size="12" fill="${s.color}">${s.name}</text>`;
+      <rect x="${left + 10}" y="${top + 4 + 15 * k}" width="14" height="3" fill="${s.color}"/>
+      <text x="${left + 30}" y="${top + 9 + 15 * k}" font-size="12" fill="${s.color}">${s.name}${band}</text>`;
   });
   svg.innerHTML = out;
   svg.dataset.points = series.map((s) => s.values.map((v) => (v ?? 0).toFixed(4)).join(",")).join("|");
+  svg.dataset.bands = String(series.filter((s) => s.low && s.high).length);
 }
 
-function drawAll(c) {
-  drawChart($("chart-pain"), c.time_days, [{name: "pain", color: "#b3261e", values: c.pain_nrs}], 10);
-  drawChart($("chart-inflammation"), c.time_days, [{name: "CRP mg/L", color: "#6a3d9a", values: c.crp_mg_l},
-    {name: "IL-6 pg/mL", color: "#e66101", values: c.il6_pg_ml}]);
-  drawChart($("chart-barrier"), c.time_days, [{name: "L:M", color: "#1b7837", values: c.lm_ratio}]);
+function withBand(name, color, c, column, bands) {
+  const q = bands && bands.columns;
+  return {name, color, values: c[column], low: q && q[`${column}_q05`], high: q && q[`${column}_q95`]};
+}
+
+function drawAll(c, bands) {
+  drawChart($("chart-pain"), c.time_days, [withBand("pain", "#b3261e", c, "pain_nrs", bands)], 10,
+    {y: "pain (NRS 0-10)"});
+  drawChart($("chart-inflammation"), c.time_days, [withBand("CRP (mg/L)", "#6a3d9a", c, "crp_mg_l", bands),
+    withBand("IL-6 (pg/mL)", "#e66101", c, "il6_pg_ml", bands)], null, {y: "mg/L or pg/mL"});
+  drawChart($("chart-barrier"), c.time_days, [withBand("L:M", "#1b7837", c, "lm_ratio", bands)], null,
+    {y: "lactulose:mannitol"});
   drawChain(c);
+}
+
+async function uncertainty(sc, columns) {
+  $("uncertainty").textContent = "Working out how sure the model is...";
+  try {
+    const r = await api(`/api/simulate?columns=${COLUMNS}&uncertainty=true`, sc);
+    if (lastColumns !== columns) return;  // the reader has moved on
+    drawAll(r.columns, r.bands);
+    const drivers = r.bands.drivers.map((d) => `${d.parameter} (${Math.round(100 * d.share)}% of the spread; ${d.value_grade})`);
+    $("uncertainty").textContent = `How sure: ${r.bands.pain_last_day} (${r.bands.draws} sets, ${r.bands.failed} failed). ` +
+      (drivers.length ? `Most of that spread comes from ${drivers.join(", ")}: measuring these would sharpen the answer. ` : "") +
+      r.bands.honesty;
+  } catch (err) {
+    $("uncertainty").textContent = `No uncertainty band: ${err.message}`;
+  }
 }
 
 function drawChain(c) {
@@ -235,7 +289,8 @@ async function runFaq(demo, out) {
     const labels = parts.map(([, , label]) => label);
     out.innerHTML = `<svg class="chart" role="img" aria-label="Pain over time: ${labels.join(" and ")}"></svg>`;
     drawChart(out.querySelector("svg"), runs[0].columns.time_days, runs.map((r, i) => ({
-      name: `${labels[i]}: pain`, color: ["#b3261e", "#2166ac"][i], values: r.columns.pain_nrs})), 10);
+      name: `${labels[i]}: pain`, color: ["#b3261e", "#2166ac"][i], values: r.columns.pain_nrs})), 10,
+      {y: "pain (NRS 0-10)"});
   } catch (err) {
     out.textContent = `Could not run: ${err.message}`;
   }

@@ -1,0 +1,452 @@
+"""Bayesian calibration: the posterior of the fitted blocks, sampled with emcee, and the parameter ensemble
+that every prediction's band is drawn from.
+
+Likelihood: the blocks' standardised residuals (each target's own error model: log-normal cytokines, normal
+temperature, the 2-SD threshold band, the L:M probes; see :mod:`gutjoint.studies.calibration.fit`) give
+``log L = -sum(r**2) / 2``.
+
+Priors, from the parameter table (each rule is applied by :func:`prior_of`):
+
+- a parameter fitted here: log-uniform over its plausible range (the range is the literature's span; nothing
+  narrower is known before the fit). The nuisance levels of the gluten-free-diet condition: log-uniform over
+  ``fit.NUISANCE_RANGES`` (with 1e-6 for a lower end of 0).
+- a value read from a source (human measurement, published model, derived): log-normal around the value with
+  the plausible range as +-2 SD in the log (a normal for a range that includes 0), truncated to the range.
+- an ``assumed`` value: the same log-normal (or normal) around the assumed value, the range as +-2 SD. These are
+  *prior-only*: no data here update them, so their spread is what the bands show about the assumptions.
+  (Log-uniform priors over the whole ranges were tried first: 96% of such draws put a healthy person at rest
+  above NRS 2, because the joint's cytokine feedback runs away in much of the box; centred priors keep the
+  modeller's guess as the most likely value.)
+- every draw must give the healthy scenario a plausible resting state (:data:`HEALTHY_REST`); prior values are
+  redrawn until it does.
+- definitions (traits, switches, reference levels) are not uncertain: traits are set by the scenario, and the two
+  attribution references are recomputed for every draw from its own healthy resting state.
+
+Sampling (emcee's affine-invariant ensemble, Goodman & Weare 2010, Comm App Math Comp Sci 5:65; Foreman-Mackey et
+al. 2013, PASP 125:306) runs block by block: the barrier block (L:M probes) and the innate block (the LPS
+challenge), each conditional on the table's values of everything else; the two share no targets. The cohort
+block (CRP distribution, 300 ms a likelihood) and the one-parameter fits (``lps_per_fat``: recomputed from each
+draw, as the fit does; ``reactive_seeding``) are not sampled: ``lps_per_fat`` follows each draw, the others stay at
+their fitted values and are marked ``held``. Chains are stored with emcee's HDF5 backend, so an interrupted run
+resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from gutjoint.biology.parameters import load_parameters
+from gutjoint.studies.calibration import fit
+
+SAMPLED = ("barrier", "innate")
+"""The blocks whose posterior is sampled."""
+HELD = ("crp_max", "il6_per_metabolic", "il6_per_synovitis", "reactive_seeding")
+"""Fitted parameters kept at their fitted values in the ensemble (their likelihood is a cohort, or a fit of its
+own; see the module docstring)."""
+DERIVED_PER_DRAW = ("lps_per_fat", "reference_joint_cytokines", "reference_autoreactivity")
+ENSEMBLE_FILE = "ensemble.parquet"
+PROVENANCE_FILE = "ensemble.json"
+
+
+def _block(name: str) -> fit.Block:
+    return next(b for b in fit.BLOCKS if b.name == name)
+
+
+def log_probability(x: np.ndarray, block_name: str, lo: np.ndarray, hi: np.ndarray) -> float:
+    """Log posterior (up to a constant) of a block at log-parameters ``x``: log-uniform prior, standardised
+    residuals as the likelihood."""
+    if np.any(x <= lo) or np.any(x >= hi):
+        return -np.inf
+    block = _block(block_name)
+    r = block.residuals(dict(zip(block.parameters, np.exp(x))))
+    value = -0.5 * float(np.sum(r**2))
+    return value if math.isfinite(value) else -np.inf
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A block's stored chain: log-parameters ``(step, walker, parameter)`` and log posteriors."""
+
+    block: str
+    parameters: tuple[str, ...]
+    samples: np.ndarray
+    log_prob: np.ndarray
+    acceptance: float
+    seconds: float
+
+    def posterior(self, burn: float = 0.5) -> np.ndarray:
+        """Log-parameters after the first ``burn`` share of steps, walkers as chains: (chain, draw, parameter)."""
+        start = int(self.samples.shape[0] * burn)
+        return np.swapaxes(self.samples[start:], 0, 1)
+
+
+def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None = None, seed: int = 1,
+                 seconds: float | None = None, moves=None, progress=None) -> Chain:
+    """Run (or resume) emcee on one block until ``steps`` steps are stored or ``seconds`` have passed; the
+    chain is kept in the HDF5 file ``path`` under the block's name."""
+    import emcee
+
+    block = _block(block_name)
+    lo, hi = fit._bounds(block.parameters)
+    ndim = len(block.parameters)
+    walkers = walkers or 2 * ndim + 2
+    backend = emcee.backends.HDFBackend(str(path), name=block_name)
+    done = backend.iteration if Path(path).exists() and block_name in _groups(path) else 0
+    if done == 0:
+        backend.reset(walkers, ndim)
+        rng = np.random.default_rng([seed, ndim])
+        centre = np.clip(fit._current(block.parameters, {}), lo + 1e-6, hi - 1e-6)
+        start = np.clip(centre + 1e-3 * rng.standard_normal((walkers, ndim)), lo + 1e-9, hi - 1e-9)
+    else:
+        start = backend.get_last_sample()  # resume from the stored walkers
+    sampler = emcee.EnsembleSampler(walkers, ndim, log_probability, args=(block_name, lo, hi), backend=backend,
+                                    moves=moves)
+    sampler.random_state = np.random.RandomState(seed + done).get_state()  # a resumed run continues reproducibly
+    t0 = time.perf_counter()
+    for k, _ in enumerate(sampler.sample(start, iterations=max(0, steps - done), store=True)
+                          if steps > done else ()):
+        if progress:
+            progress(done + k + 1, steps)
+        if seconds is not None and time.perf_counter() - t0 > seconds:
+            break
+    return read_chain(path, block_name, seconds=time.perf_counter() - t0)
+
+
+def _groups(path) -> set[str]:
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        return set(handle.keys())
+
+
+def read_chain(path, block_name: str, seconds: float = float("nan")) -> Chain:
+    import emcee
+
+    backend = emcee.backends.HDFBackend(str(path), name=block_name, read_only=True)
+    return Chain(block_name, _block(block_name).parameters, backend.get_chain(), backend.get_log_prob(),
+                 float(np.mean(backend.accepted / max(backend.iteration, 1))), seconds)
+
+
+def diagnostics(chain: Chain, burn: float = 0.5) -> dict[str, dict[str, float]]:
+    """ArviZ's rank-normalised split R-hat and bulk effective sample size of each parameter (walkers as
+    chains), after the burn-in; and emcee's integrated autocorrelation time in steps."""
+    import arviz as az
+    import emcee
+
+    post = chain.posterior(burn)
+    data = az.convert_to_inference_data({name: post[:, :, i] for i, name in enumerate(chain.parameters)})
+    rhat, ess = az.rhat(data), az.ess(data)
+    tau = emcee.autocorr.integrated_time(np.swapaxes(post, 0, 1), quiet=True)
+    return {name: {"r_hat": float(rhat[name]), "ess_bulk": float(ess[name]), "tau_steps": float(tau[i])}
+            for i, name in enumerate(chain.parameters)}
+
+
+# --- priors -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Prior:
+    """A parameter's prior: ``kind`` is ``log-uniform``, ``uniform``, ``log-normal`` or ``normal`` (the last two
+    truncated to [low, high]); ``basis`` says why (``fitted``, ``prior-only`` for an assumed value, ``source``)."""
+
+    kind: str
+    low: float
+    high: float
+    centre: float
+    basis: str
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        lo, hi = self.low, self.high
+        if self.kind == "log-uniform":
+            return np.exp(rng.uniform(math.log(lo), math.log(hi), n))
+        if self.kind == "uniform":
+            return rng.uniform(lo, hi, n)
+        log = self.kind == "log-normal"
+        a, b, c = (math.log(lo), math.log(hi), math.log(self.centre)) if log else (lo, hi, self.centre)
+        sd = (b - a) / 4.0
+        out = np.empty(0)
+        while out.size < n:  # truncation by rejection (the range is +-2 SD, so ~95% are kept)
+            x = rng.normal(c, sd, 2 * n)
+            out = np.concatenate([out, x[(x >= a) & (x <= b)]])
+        out = out[:n]
+        return np.exp(out) if log else out
+
+
+def prior_of(name: str) -> Prior | None:
+    """The prior of a parameter by the rules in the module docstring (None: not uncertain)."""
+    rec = load_parameters()[name]
+    if rec.value_grade == "definition" or rec.low == rec.high:
+        return None
+    if rec.source_kind == "fitted":
+        return Prior("log-uniform" if rec.low > 0 else "uniform", rec.low, rec.high, rec.value, "fitted")
+    return Prior("log-normal" if rec.low > 0 and rec.value > 0 else "normal", rec.low, rec.high, rec.value,
+                 "prior-only" if rec.source_kind == "assumed" else "source")
+
+
+# --- the ensemble ------------------------------------------------------------------------------------------------
+
+def ensemble_path(name: str = ENSEMBLE_FILE) -> Path:
+    return Path(str(resources.files("gutjoint.data").joinpath(name)))
+
+
+HEALTHY_REST = {"pain_nrs": (0.0, 2.0), "crp_mg_l": (0.2, 3.0), "lm_ratio": (0.005, 0.05)}
+"""What a parameter set must give the healthy scenario at rest to enter the ensemble: little pain (NRS < 2, the
+'low pain' band of the population phenotypes), CRP below the 3 mg/L high-risk cut (Pearson et al. 2003,
+Circulation 107:499) and a normal lactulose:mannitol ratio (healthy lower limit 0.005, Hirsch 1997, up to 0.05).
+This is the plausibility step of Allen, Rieger & Musante 2016 (CPT Pharmacometrics Syst Pharmacol 5:140) applied
+to the prior-only draws."""
+MAX_ROUNDS = 40
+
+
+def _plausible(sets: list[dict[str, float]]) -> np.ndarray:
+    from gutjoint.studies.problem import prepare_many
+
+    problems = prepare_many(["healthy"] * len(sets), sets)
+    ok = np.zeros(len(sets), dtype=bool)
+    for i, problem in enumerate(problems):
+        if problem.rest.ok:
+            rest = problem.resting_outputs()
+            ok[i] = all(lo <= rest[k] <= hi for k, (lo, hi) in HEALTHY_REST.items())
+    return ok
+
+
+def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 2026, burn: float = 0.5):
+    """``draws`` parameter sets: the sampled blocks' posterior (thinned evenly over walkers and steps), every
+    other uncertain parameter from its prior, redrawn until the healthy resting state is plausible
+    (:data:`HEALTHY_REST`), and ``lps_per_fat`` and the attribution references recomputed for each set. Returns a
+    DataFrame (one row per draw), the per-parameter basis, and the prior draws' acceptance rate."""
+    import pandas as pd
+
+    table = load_parameters()
+    rng = np.random.default_rng(seed)
+    posterior: dict[str, np.ndarray] = {}
+    basis: dict[str, str] = {}
+    for block_name, chain in chains.items():
+        post = chain.posterior(burn).reshape(-1, len(chain.parameters))
+        pick = np.linspace(0, len(post) - 1, draws).round().astype(int)
+        for i, name in enumerate(chain.parameters):  # parameters, and the calibration conditions' levels
+            posterior[name] = np.exp(post[pick, i])
+            basis[name] = f"posterior ({block_name} block)" + ("" if name in table else ", calibration condition")
+    priors = {}
+    for name in table.names:
+        if name in posterior or name in DERIVED_PER_DRAW:
+            continue
+        prior = prior_of(name)
+        if name in HELD:
+            basis[name] = "held at the fit"
+        elif prior is not None and prior.basis != "fitted":
+            priors[name] = prior
+            basis[name] = prior.basis
+    rows: list[dict[str, float] | None] = [None] * draws
+    pending, tried = list(range(draws)), 0
+    for _ in range(MAX_ROUNDS):
+        if not pending:
+            break
+        candidates = [{**{k: float(v[i]) for k, v in posterior.items()},
+                       **{k: float(p.draw(rng, 1)[0]) for k, p in priors.items()}} for i in pending]
+        tried += len(candidates)
+        keep = _plausible([{k: v for k, v in c.items() if k in table} for c in candidates])
+        for i, candidate, ok in zip(pending, candidates, keep):
+            if ok:
+                rows[i] = candidate
+        pending = [i for i in pending if rows[i] is None]
+    if pending:
+        raise RuntimeError(f"{len(pending)} of {draws} draws found no plausible prior values in {MAX_ROUNDS} rounds")
+    frame = pd.DataFrame(rows)
+    derived = [_derived({k: v for k, v in row.items() if k in table}) for row in rows]
+    for name in DERIVED_PER_DRAW:
+        frame[name] = [d.get(name, np.nan) for d in derived]
+        basis[name] = "recomputed per draw"
+    frame.insert(0, "draw", np.arange(draws))
+    return frame, basis, draws / tried
+
+
+def _derived(values: dict[str, float]) -> dict[str, float]:
+    """``lps_per_fat`` (the meal fit) and the attribution references under one draw's values (NaN where the
+    draw has no healthy resting state)."""
+    try:
+        meal = fit.fit_meal(values)
+        refs = fit.references({**values, **meal})
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return {}
+    return {**meal, **refs}
+
+
+def write_ensemble(frame, basis: dict[str, str], provenance: dict, folder: Path | None = None) -> Path:
+    """The ensemble (Parquet) and its provenance (JSON) in ``folder`` (default: the package data)."""
+    from gutjoint.files import atomic_write
+
+    folder = Path(folder) if folder is not None else ensemble_path().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / ENSEMBLE_FILE, lambda tmp: frame.to_parquet(tmp, index=False), field="out")
+    atomic_write(folder / PROVENANCE_FILE, lambda tmp: tmp.write_text(json.dumps({**provenance, "basis": basis},
+                                                                                  indent=1)), field="out")
+    return folder / ENSEMBLE_FILE
+
+
+# --- posterior predictive checks ----------------------------------------------------------------------------------
+
+def residual_labels() -> dict[str, list[str]]:
+    """The dataset each entry of a block's residual vector belongs to."""
+    from gutjoint.studies.calibration import data
+
+    n, m = len(data.janum_cytokines()), len(data.janum_temperature())
+    innate = [f"Janum 2016 {k} after 2 ng/kg" for k in ("TNF", "IL-6", "IL-8", "IL-10") for _ in range(n)]
+    innate += ["Janum 2016 temperature"] * m + ["Janum 2016 pressure-pain threshold"] * (len(data.janum_pain_threshold()) - 1)
+    innate += ["endotoxin tolerance (TNF, IL-6)"] * 2 + ["Dillingh 2014 0.5 ng/kg (TNF, IL-6, IL-8)"] * len(fit.LOW_DOSE)
+    barrier = ["alcohol cessation, L:M excess at day 14 (hinge)", "gluten-free diet L:R, week 1",
+               "gluten-free diet L:R, month 2", "gluten-free diet L:M normal at 1 year (hinge)",
+               "gluten-free diet rhamnose, month 3", "gluten-free diet lactulose, month 12",
+               "Zhou 2019 barrier support, L:M at week 8"]
+    return {"innate": innate, "barrier": barrier}
+
+
+def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: float = 0.90) -> list[dict]:
+    """Posterior predictive check of every calibration data point with a measurement error model: the share of
+    points inside the central ``level`` band of the predictive distribution (model under each draw plus the
+    point's own measurement noise, drawn once per draw). Residuals are standardised (model - data) / SD, so a
+    point is covered when 0 lies inside the band of ``r + noise``."""
+    rng = np.random.default_rng(seed)
+    labels = residual_labels()
+    sets = ensemble.parameter_sets()[:draws]
+    conditions = [{k: float(v) for k, v in row.items() if k in fit.NUISANCE_RANGES}
+                  for row in ensemble.values.iloc[:draws].to_dict("records")]
+    residuals = {"innate": [], "barrier": []}
+    sizes = {block: len(names) for block, names in labels.items()}
+    for values, levels in zip(sets, conditions):
+        for block, run in (("innate", lambda: fit.innate_residuals(dict(values))),
+                           ("barrier", lambda: fit.barrier_residuals({**values, **levels}))):
+            try:
+                residuals[block].append(run())
+            except (TypeError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
+                residuals[block].append(np.full(sizes[block], fit.FAILED))
+    tail = (1 - level) / 2
+    rows = []
+    for block, names in labels.items():
+        R = np.array(residuals[block])
+        ok = (np.abs(R) < fit.FAILED).all(axis=1)
+        predictive = R[ok] + rng.standard_normal(R[ok].shape)
+        lo, hi = np.quantile(predictive, [tail, 1 - tail], axis=0)
+        covered = (lo <= 0) & (0 <= hi)
+        for dataset in dict.fromkeys(names):
+            idx = [i for i, name in enumerate(names) if name == dataset]
+            rows.append({"block": block, "dataset": dataset, "points": len(idx),
+                         "covered": int(covered[idx].sum()), "coverage": float(covered[idx].mean()),
+                         "draws": int(ok.sum())})
+    return rows
+
+
+def target_pass_rates(ensemble, *, draws: int = 60) -> list[dict]:
+    """For every calibration and validation target, the share of ensemble draws under which the model meets it
+    (the held-out validation targets were never fitted: this is their predictive check)."""
+    from gutjoint.studies.calibration.targets import check
+
+    sets = ensemble.parameter_sets()[:draws]
+    conditions = [{k: float(v) for k, v in row.items() if k in fit.NUISANCE_RANGES}
+                  for row in ensemble.values.iloc[:draws].to_dict("records")]
+    tallies: dict[str, dict] = {}
+    for values, levels in zip(sets, conditions):
+        for target, outcome in check(values, {**_shipped_conditions(), **levels}):
+            row = tallies.setdefault(target.id, {"target": target.id, "group": target.group, "passed": 0,
+                                                 "evaluated": 0, "what": target.what})
+            if outcome.passed is not None:
+                row["evaluated"] += 1
+                row["passed"] += int(bool(outcome.passed))
+    return [{**row, "pass_rate": row["passed"] / row["evaluated"] if row["evaluated"] else None}
+            for row in tallies.values()]
+
+
+def _shipped_conditions() -> dict[str, float]:
+    from gutjoint.studies.calibration.conditions import load_conditions
+
+    return dict(load_conditions())
+
+
+# --- the whole run: `gutjoint calibrate --sample` -------------------------------------------------------------------
+
+def data_digest() -> str:
+    """SHA-256 of the calibration data tables and the parameter table the chains were run on."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    folder = resources.files("gutjoint.data.calibration")
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".csv"):
+            digest.update(item.read_bytes())
+    digest.update(resources.files("gutjoint.biology").joinpath("parameters.csv").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _sample_to_file(args) -> Chain:
+    block_name, folder, steps, seconds, seed = args
+    counter = Path(folder) / f"progress_{block_name}.txt"
+
+    def tick(k, n):
+        if k % 10 == 0 or k == n:
+            counter.write_text(f"{k} {n}")
+
+    return sample_block(block_name, Path(folder) / f"chain_{block_name}.h5", steps=steps, seconds=seconds,
+                        seed=seed, progress=tick)
+
+
+def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, draws: int = 500, seed: int = 1,
+                     workers: int = 2, write: bool = False, progress=None) -> dict:
+    """Sample every block in :data:`SAMPLED` (one worker each; an interrupted run resumes from its HDF5 chains in
+    ``out``), check the chains, build the ensemble and write it with its provenance into ``out`` (and, with
+    ``write``, into the package data). ``progress(done, total)`` is called about once a second."""
+    import datetime
+    import importlib.metadata
+    from concurrent.futures import ProcessPoolExecutor
+
+    from gutjoint._errors import OptionError
+
+    if steps < 100:
+        raise OptionError("calibrate", "steps", steps, "at least 100 (half are discarded as burn-in)")
+    if not 10 <= draws <= 5000:
+        raise OptionError("calibrate", "draws", draws, "10 to 5000")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(name, str(out), steps, seconds, seed) for name in SAMPLED]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        futures = [pool.submit(_sample_to_file, job) for job in jobs]
+        while not all(f.done() for f in futures):
+            time.sleep(1.0)
+            if progress:
+                progress(_progress(out), steps * len(jobs))
+        chains = {job[0]: f.result() for job, f in zip(jobs, futures)}
+    elapsed = time.perf_counter() - t0
+    checks = {name: diagnostics(chain) for name, chain in chains.items()}
+    frame, basis, acceptance = build_ensemble(chains, draws=draws, seed=seed)
+    provenance = {
+        "created": datetime.date.today().isoformat(),
+        "data_sha256": data_digest(),
+        "sampler": f"emcee {importlib.metadata.version('emcee')} EnsembleSampler, stretch move (a = 2)",
+        "blocks": {name: {"parameters": list(chain.parameters), "walkers": int(chain.samples.shape[1]),
+                          "steps": int(chain.samples.shape[0]), "burn_in": "first half",
+                          "acceptance": chain.acceptance, "seconds": chain.seconds,
+                          "diagnostics": checks[name]} for name, chain in chains.items()},
+        "draws": draws, "thinning": "evenly spaced over the post-burn-in draws of all walkers",
+        "prior_draw_acceptance": acceptance, "healthy_rest_window": HEALTHY_REST, "held": list(HELD),
+        "seed": seed, "wall_seconds": elapsed,
+    }
+    write_ensemble(frame, basis, provenance, out)
+    if write:
+        write_ensemble(frame, basis, provenance)
+    return provenance
+
+
+def _progress(out: Path) -> int:
+    done = 0
+    for name in SAMPLED:
+        try:
+            done += int((out / f"progress_{name}.txt").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return done

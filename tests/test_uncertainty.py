@@ -1,0 +1,170 @@
+"""The posterior ensemble and the bands built on it: reproducible, narrower where the data speak, as wide as the
+prior where they do not, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gutjoint import InputError
+from gutjoint.biology.parameters import load_parameters
+from gutjoint.studies import uncertainty as unc
+from gutjoint.studies.calibration import posterior
+
+
+@pytest.fixture(scope="module")
+def ensemble():
+    return unc.load_ensemble()
+
+
+def _spread(name: str, values: np.ndarray) -> float:
+    """SD on the scale of the parameter's prior (log for a log-normal or log-uniform prior)."""
+    log = posterior.prior_of(name).kind.startswith("log")
+    return float(np.std(np.log(values) if log else values))
+
+
+def _prior_spread(name: str) -> float:
+    return _spread(name, posterior.prior_of(name).draw(np.random.default_rng(0), 20_000))
+
+
+def test_the_shipped_ensemble_has_its_provenance_and_passes_its_diagnostics(ensemble):
+    meta = ensemble.provenance
+    assert meta["data_sha256"] == posterior.data_digest(), "the ensemble was sampled on other data: rerun " \
+                                                           "`gutjoint calibrate --sample --write`"
+    assert len(ensemble) == meta["draws"] >= 500 and "emcee" in meta["sampler"]
+    for block in meta["blocks"].values():
+        assert block["steps"] >= 1000 and block["walkers"] >= 2 * len(block["parameters"])
+    assert set(ensemble.constrained()) == {n for b in posterior.SAMPLED
+                                           for n in next(x for x in posterior.fit.BLOCKS if x.name == b).parameters
+                                           if n in load_parameters()}
+
+
+def test_ensemble_quantiles_are_reproducible_for_a_seed(ensemble):
+    first = unc.bands(unc.simulate_ensemble("healthy", ensemble=ensemble, draws=40))
+    again = unc.bands(unc.simulate_ensemble("healthy", ensemble=ensemble, draws=40))
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_building_an_ensemble_is_reproducible_for_a_seed():
+    rng = np.random.default_rng(0)
+    block = next(b for b in posterior.fit.BLOCKS if b.name == "innate")
+    centre = posterior.fit._current(block.parameters, {})
+    samples = centre + 0.01 * rng.standard_normal((40, 6, len(block.parameters)))
+    chain = posterior.Chain("innate", block.parameters, samples, np.zeros((40, 6)), 0.3, 0.0)
+    a, _, _ = posterior.build_ensemble({"innate": chain}, draws=12, seed=5)
+    b, _, _ = posterior.build_ensemble({"innate": chain}, draws=12, seed=5)
+    c, _, _ = posterior.build_ensemble({"innate": chain}, draws=12, seed=6)
+    pd.testing.assert_frame_equal(a, b)
+    table = load_parameters()
+    prior_only = [k for k in a.columns if k in table and posterior.prior_of(k)
+                  and posterior.prior_of(k).basis == "prior-only"]
+    assert not np.allclose(a[prior_only].to_numpy(), c[prior_only].to_numpy())
+
+
+def test_a_parameter_the_data_constrain_is_narrower_than_its_prior(ensemble):
+    """Parameters the profile likelihood finds identifiable (docs/calibration/report.md) have a posterior
+    spread well inside their log-uniform prior over the plausible range: basal TNF (Janum 2016 baseline) and the
+    structural repair rate (the gluten-free diet's year-long lactulose fall)."""
+    ratios = {name: _spread(name, ensemble.values[name].to_numpy()) / _prior_spread(name)
+              for name in ensemble.constrained()}
+    assert ratios["tnf_basal"] < 0.5, ratios["tnf_basal"]
+    assert ratios["structural_repair_rate"] < 0.6, ratios["structural_repair_rate"]
+    assert np.median(list(ratios.values())) < 1.0
+
+
+def test_a_prior_only_parameter_keeps_its_prior_width(ensemble):
+    """No data update an assumed value: its spread in the ensemble is its prior's. The healthy-rest plausibility
+    step may trim a parameter that sets resting pain or CRP, not one that acts only in an enteric infection."""
+    assert ensemble.basis["tj_per_infection"] == "prior-only"
+    ratio = _spread("tj_per_infection", ensemble.values["tj_per_infection"].to_numpy()) / _prior_spread("tj_per_infection")
+    assert 0.85 < ratio < 1.15, ratio
+    ratios = [_spread(n, ensemble.values[n].to_numpy()) / _prior_spread(n) for n in ensemble.prior_only()]
+    assert 0.8 < np.median(ratios) < 1.2, ratios
+
+
+def test_bands_are_ordered_and_bracket_the_median(ensemble):
+    table = unc.bands(unc.simulate_ensemble("barrier-support", ensemble=ensemble, draws=60))
+    q = table[[f"pain_nrs_q{k:02d}" for k in (5, 25, 50, 75, 95)]].to_numpy()
+    assert np.all(np.diff(q, axis=1) >= -1e-12)
+    assert (q[-1, 4] - q[-1, 0]) > 0.1  # a band, not a line
+
+
+def test_band_drivers_name_parameters_with_grades(ensemble):
+    dataset = unc.simulate_ensemble("barrier-support", ensemble=ensemble, draws=200)
+    drivers = unc.band_drivers(dataset, ensemble, "pain_nrs")
+    assert len(drivers) == 3
+    assert all(d["parameter"] in load_parameters() and d["value_grade"] and 0 <= d["share"] <= 1 for d in drivers)
+    assert drivers[0]["share"] >= drivers[-1]["share"]
+
+
+@pytest.mark.parametrize("quantiles, fragment", [
+    (["0.5", "1.2"], "argument 'quantiles' = 1.2 is invalid"),
+    (["half"], "argument 'quantiles'"),
+    (["0.333"], "steps of 0.01"),
+])
+def test_unknown_quantiles_get_one_clear_line(quantiles, fragment):
+    with pytest.raises(InputError, match=fragment):
+        unc.check_quantiles(quantiles)
+
+
+def test_a_missing_ensemble_file_gets_one_clear_line(tmp_path):
+    with pytest.raises(InputError, match="field 'ensemble': file not found"):
+        unc.load_ensemble(tmp_path / "nothing.parquet")
+    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "simulate", "healthy", "--out",
+                          str(tmp_path / "h.csv"), "--uncertainty", "--ensemble", str(tmp_path / "none.parquet")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "file not found" in run.stderr
+
+
+def test_simulate_with_uncertainty_writes_quantile_columns(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "simulate", "barrier-support", "--out",
+                          str(tmp_path / "b.csv"), "--uncertainty", "--draws", "80", "--plot", str(tmp_path / "b.png")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    table = pd.read_csv(tmp_path / "b.csv")
+    assert {"pain_nrs", "pain_nrs_q05", "pain_nrs_q95", "crp_mg_l_q50"} <= set(table.columns)
+    assert "90% band over 80 parameter sets" in run.stdout and "what carries the pain band" in run.stdout
+    assert "rest on assumptions" in run.stdout and (tmp_path / "b.png").stat().st_size > 10_000
+
+
+def test_explain_with_uncertainty_gives_intervals(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "explain", "barrier-support",
+                          "--uncertainty", "--draws", "30", "--json"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    import json
+
+    spread = json.loads(run.stdout)["uncertainty"]
+    assert spread["draws"] == 30 and 0 <= spread["gut_share"]["q05"] <= spread["gut_share"]["q95"] <= 1
+    assert set(spread["sources"]) == {"inflammation", "immune", "cartilage", "metabolic"}
+
+
+def test_the_api_returns_the_ensemble_as_an_xarray_dataset(ensemble):
+    import gutjoint
+
+    dataset = gutjoint.simulate_ensemble("healthy", draws=10)
+    assert dict(dataset.sizes) == {"draw": 10, "time": 366}
+    assert dataset["crp_mg_l"].attrs["units"] == "mg/L" and dataset["time"].attrs["units"] == "days"
+
+
+def test_population_keeps_people_and_parameters_apart(tmp_path):
+    """One population per draw, the same people in each (common random numbers): the summary gives the
+    responder share with an interval over parameter sets; rerunning resumes and gives the same numbers; with the
+    table's own values as the parameter set, the population is the plain one."""
+    from gutjoint.studies.population import run_population, run_population_ensemble
+
+    first = run_population_ensemble("barrier-support", n=40, seed=2, out=tmp_path / "nested", draws=3)
+    m = first["metrics"]["responders_30pct"]
+    assert len(m["per_draw"]) == 3 and m["q05"] <= m["median"] <= m["q95"]
+    assert "90% interval" in first["in_words"]["responders_30pct"]
+    again = run_population_ensemble("barrier-support", n=40, seed=2, out=tmp_path / "nested", draws=3)
+    assert again["metrics"] == first["metrics"]
+    table = {p.name: p.value for p in load_parameters().records}
+    plain = pd.read_parquet(run_population("barrier-support", n=20, seed=2, out=tmp_path / "plain") / "subjects.parquet")
+    under = pd.read_parquet(run_population("barrier-support", n=20, seed=2, out=tmp_path / "under",
+                                           parameters=table) / "subjects.parquet")
+    pd.testing.assert_frame_equal(plain, under)
