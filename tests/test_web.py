@@ -266,3 +266,18 @@ def test_simulate_with_uncertainty_returns_bands(client):
     low, high = bands["columns"]["pain_nrs_q05"], bands["columns"]["pain_nrs_q95"]
     assert len(low) == 61 and all(a <= b for a, b in zip(low, high))
     assert "in 90% of the parameter sets" in bands["pain_last_day"] and "assumptions" in bands["honesty"]
+
+
+def test_how_would_we_know_runs_a_small_trial_and_explains_power(page):
+    k = page.evaluate("[...document.querySelectorAll('#faq h3')].findIndex((h) => h.textContent === 'How would we know?')")
+    assert k >= 0
+    page.locator(f"#faq-run{k}").click()
+    page.wait_for_function("document.querySelector('#trial-words') !== null", timeout=90_000)
+    words = page.locator("#trial-words").inner_text()
+    assert "more than placebo" in words and "of the time" in words and "per arm" in words
+    assert page.errors == []
+
+
+def test_the_trial_api_caps_its_size(client):
+    r = client.post("/api/trial", json={"trial": "barrier-support-joint-pain", "per_arm": 5000})
+    assert r.status_code == 422 and "per_arm" in r.json()["detail"]

@@ -296,6 +296,8 @@ def calibrate(
     seconds: Optional[float] = typer.Option(None, "--seconds", help="with --sample: stop each block after this "
                                             "long (rerun to continue)"),
     draws: int = typer.Option(500, "--draws", help="with --sample: parameter sets in the ensemble"),
+    moves: str = typer.Option("de-snooker", "--moves", help="with --sample: emcee moves, de-snooker or stretch"),
+    burn: float = typer.Option(0.5, "--burn", help="with --sample: share of each chain discarded as burn-in"),
 ) -> None:
     """Fit the model to the human calibration targets (or --check them) and write a report."""
     import time
@@ -311,7 +313,7 @@ def calibrate(
         bar, update = terminal_progress("emcee steps")
         with bar or nullcontext():
             provenance = sample_posterior(out, steps=steps, seconds=seconds, draws=draws, write=write,
-                                          progress=update)
+                                          progress=update, moves=moves, burn=burn)
         from gutjoint.interfaces.ensemble_report import write_ensemble_report
         from gutjoint.studies.calibration import posterior
         from gutjoint.studies.uncertainty import load_ensemble
@@ -320,7 +322,7 @@ def calibrate(
         members = load_ensemble(out)
         chains = {name: posterior.read_chain(out / f"chain_{name}.h5", name) for name in posterior.SAMPLED}
         report = write_ensemble_report(out, members, chains, posterior.predictive_coverage(members),
-                                       posterior.target_pass_rates(members))
+                                       posterior.target_pass_rates(members), burn=burn)
         worst = {name: max(d["r_hat"] for d in block_["diagnostics"].values())
                  for name, block_ in provenance["blocks"].items()}
         console.print(f"ensemble of {provenance['draws']} parameter sets -> {printable(out)} "

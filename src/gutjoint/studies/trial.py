@@ -427,7 +427,7 @@ def _arm_summary(r: dict) -> dict:
 # --- power ------------------------------------------------------------------------------------------------------
 
 def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: int = 0, alpha: float = 0.05,
-                pool_size: int | None = None, progress=None) -> dict:
+                pool_size: int | None = None, progress=None, pools: list[dict] | None = None) -> dict:
     """Power against sample size: the share of ``repeats`` trials (fresh sampling from the eligible pool,
     randomisation, placebo factors and dropout) whose primary comparison (mean pain change, Welch) has
     p < ``alpha``, and the same for the 30% responder rate (Fisher). With ``ensemble_draws``, a pool per draw
@@ -437,8 +437,8 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
         raise OptionError("trial", "power", sizes, "sample sizes per arm of at least 2, e.g. 50,100,200")
     if repeats < 10:
         raise OptionError("trial", "repeats", repeats, "at least 10")
-    pools = [_pool(trial, None, pool_size or max(sizes) * len(trial.arms) * 2)]
-    if ensemble_draws:
+    pools = list(pools) if pools else [_pool(trial, None, pool_size or max(sizes) * len(trial.arms) * 2)]
+    if ensemble_draws and len(pools) == 1:
         from gutjoint.studies.uncertainty import load_ensemble
 
         sets = load_ensemble().parameter_sets()[:ensemble_draws]
@@ -482,6 +482,21 @@ def _size_for(sizes: list[int], power: list[float], target: float) -> float | No
     return None
 
 
+def pool(trial, size: int, parameters: dict[str, float] | None = None) -> dict:
+    """A pool of ``size`` eligible people with their outcomes under every arm (for :func:`trial_power` and
+    :func:`sample_trial`)."""
+    return _pool(load_trial(trial), parameters, size)
+
+
+def sample_trial(trial, pool_: dict, per_arm: int, seed: int = 0) -> dict:
+    """One trial drawn from a pool: the arms' endpoint summaries and each active arm against the control."""
+    trial = load_trial(trial)
+    res = _draw_from_pool(trial, pool_, per_arm, np.random.default_rng([trial.seed, per_arm, seed, 15485863]))
+    control = next(i for i, a in enumerate(trial.arms) if a.control)
+    return {"arms": {trial.arms[k].name: _arm_summary(r) for k, r in res.items()},
+            "comparisons": {trial.arms[k].name: compare(res[k], res[control]) for k in res if k != control}}
+
+
 def _pool(trial: Trial, parameters, size: int) -> dict:
     cache: dict = {}
     people = [p for p in screen(trial, parameters=parameters, screened=max(trial.screened, 4 * size),
@@ -501,18 +516,23 @@ def _pool(trial: Trial, parameters, size: int) -> dict:
     return {"outcomes": outcomes, "rows": rows, "effect": effect}
 
 
-def _one_trial(trial: Trial, pool: dict, n: int, rng: np.random.Generator, alpha: float) -> np.ndarray:
-    from scipy import stats
-
+def _draw_from_pool(trial: Trial, pool_: dict, n: int, rng: np.random.Generator) -> dict[int, dict]:
+    """Sample ``n`` per arm from the pool, randomise, draw placebo factors and dropout: endpoints by arm index."""
     n_arms = len(trial.arms)
-    rows = rng.choice(pool["rows"], size=min(n * n_arms, pool["rows"].size), replace=False)
+    rows = rng.choice(pool_["rows"], size=min(n * n_arms, pool_["rows"].size), replace=False)
     arms = rng.permutation(np.repeat(np.arange(n_arms), math.ceil(rows.size / n_arms))[: rows.size])
     factor = PLACEBO.factors(rng, rows.size)
     kept = rng.random(rows.size) >= trial.dropout * (trial.endpoint_week / trial.weeks)
+    return {k: endpoints(trial, trial.arms[k], pool_["outcomes"], rows[(arms == k) & kept],
+                         factor[(arms == k) & kept]) for k in range(n_arms)}
+
+
+def _one_trial(trial: Trial, pool_: dict, n: int, rng: np.random.Generator, alpha: float) -> np.ndarray:
+    from scipy import stats
+
+    res = _draw_from_pool(trial, pool_, n, rng)
     control = next(i for i, a in enumerate(trial.arms) if a.control)
     active = next(i for i, a in enumerate(trial.arms) if not a.control)
-    pick = {k: (arms == k) & kept for k in (control, active)}
-    res = {k: endpoints(trial, trial.arms[k], pool["outcomes"], rows[pick[k]], factor[pick[k]]) for k in pick}
     p_pain = stats.ttest_ind(res[active]["pain_change"], res[control]["pain_change"], equal_var=False).pvalue
     a, c = res[active]["responder_30"], res[control]["responder_30"]
     p_resp = stats.fisher_exact([[int(a.sum()), int((~a).sum())], [int(c.sum()), int((~c).sum())]]).pvalue

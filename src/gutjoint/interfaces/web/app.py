@@ -21,6 +21,7 @@ import asyncio
 import tempfile
 import weakref
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,6 +45,7 @@ MAX_DAYS = 3650.0
 MAX_ROWS = 5000
 MAX_POPULATION = 200
 MAX_ITEMS = 50  # doses, and input windows, per scenario
+MAX_TRIAL_PER_ARM = 100  # the CLI has no such cap
 MAX_WORK = 2500.0  # estimated_work units (~0.5 ms each on one core): about a second per request at most
 LIGHT_WORK = 20.0  # up to this, a simulation runs on the event loop (~10 ms)
 CAPS = {"body_bytes": MAX_BODY_BYTES, "days": MAX_DAYS, "rows": MAX_ROWS, "population_n": MAX_POPULATION,
@@ -86,6 +88,12 @@ class ExplainRequest(BaseModel):
     scenario: ScenarioSpec = Field(description="a built-in scenario name or a scenario object")
     day: float | None = Field(default=None, ge=0, le=MAX_DAYS,
                               description="day to explain (default: the last day); " + CROSS_FIELD["day"])
+
+
+class TrialRequest(BaseModel):
+    trial: Literal["barrier-support-joint-pain", "anti-tnf-ra"] = Field(default="barrier-support-joint-pain",
+                                                                        description="a built-in trial")
+    per_arm: int = Field(default=40, ge=5, le=MAX_TRIAL_PER_ARM, description=f"people per arm, 5 to {MAX_TRIAL_PER_ARM}")
 
 
 class PopulationRequest(BaseModel):
@@ -307,6 +315,11 @@ def create_app() -> FastAPI:
         rows = frame[keep].astype(object).where(frame[keep].notna(), None).to_dict(orient="records")
         return {"summary": summary, "subjects": rows, "cap": MAX_POPULATION, "disclaimer": DISCLAIMER}
 
+    @app.post("/api/trial", responses=errors)
+    async def trial(request: TrialRequest) -> dict:
+        """A small virtual trial (at most 100 per arm here) and its power at three sizes, in plain words."""
+        return await _off_loop(_trial, request.trial, request.per_arm)
+
     @app.post("/api/triage", responses=errors)
     def triage(request: TriageRequest) -> TriageAnswer:
         """Guidance for red flags: with any flag, professional evaluation is essential."""
@@ -325,6 +338,38 @@ def create_app() -> FastAPI:
 
 WEB_DRAWS = 100
 """Ensemble draws behind a band on the web (the CLI runs all of them)."""
+
+
+@lru_cache(maxsize=2)
+def _trial_pool(name: str) -> dict:
+    """The pool of eligible people behind the page's trials, simulated once per process under every arm."""
+    from gutjoint.studies.trial import pool
+
+    return pool(name, 4 * MAX_TRIAL_PER_ARM)
+
+
+def _trial(name: str, per_arm: int) -> dict:
+    """One trial of ``per_arm`` people per arm and the power at three sizes (60 trials each, if the model is
+    right), drawn from a pool simulated once, and what it means in words."""
+    from gutjoint.studies.trial import load_trial, sample_trial, trial_power
+
+    spec = load_trial(name)
+    pool_ = _trial_pool(name)
+    result = sample_trial(spec, pool_, per_arm)
+    sizes = sorted({max(5, per_arm // 2), per_arm, 2 * per_arm})
+    power = trial_power(spec, sizes, repeats=60, pools=[pool_])
+    active = next(iter(result["comparisons"]))
+    d = result["comparisons"][active]["pain_change_difference"]
+    at = {r["per_arm"]: r["power_pain_model_right"] for r in power["rows"]}
+    n80 = power.get("per_arm_for_80pct_model_right")
+    words = (f"In this virtual trial ({per_arm} people per arm), {active} lowered pain by {-d['estimate']:.1f} points "
+             f"more than placebo (95% CI {-d['ci95'][1]:.1f} to {-d['ci95'][0]:.1f}). If the model is right, a "
+             f"trial this size would show a clear difference (p < 0.05) {at[per_arm]:.0%} of the time; "
+             + (f"about {n80:.0f} people per arm would give the usual 80% power. " if n80 else
+                f"even {2 * per_arm} per arm would not give the usual 80% power. ")
+             + "The model's own uncertainty widens this: the effect itself is not known (see the bands above).")
+    return {"trial": name, "per_arm": per_arm, "arms": result["arms"], "comparison": result["comparisons"][active],
+            "power": power["rows"], "words": words, "disclaimer": DISCLAIMER}
 
 
 def _bands(scenario, columns: tuple[str, ...]) -> dict:

@@ -8,7 +8,7 @@ temperature, the 2-SD threshold band, the L:M probes; see :mod:`gutjoint.studies
 Priors, from the parameter table (each rule is applied by :func:`prior_of`):
 
 - a parameter fitted here: log-uniform over its plausible range (the range is the literature's span; nothing
-  narrower is known before the fit). The nuisance levels of the gluten-free-diet condition: log-uniform over
+  narrower is known before the fit), with 1e-6 for a lower end of 0. The nuisance levels of the gluten-free-diet condition: log-uniform over
   ``fit.NUISANCE_RANGES`` (with 1e-6 for a lower end of 0).
 - a value read from a source (human measurement, published model, derived): log-normal around the value with
   the plausible range as +-2 SD in the log (a normal for a range that includes 0), truncated to the range.
@@ -183,8 +183,8 @@ def prior_of(name: str) -> Prior | None:
     rec = load_parameters()[name]
     if rec.value_grade == "definition" or rec.low == rec.high:
         return None
-    if rec.source_kind == "fitted":
-        return Prior("log-uniform" if rec.low > 0 else "uniform", rec.low, rec.high, rec.value, "fitted")
+    if rec.source_kind == "fitted":  # as sampled: log-uniform, with 1e-6 for a lower end of 0 (fit._bounds)
+        return Prior("log-uniform", max(rec.low, 1e-6), rec.high, rec.value, "fitted")
     return Prior("log-normal" if rec.low > 0 and rec.value > 0 else "normal", rec.low, rec.high, rec.value,
                  "prior-only" if rec.source_kind == "assumed" else "source")
 
@@ -383,8 +383,22 @@ def data_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+MOVES = {"stretch": "the affine-invariant stretch move (a = 2; Goodman & Weare 2010)",
+         "de-snooker": "differential evolution (ter Braak 2006) 80% with snooker updates (ter Braak & Vrugt 2008) "
+                       "20%"}
+"""emcee moves by name; benchmarks/bench_sampler.py compares them on the innate block."""
+
+
+def _moves(name: str):
+    import emcee
+
+    if name == "stretch":
+        return None
+    return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+
+
 def _sample_to_file(args) -> Chain:
-    block_name, folder, steps, seconds, seed = args
+    block_name, folder, steps, seconds, seed, moves = args
     counter = Path(folder) / f"progress_{block_name}.txt"
 
     def tick(k, n):
@@ -392,14 +406,17 @@ def _sample_to_file(args) -> Chain:
             counter.write_text(f"{k} {n}")
 
     return sample_block(block_name, Path(folder) / f"chain_{block_name}.h5", steps=steps, seconds=seconds,
-                        seed=seed, progress=tick)
+                        seed=seed, progress=tick, moves=_moves(moves))
 
 
 def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, draws: int = 500, seed: int = 1,
-                     workers: int = 2, write: bool = False, progress=None) -> dict:
+                     workers: int = 2, write: bool = False, progress=None, moves: str = "de-snooker",
+                     burn: float = 0.5, history: str = "") -> dict:
     """Sample every block in :data:`SAMPLED` (one worker each; an interrupted run resumes from its HDF5 chains in
     ``out``), check the chains, build the ensemble and write it with its provenance into ``out`` (and, with
-    ``write``, into the package data). ``progress(done, total)`` is called about once a second."""
+    ``write``, into the package data). ``progress(done, total)`` is called about once a second. ``moves``: a
+    name in :data:`MOVES`; ``burn``: the share of each chain's steps discarded; ``history``: how earlier runs
+    that the chains resume from were made (kept in the provenance)."""
     import datetime
     import importlib.metadata
     from concurrent.futures import ProcessPoolExecutor
@@ -410,9 +427,13 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
         raise OptionError("calibrate", "steps", steps, "at least 100 (half are discarded as burn-in)")
     if not 10 <= draws <= 5000:
         raise OptionError("calibrate", "draws", draws, "10 to 5000")
+    if moves not in MOVES:
+        raise OptionError("calibrate", "moves", moves, ", ".join(MOVES))
+    if not 0.0 <= burn < 0.95:
+        raise OptionError("calibrate", "burn", burn, "a share of the steps in [0, 0.95)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(name, str(out), steps, seconds, seed) for name in SAMPLED]
+    jobs = [(name, str(out), steps, seconds, seed, moves) for name in SAMPLED]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
         futures = [pool.submit(_sample_to_file, job) for job in jobs]
@@ -422,14 +443,15 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
                 progress(_progress(out), steps * len(jobs))
         chains = {job[0]: f.result() for job, f in zip(jobs, futures)}
     elapsed = time.perf_counter() - t0
-    checks = {name: diagnostics(chain) for name, chain in chains.items()}
-    frame, basis, acceptance = build_ensemble(chains, draws=draws, seed=seed)
+    checks = {name: diagnostics(chain, burn) for name, chain in chains.items()}
+    frame, basis, acceptance = build_ensemble(chains, draws=draws, seed=seed, burn=burn)
     provenance = {
         "created": datetime.date.today().isoformat(),
         "data_sha256": data_digest(),
-        "sampler": f"emcee {importlib.metadata.version('emcee')} EnsembleSampler, stretch move (a = 2)",
+        "sampler": f"emcee {importlib.metadata.version('emcee')} EnsembleSampler, {MOVES[moves]}"
+                   + (f"; resumed from: {history}" if history else ""),
         "blocks": {name: {"parameters": list(chain.parameters), "walkers": int(chain.samples.shape[1]),
-                          "steps": int(chain.samples.shape[0]), "burn_in": "first half",
+                          "steps": int(chain.samples.shape[0]), "burn_in": f"first {burn:.0%} of the steps",
                           "acceptance": chain.acceptance, "seconds": chain.seconds,
                           "diagnostics": checks[name]} for name, chain in chains.items()},
         "draws": draws, "thinning": "evenly spaced over the post-burn-in draws of all walkers",

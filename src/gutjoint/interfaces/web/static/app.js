@@ -239,6 +239,7 @@ const FAQ = [
   ["Can healing the gut reduce joint pain?", "In the model, barrier support relieves pain where the gut is a major contributor, and barely at all where pain is mechanical or metabolic. Barrier support normalised gut permeability in a human trial; that this then relieves joint pain is a hypothesis not yet tested in people.", ["barrier-support", "gut-driven-joint-pain"]],
   ["How long does it take?", "In a virtual population given barrier support, some people reach a 30% improvement within weeks and others need months: the chart shows the spread of times. The spread comes from how fast each person's immune response and nerve sensitization settle.", "population"],
   ["Can a gut infection cause joint pain?", "Yes, this is the best-documented gut-to-joint link in people: reactive arthritis. In population studies, 1 to 7 in 100 people develop arthritis 1 to 4 weeks after a Salmonella, Campylobacter, Shigella or Yersinia infection; most recover within months, and carriers of the gene HLA-B27 are at higher risk and more often stay ill for longer. Bacterial fragments, not live bacteria, are found in the joint. The chart shows the same week of infection (from day 10) in a susceptible person and in one who is not. The model's susceptibility and its population spread are assumptions tuned to those published rates, so the curve is an illustration, not a forecast for you. A hot, swollen or painful joint after diarrhoea or a urinary infection needs a doctor soon.", [["reactive-arthritis", {}, "susceptible"], ["reactive-arthritis", {reactive_susceptibility: 0}, "not susceptible"]]],
+  ["How would we know?", "By a trial: people with a leaky barrier and joint pain get barrier support or a placebo, without knowing which, and their pain is compared after 12 weeks. No such trial has been done. The model can run it in silico: it predicts how big the difference would be and how many people a real trial would need to see it. The placebo response (about one point of pain, within a week) is in both arms, and the answer is only as good as the model's untested assumptions.", "trial"],
   ["When should I see a doctor?", "If joint pain is severe, progressive, or comes with swelling, fever or deformity, professional evaluation is essential. Use the checklist below; the model cannot assess these signs.", "triage"],
 ];
 
@@ -261,6 +262,13 @@ async function runFaq(demo, out) {
     if (demo === "triage") {
       const r = await api("/api/triage", {flags: ["swelling"]});
       out.innerHTML = `<p class="small">Example, someone reporting a swollen joint: <strong>${r.message}</strong></p>`;
+      return;
+    }
+    if (demo === "trial") {
+      const r = await api("/api/trial", {trial: "barrier-support-joint-pain", per_arm: 40});
+      const rows = r.power.map((p) => `<tr><td>${p.per_arm}</td><td>${Math.round(100 * p.power_pain_model_right)}%</td></tr>`).join("");
+      out.innerHTML = `<p class="small" id="trial-words">${r.words}</p>
+        <table class="small"><tr><th>people per arm</th><th>chance to detect it (power)</th></tr>${rows}</table>`;
       return;
     }
     if (demo === "population") {
