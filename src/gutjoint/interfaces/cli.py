@@ -466,7 +466,9 @@ def trial(
         effect = f"predicted effect (pain change difference over the whole pool) {curve['effect_model_right']:+.2f}"
         if "effect_over_uncertainty" in curve:
             e = curve["effect_over_uncertainty"]
-            effect += f"; over {uncertainty} parameter draws {e['median']:+.2f} (90% interval {e['q05']:+.2f} to {e['q95']:+.2f})"
+            effect += (f"; over {uncertainty - curve['draws_too_few_eligible']} parameter draws {e['median']:+.2f} "
+                       f"(90% interval {e['q05']:+.2f} to {e['q95']:+.2f}); under {curve['draws_too_few_eligible']} "
+                       "draws too few screened people were eligible to run it")
         console.print("  " + effect, soft_wrap=True)
         for label, words in (("model_right", "if the model is right"), ("over_uncertainty", "over what we do not know")):
             if f"per_arm_for_80pct_{label}" in curve:

@@ -3,7 +3,6 @@ how much the data narrowed each fitted parameter, and the posterior predictive c
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -12,25 +11,31 @@ from gutjoint.files import atomic_write
 
 
 def _narrowing(ensemble) -> list[tuple[str, str, float]]:
+    """Posterior spread over prior spread of each fitted parameter, on its prior's scale (log for log-uniform)."""
     from gutjoint.biology.parameters import load_parameters
+    from gutjoint.studies.calibration.posterior import prior_of
 
     table = load_parameters()
     rows = []
     for name in ensemble.constrained():
-        rec = table[name]
-        prior_sd = (math.log(rec.high) - math.log(max(rec.low, 1e-6))) / math.sqrt(12)  # the sampled prior
-        rows.append((name, rec.value_grade, float(np.std(np.log(ensemble.values[name]))) / prior_sd))
+        prior = prior_of(name)
+        log = prior.kind.startswith("log")
+        spread = (lambda v: float(np.std(np.log(v) if log else v)))  # noqa: E731
+        ratio = spread(ensemble.values[name].to_numpy()) / spread(prior.draw(np.random.default_rng(0), 20_000))
+        rows.append((name, f"{table[name].value_grade}; prior {prior.kind}", ratio))
     return sorted(rows, key=lambda r: r[2])
 
 
-def _plots(chains, folder: Path, burn: float) -> list[str]:
+def _plots(chains, folder: Path, burn) -> list[str]:
     """ArviZ trace plot of each block and a pair plot of its four best-constrained parameters."""
     import arviz as az
     import matplotlib.pyplot as plt
 
     names = []
     for block, chain in chains.items():
-        post = chain.posterior(burn)
+        from gutjoint.studies.calibration.posterior import share_of
+
+        post = chain.posterior(share_of(burn, block))
         data = az.convert_to_inference_data({n: post[:, :, i] for i, n in enumerate(chain.parameters)})
         spread = np.argsort(post.reshape(-1, post.shape[2]).std(axis=0))
         for kind, picks in (("trace", chain.parameters[:8]), ("pair", [chain.parameters[i] for i in spread[:4]])):
@@ -46,7 +51,7 @@ def _plots(chains, folder: Path, burn: float) -> list[str]:
 
 
 def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_rates: list[dict],
-                          burn: float = 0.5) -> Path:
+                          burn: float | dict[str, float] = 0.5) -> Path:
     """``ensemble.md`` (and its figures) in ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -64,14 +69,15 @@ def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_r
         lines.append(f"| {name} | {len(block['parameters'])} | {block['walkers']} | {block['steps']} | "
                      f"{block['acceptance']:.2f} | {max(v['r_hat'] for v in d.values()):.3f} | "
                      f"{min(v['ess_bulk'] for v in d.values()):.0f} | {max(v['tau_steps'] for v in d.values()):.0f} |")
-    lines += ["", f"R-hat is ArviZ's rank-normalised split R-hat with each walker as a chain, after discarding the "
-              f"first {burn:.0%} of the steps. Parameters above 1.01:", ""]
+    lines += ["", "R-hat is ArviZ's rank-normalised split R-hat with each walker as a chain, after discarding the "
+              "burn-in (" + ", ".join(f"{n}: {b['burn_in']}" for n, b in meta["blocks"].items())
+              + "). Parameters above 1.01:", ""]
     above = [(b, n, v) for b, block in meta["blocks"].items() for n, v in block["diagnostics"].items()
              if v["r_hat"] >= 1.01]
     lines += [f"- {b}: `{n}` R-hat {v['r_hat']:.3f}, ESS {v['ess_bulk']:.0f}" for b, n, v in above] or ["- none"]
     lines += ["", "## What the data narrowed", "",
-              "Posterior log-SD over the log-uniform prior's (1 = the data say nothing; the profile likelihood "
-              "found few of these identifiable).", "", "| parameter | value grade | posterior / prior spread |",
+              "Posterior SD over the prior's, on the prior's scale (1 = the data say nothing; the profile likelihood "
+              "found few of these identifiable).", "", "| parameter | value grade and prior | posterior / prior spread |",
               "|---|---|---:|"]
     lines += [f"| `{n}` | {g} | {r:.2f} |" for n, g, r in _narrowing(ensemble)]
     lines += ["", f"Prior-only parameters (assumed values, drawn from their priors): {len(ensemble.prior_only())}. "

@@ -438,11 +438,16 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
     if repeats < 10:
         raise OptionError("trial", "repeats", repeats, "at least 10")
     pools = list(pools) if pools else [_pool(trial, None, pool_size or max(sizes) * len(trial.arms) * 2)]
+    unscreenable = 0
     if ensemble_draws and len(pools) == 1:
         from gutjoint.studies.uncertainty import load_ensemble
 
         sets = load_ensemble().parameter_sets()[:ensemble_draws]
-        pools += [_pool(trial, values, pool_size or max(sizes) * len(trial.arms) * 2) for values in sets]
+        for values in sets:
+            try:
+                pools.append(_pool(trial, values, pool_size or max(sizes) * len(trial.arms) * 2))
+            except ScenarioError:  # under this draw too few people meet the criteria: no trial to run
+                unscreenable += 1
     rows = []
     for n in sizes:
         row = {"per_arm": n}
@@ -460,7 +465,7 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
             progress(len(rows), len(sizes))
     effects = [p["effect"] for p in pools]
     out = {"alpha": alpha, "repeats": repeats, "ensemble_draws": ensemble_draws, "rows": rows,
-           "effect_model_right": effects[0]}
+           "effect_model_right": effects[0], "draws_too_few_eligible": unscreenable}
     if len(effects) > 1:
         out["effect_over_uncertainty"] = {"median": float(np.median(effects[1:])),
                                           "q05": float(np.quantile(effects[1:], 0.05)),
@@ -502,8 +507,8 @@ def _pool(trial: Trial, parameters, size: int) -> dict:
     people = [p for p in screen(trial, parameters=parameters, screened=max(trial.screened, 4 * size),
                                 rest_cache=cache, needed=size) if p["eligible"]]
     if len(people) < size // 2:
-        raise OptionError("trial", "screened", trial.screened, f"enough eligible people for a power pool of {size}",
-                          problem=f"gives only {len(people)} eligible")
+        raise ScenarioError(trial.source, "screened", trial.screened, f"a screening that finds at least {size // 2} "
+                            f"eligible people for a power pool of {size} (it found {len(people)})")
     people = people[:size]
     outcomes = potential_outcomes(trial, people, rest_cache=cache)
     ok = np.all([np.isfinite(outcomes[a.name]["pain_nrs"]).all(axis=1) for a in trial.arms], axis=0)

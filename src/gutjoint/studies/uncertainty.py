@@ -201,12 +201,13 @@ def in_words(low: float, high: float, unit: str = "", digits: int = 2) -> str:
         if high >= 14:
             return f"between {low / 7:.1f} and {high / 7:.1f} weeks"
     fmt = f"{{:.{digits}g}}"
-    return f"between {fmt.format(low)} and {fmt.format(high)}" + (f" {unit}" if unit else "")
+    return f"between {fmt.format(low)} and {fmt.format(high)}" + (
+        unit if unit.startswith("/") else f" {unit}" if unit else "")
 
 
 def honesty_line(ensemble: Ensemble) -> str:
     """Which parts of a band the human data constrain, in one sentence."""
-    return (f"The band comes from {len(ensemble)} parameter sets: {len(ensemble.constrained())} parameters are "
+    return (f"The ensemble holds {len(ensemble)} parameter sets: {len(ensemble.constrained())} parameters are "
             f"constrained by human calibration data (posterior draws); {len(ensemble.prior_only())} rest on "
             "assumptions and are drawn from priors around the assumed values (the plausible range as +-2 SD), so "
             "a wide band means the answer depends on untested assumptions, not on measured biology.")

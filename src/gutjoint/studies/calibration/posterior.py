@@ -8,7 +8,8 @@ temperature, the 2-SD threshold band, the L:M probes; see :mod:`gutjoint.studies
 Priors, from the parameter table (each rule is applied by :func:`prior_of`):
 
 - a parameter fitted here: log-uniform over its plausible range (the range is the literature's span; nothing
-  narrower is known before the fit), with 1e-6 for a lower end of 0. The nuisance levels of the gluten-free-diet condition: log-uniform over
+  narrower is known before the fit); uniform where the range starts at 0 (a fraction, or a gain that may
+  vanish: a log-uniform prior there would put half its mass below a thousandth of the range). The nuisance levels of the gluten-free-diet condition: log-uniform over
   ``fit.NUISANCE_RANGES`` (with 1e-6 for a lower end of 0).
 - a value read from a source (human measurement, published model, derived): log-normal around the value with
   the plausible range as +-2 SD in the log (a normal for a range that includes 0), truncated to the range.
@@ -59,14 +60,23 @@ def _block(name: str) -> fit.Block:
     return next(b for b in fit.BLOCKS if b.name == name)
 
 
+def _flat(block: fit.Block) -> np.ndarray:
+    """Which of a block's parameters have a range starting at 0 (a fraction, or a gain that may vanish): their
+    prior is uniform on the natural scale, not log-uniform."""
+    table = load_parameters()
+    return np.array([(fit.NUISANCE_RANGES[n][0] if n in fit.NUISANCE_RANGES else table[n].low) == 0
+                     for n in block.parameters])
+
+
 def log_probability(x: np.ndarray, block_name: str, lo: np.ndarray, hi: np.ndarray) -> float:
-    """Log posterior (up to a constant) of a block at log-parameters ``x``: log-uniform prior, standardised
-    residuals as the likelihood."""
+    """Log posterior (up to a constant) of a block at log-parameters ``x``: the prior of :func:`prior_of`
+    (log-uniform, or uniform on the natural scale for a range from 0: the Jacobian ``sum(x)`` of those
+    coordinates), standardised residuals as the likelihood."""
     if np.any(x <= lo) or np.any(x >= hi):
         return -np.inf
     block = _block(block_name)
     r = block.residuals(dict(zip(block.parameters, np.exp(x))))
-    value = -0.5 * float(np.sum(r**2))
+    value = -0.5 * float(np.sum(r**2)) + float(np.sum(x[_flat(block)]))
     return value if math.isfinite(value) else -np.inf
 
 
@@ -183,8 +193,8 @@ def prior_of(name: str) -> Prior | None:
     rec = load_parameters()[name]
     if rec.value_grade == "definition" or rec.low == rec.high:
         return None
-    if rec.source_kind == "fitted":  # as sampled: log-uniform, with 1e-6 for a lower end of 0 (fit._bounds)
-        return Prior("log-uniform", max(rec.low, 1e-6), rec.high, rec.value, "fitted")
+    if rec.source_kind == "fitted":  # as sampled (log_probability): log-uniform, or uniform for a range from 0
+        return Prior("log-uniform" if rec.low > 0 else "uniform", max(rec.low, 1e-6), rec.high, rec.value, "fitted")
     return Prior("log-normal" if rec.low > 0 and rec.value > 0 else "normal", rec.low, rec.high, rec.value,
                  "prior-only" if rec.source_kind == "assumed" else "source")
 
@@ -216,7 +226,13 @@ def _plausible(sets: list[dict[str, float]]) -> np.ndarray:
     return ok
 
 
-def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 2026, burn: float = 0.5):
+def share_of(burn: float | dict[str, float], block: str) -> float:
+    """The burn-in share of ``block``: one share for every block, or one per block."""
+    return float(burn[block] if isinstance(burn, dict) else burn)
+
+
+def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 2026,
+                   burn: float | dict[str, float] = 0.5):
     """``draws`` parameter sets: the sampled blocks' posterior (thinned evenly over walkers and steps), every
     other uncertain parameter from its prior, redrawn until the healthy resting state is plausible
     (:data:`HEALTHY_REST`), and ``lps_per_fat`` and the attribution references recomputed for each set. Returns a
@@ -228,7 +244,7 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
     posterior: dict[str, np.ndarray] = {}
     basis: dict[str, str] = {}
     for block_name, chain in chains.items():
-        post = chain.posterior(burn).reshape(-1, len(chain.parameters))
+        post = chain.posterior(share_of(burn, block_name)).reshape(-1, len(chain.parameters))
         pick = np.linspace(0, len(post) - 1, draws).round().astype(int)
         for i, name in enumerate(chain.parameters):  # parameters, and the calibration conditions' levels
             posterior[name] = np.exp(post[pick, i])
@@ -411,12 +427,12 @@ def _sample_to_file(args) -> Chain:
 
 def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, draws: int = 500, seed: int = 1,
                      workers: int = 2, write: bool = False, progress=None, moves: str = "de-snooker",
-                     burn: float = 0.5, history: str = "") -> dict:
+                     burn: float | dict[str, float] = 0.5, history: str = "") -> dict:
     """Sample every block in :data:`SAMPLED` (one worker each; an interrupted run resumes from its HDF5 chains in
     ``out``), check the chains, build the ensemble and write it with its provenance into ``out`` (and, with
     ``write``, into the package data). ``progress(done, total)`` is called about once a second. ``moves``: a
-    name in :data:`MOVES`; ``burn``: the share of each chain's steps discarded; ``history``: how earlier runs
-    that the chains resume from were made (kept in the provenance)."""
+    name in :data:`MOVES`; ``burn``: the share of each chain's steps discarded (one for all, or per block);
+    ``history``: how earlier runs that the chains resume from were made (kept in the provenance)."""
     import datetime
     import importlib.metadata
     from concurrent.futures import ProcessPoolExecutor
@@ -429,8 +445,9 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
         raise OptionError("calibrate", "draws", draws, "10 to 5000")
     if moves not in MOVES:
         raise OptionError("calibrate", "moves", moves, ", ".join(MOVES))
-    if not 0.0 <= burn < 0.95:
-        raise OptionError("calibrate", "burn", burn, "a share of the steps in [0, 0.95)")
+    for name in SAMPLED:
+        if not 0.0 <= share_of(burn, name) < 0.95:
+            raise OptionError("calibrate", "burn", burn, "a share of the steps in [0, 0.95)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(name, str(out), steps, seconds, seed, moves) for name in SAMPLED]
@@ -443,7 +460,7 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
                 progress(_progress(out), steps * len(jobs))
         chains = {job[0]: f.result() for job, f in zip(jobs, futures)}
     elapsed = time.perf_counter() - t0
-    checks = {name: diagnostics(chain, burn) for name, chain in chains.items()}
+    checks = {name: diagnostics(chain, share_of(burn, name)) for name, chain in chains.items()}
     frame, basis, acceptance = build_ensemble(chains, draws=draws, seed=seed, burn=burn)
     provenance = {
         "created": datetime.date.today().isoformat(),
@@ -451,7 +468,8 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
         "sampler": f"emcee {importlib.metadata.version('emcee')} EnsembleSampler, {MOVES[moves]}"
                    + (f"; resumed from: {history}" if history else ""),
         "blocks": {name: {"parameters": list(chain.parameters), "walkers": int(chain.samples.shape[1]),
-                          "steps": int(chain.samples.shape[0]), "burn_in": f"first {burn:.0%} of the steps",
+                          "steps": int(chain.samples.shape[0]),
+                          "burn_in": f"first {share_of(burn, name):.0%} of the steps",
                           "acceptance": chain.acceptance, "seconds": chain.seconds,
                           "diagnostics": checks[name]} for name, chain in chains.items()},
         "draws": draws, "thinning": "evenly spaced over the post-burn-in draws of all walkers",
