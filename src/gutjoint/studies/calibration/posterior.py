@@ -23,8 +23,9 @@ Priors, from the parameter table (each rule is applied by :func:`prior_of`):
 - definitions (traits, switches, reference levels) are not uncertain: traits are set by the scenario, and the two
   attribution references are recomputed for every draw from its own healthy resting state.
 
-Sampling (emcee's affine-invariant ensemble, Goodman & Weare 2010, Comm App Math Comp Sci 5:65; Foreman-Mackey et
-al. 2013, PASP 125:306) runs block by block: the barrier block (L:M probes) and the innate block (the LPS
+Sampling (emcee's ensemble samplers, Foreman-Mackey et al. 2013, PASP 125:306: differential evolution with
+snooker updates by default, ter Braak 2006 and ter Braak & Vrugt 2008, or the affine-invariant stretch move of
+Goodman & Weare 2010, Comm App Math Comp Sci 5:65; walkers start drawn from the prior) runs block by block: the barrier block (L:M probes) and the innate block (the LPS
 challenge), each conditional on the table's values of everything else; the two share no targets. The cohort
 block (CRP distribution, 300 ms a likelihood) and the one-parameter fits (``lps_per_fat``: recomputed from each
 draw, as the fit does; ``reactive_seeding``) are not sampled: ``lps_per_fat`` follows each draw, the others stay at
@@ -98,9 +99,11 @@ class Chain:
 
 
 def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None = None, seed: int = 1,
-                 seconds: float | None = None, moves=None, progress=None) -> Chain:
+                 seconds: float | None = None, moves=None, progress=None, start_from: str = "prior") -> Chain:
     """Run (or resume) emcee on one block until ``steps`` steps are stored or ``seconds`` have passed; the
-    chain is kept in the HDF5 file ``path`` under the block's name."""
+    chain is kept in the HDF5 file ``path`` under the block's name. A new chain's walkers start drawn from the
+    prior (``start_from="prior"``: spread over what the data leave open, so an unidentifiable parameter needs
+    no burn-in to spread) or in a 1e-3 ball around the fitted values (``"fit"``)."""
     import emcee
 
     block = _block(block_name)
@@ -112,8 +115,14 @@ def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None
     if done == 0:
         backend.reset(walkers, ndim)
         rng = np.random.default_rng([seed, ndim])
-        centre = np.clip(fit._current(block.parameters, {}), lo + 1e-6, hi - 1e-6)
-        start = np.clip(centre + 1e-3 * rng.standard_normal((walkers, ndim)), lo + 1e-9, hi - 1e-9)
+        if start_from == "prior":
+            flat = _flat(block)
+            u = rng.uniform(size=(walkers, ndim))
+            start = np.where(flat, np.log(np.exp(lo) + u * (np.exp(hi) - np.exp(lo))), lo + u * (hi - lo))
+            start = np.clip(start, lo + 1e-9, hi - 1e-9)
+        else:
+            centre = np.clip(fit._current(block.parameters, {}), lo + 1e-6, hi - 1e-6)
+            start = np.clip(centre + 1e-3 * rng.standard_normal((walkers, ndim)), lo + 1e-9, hi - 1e-9)
     else:
         start = backend.get_last_sample()  # resume from the stored walkers
     sampler = emcee.EnsembleSampler(walkers, ndim, log_probability, args=(block_name, lo, hi), backend=backend,
