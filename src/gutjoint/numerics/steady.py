@@ -116,11 +116,13 @@ def find_steady_state(
 
 def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.ndarray, U: np.ndarray, *,
                        fixed: Sequence[int] = (), tol: float = 1e-9, newton: Callable,
-                       fallback_horizon: float = 5000.0) -> list[SteadyState]:
+                       fallback_horizon: float = 5000.0, fallback: bool = True) -> list[SteadyState]:
     """:func:`find_steady_state` for many subjects (rows of ``guesses``, ``P``, ``U``), with the same answers.
 
     The compiled Newton runs for each subject, then one stacked eigenvalue call checks the stability of all the
-    converged ones; a subject Newton does not settle goes through :func:`find_steady_state`'s fallbacks."""
+    converged ones; a subject Newton does not settle goes through :func:`find_steady_state`'s fallbacks (root
+    finding, then a long relaxation in SciPy: up to seconds each), or, with ``fallback=False``, is returned as
+    failed at once."""
     guesses = np.asarray(guesses, dtype=float)
     n, size = guesses.shape
     mask = np.zeros(size, dtype=np.bool_)
@@ -137,5 +139,6 @@ def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.
         stable[converged] = np.linalg.eigvals(blocks).real.max(axis=1) < 1e-9
     return [SteadyState(Y[i], True, "newton", float(residuals[i])) if stable[i] else
             find_steady_state(rhs, jac, guesses[i], P[i], U[i], fixed=fixed, tol=tol,
-                              fallback_horizon=fallback_horizon)
+                              fallback_horizon=fallback_horizon) if fallback else
+            SteadyState(Y[i], False, "newton", float(residuals[i]))
             for i in range(n)]

@@ -135,9 +135,11 @@ def prepare(scenario, parameters: dict[str, float] | None = None, *, rest_cache:
 
 
 def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | None] | None = None, *,
-                 rest_cache: dict | None = None, runtime: Runtime | None = None) -> list[Problem]:
+                 rest_cache: dict | None = None, runtime: Runtime | None = None,
+                 relax: bool = True) -> list[Problem]:
     """:func:`prepare` for many scenarios at once (each with its own ``parameters``, if given): the resting states
-    they do not share are solved in one batch (``numerics.steady.find_steady_states``)."""
+    they do not share are solved in one batch (``numerics.steady.find_steady_states``). ``relax=False`` skips
+    the slow fallbacks for a resting state the compiled Newton does not settle (it is then a failure)."""
     runtime = runtime or get_runtime()
     cache = {} if rest_cache is None else rest_cache
     loaded = [load_scenario(sc) for sc in scenarios]
@@ -150,7 +152,8 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
         fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
         rests = find_steady_states(runtime.compiled.rhs, runtime.compiled.jac,
                                    np.array([runtime.rest_guess(P[i]) for i in todo]), np.array([P[i] for i in todo]),
-                                   np.array([U[i] for i in todo]), fixed=fixed, newton=runtime.compiled.rest_newton)
+                                   np.array([U[i] for i in todo]), fixed=fixed, newton=runtime.compiled.rest_newton,
+                                   fallback=relax)
         cache.update(zip((keys[i] for i in todo), rests))
     return [Problem(runtime, sc, p, cache[key]) for sc, p, key in zip(loaded, P, keys)]
 
