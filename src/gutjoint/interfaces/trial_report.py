@@ -3,15 +3,14 @@ self-contained HTML report (with the disclaimer), and the power table and figure
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from gutjoint.files import atomic_write, write_table
+from gutjoint.interfaces.report import _png, _table  # the person-facing report's embedded figure and table
 from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE
 
 COLOURS = ("#555555", "#2a9d8f", "#e76f51", "#264653")
@@ -53,12 +52,6 @@ def power_figure(power: dict) -> Figure:
     return fig
 
 
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def _rows(result) -> list[list[str]]:
     out = []
     for arm, s in result.arms.items():
@@ -67,12 +60,6 @@ def _rows(result) -> list[list[str]]:
                     f"{s['responder_30']:.0%}", f"{s['responder_50']:.0%}", f"{s['crp_change_mean']:+.2f}",
                     f"{s['lm_change_mean']:+.4f}"])
     return out
-
-
-def _table(header, rows) -> str:
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def write_trial(result, out, power: dict | None = None) -> Path:
@@ -111,7 +98,7 @@ def write_trial(result, out, power: dict | None = None) -> Path:
                       f"randomisation, placebo responses and dropout each time); 'over parameter draws' also changes "
                       f"the model's parameters ({power['ensemble_draws']} ensemble draws), so it is the power over "
                       f"what we do not know.</p><img src='{_png(pfig)}' alt='Power against people per arm'>"
-                      + _table(["per arm", *keys], [[r["per_arm"], *(f"{r[k]:.0%}" for k in keys)]
+                      + _table(["per arm", *keys], [[str(r["per_arm"]), *(f"{r[k]:.0%}" for k in keys)]
                                                     for r in power["rows"]]))
     c = result.consort
     flow = (f"Screened {c['screened']}; eligible {c['eligible']}; randomised "
@@ -143,7 +130,8 @@ padding: .3rem .5rem; text-align: left; }} img {{ max-width: 100%; }}</style></h
         comparisons)}
 <img src="{_png(figure)}" alt="Pain per arm over the weeks">
 <p><small>Placebo response (in every blinded arm, pain only): {PLACEBO.size:g} NRS points at plateau, reached
-with a time constant of {PLACEBO.onset_weeks:g} week; grade: {html.escape(PLACEBO.grade)}. {html.escape(PLACEBO.source)}</small></p>
+with a time constant of {PLACEBO.onset_weeks:g} week; grade of the effect: {html.escape(PLACEBO.grade)}; of
+its values: {html.escape(PLACEBO.value_grade)}. {html.escape(PLACEBO.source)}</small></p>
 {power_html}
 <p class="warn">{html.escape(DISCLAIMER)} {html.escape(RED_FLAG_LINE)}</p></body></html>"""
     return atomic_write(out / "report.html", lambda tmp: tmp.write_text(text, encoding="utf-8"), field="out")

@@ -40,6 +40,7 @@ class PlaceboResponse:
     onset_weeks: float
     person_sd: float
     grade: str
+    value_grade: str
     source: str
 
     def at(self, weeks: np.ndarray, factor: np.ndarray) -> np.ndarray:
@@ -54,7 +55,8 @@ class PlaceboResponse:
 
 
 PLACEBO = PlaceboResponse(
-    size=1.1, onset_weeks=1.0, person_sd=1.0, grade="human RCT (placebo arms)",
+    size=1.1, onset_weeks=1.0, person_sd=1.0, grade="human RCT",
+    value_grade="human measurement (size and onset, from placebo arms); person_sd assumed",
     source="size: RA placebo arm -11.0 mm of 100 (VAS, from 70.2) at week 26 (van de Putte 2004 Ann Rheum Dis "
            "63:508, week-26 table); the OA placebo effect size 0.51 (Zhang 2008 Ann Rheum Dis 67:1716) is about 1 "
            "NRS point at an SD of 2. Onset: most of it within the first week (FAST4WARD placebo -5.2 mm at week 1, "
@@ -144,13 +146,9 @@ def _num(source, field, value, low, high, *, integer=False) -> float:
 
 
 def trial_from_dict(data: dict, *, source: str = "<trial>", name: str = "trial") -> Trial:
-    from gutjoint.studies.scenario import builtin_scenarios
+    from gutjoint.studies.scenario import _check_keys, _name, _table, builtin_scenarios
 
-    if not isinstance(data, dict):
-        raise ScenarioError(source, "<top level>", data, "a table")
-    for key in data:
-        if key not in TOP_LEVEL:
-            raise ScenarioError(source, key, data[key], f"known fields: {', '.join(TOP_LEVEL)}")
+    _check_keys(source, "", _table(source, "<top level>", data), TOP_LEVEL)
     for key in ("weeks", "arms", "per_arm"):
         if key not in data:
             raise ScenarioError(source, key, None, "required")
@@ -182,23 +180,14 @@ def trial_from_dict(data: dict, *, source: str = "<trial>", name: str = "trial")
         raise ScenarioError(source, "arms", data["arms"], "a list of at least two [[arms]]")
     for i, arm in enumerate(data["arms"]):
         where = f"arms[{i}]"
-        if not isinstance(arm, dict):
-            raise ScenarioError(source, where, arm, "a table")
-        for key in arm:
-            if key not in ARM_KEYS:
-                raise ScenarioError(source, f"{where}.{key}", arm[key], f"known fields: {', '.join(ARM_KEYS)}")
+        _check_keys(source, f"{where}.", _table(source, where, arm), ARM_KEYS)
         if not isinstance(arm.get("name"), str) or not arm["name"].strip():
             raise ScenarioError(source, f"{where}.name", arm.get("name"), "a name")
         windows = []
         for j, item in enumerate(arm.get("interventions", [])):
             at = f"{where}.interventions[{j}]"
-            if not isinstance(item, dict):
-                raise ScenarioError(source, at, item, "a table")
-            for key in item:
-                if key not in INTERVENTION_KEYS:
-                    raise ScenarioError(source, f"{at}.{key}", item[key], f"known fields: {', '.join(INTERVENTION_KEYS)}")
-            if item.get("name") not in species.INTERVENTIONS:
-                raise ScenarioError(source, f"{at}.name", item.get("name"), ", ".join(species.INTERVENTIONS))
+            _check_keys(source, f"{at}.", _table(source, at, item), INTERVENTION_KEYS)
+            _name(source, f"{at}.name", item.get("name"), species.INTERVENTIONS)
             level = _num(source, f"{at}.level", item.get("level", 1.0), 0.0, 1.0)
             start = _num(source, f"{at}.start_week", item.get("start_week", 0.0), 0.0, weeks)
             end = _num(source, f"{at}.end_week", item.get("end_week", weeks), start, weeks)

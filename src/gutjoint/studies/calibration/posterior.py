@@ -216,10 +216,11 @@ def ensemble_path(name: str = ENSEMBLE_FILE) -> Path:
 
 HEALTHY_REST = {"pain_nrs": (0.0, 2.0), "crp_mg_l": (0.2, 3.0), "lm_ratio": (0.005, 0.05)}
 """What a parameter set must give the healthy scenario at rest to enter the ensemble: little pain (NRS < 2, the
-'low pain' band of the population phenotypes), CRP below the 3 mg/L high-risk cut (Pearson et al. 2003,
-Circulation 107:499) and a normal lactulose:mannitol ratio (healthy lower limit 0.005, Hirsch 1997, up to 0.05).
-This is the plausibility step of Allen, Rieger & Musante 2016 (CPT Pharmacometrics Syst Pharmacol 5:140) applied
-to the prior-only draws."""
+'low pain' band of the population phenotypes; assumed), CRP at most 3 mg/L (the cut of the adult CRP targets,
+data/calibration/population_targets.csv; a healthy person sits below it) and a normal lactulose:mannitol ratio
+(the lower limit 0.005 of ``population.LM_PLAUSIBLE``, Hirsch 1997; the upper 0.05 assumed). This is the
+plausibility step of Allen, Rieger & Musante 2016 (CPT Pharmacometrics Syst Pharmacol 5:140) applied to the
+prior-only draws."""
 MAX_ROUNDS = 40
 
 
@@ -312,6 +313,9 @@ def write_ensemble(frame, basis: dict[str, str], provenance: dict, folder: Path 
     atomic_write(folder / ENSEMBLE_FILE, lambda tmp: frame.to_parquet(tmp, index=False), field="out")
     atomic_write(folder / PROVENANCE_FILE, lambda tmp: tmp.write_text(json.dumps({**provenance, "basis": basis},
                                                                                   indent=1)), field="out")
+    from gutjoint.studies.uncertainty import _load
+
+    _load.cache_clear()  # a later load_ensemble in this process reads what was just written
     return folder / ENSEMBLE_FILE
 
 
