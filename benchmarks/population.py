@@ -231,7 +231,7 @@ def _whole_with_engine_clock(n: int) -> tuple[float, float, float, float]:
     from gutjoint.studies import population, runtime
 
     rt = runtime.get_runtime()
-    spent = {"rodas4_batch": 0.0, "rest_newton": 0.0, "outputs_scheduled": 0.0}
+    spent = {"rodas4_batch": 0.0, "rest_newton_batch": 0.0, "outputs_scheduled": 0.0}
 
     def clocked(name):
         inner = getattr(rt.compiled, name)
@@ -245,11 +245,12 @@ def _whole_with_engine_clock(n: int) -> tuple[float, float, float, float]:
 
     object.__setattr__(rt, "compiled", replace(rt.compiled, **{name: clocked(name) for name in spent}))
     population._selection_model()
+    spent.update(dict.fromkeys(spent, 0.0))  # the pilot above is not part of the timed run
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
         population.run_population("barrier-support", n=n, seed=1, out=out)
         wall = time.perf_counter() - t0
-    return wall, spent["rodas4_batch"], spent["rest_newton"], spent["outputs_scheduled"]
+    return wall, spent["rodas4_batch"], spent["rest_newton_batch"], spent["outputs_scheduled"]
 
 
 def _fresh_whole(n: int):

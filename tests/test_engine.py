@@ -138,3 +138,16 @@ def test_batched_failure_is_reported_per_subject():
 
     results = simulate_many(["endotoxemia-2ngkg", "endotoxemia-2ngkg"], tolerances=Tolerances(max_steps=3))
     assert all(r.status is Status.STEP_LIMIT for r in results)
+
+
+@pytest.mark.parametrize("scenario", ["barrier-support", "endotoxemia-2ngkg", "reactive-arthritis"])
+def test_reporting_at_a_few_times_gives_the_full_grids_values(scenario):
+    # Problem.at: the engine steps the same whatever it reports, so a sparse grid reads the same numbers
+    problem = gutjoint.prepare(scenario)
+    full = problem.solve()
+    picks = np.array([0, 1, full.times.size // 3, full.times.size - 1])
+    sparse = problem.at(full.times[picks]).solve()
+    assert sparse.ok and sparse.times.size == picks.size
+    np.testing.assert_array_equal(sparse.outputs, full.outputs[picks])
+    with pytest.raises(ValueError, match="increase within"):
+        problem.at([5.0, 1.0])

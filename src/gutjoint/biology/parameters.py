@@ -114,10 +114,18 @@ class ParameterTable:
     def __contains__(self, name: object) -> bool:
         return name in self._index
 
-    def vector(self, overrides: dict[str, float] | None = None) -> np.ndarray:
+    @functools.cached_property
+    def _values(self) -> np.ndarray:
         values = np.array([p.value for p in self.records], dtype=float)
+        values.flags.writeable = False
+        return values
+
+    def vector(self, overrides: dict[str, float] | None = None) -> np.ndarray:
+        """The values in table order (a new array), with ``overrides`` (name -> value) applied."""
+        values = self._values.copy()
+        index = self._index
         for name, value in (overrides or {}).items():
-            values[self._index[name]] = float(value)  # KeyError for an unknown name
+            values[index[name]] = float(value)  # KeyError for an unknown name
         return values
 
     def value_grade_counts(self) -> dict[str, int]:

@@ -60,6 +60,7 @@ class CompiledSystem:
     outputs_scheduled: Callable
     rodas4_batch: Callable
     rest_newton: Callable
+    rest_newton_batch: Callable
     n_states: int
     n_outputs: int
     path: Path
@@ -325,6 +326,7 @@ def compile_system(
         outputs_scheduled=module.outputs_scheduled,
         rodas4_batch=module.rodas4_batch,
         rest_newton=module.rest_newton,
+        rest_newton_batch=module.rest_newton_batch,
         n_states=meta["n_states"],
         n_outputs=meta["n_outputs"],
         path=source_path,

@@ -47,7 +47,7 @@ class Schedule:
         if self.bounds.ndim != 1 or self.bounds.size != self.inputs.shape[0] + 1 or self.inputs.shape[0] < 1:
             raise ValueError(f"a schedule needs segments + 1 bounds: {self.bounds.size} bounds for "
                              f"{self.inputs.shape[0]} segments")
-        if np.any(np.diff(self.bounds) < 0):
+        if (self.bounds[1:] < self.bounds[:-1]).any():
             raise ValueError(f"schedule bounds are not in order: {self.bounds.tolist()}")
 
     @classmethod

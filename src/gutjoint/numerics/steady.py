@@ -68,8 +68,8 @@ def find_steady_state(
 ) -> SteadyState:
     """Steady state of ``dy/dt = rhs(y, t, p, u)`` with the ``fixed`` indices held at their guessed values.
 
-    ``newton(y, p, u, fixed_mask, tol, max_iter)``, when given (the compiled pseudo-transient Newton of the
-    model's module), is tried first; it updates ``y`` in place and returns its residual (inf on failure)."""
+    ``newton``, when given (the compiled pseudo-transient Newton of the model's module, batch form: see
+    :func:`find_steady_states`), is tried first."""
     guess = np.asarray(guess, dtype=float)
     if newton is not None:  # the batch path for one subject: Newton first, then these fallbacks
         return find_steady_states(rhs, jac, guess[None, :], np.asarray(p)[None, :], np.asarray(u)[None, :],
@@ -119,7 +119,9 @@ def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.
                        fallback_horizon: float = 5000.0, fallback: bool = True) -> list[SteadyState]:
     """:func:`find_steady_state` for many subjects (rows of ``guesses``, ``P``, ``U``), with the same answers.
 
-    The compiled Newton runs for each subject, then one stacked eigenvalue call checks the stability of all the
+    ``newton(Y, P, U, fixed_mask, tol, max_iter, residuals)`` (the model's compiled ``rest_newton_batch``) runs
+    the pseudo-transient Newton for every row of ``Y`` in place, writing each residual (inf on failure). It runs
+    for each subject, then one stacked eigenvalue call checks the stability of all the
     converged ones; a subject Newton does not settle goes through :func:`find_steady_state`'s fallbacks (root
     finding, then a long relaxation in SciPy: up to seconds each), or, with ``fallback=False``, is returned as
     failed at once."""
@@ -129,7 +131,9 @@ def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.
     mask[list(fixed)] = True
     free = np.array([i for i in range(size) if i not in set(fixed)])
     Y = guesses.copy()
-    residuals = np.array([newton(Y[i], P[i], U[i], mask, 1e-3 * tol, 100) for i in range(n)])
+    residuals = np.empty(n)
+    newton(Y, np.ascontiguousarray(P, dtype=float), np.ascontiguousarray(U, dtype=float), mask, 1e-3 * tol, 100,
+           residuals)
     converged = np.flatnonzero((residuals < tol) & (Y.min(axis=1) >= -1e-9))
     stable = np.zeros(n, dtype=bool)
     if converged.size:

@@ -153,11 +153,13 @@ def _phenotype(row: dict) -> str:
 
 def select_subjects(seed: int, indices: range, select: bool,
                     acceptance: tuple[np.ndarray, np.ndarray] | None = None,
-                    parameters: dict[str, float] | None = None) -> list[tuple[dict, dict[str, float] | None]]:
+                    parameters: dict[str, float] | None = None,
+                    rest_cache: dict | None = None) -> list[tuple[dict, dict[str, float] | None]]:
     """Draw subjects ``indices`` (with plausibility selection among general adults at rest). Every subject keeps
     its own random streams (``[seed, index, attempt]``); each round of attempts solves its candidates' resting
     states in one batch, so the result is the same as drawing subject by subject. ``acceptance`` is the
-    selection table (built here when not given); ``parameters`` the parameter set the people live under."""
+    selection table (built here when not given); ``parameters`` the parameter set the people live under;
+    ``rest_cache`` keeps the candidates' resting states for a later :func:`prepare_many` to reuse."""
     values = dict(parameters or {})
     if select and acceptance is None:
         acceptance = _selection_model(values)
@@ -171,7 +173,7 @@ def select_subjects(seed: int, indices: range, select: bool,
             break
         rngs = [np.random.default_rng([seed, i, attempt]) for i in waiting]
         candidates = [draw_subject(rng, values) for rng in rngs]
-        problems = prepare_many([subject_scenario(adults, c) for c in candidates])
+        problems = prepare_many([subject_scenario(adults, c) for c in candidates], rest_cache=rest_cache)
         still = []
         for i, rng, candidate, problem in zip(waiting, rngs, candidates, problems):
             attempts[i] = attempt + 1
@@ -236,9 +238,11 @@ def run_chunk(config: PopulationConfig, chunk: int,
     from gutjoint.studies.attribution import without_gut_drivers
 
     base = living_under(load_scenario(config.scenario), config.parameters)
+    rests: dict = {}  # a chosen person's resting state, solved during selection, is the scenario's too when the
+    # scenario changes nothing at rest (the cache is keyed by the exact parameter and input vectors)
     picked = select_subjects(config.seed, range(chunk * config.chunk_size,
                                                 min(config.n, (chunk + 1) * config.chunk_size)), config.select,
-                             acceptance, config.parameters)
+                             acceptance, config.parameters, rest_cache=rests)
     live = [(row, subject_scenario(base, subject)) for row, subject in picked if subject is not None]
     has_intervention = _first_intervention(base) is not None
     # The engine steps each subject on its own, so a subject's result does not depend on the chunk size or on
@@ -248,8 +252,11 @@ def run_chunk(config: PopulationConfig, chunk: int,
         kinds.append([replace(sc, inputs=tuple(w for w in sc.inputs if w.name not in species.INTERVENTIONS))
                       for _, sc in live])
     # one batch of resting states; with and without the interventions, a subject shares its resting state
-    solutions = solve_many(prepare_many([sc for runs in kinds for sc in runs]))
+    problems = prepare_many([sc for runs in kinds for sc in runs], rest_cache=rests)
     m = len(live)
+    # the two comparison runs are read only at the horizon (Problem.at: the same end points as a daily grid)
+    problems[m:] = [problem.at([0.0, base.days]) for problem in problems[m:]]
+    solutions = solve_many(problems)
     trajs = []
     for k, (row, scenario) in enumerate(live):
         traj = summarise_subject(row, scenario, solutions[k], solutions[m + k],

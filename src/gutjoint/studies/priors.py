@@ -7,6 +7,7 @@ matters for the population targets they are checked against.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,14 +69,15 @@ def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None)
     base = base or {}
     subject = {}
     for name, d in DRAWS.items():
+        record = table[name] if name in table else None
         if d.kind == "lognormal":
-            x = rng.lognormal(np.log(d.a), d.b)
+            x = rng.lognormal(math.log(d.a), d.b)
         elif d.kind == "factor":
-            x = base.get(name, table[name].value) * rng.lognormal(0.0, d.b)
+            x = base.get(name, record.value) * rng.lognormal(0.0, d.b)
         else:
             x = rng.beta(d.a, d.b)
-        if name in table:
-            x = min(max(x, table[name].low), table[name].high)
+        if record is not None:
+            x = min(max(x, record.low), record.high)
         subject[name] = float(x)
     # drawn last, so that every earlier draw is the same as before these were added
     carrier = int(rng.random() < HLA_B27_PREVALENCE)

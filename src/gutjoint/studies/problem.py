@@ -40,6 +40,7 @@ class Problem:
     scenario: Scenario
     p: np.ndarray
     rest: SteadyState
+    requested_times: np.ndarray | None = None
 
     @cached_property
     def schedule(self) -> Schedule:
@@ -49,7 +50,19 @@ class Problem:
 
     @cached_property
     def times(self) -> np.ndarray:
-        return output_times(self.scenario)
+        """Output times in days: the scenario's grid (every ``step_hours``), or those asked for with :meth:`at`."""
+        return output_times(self.scenario) if self.requested_times is None else self.requested_times
+
+    def at(self, times) -> Problem:
+        """The same run reported only at ``times`` (days, increasing, within the horizon). The engine's steps do
+        not depend on where it reports (it interpolates between its own steps), so each value is the one the
+        full grid gives at that time; a study that reads a few times saves evaluating the rest."""
+        times = np.array(times, dtype=float)
+        if times.ndim != 1 or times.size == 0 or (times[1:] <= times[:-1]).any() or times[0] < 0 \
+                or times[-1] > self.scenario.days:
+            raise ValueError(f"output times must increase within [0, {self.scenario.days:g}] days")
+        times.flags.writeable = False
+        return Problem(self.runtime, self.scenario, self.p, self.rest, times)
 
     def parameter(self, name: str) -> float:
         return float(self.p[self.runtime.parameters.names.index(name)])
@@ -152,7 +165,7 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
         fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
         rests = find_steady_states(runtime.compiled.rhs, runtime.compiled.jac,
                                    np.array([runtime.rest_guess(P[i]) for i in todo]), np.array([P[i] for i in todo]),
-                                   np.array([U[i] for i in todo]), fixed=fixed, newton=runtime.compiled.rest_newton,
+                                   np.array([U[i] for i in todo]), fixed=fixed, newton=runtime.compiled.rest_newton_batch,
                                    fallback=relax)
         cache.update(zip((keys[i] for i in todo), rests))
     return [Problem(runtime, sc, p, cache[key]) for sc, p, key in zip(loaded, P, keys)]

@@ -321,11 +321,12 @@ def load_scenario(spec: str | Path | Scenario | dict) -> Scenario:
 
 def input_vector_at(scenario: Scenario, day: float, input_names: tuple[str, ...]) -> np.ndarray:
     """Exposure levels in effect at ``day`` (dose rates zero): the last listed covering window wins."""
-    levels = dict(INPUT_DEFAULTS)
+    defaults, column = _input_layout(input_names)
+    levels = list(defaults)
     for window in scenario.inputs:
-        if window.start_day <= day < window.end_day:
-            levels[window.name] = window.level
-    return np.array([levels.get(name, 0.0) for name in input_names])
+        if window.start_day <= day < window.end_day and window.name in column:
+            levels[column[window.name]] = window.level
+    return np.array(levels)
 
 
 def schedule_edges(scenario: Scenario) -> list[float]:
@@ -343,27 +344,37 @@ def schedule_edges(scenario: Scenario) -> list[float]:
 
 def build_schedule(scenario: Scenario, input_names: tuple[str, ...], state_names: tuple[str, ...],
                    p: np.ndarray, parameter_names: tuple[str, ...]) -> Schedule:
-    """Split ``[0, days]`` at every input change and dose, with boluses as state jumps (array by array: each
-    window and dose is applied to every segment it covers at once)."""
-    edges = np.array(schedule_edges(scenario))
+    """Split ``[0, days]`` at every input change and dose, with boluses as state jumps. A schedule has a handful
+    of segments, so the levels are set on plain lists and turned into arrays once."""
+    edges = schedule_edges(scenario)
     starts = edges[:-1]
-    inputs = np.tile([INPUT_DEFAULTS.get(name, 0.0) for name in input_names], (starts.size, 1))
-    column = {name: k for k, name in enumerate(input_names)}
+    defaults, column = _input_layout(input_names)
+    rows = [list(defaults) for _ in starts]
     for window in scenario.inputs:  # in order: the last listed covering window wins
-        inputs[(window.start_day <= starts) & (starts < window.end_day), column[window.name]] = window.level
+        k = column[window.name]
+        for row, start in zip(rows, starts):
+            if window.start_day <= start < window.end_day:
+                row[k] = window.level
     jumps = None
-    routes = species.DOSE_ROUTES
     for d in scenario.doses:
-        route = routes[d.name]
+        route = species.DOSE_ROUTES[d.name]
         if d.duration_hours > 0:
-            covered = (d.day <= starts) & (starts < d.day + d.duration_hours / 24.0)
-            inputs[covered, column[route.rate_input]] += d.amount / d.duration_hours
-        else:
+            k, rate, stop = column[route.rate_input], d.amount / d.duration_hours, d.day + d.duration_hours / 24.0
+            for row, start in zip(rows, starts):
+                if d.day <= start < stop:
+                    row[k] += rate
+        elif d.day in starts:  # a bolus at the horizon itself has no segment to act in
             if jumps is None:
-                jumps = np.zeros((starts.size, len(state_names)))
-            scale = route.factor(lambda k: p[parameter_names.index(k)])
-            jumps[starts == d.day, state_names.index(route.state)] += d.amount * scale
-    return Schedule(edges, inputs, jumps)
+                jumps = np.zeros((len(starts), len(state_names)))
+            scale = route.factor(lambda name: p[parameter_names.index(name)])
+            jumps[starts.index(d.day), state_names.index(route.state)] += d.amount * scale
+    return Schedule(np.array(edges), np.array(rows), jumps)
+
+
+@lru_cache(maxsize=8)
+def _input_layout(input_names: tuple[str, ...]) -> tuple[tuple[float, ...], dict[str, int]]:
+    """Default level of each input, and each input's column."""
+    return tuple(INPUT_DEFAULTS.get(name, 0.0) for name in input_names), {n: k for k, n in enumerate(input_names)}
 
 
 def output_times(scenario: Scenario) -> np.ndarray:

@@ -134,26 +134,33 @@ def analyse(spec, method: str, X: np.ndarray, Y: np.ndarray, seed: int, resample
     return METHOD_REGISTRY[method].analyse(spec, X, Y, seed, resamples)
 
 
-def _evaluate_block(scenario, names, values, output):
-    """Run one block of samples through the engine; the output column at every output time (NaN if failed)."""
+def _evaluate_block(scenario, names, values, output, times=None):
+    """Run one block of samples through the engine; the output column at each of ``times`` (default: every
+    output time), NaN for a failed run."""
     from gutjoint.studies.problem import prepare_many, solve_many
 
     problems = prepare_many([scenario] * len(values), [dict(zip(names, map(float, row))) for row in values])
+    if times is not None:
+        problems = [problem.at(times) for problem in problems]
     return np.array([s[output] if s.ok else np.full(s.times.size, np.nan) for s in solve_many(problems)])
 
 
 def evaluate(scenario, names: tuple[str, ...], values: np.ndarray, output: str, *, workers: int = 1,
-             block: int = 512) -> np.ndarray:
-    """The output column for every parameter row of ``values`` (natural scale): an array [rows, times]."""
+             block: int = 512, times: np.ndarray | None = None, pool=None) -> np.ndarray:
+    """The output column for every parameter row of ``values`` (natural scale) at ``times`` (default: every
+    output time): an array [rows, times]. ``pool``: an executor to run the blocks on (else one is made when
+    ``workers`` > 1)."""
     blocks = [values[i:i + block] for i in range(0, len(values), block)]
-    if workers > 1:
+    n = len(blocks)
+    if pool is None and workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(_evaluate_block, [scenario] * len(blocks), [names] * len(blocks), blocks,
-                                  [output] * len(blocks)))
+        with ProcessPoolExecutor(max_workers=workers) as own:
+            return evaluate(scenario, names, values, output, block=block, times=times, pool=own)
+    if pool is not None:
+        parts = list(pool.map(_evaluate_block, [scenario] * n, [names] * n, blocks, [output] * n, [times] * n))
     else:
-        parts = [_evaluate_block(scenario, names, b, output) for b in blocks]
+        parts = [_evaluate_block(scenario, names, b, output, times) for b in blocks]
     return np.vstack(parts)
 
 
@@ -180,35 +187,45 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
     X = sample(spec, method, n, seed)
     if len(X) > MAX_EVALUATIONS:
         raise OptionError("sensitivity", "n", n, f"at most {MAX_EVALUATIONS} runs", problem=f"needs {len(X)} runs")
-    Y = evaluate(scenario, names, X, output, workers=workers)
-    failed = ~np.isfinite(Y).all(axis=1)
-    if failed.any():  # SALib needs the full design; a failed run gets the column mean (counted in n_failed)
-        Y[failed] = np.nanmean(Y[~failed], axis=0)
     from gutjoint.studies.scenario import output_times
 
-    times = output_times(scenario)
-    step = every_days or max(scenario.days / 50, float(times[1] - times[0]) if len(times) > 1 else 1.0)
-    picks = sorted({int(np.abs(times - t).argmin()) for t in np.arange(0.0, scenario.days + 1e-9, step)}
-                   | {len(times) - 1})
+    grid = output_times(scenario)
+    step = every_days or max(scenario.days / 50, float(grid[1] - grid[0]) if len(grid) > 1 else 1.0)
+    picks = sorted({int(np.abs(grid - t).argmin()) for t in np.arange(0.0, scenario.days + 1e-9, step)}
+                   | {len(grid) - 1})
+    times = grid[picks]  # the runs report only the times analysed (Problem.at: the same values as the full grid)
+    with _pool(workers) as pool:
+        Y = evaluate(scenario, names, X, output, times=times, pool=pool)
+        failed = ~np.isfinite(Y).all(axis=1)
+        if failed.any():  # SALib needs the full design; a failed run gets the column mean (counted in n_failed)
+            Y[failed] = np.nanmean(Y[~failed], axis=0)
+        varying = [k for k in range(times.size) if np.ptp(Y[:, k]) > 0]
+        m = len(varying)
+        if pool is not None and m > 1:  # one analysis per reported time: spread over the same workers
+            analysed = dict(zip(varying, pool.map(analyse, [spec] * m, [method] * m, [X] * m,
+                                                  [Y[:, k] for k in varying], [seed] * m)))
+        else:
+            analysed = {k: analyse(spec, method, X, Y[:, k], seed) for k in varying}
     rows = []
-    varying = [k for k in picks if np.ptp(Y[:, k]) > 0]
-    if workers > 1 and len(varying) > 1:  # one analysis per reported time: spread them over the workers too
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            analysed = dict(zip(varying, pool.map(analyse, [spec] * len(varying), [method] * len(varying),
-                                                  [X] * len(varying), [Y[:, k] for k in varying],
-                                                  [seed] * len(varying))))
-    else:
-        analysed = {k: analyse(spec, method, X, Y[:, k], seed) for k in varying}
-    for k in picks:
+    for k, t in enumerate(times):
         # nothing varies at a time outside `analysed` (e.g. rest before any exposure): all indices are zero
         result = analysed.get(k) or {i: (np.zeros(len(names)), np.zeros(len(names)))
                                      for i in METHOD_REGISTRY[method].indices}
         for index, (value, conf) in result.items():
-            rows += [{"time_days": float(times[k]), "parameter": p, "index": index, "value": float(v),
+            rows += [{"time_days": float(t), "parameter": p, "index": index, "value": float(v),
                       "conf": float(c)} for p, v, c in zip(names, value, conf)]
     return SensitivityResult(scenario.name, output, method, names, len(X), int(failed.sum()), pd.DataFrame(rows))
+
+
+def _pool(workers: int):
+    """A process pool shared by the runs and the analyses (a context that gives None for one worker)."""
+    import contextlib
+
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(max_workers=workers)
+    return contextlib.nullcontext()
 
 
 ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1  # SALib.test_functions.Ishigami's defaults
