@@ -136,7 +136,7 @@ def test_every_fitted_parameter_at_a_bound_has_a_stated_reason():
     must say which, for every such parameter."""
     from gutjoint.studies.calibration.conditions import load_conditions
     from gutjoint.studies.calibration.fit import BLOCKS, NUISANCE_RANGES
-    from gutjoint.studies.calibration.report import AT_BOUND_REASONS
+    from gutjoint.interfaces.calibration_report import AT_BOUND_REASONS
 
     table, conditions = gutjoint.parameters(), load_conditions()
     for name in {n for block in BLOCKS for n in block.parameters}:
@@ -176,7 +176,7 @@ def test_calibrate_writes_its_fit_to_out_and_leaves_the_package_defaults_alone(t
     """Without --write, a fit goes to --out only (as parameters.csv beside the report)."""
     from importlib import resources
 
-    from gutjoint.studies.calibration.run import calibrate
+    from gutjoint import calibrate
 
     package = resources.files("gutjoint.biology").joinpath("parameters.csv")
     before = package.read_text(encoding="utf-8")

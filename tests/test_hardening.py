@@ -477,8 +477,8 @@ def test_no_import_or_figure_changes_the_users_matplotlib_backend(tmp_path):
     import sys
 
     code = ("import matplotlib; matplotlib.use('svg'); import gutjoint; "
-            "import gutjoint.interfaces.figures, gutjoint.interfaces.report, gutjoint.studies.calibration.report; "
-            f"gutjoint.simulate('healthy').plot({str(tmp_path / 'h.png')!r}); "
+            "import gutjoint.interfaces.figures, gutjoint.interfaces.report, gutjoint.interfaces.calibration_report; "
+            f"gutjoint.plot(gutjoint.simulate('healthy'), {str(tmp_path / 'h.png')!r}); "
             "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend(); "
             "import matplotlib.pyplot as plt; assert not plt.get_fignums()")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

@@ -45,6 +45,6 @@ def test_unknown_flag_is_a_clear_error():
 
 def test_disclaimer_lives_in_one_place():
     import gutjoint.interfaces.figures as figures
-    import gutjoint.studies.calibration.report as report
+    import gutjoint.interfaces.calibration_report as report
 
     assert gutjoint.DISCLAIMER is DISCLAIMER is figures.DISCLAIMER is report.DISCLAIMER

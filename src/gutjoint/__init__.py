@@ -5,7 +5,7 @@ Educational research tool; not medical advice. The public surface::
     import gutjoint
     result = gutjoint.simulate("barrier-support")   # a built-in name, a .toml path, a dict or a Scenario
     result.frame                                      # pandas DataFrame: the pinned output columns, then extras
-    result.to_file("out.parquet"); result.plot("out.png")
+    result.to_file("out.parquet"); gutjoint.plot(result, "out.png")   # the figure (matplotlib)
     gutjoint.scenarios()                              # built-in scenario names -> descriptions
     gutjoint.parameters(); gutjoint.links()           # the evidence tables
     problem = gutjoint.prepare("healthy"); problem.solve()["pain_nrs"]   # a prepared run, arrays out
@@ -38,13 +38,14 @@ _STUDIES = {  # name -> (module, attribute); imported on first use, so `import g
     "explain": ("gutjoint.studies.attribution", "explain_pain"),
     "run_population": ("gutjoint.studies.population", "run_population"),
     "run_sensitivity": ("gutjoint.studies.sensitivity", "run_sensitivity"),
-    "calibrate": ("gutjoint.studies.calibration.run", "calibrate"),
+    "calibrate": ("gutjoint.interfaces.calibration_report", "calibrate"),
     "check_calibration": ("gutjoint.studies.calibration", "check"),
     "simulate_ensemble": ("gutjoint.studies.uncertainty", "simulate_ensemble"),
     "load_ensemble": ("gutjoint.studies.uncertainty", "load_ensemble"),
     "explain_ensemble": ("gutjoint.studies.attribution", "explain_ensemble"),
     "run_trial": ("gutjoint.studies.trial", "run_trial"),
     "trial_power": ("gutjoint.studies.trial", "trial_power"),
+    "plot": ("gutjoint.interfaces.figures", "plot_simulation"),
 }
 
 
@@ -97,6 +98,7 @@ __all__ = [
     "load_ensemble",
     "load_scenario",
     "parameters",
+    "plot",
     "prepare",
     "run_population",
     "run_sensitivity",

@@ -89,7 +89,9 @@ def simulate(
     else:
         result.to_file(out)
     if plot is not None:
-        result.plot(plot, bands=band)
+        from gutjoint.interfaces.figures import plot_simulation
+
+        plot_simulation(result, plot, band)
     status = "ok" if result.ok else (f"FAILED ({result.status.code}: {result.message}; advice: {result.status.advice}"
                                      f"{SOLVER_OPTIONS.get(result.status.code, '')})")
     console.print(f"{printable(result.scenario.name)}: {len(result.frame)} rows -> {printable(out)}"
@@ -333,11 +335,11 @@ def calibrate(
         return
     if check:
         results = check_targets()
-        from gutjoint.studies.calibration.report import write_report
+        from gutjoint.interfaces.calibration_report import write_report
 
         report = write_report(out, None, results)
     else:
-        from gutjoint.studies.calibration.run import calibrate as run
+        from gutjoint.interfaces.calibration_report import calibrate as run
 
         outcome = run(out, starts=starts, profiles=profiles, write=write, blocks=tuple(block),
                       progress=lambda m: errors.print(m))

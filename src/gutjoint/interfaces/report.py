@@ -21,6 +21,7 @@ import numpy as np
 from gutjoint.biology import species
 from gutjoint.biology.links import link_order
 from gutjoint.files import atomic_write
+from gutjoint.interfaces.figures import plot_simulation
 from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario
 
@@ -169,7 +170,7 @@ def build_report(scenario, *, start_day: float | None = None) -> str:
                          f"{scenario.days:g} (exclusive)")
     as_given = simulate(scenario)
     sure, band = _how_sure(scenario, start)
-    chain = _png(as_given.plot(bands=band))
+    chain = _png(plot_simulation(as_given, None, band))
     base = _untreated(scenario)
     before = explain_pain(base, start)
     results = simulate_many([base, *[_with_option(base, o, start) for o in OPTIONS]])

@@ -36,14 +36,6 @@ class SimulationResult:
 
         return write_table(self.frame, path)
 
-    def plot(self, path: str | Path | None = None, bands=None):
-        """One readable figure: gut → blood → immune → joint → pain. Saved when ``path`` is given; ``bands``
-        (:func:`gutjoint.studies.uncertainty.bands`) draws the ensemble's bands around the lines."""
-        from gutjoint.interfaces.figures import plot_simulation
-
-        return plot_simulation(self, path, bands)
-
-
 def resting_outputs(scenario, parameters: dict[str, float] | None = None) -> dict[str, float] | None:
     """Output values at the subject's resting state (``None`` when no steady state is found)."""
     problem = prepare(scenario, parameters)

@@ -1,4 +1,5 @@
-"""``gutjoint calibrate``: fit every block, profile it, write the values back, write the report."""
+"""``gutjoint calibrate``: fit every block, profile it, write the values back, check every target (the report is
+rendered by ``gutjoint.interfaces.calibration_report``)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,16 @@ class CalibrationResult:
     seconds: dict[str, float] = field(default_factory=dict)
     report: Path | None = None
     checks: list = field(default_factory=list)
+    written: bool = False  # the fit became the package defaults
+    conditions: dict[str, float] = field(default_factory=dict)  # the fitted nuisance levels among ``values``
 
 
 def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profiles: bool = True, write: bool = False,
               workers: int | None = None, blocks: tuple[str, ...] = (), progress=print) -> CalibrationResult:
-    """Fit the target-informed parameters (all blocks, or only ``blocks``) and write the report and the fitted
-    tables (``parameters.csv``, ``fitted_conditions.csv``) into ``out``. Only ``write=True`` makes them the package
-    defaults. Blocks not fitted keep their shipped values."""
+    """Fit the target-informed parameters (all blocks, or only ``blocks``), write the fitted tables
+    (``parameters.csv``, ``fitted_conditions.csv``) into ``out`` and check every target under the fit. Only
+    ``write=True`` makes them the package defaults. Blocks not fitted keep their shipped values.
+    (``gutjoint.calibrate`` also writes the report: :func:`gutjoint.interfaces.calibration_report.calibrate`.)"""
     known = [b.name for b in fitting.BLOCKS]
     unknown = [b for b in blocks if b not in known]
     if unknown:
@@ -62,14 +66,7 @@ def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profil
     fitting.write_back({**base, **conditions}, tags, folder=out)  # the fit, as tables beside its report
     if write:
         fitting.write_back({**base, **conditions}, tags)
-    outcome = CalibrationResult({**base, **conditions}, fits, profs, tags, seconds)
-    from gutjoint.studies.calibration.report import write_report
-
-    if write:
-        checks = check()
-        outcome.report = write_report(Path(out), outcome, checks)
-    else:
-        checks = check(base, conditions)
-        outcome.report = write_report(Path(out), outcome, checks, params=base, conditions=conditions)
-    outcome.checks = checks
+    outcome = CalibrationResult({**base, **conditions}, fits, profs, tags, seconds, written=write,
+                                conditions=dict(conditions))
+    outcome.checks = check() if write else check(base, conditions)
     return outcome

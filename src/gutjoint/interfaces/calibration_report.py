@@ -271,3 +271,18 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
     path = folder / "report.md"
     atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"), field="out")
     return path
+
+
+def calibrate(out="calibration-report", **options):
+    """Fit (:func:`gutjoint.studies.calibration.run.calibrate`, which takes the same ``options``) and write the
+    report into ``out``; the result carries the report's path."""
+    from gutjoint.studies.calibration.run import calibrate as fit_all
+
+    outcome = fit_all(out, **options)
+    if outcome.written:
+        outcome.report = write_report(Path(out), outcome, outcome.checks)
+    else:
+        params = {k: v for k, v in outcome.values.items() if k not in outcome.conditions}
+        outcome.report = write_report(Path(out), outcome, outcome.checks, params=params,
+                                      conditions=outcome.conditions)
+    return outcome

@@ -1,0 +1,53 @@
+"""The layers hold: imports go one way (ground floor → numerics → biology → studies → interfaces), and only the
+interfaces draw, print progress or serve."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import gutjoint
+
+PACKAGE = Path(gutjoint.__file__).parent
+RANK = {"_errors": 0, "files": 0, "safety": 0, "data": 0, "numerics": 1, "biology": 2, "studies": 3, "interfaces": 4}
+PRESENTATION = ("matplotlib", "rich", "typer", "fastapi", "uvicorn")
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).parts
+        if parts == ("__init__.py",):
+            continue  # the public face re-exports every layer
+        yield path, (parts[0] if len(parts) > 1 else path.stem)
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize(("path", "layer"), list(_modules()), ids=lambda v: str(v).split("gutjoint/")[-1])
+def test_a_module_imports_only_its_own_layer_and_those_below(path, layer):
+    upward = [name for name in _imports(path) if name.startswith("gutjoint.")
+              and RANK[name.split(".")[1]] > RANK[layer]]
+    assert not upward, f"{path.relative_to(PACKAGE)} ({layer}) imports {upward}"
+
+
+@pytest.mark.parametrize(("path", "layer"), [m for m in _modules() if m[1] != "interfaces"],
+                         ids=lambda v: str(v).split("gutjoint/")[-1])
+def test_only_the_interfaces_draw_print_progress_or_serve(path, layer):
+    found = [name for name in _imports(path) if name.split(".")[0] in PRESENTATION]
+    assert not found, f"{path.relative_to(PACKAGE)} ({layer}) imports {found}"
+
+
+def test_the_check_sees_an_upward_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from gutjoint.interfaces.figures import plot_simulation\n")
+    assert any(RANK[name.split(".")[1]] > RANK["studies"] for name in _imports(bad) if name.startswith("gutjoint."))
