@@ -106,3 +106,26 @@ def test_the_cli_runs_a_trial_and_reports_bad_input_with_exit_2(tmp_path):
         assert (tmp_path / "t" / name).exists(), name
     page = (tmp_path / "t" / "report.html").read_text()
     assert "Educational research tool" in page and "Placebo response" in page and "power" in run.stdout
+
+
+def test_power_pools_are_stored_reused_and_the_same_on_workers_or_dask(tmp_path, monkeypatch):
+    small = {**SMALL, "screened": 300}
+    serial = T.trial_power(small, [10, 20], repeats=20, pool_size=60, out=tmp_path / "a")
+    stored = sorted((tmp_path / "a" / "power").glob("pool_*.npz"))
+    assert len(stored) == 1
+    on_two = T.trial_power(small, [10, 20], repeats=20, pool_size=60, out=tmp_path / "b", workers=2)
+    assert on_two["rows"] == serial["rows"] and on_two["effect_model_right"] == serial["effect_model_right"]
+
+    def rebuilt(*args, **kwargs):
+        raise AssertionError("a stored pool was built again")
+
+    monkeypatch.setattr(T, "_pool", rebuilt)
+    resumed = T.trial_power(small, [10, 20], repeats=20, pool_size=60, out=tmp_path / "a")
+    assert resumed["rows"] == serial["rows"]
+    with pytest.raises(AssertionError, match="built again"):  # another pool size is another pool
+        T.trial_power(small, [10, 20], repeats=20, pool_size=62, out=tmp_path / "a")
+    monkeypatch.undo()
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        on_dask = T.trial_power(small, [10, 20], repeats=20, pool_size=60, scheduler=c.scheduler_address)
+    assert on_dask["rows"] == serial["rows"]

@@ -431,6 +431,9 @@ def trial(
     repeats: int = typer.Option(200, "--repeats", help="with --power: trials per sample size"),
     uncertainty: int = typer.Option(0, "--uncertainty", help="with --power: ensemble draws for the power over "
                                     "what we do not know (0: only 'if the model is right')"),
+    workers: int = typer.Option(1, "--workers", min=1, help="with --power: local worker processes"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="with --power: address of a Dask "
+                                            "distributed scheduler"),
 ) -> None:
     """Run a virtual trial (screen, randomise, every arm, the analysis) and, with --power, power against size."""
     from gutjoint.interfaces.trial_report import write_trial
@@ -445,8 +448,11 @@ def trial(
         except ValueError:
             raise InputError(f"trial: option '--power' = {printable(repr(power))} is invalid; allowed: whole "
                              "numbers of people per arm, comma-separated, e.g. 25,50,100") from None
+    if workers > 1 and scheduler:
+        raise InputError("trial: options '--workers' and '--scheduler' were both given; allowed: one of them")
     result = run_trial(spec)
-    curve = trial_power(spec, sizes, repeats=repeats, ensemble_draws=uncertainty) if sizes is not None else None
+    curve = (trial_power(spec, sizes, repeats=repeats, ensemble_draws=uncertainty, out=out, workers=workers,
+                         scheduler=scheduler) if sizes is not None else None)
     report = write_trial(result, out, curve)
     c = result.consort
     console.print(f"{printable(spec.name)}: screened {c['screened']}, eligible {c['eligible']}, randomised "

@@ -38,6 +38,7 @@ from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint.studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
 from gutjoint.studies.problem import Problem, Solution, prepare_many, solve_many
+from gutjoint.studies.runtime import model_key
 
 MAX_N = 10_000_000
 LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
@@ -271,14 +272,6 @@ def run_chunk(config: PopulationConfig, chunk: int,
     return table, long
 
 
-def _model_key() -> str:
-    from gutjoint.studies.runtime import _definition_key, get_runtime
-
-    runtime = get_runtime()
-    values = ",".join(f"{v:.12g}" for v in runtime.parameters.vector())
-    return hashlib.sha256((_definition_key(runtime.parameters) + values).encode()).hexdigest()[:16]
-
-
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     from gutjoint.files import atomic_write
 
@@ -298,7 +291,7 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     if chunk_size < 1:
         raise OptionError("population", "chunk_size", chunk_size, "a positive integer")
     base = load_scenario(scenario)
-    config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, _model_key(),
+    config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, model_key(),
                               {k: float(v) for k, v in (parameters or {}).items()})
     out = Path(out)
     chunks_dir = out / "chunks"

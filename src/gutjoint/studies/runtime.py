@@ -65,3 +65,11 @@ def get_runtime() -> Runtime:
         input_names=input_names,
         output_names=species.MODEL_OUTPUTS,
     )
+
+
+def model_key() -> str:
+    """A hash of the model's code and its parameter values: stored results made under another model are
+    never reused."""
+    runtime = get_runtime()
+    values = ",".join(f"{v:.12g}" for v in runtime.parameters.vector())
+    return hashlib.sha256((_definition_key(runtime.parameters) + values).encode()).hexdigest()[:16]

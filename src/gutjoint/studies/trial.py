@@ -19,9 +19,11 @@ and over ensemble draws ("over what we do not know").
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -292,13 +294,15 @@ def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | N
     weeks = np.unique(np.append(weeks, [trial.endpoint_week, trial.weeks]))
     out = {}
     for arm in trial.arms:
-        solutions = solve_many(prepare_many([_arm_scenario(p, arm) for p in people], rest_cache=rest_cache))
-        rows = {c: [] for c in ("pain_nrs", "crp_mg_l", "lm_ratio")}
-        for s in solutions:
-            idx = np.searchsorted(s.times, 7.0 * weeks - 1e-9)
-            for c in rows:
-                rows[c].append(s[c][np.minimum(idx, s.times.size - 1)] if s.ok else np.full(weeks.size, np.nan))
-        out[arm.name] = {c: np.array(v) for c, v in rows.items()}
+        problems = prepare_many([_arm_scenario(p, arm) for p in people], rest_cache=rest_cache)
+        grid = problems[0].times if problems else np.zeros(1)
+        at = np.unique(grid[np.minimum(np.searchsorted(grid, 7.0 * weeks - 1e-9), grid.size - 1)])
+        idx = np.searchsorted(at, grid[np.minimum(np.searchsorted(grid, 7.0 * weeks - 1e-9), grid.size - 1)])
+        # reported weekly only (Problem.at: the values the daily grid has on those days)
+        solutions = solve_many([problem.at(at) for problem in problems])
+        rows = {c: [s[c][idx] if s.ok else np.full(weeks.size, np.nan) for s in solutions]
+                for c in ("pain_nrs", "crp_mg_l", "lm_ratio")}
+        out[arm.name] = {c: np.array(v).reshape(len(people), weeks.size) for c, v in rows.items()}
     out["weeks"] = weeks
     return out
 
@@ -416,27 +420,33 @@ def _arm_summary(r: dict) -> dict:
 # --- power ------------------------------------------------------------------------------------------------------
 
 def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: int = 0, alpha: float = 0.05,
-                pool_size: int | None = None, progress=None, pools: list[dict] | None = None) -> dict:
+                pool_size: int | None = None, progress=None, pools: list[dict] | None = None,
+                out: str | Path | None = None, workers: int = 1, scheduler: str | None = None) -> dict:
     """Power against sample size: the share of ``repeats`` trials (fresh sampling from the eligible pool,
     randomisation, placebo factors and dropout) whose primary comparison (mean pain change, Welch) has
     p < ``alpha``, and the same for the 30% responder rate (Fisher). With ``ensemble_draws``, a pool per draw
-    too: power over what we do not know."""
+    too: power over what we do not know.
+
+    The pools (screening and every arm's runs: nearly all the work) are built by :func:`build_pools`: on
+    ``workers`` local processes or a Dask ``scheduler``, and kept under ``out/power/`` so that an interrupted
+    or extended run (more draws) reuses every pool already built. The trials drawn from them are the same
+    whoever built them."""
     trial = load_trial(trial)
     if not sizes or min(sizes) < 2:
         raise OptionError("trial", "power", sizes, "sample sizes per arm of at least 2, e.g. 50,100,200")
     if repeats < 10:
         raise OptionError("trial", "repeats", repeats, "at least 10")
-    pools = list(pools) if pools else [_pool(trial, None, pool_size or max(sizes) * len(trial.arms) * 2)]
     unscreenable = 0
-    if ensemble_draws and len(pools) == 1:
-        from gutjoint.studies.uncertainty import load_ensemble
+    if not pools:
+        sets: list = [None]
+        if ensemble_draws:
+            from gutjoint.studies.uncertainty import load_ensemble
 
-        sets = load_ensemble().parameter_sets()[:ensemble_draws]
-        for values in sets:
-            try:
-                pools.append(_pool(trial, values, pool_size or max(sizes) * len(trial.arms) * 2))
-            except ScenarioError:  # under this draw too few people meet the criteria: no trial to run
-                unscreenable += 1
+            sets += load_ensemble().parameter_sets()[:ensemble_draws]
+        built = build_pools(trial, sets, pool_size or max(sizes) * len(trial.arms) * 2, out=out, workers=workers,
+                            scheduler=scheduler)
+        unscreenable = sum(p is None for p in built)  # under such a draw too few people meet the criteria
+        pools = [p for p in built if p is not None]
     rows = []
     for n in sizes:
         row = {"per_arm": n}
@@ -489,6 +499,84 @@ def sample_trial(trial, pool_: dict, per_arm: int, seed: int = 0) -> dict:
     control = next(i for i, a in enumerate(trial.arms) if a.control)
     return {"arms": {trial.arms[k].name: _arm_summary(r) for k, r in res.items()},
             "comparisons": {trial.arms[k].name: compare(res[k], res[control]) for k in res if k != control}}
+
+
+def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | None = None, workers: int = 1,
+                scheduler: str | None = None) -> list[dict | None]:
+    """One pool of ``size`` eligible people per parameter set (None: the table's values), in order; None for a
+    set under which screening finds too few (only the first set's shortfall is an error). With ``out``, each
+    pool is stored as ``out/power/pool_<key>.npz``, keyed by the trial, the pool size, the model and the set:
+    a pool already there is read back instead of rebuilt."""
+    from gutjoint.studies.runtime import model_key
+
+    trial = load_trial(trial)
+    folder = Path(out) / "power" if out is not None else None
+    stem = json.dumps([trial_digest(trial), size, model_key()])
+    paths = [folder / f"pool_{hashlib.sha256(json.dumps([stem, sorted((v or {}).items())]).encode()).hexdigest()[:16]}.npz"
+             if folder is not None else None for v in parameter_sets]
+    pools: list = [None] * len(parameter_sets)
+    todo = []
+    for k, path in enumerate(paths):
+        if path is not None and path.exists():
+            pools[k] = _read_pool(trial, path)
+        elif path is not None and path.with_suffix(".none").exists():
+            pools[k] = None
+        else:
+            todo.append(k)
+    jobs = [(trial, parameter_sets[k], size, paths[k], k > 0) for k in todo]
+    if scheduler:
+        from dask.distributed import Client
+
+        with Client(scheduler) as client:
+            results = client.gather(client.map(_pool_job, jobs, pure=False))
+    elif workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as executor:
+            results = list(executor.map(_pool_job, jobs))
+    else:
+        results = [_pool_job(job) for job in jobs]
+    for k, result in zip(todo, results):
+        pools[k] = result
+    return pools
+
+
+def trial_digest(trial: Trial) -> str:
+    """A hash of everything in the trial file (a changed file never reuses a stored pool)."""
+    return hashlib.sha256(json.dumps(asdict(trial), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _pool_job(job) -> dict | None:
+    """Build one pool (and store it, when a path is given); None if it may be unscreenable and is."""
+    trial, parameters, size, path, may_fail = job
+    from gutjoint.files import atomic_write
+
+    try:
+        built = _pool(trial, parameters, size)
+    except ScenarioError:
+        if not may_fail:
+            raise
+        if path is not None:
+            atomic_write(path.with_suffix(".none"), lambda tmp: tmp.write_text("too few eligible\n"), field="out")
+        return None
+    if path is not None:
+        arrays = {f"{i}|{c}": v for i, arm in enumerate(trial.arms) for c, v in built["outcomes"][arm.name].items()}
+
+        def write(tmp):
+            with open(tmp, "wb") as handle:
+                np.savez(handle, weeks=built["outcomes"]["weeks"], rows=built["rows"],
+                         effect=np.array(built["effect"]), **arrays)
+
+        atomic_write(path, write, field="out")
+    return built
+
+
+def _read_pool(trial: Trial, path: Path) -> dict:
+    with np.load(path) as stored:
+        outcomes = {arm.name: {c: stored[f"{i}|{c}"] for c in ("pain_nrs", "crp_mg_l", "lm_ratio")}
+                    for i, arm in enumerate(trial.arms)}
+        outcomes["weeks"] = stored["weeks"]
+        return {"outcomes": outcomes, "rows": stored["rows"], "effect": float(stored["effect"])}
 
 
 def _pool(trial: Trial, parameters, size: int) -> dict:
