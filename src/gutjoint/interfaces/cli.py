@@ -505,12 +505,27 @@ def terminal_progress(label: str = "chunks"):
 
 @app.command()
 def export(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml, antimony or petab"),
-    out: Path = typer.Option(..., "--out", help="sbml: the .xml file; antimony: the .txt file; petab: a folder"),
-    scenario: Optional[str] = typer.Option(None, "--scenario", help="sbml/antimony: encode this scenario's "
-                                           "resting start, inputs and doses (events), so the file reproduces the run"),
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml, antimony, petab or omex"),
+    out: Path = typer.Option(..., "--out", help="sbml: the .xml file; antimony: the .txt file; petab: a folder; "
+                             "omex: the .omex archive"),
+    scenario: Optional[list[str]] = typer.Option(None, "--scenario", help="sbml/antimony: encode this scenario's "
+                                                 "resting start, inputs and doses (events), so the file reproduces "
+                                                 "the run; omex: a scenario to include (repeatable)"),
 ) -> None:
-    """Export the model as SBML (L3V2) or Antimony, or the calibration problem as PEtab (SBML + tables, linted)."""
+    """Export the model as SBML (L3V2) or Antimony, the calibration problem as PEtab (SBML + tables, linted), or
+    scenario runs as a COMBINE archive (SBML + SED-ML + expected results)."""
+    scenarios = list(scenario or [])
+    if fmt == "omex":
+        from gutjoint.interfaces.omex import write_omex
+
+        path = write_omex(out, scenarios)
+        console.print(f"COMBINE archive ({len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''}: SBML, SED-ML, "
+                      f"expected results) -> {printable(path)}", soft_wrap=True)
+        return
+    if len(scenarios) > 1:
+        raise InputError(f"export: option '--scenario' was given {len(scenarios)} times; allowed: once with "
+                         f"{fmt} (several only with omex)")
+    scenario = scenarios[0] if scenarios else None
     if fmt in ("sbml", "antimony"):
         from gutjoint.files import atomic_write
         from gutjoint.interfaces.sbml import antimony_text, write_sbml
@@ -535,7 +550,7 @@ def export(
         if not ok:
             raise typer.Exit(1)
     else:
-        raise InputError(f"export: argument 'FORMAT' = {fmt!r} is invalid; allowed: sbml, antimony, petab")
+        raise InputError(f"export: argument 'FORMAT' = {fmt!r} is invalid; allowed: sbml, antimony, petab, omex")
 
 
 @app.command()
