@@ -208,3 +208,44 @@ def test_the_exported_petab_problem_gives_the_fits_residuals(tmp_path):
     n = 4 * len(data.janum_cytokines()) + len(data.janum_temperature()) + len(data.janum_pain_threshold()) - 1
     assert len(petab_residuals) == n
     np.testing.assert_allclose(petab_residuals, innate_residuals({})[:n], rtol=1e-3, atol=1e-4)
+
+
+def test_every_identifier_matches_its_pattern_and_names_a_model_quantity():
+    from gutjoint.biology.identifiers import PATTERNS, load_identifiers
+
+    idents = load_identifiers()
+    known = set(get_runtime().state_names) | set(get_runtime().output_names)
+    for name, ident in idents.items():
+        assert name in known, f"identifiers.csv names {name!r}, which is no state or output"
+        assert PATTERNS[ident.namespace].match(ident.resource), ident
+    for required in ("tnf", "il6", "il8", "il10", "crp", "lps_gut", "lactulose_rel", "mannitol_rel", "treg",
+                     "monocytes_active"):
+        assert required in idents
+    assert {idents[c].resource for c in ("tnf", "il6", "il8", "il10", "crp")} == {
+        "uniprot:P01375", "uniprot:P05231", "uniprot:P10145", "uniprot:P22301", "uniprot:P02741"}
+
+
+def test_the_sbml_carries_identifiers_sbo_terms_and_model_metadata():
+    from gutjoint.biology.identifiers import SBO_TERMS, load_identifiers
+
+    doc = build_sbml(scenario="barrier-support")
+    assert doc.checkConsistency() == 0 or not [doc.getError(i) for i in range(doc.getNumErrors())
+                                               if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    model = doc.getModel()
+    for name, ident in load_identifiers().items():
+        element = model.getSpecies(name) or model.getParameter(name)
+        uris = [element.getCVTerm(k).getResourceURI(j) for k in range(element.getNumCVTerms())
+                for j in range(element.getCVTerm(k).getNumResources())]
+        assert ident.uri in uris, name
+    tnf = model.getSpecies("tnf").getCVTerm(0)
+    assert tnf.getBiologicalQualifierType() == libsbml.BQB_IS
+    assert model.getSpecies("treg").getCVTerm(0).getBiologicalQualifierType() == libsbml.BQB_IS_VERSION_OF
+    table = get_runtime().parameters
+    terms = {model.getParameter(p.name).getSBOTermID() for p in table.records}
+    assert terms <= set(SBO_TERMS.values()) and len(terms) == 3
+    assert model.getParameter("tj_repair_rate").getSBOTermID() == "SBO:0000009"  # a rate: kinetic constant
+    assert model.getParameter("tnf_half_joint").getSBOTermID() == "SBO:0000027"  # half-saturation
+    history = model.getModelHistory()
+    assert history.getNumCreators() >= 1 and history.isSetCreatedDate() and history.getNumModifiedDates() >= 1
+    assert "taxonomy/9606" in libsbml.writeSBMLToString(doc)
+    assert "Licence: MIT" in model.getNotesString()

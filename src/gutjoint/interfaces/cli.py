@@ -505,9 +505,9 @@ def terminal_progress(label: str = "chunks"):
 
 @app.command()
 def export(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml, antimony, petab or omex"),
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="sbml, antimony, petab, omex or model-report"),
     out: Path = typer.Option(..., "--out", help="sbml: the .xml file; antimony: the .txt file; petab: a folder; "
-                             "omex: the .omex archive"),
+                             "omex: the .omex archive; model-report: a folder"),
     scenario: Optional[list[str]] = typer.Option(None, "--scenario", help="sbml/antimony: encode this scenario's "
                                                  "resting start, inputs and doses (events), so the file reproduces "
                                                  "the run; omex: a scenario to include (repeatable)"),
@@ -515,6 +515,15 @@ def export(
     """Export the model as SBML (L3V2) or Antimony, the calibration problem as PEtab (SBML + tables, linted), or
     scenario runs as a COMBINE archive (SBML + SED-ML + expected results)."""
     scenarios = list(scenario or [])
+    if fmt == "model-report":
+        if scenarios:
+            raise InputError("export: option '--scenario' is not used by model-report; allowed: with sbml, antimony "
+                             "or omex")
+        from gutjoint.interfaces.model_report import write_model_report
+
+        page, text = write_model_report(out)
+        console.print(f"model report -> {printable(page)} (HTML) and {printable(text)} (Markdown)", soft_wrap=True)
+        return
     if fmt == "omex":
         from gutjoint.interfaces.omex import write_omex
 
@@ -550,7 +559,7 @@ def export(
         if not ok:
             raise typer.Exit(1)
     else:
-        raise InputError(f"export: argument 'FORMAT' = {fmt!r} is invalid; allowed: sbml, antimony, petab, omex")
+        raise InputError(f"export: argument 'FORMAT' = {fmt!r} is invalid; allowed: sbml, antimony, petab, omex, model-report")
 
 
 @app.command()

@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from gutjoint.biology import species
+from gutjoint.biology.identifiers import sbo_term
 from gutjoint.biology.model import Model, build_model
 from gutjoint.studies.scenario import INPUT_DEFAULTS
 
@@ -112,6 +113,58 @@ def _annotate(element, meta_id: str, source: str) -> None:
     _check(element.addCVTerm(term), f"annotate {meta_id}")
 
 
+MODEL_CREATED = "2026-11-25T00:00:00Z"
+"""When the model was first written (its first commit); the SBML's modified date is the day of the export."""
+LICENCE = ("MIT", "https://spdx.org/licenses/MIT")
+TAXON_URI = "https://identifiers.org/taxonomy/9606"  # NCBITaxon:9606, Homo sapiens
+_QUALIFIERS = {"is": libsbml.BQB_IS, "isVersionOf": libsbml.BQB_IS_VERSION_OF,
+               "isPropertyOf": libsbml.BQB_IS_PROPERTY_OF}
+
+
+def _identify(element, name: str) -> None:
+    """The element's ontology identifier (``biology/identifiers.csv``) as a MIRIAM biological qualifier."""
+    from gutjoint.biology.identifiers import identifier_of
+
+    ident = identifier_of(name)
+    if ident is None:
+        return
+    if not element.isSetMetaId():
+        element.setMetaId(f"meta_{name}")
+    term = libsbml.CVTerm(libsbml.BIOLOGICAL_QUALIFIER)
+    term.setBiologicalQualifierType(_QUALIFIERS[ident.qualifier])
+    term.addResource(ident.uri)
+    _check(element.addCVTerm(term), f"identify {name}")
+
+
+def _describe_model(m: libsbml.Model, scenario) -> None:
+    """Model-level metadata: creators, created and modified dates, a description with the licence, the taxon."""
+    import datetime
+
+    from gutjoint.safety import DISCLAIMER
+
+    m.setMetaId("gutjoint_model")
+    history = libsbml.ModelHistory()
+    creator = libsbml.ModelCreator()
+    creator.setGivenName("gutjoint")  # a vCard name needs both parts: "gutjoint developers"
+    creator.setFamilyName("developers")
+    creator.setOrganisation("gutjoint")
+    history.addCreator(creator)
+    history.setCreatedDate(libsbml.Date(MODEL_CREATED))
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT00:00:00Z")
+    history.addModifiedDate(libsbml.Date(today))
+    _check(m.setModelHistory(history), "set the model history")
+    taxon = libsbml.CVTerm(libsbml.BIOLOGICAL_QUALIFIER)
+    taxon.setBiologicalQualifierType(libsbml.BQB_HAS_TAXON)
+    taxon.addResource(TAXON_URI)
+    _check(m.addCVTerm(taxon), "set the taxon")
+    what = "" if scenario is None else f" This file runs the scenario {scenario.name}: {scenario.description}"
+    _check(m.setNotes(_notes(
+        "gutjoint: an executable, evidence-graded mechanistic model of the gut-joint axis (intestinal barrier, "
+        "endotoxin and antigen translocation, cytokines, CRP, joint sensitization, synovitis, cartilage and pain) "
+        f"in adults (Homo sapiens). Time in days.{what} {DISCLAIMER} Licence: {LICENCE[0]} ({LICENCE[1]}).")),
+        "describe the model")
+
+
 def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str, float] | None = None,
                inputs: dict[str, float] | None = None, initial: dict[str, float] | None = None,
                structural_switch: str | None = None) -> libsbml.SBMLDocument:
@@ -134,6 +187,7 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
     m.setId("gutjoint" if scenario is None else "gutjoint_" + re.sub(r"\W", "_", scenario.name))
     m.setName("gutjoint: mechanistic model of the gut-joint axis"
               + ("" if scenario is None else f", scenario {scenario.name}"))
+    _describe_model(m, scenario)
     _define_units(m)
     m.setTimeUnits("day")
     comp = m.createCompartment()
@@ -161,6 +215,7 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
         sp_.setSubstanceUnits("gram" if var.unit == "g" else "dimensionless")
         _check(sp_.setNotes(_notes(f"{var.description}. Unit: {var.unit}. Module: {var.module}.")),
                f"describe {var.name}")
+        _identify(sp_, var.name)
 
     for rec in model.parameters.records:
         p = m.createParameter()
@@ -172,6 +227,7 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
                                  f"Link grade: {rec.grade}. Value grade: {rec.value_grade}. Source: {rec.source}")),
                f"annotate {rec.name}")
         _annotate(p, f"meta_{rec.name}", rec.source)
+        _check(p.setSBOTerm(sbo_term(rec.name, rec.unit)), f"set the SBO term of {rec.name}")
     variable_inputs = _changing_inputs(model, schedule)
     input_units = {var.name: var.unit for var, _, _ in species.INPUTS}
     for name in model.input_names:
@@ -209,6 +265,7 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
         p.setUnits(_unit_id(model.output_units.get(name, "")))
         rule = m.createAssignmentRule()
         rule.setVariable(name)
+        _identify(p, name)
         formula = _infix(model.compact_outputs[name], rename)
         if name == "pain_threshold_rel":
             formula = f"({formula}) / pain_threshold_at_rest"
