@@ -64,7 +64,7 @@ def _rows(result) -> list[list[str]]:
 
 def write_trial(result, out, power: dict | None = None) -> Path:
     """Write consort.json, endpoints.csv, comparisons.json, people.parquet, trial.png, report.html (and
-    power.csv, power.png) into ``out``."""
+    power.csv, power.json, power.png) into ``out``."""
     from gutjoint.studies.trial import PLACEBO
 
     out = Path(out)
@@ -81,6 +81,7 @@ def write_trial(result, out, power: dict | None = None) -> Path:
     power_html = ""
     if power:
         write_table(pd.DataFrame(power["rows"]), out / "power.csv")
+        atomic_write(out / "power.json", dump(power), field="out")
         pfig = power_figure(power)
         atomic_write(out / "power.png", lambda tmp: pfig.savefig(tmp, dpi=110, format="png"), field="out")
         keys = [k for k in power["rows"][0] if k != "per_arm"]

@@ -462,9 +462,12 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
         rows.append(row)
         if progress:
             progress(len(rows), len(sizes))
+    from gutjoint.studies.runtime import model_key
+
     effects = [p["effect"] for p in pools]
-    out = {"alpha": alpha, "repeats": repeats, "ensemble_draws": ensemble_draws, "rows": rows,
-           "effect_model_right": effects[0], "draws_too_few_eligible": unscreenable}
+    out = {"trial": trial.name, "trial_digest": trial_digest(trial), "model_key": model_key(), "alpha": alpha,
+           "repeats": repeats, "ensemble_draws": ensemble_draws, "rows": rows, "effect_model_right": effects[0],
+           "draws_too_few_eligible": unscreenable}
     if len(effects) > 1:
         out["effect_over_uncertainty"] = {"median": float(np.median(effects[1:])),
                                           "q05": float(np.quantile(effects[1:], 0.05)),
@@ -474,6 +477,20 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
         if key in rows[0]:
             out[f"per_arm_for_80pct_{label}"] = _size_for(sizes, [r[key] for r in rows], 0.8)
     return out
+
+
+def shipped_power(name: str) -> dict | None:
+    """The power curve shipped beside a built-in trial (``trials/<name>.power.json``, written by ``gutjoint trial
+    <name> --power ... --uncertainty K``), or None when there is none or it was made under another model or trial
+    file (so a stale curve is never shown)."""
+    from gutjoint.studies.runtime import model_key
+
+    path = resources.files("gutjoint.studies").joinpath("trials", f"{name}.power.json")
+    if not path.is_file():
+        return None
+    curve = json.loads(path.read_text(encoding="utf-8"))
+    current = curve.get("model_key") == model_key() and curve.get("trial_digest") == trial_digest(load_trial(name))
+    return curve if current else None
 
 
 def _size_for(sizes: list[int], power: list[float], target: float) -> float | None:

@@ -351,7 +351,7 @@ def _trial_pool(name: str) -> dict:
 def _trial(name: str, per_arm: int) -> dict:
     """One trial of ``per_arm`` people per arm and the power at three sizes (60 trials each, if the model is
     right), drawn from a pool simulated once, and what it means in words."""
-    from gutjoint.studies.trial import load_trial, sample_trial, trial_power
+    from gutjoint.studies.trial import load_trial, sample_trial, shipped_power, trial_power
 
     spec = load_trial(name)
     pool_ = _trial_pool(name)
@@ -367,9 +367,26 @@ def _trial(name: str, per_arm: int) -> dict:
              f"trial this size would show a clear difference (p < 0.05) {at[per_arm]:.0%} of the time; "
              + (f"about {n80:.0f} people per arm would give the usual 80% power. " if n80 else
                 f"even {2 * per_arm} per arm would not give the usual 80% power. ")
-             + "The model's own uncertainty widens this: the effect itself is not known (see the bands above).")
+             + _over_uncertainty(shipped_power(name)))
     return {"trial": name, "per_arm": per_arm, "arms": result["arms"], "comparison": result["comparisons"][active],
             "power": power["rows"], "words": words, "disclaimer": DISCLAIMER}
+
+
+def _over_uncertainty(curve: dict | None) -> str:
+    """The power over what we do not know, in words, from the curve shipped with the trial (made over ensemble
+    draws, which takes minutes: too long to run for a page)."""
+    if not curve or "effect_over_uncertainty" not in curve:
+        return "The model's own uncertainty widens this: the effect itself is not known (see the bands above)."
+    e = curve["effect_over_uncertainty"]
+    largest = curve["rows"][-1]
+    n80 = curve.get("per_arm_for_80pct_over_uncertainty")
+    return (f"But the model is not known to be right. Over {curve['ensemble_draws']} parameter sets the data allow, "
+            f"the change in pain against placebo ranges from {e['q05']:+.1f} to {e['q95']:+.1f} points (90% of "
+            f"them), and a trial of "
+            f"{largest['per_arm']} per arm would show it only {largest['power_pain_over_uncertainty']:.0%} of the "
+            "time" + (f"; about {n80:.0f} per arm would give 80% power." if n80 else
+                      ": no size tried gives 80% power over what we do not know.")
+            + " That gap is what a real trial would settle.")
 
 
 def _bands(scenario, columns: tuple[str, ...]) -> dict:
