@@ -168,3 +168,28 @@ def test_population_keeps_people_and_parameters_apart(tmp_path):
     under = pd.read_parquet(run_population("barrier-support", n=20, seed=2, out=tmp_path / "under",
                                            parameters=table) / "subjects.parquet")
     pd.testing.assert_frame_equal(plain, under)
+
+
+def test_a_draw_the_generic_guess_misses_gets_a_second_start_at_the_nominal_rest(ensemble):
+    """With relax=False (the ensemble's fast path), a draw whose Newton does not settle from the generic guess
+    starts again from the scenario's rest under the table values; what it finds is a stable steady state."""
+    from gutjoint.biology import species
+    from gutjoint.numerics.steady import find_steady_states
+    from gutjoint.studies.problem import prepare_many
+    from gutjoint.studies.runtime import get_runtime
+
+    rt = get_runtime()
+    sets = ensemble.parameter_sets()
+    problems = prepare_many(["barrier-support"] * len(sets), sets, relax=False)
+    fixed = [rt.state_index(s) for s in species.STRUCTURAL_STATES]
+    P = np.array([p.p for p in problems])
+    U = np.array([p.resting_inputs() for p in problems])
+    generic = find_steady_states(rt.compiled.rhs, rt.compiled.jac, np.array([rt.rest_guess(p) for p in P]), P, U,
+                                 fixed=fixed, newton=rt.compiled.rest_newton_batch, fallback=False)
+    rescued = [k for k, (first, final) in enumerate(zip(generic, problems)) if not first.ok and final.rest.ok]
+    assert rescued, "no draw needed the second start (the test needs one)"
+    free = [i for i in range(len(rt.state_names)) if i not in fixed]
+    for k in rescued:
+        y, p, u = problems[k].rest.y, P[k], U[k]
+        assert np.max(np.abs(rt.compiled.rhs(y, 0.0, p, u)[free])) < 1e-6
+        assert np.linalg.eigvals(rt.compiled.jac(y, 0.0, p, u)[np.ix_(free, free)]).real.max() < 0

@@ -152,7 +152,9 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
                  relax: bool = True) -> list[Problem]:
     """:func:`prepare` for many scenarios at once (each with its own ``parameters``, if given): the resting states
     they do not share are solved in one batch (``numerics.steady.find_steady_states``). ``relax=False`` skips
-    the slow fallbacks for a resting state the compiled Newton does not settle (it is then a failure)."""
+    the slow fallbacks for a resting state the compiled Newton does not settle: Newton then starts once more
+    from the scenario's resting state under the table's values, and a subject it still does not settle (to a
+    stable rest) is a failure."""
     runtime = runtime or get_runtime()
     cache = {} if rest_cache is None else rest_cache
     loaded = [load_scenario(sc) for sc in scenarios]
@@ -163,10 +165,30 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
     todo = list({key: i for i, key in enumerate(keys) if key not in cache}.values())
     if todo:
         fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
-        rests = find_steady_states(runtime.compiled.rhs, runtime.compiled.jac,
-                                   np.array([runtime.rest_guess(P[i]) for i in todo]), np.array([P[i] for i in todo]),
-                                   np.array([U[i] for i in todo]), fixed=fixed, newton=runtime.compiled.rest_newton_batch,
-                                   fallback=relax)
+
+        def solve(indices, guesses, fallback):
+            return find_steady_states(runtime.compiled.rhs, runtime.compiled.jac, guesses,
+                                      np.array([P[i] for i in indices]), np.array([U[i] for i in indices]),
+                                      fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=fallback)
+
+        rests = solve(todo, np.array([runtime.rest_guess(P[i]) for i in todo]), relax)
+        failed = [k for k, rest in enumerate(rests) if not rest.ok]
+        if failed and not relax:
+            # Without the slow fallbacks, Newton gets a second start: the resting state of the same scenario under
+            # the table's values (an ensemble draw's rest usually lies near it, where the generic guess is far).
+            nominal = {}
+            for k in failed:
+                sc = loaded[todo[k]]
+                if sc.source not in nominal:
+                    nominal[sc.source] = prepare(sc, rest_cache=cache, runtime=runtime).rest
+            usable = [k for k in failed if nominal[loaded[todo[k]].source].ok]
+            guesses = np.array([nominal[loaded[todo[k]].source].y for k in usable]).reshape(len(usable), -1)
+            cartilage = runtime.state_index("cartilage")
+            for row, k in zip(guesses, usable):
+                row[cartilage] = runtime.rest_guess(P[todo[k]])[cartilage]
+            for k, rest in zip(usable, solve([todo[k] for k in usable], guesses, False) if usable else []):
+                if rest.ok:
+                    rests[k] = rest
         cache.update(zip((keys[i] for i in todo), rests))
     return [Problem(runtime, sc, p, cache[key]) for sc, p, key in zip(loaded, P, keys)]
 
