@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gutjoint import InputError
@@ -49,3 +50,11 @@ def test_morris_runs_and_ranks():
 def test_bad_sensitivity_input(kwargs, message):
     with pytest.raises(InputError, match=message):
         run_sensitivity("healthy", **{"n": 8, **kwargs})
+
+
+def test_two_workers_give_the_same_indices_as_one():
+    names = ("tj_repair_rate", "synovitis_per_cytokine", "sensitization_rate")
+    one = run_sensitivity("barrier-support", n=16, parameters=names, every_days=90, workers=1)
+    two = run_sensitivity("barrier-support", n=16, parameters=names, every_days=90, workers=2)
+    pd.testing.assert_frame_equal(one.indices, two.indices)
+    assert one.indices["time_days"].nunique() >= 5

@@ -46,6 +46,7 @@ class Method:
     analyse: Callable[[dict, np.ndarray, np.ndarray, int, int], dict]
     sizes: str
     size_ok: Callable[[int], bool]
+    reads_inputs: bool = True  # whether ``analyse`` needs the sample matrix (Sobol's estimators need only Y)
 
 
 def _sobol_sample(spec, n, seed):
@@ -77,7 +78,7 @@ def _morris_analyse(spec, X, Y, seed, resamples):
 
 METHOD_REGISTRY = {m.name: m for m in (
     Method("sobol", ("S1", "ST"), "ST", _sobol_sample, _sobol_analyse,
-           "a power of two, at least 2 (Sobol sequence)", lambda n: n >= 2 and not n & (n - 1)),
+           "a power of two, at least 2 (Sobol sequence)", lambda n: n >= 2 and not n & (n - 1), reads_inputs=False),
     Method("morris", ("mu_star", "sigma"), "mu_star", _morris_sample, _morris_analyse, "at least 2",
            lambda n: n >= 2),
 )}
@@ -202,7 +203,8 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
         varying = [k for k in range(times.size) if np.ptp(Y[:, k]) > 0]
         m = len(varying)
         if pool is not None and m > 1:  # one analysis per reported time: spread over the same workers
-            analysed = dict(zip(varying, pool.map(analyse, [spec] * m, [method] * m, [X] * m,
+            shipped = X if METHOD_REGISTRY[method].reads_inputs else None  # not pickled 50 times for nothing
+            analysed = dict(zip(varying, pool.map(analyse, [spec] * m, [method] * m, [shipped] * m,
                                                   [Y[:, k] for k in varying], [seed] * m)))
         else:
             analysed = {k: analyse(spec, method, X, Y[:, k], seed) for k in varying}
