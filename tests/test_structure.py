@@ -11,7 +11,7 @@ import pytest
 import gutjoint
 
 PACKAGE = Path(gutjoint.__file__).parent
-RANK = {"_errors": 0, "files": 0, "safety": 0, "data": 0, "numerics": 1, "biology": 2, "studies": 3, "interfaces": 4}
+RANK = {"_errors": 0, "_memory": 0, "files": 0, "safety": 0, "data": 0, "numerics": 1, "biology": 2, "studies": 3, "interfaces": 4}
 PRESENTATION = ("matplotlib", "rich", "typer", "fastapi", "uvicorn")
 
 

@@ -599,6 +599,9 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")
     previous = signal.signal(signal.SIGTERM, _terminate)
+    from gutjoint._memory import keep_freed_memory
+
+    keep_freed_memory()  # this process is the CLI's own: freed arrays stay in the heap (see gutjoint._memory)
     try:
         code = app(args=argv, prog_name="gutjoint", standalone_mode=False)
         if code == 130:  # typer turns Ctrl-C into exit code 130 and says nothing
