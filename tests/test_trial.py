@@ -63,10 +63,13 @@ def test_the_anti_tnf_trial_meets_the_published_drug_effect():
     """Drug minus placebo in mean pain change at week 24-26: -19.0 and -21.4 mm (RAPID 2, certolizumab 200 and
     400 mg, Smolen 2009 Table 2) and -16.6 and -21.0 mm (adalimumab every other week and weekly, van de Putte 2004
     week-26 table); stated tolerance: that span +-5 mm (about two standard errors of these differences).
-    The placebo size was read from the adalimumab trial, so only the difference is a check."""
+    The placebo size was read from the adalimumab trial, so only the difference is a check. The spread of the
+    change between people (RAPID 2: about 22 mm in each arm, from its standard errors) is checked loosely: with
+    the reporting scatter it is 17 mm here, without it 11."""
     result = T.run_trial("anti-tnf-ra")
     difference_mm = 10 * result.comparisons["anti-TNF"]["pain_change_difference"]["estimate"]
     assert -21.4 - 5 <= difference_mm <= -16.6 + 5, difference_mm
+    assert 13 <= 10 * result.arms["anti-TNF"]["pain_change_sd"] <= 30  # mm; RAPID 2 about 22
     assert result.arms["placebo"]["crp_change_mean"] == pytest.approx(0.0, abs=0.5)
     assert result.arms["anti-TNF"]["crp_change_mean"] < -1.0  # anti-TNF lowers CRP; placebo does not
 
@@ -129,3 +132,30 @@ def test_power_pools_are_stored_reused_and_the_same_on_workers_or_dask(tmp_path,
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
         on_dask = T.trial_power(small, [10, 20], repeats=20, pool_size=60, scheduler=c.scheduler_address)
     assert on_dask["rows"] == serial["rows"]
+
+
+def test_the_power_curve_shipped_with_the_barrier_trial_is_current():
+    """Made by `gutjoint trial barrier-support-joint-pain --out DIR --power 10,20,40,80 --uncertainty 20`, then
+    DIR/power.json copied to src/gutjoint/studies/trials/barrier-support-joint-pain.power.json; a changed model or
+    trial file makes it stale, and the web page then leaves it out."""
+    curve = T.shipped_power("barrier-support-joint-pain")
+    assert curve is not None, "the shipped power curve is stale or missing: regenerate it (see this docstring)"
+    assert curve["ensemble_draws"] >= 10 and "effect_over_uncertainty" in curve
+    assert all(0.0 <= row["power_pain_over_uncertainty"] <= 1.0 for row in curve["rows"])
+
+
+def test_the_reporting_scatter_widens_pain_change_and_moves_nothing_else():
+    trial = T.load_trial(SMALL)
+    people = [p for p in T.screen(trial, needed=200) if p["eligible"]][:200]
+    outcomes = T.potential_outcomes(trial, people)
+    rows = np.arange(len(people))
+    factor = T.PLACEBO.factors(np.random.default_rng(1), len(people))
+    noise = T.REPORTING_NOISE.draw(np.random.default_rng(2), len(people), outcomes["weeks"].size)
+    quiet = T.endpoints(trial, trial.arms[1], outcomes, rows, factor)
+    noisy = T.endpoints(trial, trial.arms[1], outcomes, rows, factor, noise)
+    assert np.array_equal(quiet["crp_change"], noisy["crp_change"])
+    assert np.array_equal(quiet["lm_change"], noisy["lm_change"])
+    assert noisy["pain"].min() >= 0.0 and noisy["pain"].max() <= 10.0
+    # two independent reports of SD 1.08: the change gains about 1.5 points of spread, and no mean
+    assert np.std(noisy["pain_change"]) > np.std(quiet["pain_change"]) + 0.5
+    assert abs(np.mean(noisy["pain_change"] - quiet["pain_change"])) < 0.3

@@ -275,6 +275,7 @@ def test_how_would_we_know_runs_a_small_trial_and_explains_power(page):
     page.wait_for_function("document.querySelector('#trial-words') !== null", timeout=90_000)
     words = page.locator("#trial-words").inner_text()
     assert "more than placebo" in words and "of the time" in words and "per arm" in words
+    assert "parameter sets the data allow" in words  # the power over what we do not know, from the shipped curve
     assert page.errors == []
 
 

@@ -65,7 +65,7 @@ def _rows(result) -> list[list[str]]:
 def write_trial(result, out, power: dict | None = None) -> Path:
     """Write consort.json, endpoints.csv, comparisons.json, people.parquet, trial.png, report.html (and
     power.csv, power.json, power.png) into ``out``."""
-    from gutjoint.studies.trial import PLACEBO
+    from gutjoint.studies.trial import PLACEBO, REPORTING_NOISE
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -133,6 +133,9 @@ padding: .3rem .5rem; text-align: left; }} img {{ max-width: 100%; }}</style></h
 <p><small>Placebo response (in every blinded arm, pain only): {PLACEBO.size:g} NRS points at plateau, reached
 with a time constant of {PLACEBO.onset_weeks:g} week; grade of the effect: {html.escape(PLACEBO.grade)}; of
 its values: {html.escape(PLACEBO.value_grade)}. {html.escape(PLACEBO.source)}</small></p>
+<p><small>Reporting scatter (in every arm, reported pain only): each visit's score is the model's pain plus an
+independent error of SD {REPORTING_NOISE.sd:g} NRS points; grade of the effect: {html.escape(REPORTING_NOISE.grade)};
+of its value: {html.escape(REPORTING_NOISE.value_grade)}. {html.escape(REPORTING_NOISE.source)}</small></p>
 {power_html}
 <p class="warn">{html.escape(DISCLAIMER)} {html.escape(RED_FLAG_LINE)}</p></body></html>"""
     return atomic_write(out / "report.html", lambda tmp: tmp.write_text(text, encoding="utf-8"), field="out")
