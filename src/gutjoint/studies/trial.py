@@ -468,12 +468,15 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
     if repeats < 10:
         raise OptionError("trial", "repeats", repeats, "at least 10")
     unscreenable = 0
+    ensemble_key = None
     if not pools:
         sets: list = [None]
         if ensemble_draws:
             from gutjoint.studies.uncertainty import load_ensemble
 
-            sets += load_ensemble().parameter_sets()[:ensemble_draws]
+            ensemble = load_ensemble()
+            sets += ensemble.parameter_sets()[:ensemble_draws]
+            ensemble_key = _file_key(ensemble.path)
         built = build_pools(trial, sets, pool_size or max(sizes) * len(trial.arms) * 2, out=out, workers=workers,
                             scheduler=scheduler)
         unscreenable = sum(p is None for p in built)  # under such a draw too few people meet the criteria
@@ -498,7 +501,7 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
     effects = [p["effect"] for p in pools]
     out = {"trial": trial.name, "trial_digest": trial_digest(trial), "model_key": model_key(), "alpha": alpha,
            "repeats": repeats, "ensemble_draws": ensemble_draws, "rows": rows, "effect_model_right": effects[0],
-           "draws_too_few_eligible": unscreenable}
+           "draws_too_few_eligible": unscreenable, "ensemble_key": ensemble_key}
     if len(effects) > 1:
         out["effect_over_uncertainty"] = {"median": float(np.median(effects[1:])),
                                           "q05": float(np.quantile(effects[1:], 0.05)),
@@ -521,7 +524,15 @@ def shipped_power(name: str) -> dict | None:
         return None
     curve = json.loads(path.read_text(encoding="utf-8"))
     current = curve.get("model_key") == model_key() and curve.get("trial_digest") == trial_digest(load_trial(name))
+    if current and curve.get("ensemble_draws"):
+        from gutjoint.studies.uncertainty import load_ensemble
+
+        current = curve.get("ensemble_key") == _file_key(load_ensemble().path)
     return curve if current else None
+
+
+def _file_key(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def _size_for(sizes: list[int], power: list[float], target: float) -> float | None:

@@ -373,22 +373,29 @@ def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: flo
 
 def target_pass_rates(ensemble, *, draws: int = 60) -> list[dict]:
     """For every calibration and validation target, the share of ensemble draws under which the model meets it
-    (the held-out validation targets were never fitted: this is their predictive check)."""
+    (the held-out validation targets were never fitted: this is their predictive check). A draw under which some
+    experiment has no resting state is left out of every rate and counted in ``draws_without_rest``."""
     from gutjoint.studies.calibration.targets import check
 
     sets = ensemble.parameter_sets()[:draws]
     conditions = [{k: float(v) for k, v in row.items() if k in fit.NUISANCE_RANGES}
                   for row in ensemble.values.iloc[:draws].to_dict("records")]
     tallies: dict[str, dict] = {}
+    unsettled = 0
     for values, levels in zip(sets, conditions):
-        for target, outcome in check(values, {**_shipped_conditions(), **levels}):
+        try:
+            outcomes = check(values, {**_shipped_conditions(), **levels})
+        except (TypeError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
+            unsettled += 1
+            continue
+        for target, outcome in outcomes:
             row = tallies.setdefault(target.id, {"target": target.id, "group": target.group, "passed": 0,
                                                  "evaluated": 0, "what": target.what})
             if outcome.passed is not None:
                 row["evaluated"] += 1
                 row["passed"] += int(bool(outcome.passed))
-    return [{**row, "pass_rate": row["passed"] / row["evaluated"] if row["evaluated"] else None}
-            for row in tallies.values()]
+    return [{**row, "pass_rate": row["passed"] / row["evaluated"] if row["evaluated"] else None,
+             "draws_without_rest": unsettled} for row in tallies.values()]
 
 
 def _shipped_conditions() -> dict[str, float]:
