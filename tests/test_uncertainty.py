@@ -193,3 +193,15 @@ def test_a_draw_the_generic_guess_misses_gets_a_second_start_at_the_nominal_rest
         y, p, u = problems[k].rest.y, P[k], U[k]
         assert np.max(np.abs(rt.compiled.rhs(y, 0.0, p, u)[free])) < 1e-6
         assert np.linalg.eigvals(rt.compiled.jac(y, 0.0, p, u)[np.ix_(free, free)]).real.max() < 0
+
+
+def test_the_fast_path_copes_when_no_second_start_is_possible():
+    """A batch where the nominal rest itself fails (so no draw can start from it) returns failures, not an error."""
+    from gutjoint.studies.problem import prepare_many
+
+    from gutjoint import Scenario
+
+    # far outside the plausible ranges (the Scenario object skips the file checks): nothing settles at rest
+    broken = Scenario(name="broken", days=1.0, parameters={"tnf_clearance": 1e-12, "tnf_basal": 1e12})
+    problems = prepare_many([broken] * 2, [{"il6_clearance": 1e-12}] * 2, relax=False)
+    assert [p.rest.ok for p in problems] == [False, False]

@@ -114,7 +114,7 @@ def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndar
     values = dict(parameters)
     adults = living_under(GENERAL_ADULTS, values)
     pilots = prepare_many([subject_scenario(adults, draw_subject(np.random.default_rng([PILOT_SEED, i]), values))
-                           for i in range(PILOT_SIZE)])
+                           for i in range(PILOT_SIZE)], relax=not values)  # a draw: the ensemble's fast path
     for out in map(_rest_outputs, pilots):
         if out and LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1] and out[0] > 0:
             logs.append(math.log(out[0]))
@@ -155,12 +155,13 @@ def _phenotype(row: dict) -> str:
 def select_subjects(seed: int, indices: range, select: bool,
                     acceptance: tuple[np.ndarray, np.ndarray] | None = None,
                     parameters: dict[str, float] | None = None,
-                    rest_cache: dict | None = None) -> list[tuple[dict, dict[str, float] | None]]:
+                    rest_cache: dict | None = None, relax: bool = True) -> list[tuple[dict, dict[str, float] | None]]:
     """Draw subjects ``indices`` (with plausibility selection among general adults at rest). Every subject keeps
     its own random streams (``[seed, index, attempt]``); each round of attempts solves its candidates' resting
     states in one batch, so the result is the same as drawing subject by subject. ``acceptance`` is the
     selection table (built here when not given); ``parameters`` the parameter set the people live under;
-    ``rest_cache`` keeps the candidates' resting states for a later :func:`prepare_many` to reuse."""
+    ``rest_cache`` keeps the candidates' resting states for a later :func:`prepare_many` to reuse; ``relax``
+    as in :func:`prepare_many`."""
     values = dict(parameters or {})
     if select and acceptance is None:
         acceptance = _selection_model(values)
@@ -174,7 +175,8 @@ def select_subjects(seed: int, indices: range, select: bool,
             break
         rngs = [np.random.default_rng([seed, i, attempt]) for i in waiting]
         candidates = [draw_subject(rng, values) for rng in rngs]
-        problems = prepare_many([subject_scenario(adults, c) for c in candidates], rest_cache=rest_cache)
+        problems = prepare_many([subject_scenario(adults, c) for c in candidates], rest_cache=rest_cache,
+                                relax=relax)
         still = []
         for i, rng, candidate, problem in zip(waiting, rngs, candidates, problems):
             attempts[i] = attempt + 1

@@ -182,13 +182,14 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
                 if sc.source not in nominal:
                     nominal[sc.source] = prepare(sc, rest_cache=cache, runtime=runtime).rest
             usable = [k for k in failed if nominal[loaded[todo[k]].source].ok]
-            guesses = np.array([nominal[loaded[todo[k]].source].y for k in usable]).reshape(len(usable), -1)
-            cartilage = runtime.state_index("cartilage")
-            for row, k in zip(guesses, usable):
-                row[cartilage] = runtime.rest_guess(P[todo[k]])[cartilage]
-            for k, rest in zip(usable, solve([todo[k] for k in usable], guesses, False) if usable else []):
-                if rest.ok:
-                    rests[k] = rest
+            if usable:
+                guesses = np.array([nominal[loaded[todo[k]].source].y for k in usable])
+                cartilage = runtime.state_index("cartilage")
+                for row, k in zip(guesses, usable):
+                    row[cartilage] = runtime.rest_guess(P[todo[k]])[cartilage]
+                for k, rest in zip(usable, solve([todo[k] for k in usable], guesses, False)):
+                    if rest.ok:
+                        rests[k] = rest
         cache.update(zip((keys[i] for i in todo), rests))
     return [Problem(runtime, sc, p, cache[key]) for sc, p, key in zip(loaded, P, keys)]
 

@@ -246,10 +246,12 @@ def _screening_scenario(trial: Trial):
 
 
 def screen(trial: Trial, *, parameters: dict[str, float] | None = None, screened: int | None = None,
-           rest_cache: dict | None = None, needed: int | None = None, batch: int = 512) -> list[dict]:
+           rest_cache: dict | None = None, needed: int | None = None, batch: int = 512,
+           relax: bool = True) -> list[dict]:
     """Draw up to ``screened`` people (general-adult priors, living the screening scenario's exposures) in
     batches, solve each one's resting state and mark who is eligible; stop early once ``needed`` are eligible.
-    Returns one record per person screened, with the resting outputs."""
+    Returns one record per person screened, with the resting outputs. ``relax=False``: a person whose resting
+    state the compiled Newton does not settle is not eligible (no slow fallback; see ``prepare_many``)."""
     from gutjoint.studies.population import living_under, select_subjects, subject_scenario
     from gutjoint.studies.problem import prepare_many
 
@@ -257,13 +259,15 @@ def screen(trial: Trial, *, parameters: dict[str, float] | None = None, screened
     limit = screened or trial.screened
     records: list[dict] = []
     for start in range(0, limit, batch):
-        picked = select_subjects(trial.seed, range(start, min(limit, start + batch)), True, parameters=parameters)
+        picked = select_subjects(trial.seed, range(start, min(limit, start + batch)), True, parameters=parameters,
+                                 relax=relax)
         people = [(row, subject) for row, subject in picked if subject is not None]
         # the person's sampled traits, over the screening scenario's own (a trait the priors do not draw, such as
         # the RA-like autoimmunity, stays the scenario's)
         scenarios = [(lambda sc: replace(sc, subject={**base.subject, **sc.subject}))(subject_scenario(base, subject))
                      for _, subject in people]
-        for (row, subject), scenario, problem in zip(people, scenarios, prepare_many(scenarios, rest_cache=rest_cache)):
+        for (row, subject), scenario, problem in zip(people, scenarios,
+                                                     prepare_many(scenarios, rest_cache=rest_cache, relax=relax)):
             record = {"subject": row["subject"], "scenario": scenario, "rest_ok": problem.rest.ok,
                       "hla_b27": subject.get("hla_b27", 0.0), **{t: subject.get(t) for t in species.TRAITS}}
             if problem.rest.ok:
@@ -309,7 +313,8 @@ def _arm_scenario(person: dict, arm: Arm):
     return replace(sc, name=f"{sc.name} [{arm.name}]", inputs=sc.inputs + arm.interventions)
 
 
-def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | None = None) -> dict[str, dict]:
+def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | None = None,
+                       relax: bool = True) -> dict[str, dict]:
     """Every person's trajectories under every arm (the model's pain, CRP and L:M, weekly): arm name ->
     arrays (person x week). People whose run fails are NaN."""
     from gutjoint.studies.problem import prepare_many, solve_many
@@ -318,7 +323,7 @@ def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | N
     weeks = np.unique(np.append(weeks, [trial.endpoint_week, trial.weeks]))
     out = {}
     for arm in trial.arms:
-        problems = prepare_many([_arm_scenario(p, arm) for p in people], rest_cache=rest_cache)
+        problems = prepare_many([_arm_scenario(p, arm) for p in people], rest_cache=rest_cache, relax=relax)
         grid = problems[0].times if problems else np.zeros(1)
         at = np.unique(grid[np.minimum(np.searchsorted(grid, 7.0 * weeks - 1e-9), grid.size - 1)])
         idx = np.searchsorted(at, grid[np.minimum(np.searchsorted(grid, 7.0 * weeks - 1e-9), grid.size - 1)])
@@ -640,13 +645,16 @@ def _read_pool(trial: Trial, path: Path) -> dict:
 
 def _pool(trial: Trial, parameters, size: int) -> dict:
     cache: dict = {}
+    # under an ensemble draw, the ensemble's fast path: a person Newton does not settle is left out (the slow
+    # fallbacks took minutes for some draws); under the table's values, every person is relaxed as elsewhere
+    relax = not parameters
     people = [p for p in screen(trial, parameters=parameters, screened=max(trial.screened, 4 * size),
-                                rest_cache=cache, needed=size) if p["eligible"]]
+                                rest_cache=cache, needed=size, relax=relax) if p["eligible"]]
     if len(people) < size // 2:
         raise ScenarioError(trial.source, "screened", trial.screened, f"a screening that finds at least {size // 2} "
                             f"eligible people for a power pool of {size} (it found {len(people)})")
     people = people[:size]
-    outcomes = potential_outcomes(trial, people, rest_cache=cache)
+    outcomes = potential_outcomes(trial, people, rest_cache=cache, relax=relax)
     ok = np.all([np.isfinite(outcomes[a.name]["pain_nrs"]).all(axis=1) for a in trial.arms], axis=0)
     rows = np.flatnonzero(ok)
     control = trial.control
