@@ -159,3 +159,12 @@ def test_the_reporting_scatter_widens_pain_change_and_moves_nothing_else():
     # two independent reports of SD 1.08: the change gains about 1.5 points of spread, and no mean
     assert np.std(noisy["pain_change"]) > np.std(quiet["pain_change"]) + 0.5
     assert abs(np.mean(noisy["pain_change"] - quiet["pain_change"])) < 0.3
+
+
+def test_a_trial_files_key_is_its_content_not_its_location(tmp_path):
+    source = T.builtin_trials()["barrier-support-joint-pain"]
+    copy = tmp_path / source.name
+    copy.write_bytes(source.read_bytes())
+    assert T.trial_digest(T.load_trial(str(copy))) == T.trial_digest(T.load_trial("barrier-support-joint-pain"))
+    copy.write_text(source.read_text(encoding="utf-8").replace("seed = ", "seed = 1"), encoding="utf-8")
+    assert T.trial_digest(T.load_trial(str(copy))) != T.trial_digest(T.load_trial("barrier-support-joint-pain"))

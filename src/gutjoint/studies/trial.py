@@ -606,8 +606,10 @@ def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | Non
 
 
 def trial_digest(trial: Trial) -> str:
-    """A hash of everything in the trial file (a changed file never reuses a stored pool)."""
-    return hashlib.sha256(json.dumps(asdict(trial), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """A hash of everything the trial file says (a changed file never reuses a stored pool), not of where the file
+    lies."""
+    content = {k: v for k, v in asdict(trial).items() if k != "source"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _pool_job(job) -> dict | None:
