@@ -176,14 +176,15 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
         if failed and not relax:
             # Without the slow fallbacks, Newton gets a second start: the resting state of the same scenario under
             # the table's values (an ensemble draw's rest usually lies near it, where the generic guess is far).
+            # (keyed by the nominal run's own vectors: scenarios that share a source may differ in exposures)
+            start_of = {k: (parameter_vector(runtime, loaded[todo[k]]).tobytes(), U[todo[k]].tobytes()) for k in failed}
             nominal = {}
             for k in failed:
-                sc = loaded[todo[k]]
-                if sc.source not in nominal:
-                    nominal[sc.source] = prepare(sc, rest_cache=cache, runtime=runtime).rest
-            usable = [k for k in failed if nominal[loaded[todo[k]].source].ok]
+                if start_of[k] not in nominal:
+                    nominal[start_of[k]] = prepare(loaded[todo[k]], rest_cache=cache, runtime=runtime).rest
+            usable = [k for k in failed if nominal[start_of[k]].ok]
             if usable:
-                guesses = np.array([nominal[loaded[todo[k]].source].y for k in usable])
+                guesses = np.array([nominal[start_of[k]].y for k in usable])
                 cartilage = runtime.state_index("cartilage")
                 for row, k in zip(guesses, usable):
                     row[cartilage] = runtime.rest_guess(P[todo[k]])[cartilage]

@@ -325,8 +325,9 @@ def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | N
     for arm in trial.arms:
         problems = prepare_many([_arm_scenario(p, arm) for p in people], rest_cache=rest_cache, relax=relax)
         grid = problems[0].times if problems else np.zeros(1)
-        at = np.unique(grid[np.minimum(np.searchsorted(grid, 7.0 * weeks - 1e-9), grid.size - 1)])
-        idx = np.searchsorted(at, grid[np.minimum(np.searchsorted(grid, 7.0 * weeks - 1e-9), grid.size - 1)])
+        picked = grid[np.minimum(np.searchsorted(grid, 7.0 * weeks - 1e-9), grid.size - 1)]  # each week's day
+        at = np.unique(picked)
+        idx = np.searchsorted(at, picked)
         # reported weekly only (Problem.at: the values the daily grid has on those days)
         solutions = solve_many([problem.at(at) for problem in problems])
         rows = {c: [s[c][idx] if s.ok else np.full(weeks.size, np.nan) for s in solutions]
