@@ -153,7 +153,7 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
     """:func:`prepare` for many scenarios at once (each with its own ``parameters``, if given): the resting states
     they do not share are solved in one batch (``numerics.steady.find_steady_states``). ``relax=False`` skips
     the slow fallbacks for a resting state the compiled Newton does not settle: Newton then starts once more
-    from the scenario's resting state under the table's values, and a subject it still does not settle (to a
+    from the same person's resting state under the table's values, and a subject it still does not settle (to a
     stable rest) is a failure."""
     runtime = runtime or get_runtime()
     cache = {} if rest_cache is None else rest_cache
@@ -174,17 +174,22 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
         rests = solve(todo, np.array([runtime.rest_guess(P[i]) for i in todo]), relax)
         failed = [k for k, rest in enumerate(rests) if not rest.ok]
         if failed and not relax:
-            # Without the slow fallbacks, Newton gets a second start: the resting state of the same scenario under
-            # the table's values (an ensemble draw's rest usually lies near it, where the generic guess is far).
-            # (keyed by the nominal run's own vectors: scenarios that share a source may differ in exposures)
-            start_of = {k: (parameter_vector(runtime, loaded[todo[k]]).tobytes(), U[todo[k]].tobytes()) for k in failed}
-            nominal = {}
-            for k in failed:
-                if start_of[k] not in nominal:
-                    nominal[start_of[k]] = prepare(loaded[todo[k]], rest_cache=cache, runtime=runtime).rest
-            usable = [k for k in failed if nominal[start_of[k]].ok]
+            # Without the slow fallbacks, Newton gets a second start: the rest of the same person (traits and
+            # exposures) under the table's values, where an ensemble draw's rest usually lies near and the generic
+            # guess is far. Those nominal rests are solved once per distinct person, with the fallbacks.
+            nominal_of = {k: (runtime.parameters.vector(loaded[todo[k]].subject), U[todo[k]]) for k in failed}
+            keys_of = {k: (p.tobytes(), u.tobytes()) for k, (p, u) in nominal_of.items()}
+            missing = list({keys_of[k]: k for k in failed if keys_of[k] not in cache}.values())
+            if missing:
+                found = find_steady_states(
+                    runtime.compiled.rhs, runtime.compiled.jac,
+                    np.array([runtime.rest_guess(nominal_of[k][0]) for k in missing]),
+                    np.array([nominal_of[k][0] for k in missing]), np.array([nominal_of[k][1] for k in missing]),
+                    fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=True)
+                cache.update(zip((keys_of[k] for k in missing), found))
+            usable = [k for k in failed if cache[keys_of[k]].ok]
             if usable:
-                guesses = np.array([nominal[start_of[k]].y for k in usable])
+                guesses = np.array([cache[keys_of[k]].y for k in usable])
                 cartilage = runtime.state_index("cartilage")
                 for row, k in zip(guesses, usable):
                     row[cartilage] = runtime.rest_guess(P[todo[k]])[cartilage]
