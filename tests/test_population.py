@@ -116,3 +116,26 @@ def test_s10_time_to_improvement_spans_weeks_to_months(tmp_path):
     assert p10 <= 42 and p90 >= 84, (p10, p90)
     rho = responders[["days_to_30pct", "prior_immune_resolution"]].corr(method="spearman").iloc[0, 1]
     assert rho <= -0.5, rho
+
+
+@pytest.mark.parametrize("under_a_draw", [False, True])
+def test_one_fast_path_rule_for_every_resting_state(under_a_draw, tmp_path, monkeypatch):
+    """Selection, its pilot and the scenario runs all follow problem.relax_for: the slow fallbacks under the
+    table's values, the ensemble's fast path under a draw (before, a population under a draw relaxed each person)."""
+    import gutjoint.studies.population as population
+    from gutjoint.studies.uncertainty import load_ensemble
+
+    seen = []
+    real = population.prepare_many
+
+    def recording(*args, relax=True, **kwargs):
+        seen.append(relax)
+        return real(*args, relax=relax, **kwargs)
+
+    monkeypatch.setattr(population, "prepare_many", recording)
+    population._selection_table.cache_clear()
+    values = load_ensemble().parameter_sets()[1] if under_a_draw else None
+    folder = run_population("barrier-support", n=3, seed=5, out=tmp_path / "p", parameters=values)
+    assert len(seen) >= 3  # the selection pilot, at least one round of candidates, the scenario runs
+    assert set(seen) == {not under_a_draw}
+    assert len(pd.read_parquet(folder / "subjects.parquet")) == 3

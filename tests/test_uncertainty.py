@@ -101,6 +101,19 @@ def test_band_drivers_name_parameters_with_grades(ensemble):
     assert drivers[0]["share"] >= drivers[-1]["share"]
 
 
+@pytest.mark.parametrize("n", [100, 101])
+def test_first_order_shares_are_salib_rbd_fast(n):
+    from SALib.analyze import rbd_fast
+
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-np.pi, np.pi, size=(n, 6))
+    y = np.sin(X[:, 0]) + 7 * np.sin(X[:, 1]) ** 2 + 0.1 * X[:, 2] ** 4 * np.sin(X[:, 0]) + 0.3 * X[:, 3]
+    problem = {"num_vars": 6, "names": list("abcdef"), "bounds": [[-np.pi, np.pi]] * 6}
+    expected = rbd_fast.analyze(problem, X, y, M=10, num_resamples=2, seed=1)["S1"]
+    np.testing.assert_allclose(unc.first_order_shares(X, y), expected, rtol=1e-12, atol=1e-14)
+    assert np.argmax(expected) == 1
+
+
 @pytest.mark.parametrize("quantiles, fragment", [
     (["0.5", "1.2"], "argument 'quantiles' = 1.2 is invalid"),
     (["half"], "argument 'quantiles'"),

@@ -268,6 +268,27 @@ def test_simulate_with_uncertainty_returns_bands(client):
     assert "in 90% of the parameter sets" in bands["pain_last_day"] and "assumptions" in bands["honesty"]
 
 
+def test_a_band_is_computed_once_for_every_server_process(client, tmp_path, monkeypatch):
+    """A second process (here: this one with its own memory cleared) reads the band the first stored in the disk
+    cache instead of computing it again; another scenario gets its own band."""
+    from gutjoint.interfaces.web import app as web
+
+    monkeypatch.setenv("GUTJOINT_CACHE", str(tmp_path))
+    web._band_folder.cache_clear()
+    monkeypatch.setattr(web, "_BAND_CACHE", {})
+    body = {"days": 30, "inputs": [{"name": "dysbiosis", "level": 0.4}]}
+    first = client.post("/api/simulate?columns=pain_nrs&uncertainty=true", json=body).json()["bands"]
+    assert len(list((tmp_path / "bands").glob("*.json"))) == 1
+    computed = []
+    monkeypatch.setattr(web, "_BAND_CACHE", {})
+    monkeypatch.setattr(web, "_compute_bands", lambda *a: computed.append(a) or {"from": "computed"})
+    again = client.post("/api/simulate?columns=pain_nrs&uncertainty=true", json=body).json()["bands"]
+    assert computed == [] and again == first
+    other = client.post("/api/simulate?columns=pain_nrs&uncertainty=true", json={**body, "days": 31}).json()["bands"]
+    assert len(computed) == 1 and other == {"from": "computed"}
+    web._band_folder.cache_clear()
+
+
 def test_how_would_we_know_runs_a_small_trial_and_explains_power(page):
     k = page.evaluate("[...document.querySelectorAll('#faq h3')].findIndex((h) => h.textContent === 'How would we know?')")
     assert k >= 0

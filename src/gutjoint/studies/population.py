@@ -37,7 +37,7 @@ from gutjoint.biology import species
 from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint.studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
-from gutjoint.studies.problem import Problem, Solution, prepare_many, solve_many
+from gutjoint.studies.problem import Problem, Solution, prepare_many, relax_for, solve_many
 from gutjoint.studies.runtime import model_key
 
 MAX_N = 10_000_000
@@ -114,7 +114,7 @@ def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndar
     values = dict(parameters)
     adults = living_under(GENERAL_ADULTS, values)
     pilots = prepare_many([subject_scenario(adults, draw_subject(np.random.default_rng([PILOT_SEED, i]), values))
-                           for i in range(PILOT_SIZE)], relax=not values)  # a draw: the ensemble's fast path
+                           for i in range(PILOT_SIZE)], relax=relax_for(values))
     for out in map(_rest_outputs, pilots):
         if out and LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1] and out[0] > 0:
             logs.append(math.log(out[0]))
@@ -155,13 +155,13 @@ def _phenotype(row: dict) -> str:
 def select_subjects(seed: int, indices: range, select: bool,
                     acceptance: tuple[np.ndarray, np.ndarray] | None = None,
                     parameters: dict[str, float] | None = None,
-                    rest_cache: dict | None = None, relax: bool = True) -> list[tuple[dict, dict[str, float] | None]]:
+                    rest_cache: dict | None = None) -> list[tuple[dict, dict[str, float] | None]]:
     """Draw subjects ``indices`` (with plausibility selection among general adults at rest). Every subject keeps
     its own random streams (``[seed, index, attempt]``); each round of attempts solves its candidates' resting
     states in one batch, so the result is the same as drawing subject by subject. ``acceptance`` is the
     selection table (built here when not given); ``parameters`` the parameter set the people live under;
-    ``rest_cache`` keeps the candidates' resting states for a later :func:`prepare_many` to reuse; ``relax``
-    as in :func:`prepare_many`."""
+    ``rest_cache`` keeps the candidates' resting states for a later :func:`prepare_many` to reuse. A candidate
+    whose resting state is not found is drawn again (under a draw, by :func:`relax_for`'s fast path)."""
     values = dict(parameters or {})
     if select and acceptance is None:
         acceptance = _selection_model(values)
@@ -176,7 +176,7 @@ def select_subjects(seed: int, indices: range, select: bool,
         rngs = [np.random.default_rng([seed, i, attempt]) for i in waiting]
         candidates = [draw_subject(rng, values) for rng in rngs]
         problems = prepare_many([subject_scenario(adults, c) for c in candidates], rest_cache=rest_cache,
-                                relax=relax)
+                                relax=relax_for(values))
         still = []
         for i, rng, candidate, problem in zip(waiting, rngs, candidates, problems):
             attempts[i] = attempt + 1
@@ -255,7 +255,8 @@ def run_chunk(config: PopulationConfig, chunk: int,
         kinds.append([replace(sc, inputs=tuple(w for w in sc.inputs if w.name not in species.INTERVENTIONS))
                       for _, sc in live])
     # one batch of resting states; with and without the interventions, a subject shares its resting state
-    problems = prepare_many([sc for runs in kinds for sc in runs], rest_cache=rests)
+    problems = prepare_many([sc for runs in kinds for sc in runs], rest_cache=rests,
+                            relax=relax_for(config.parameters))
     m = len(live)
     # the two comparison runs are read only at the horizon (Problem.at: the same end points as a daily grid)
     problems[m:] = [problem.at([0.0, base.days]) for problem in problems[m:]]

@@ -12,7 +12,7 @@ run over many parameter values).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -147,12 +147,20 @@ def prepare(scenario, parameters: dict[str, float] | None = None, *, rest_cache:
     return prepare_many([scenario], [parameters], rest_cache=rest_cache, runtime=runtime)[0]
 
 
+def relax_for(parameters: Mapping[str, float] | None) -> bool:
+    """The one rule for a resting state the compiled Newton does not settle from its generic guess. Under the
+    table's values (``parameters`` empty) it is relaxed through the slow fallbacks, so that every person counts.
+    Under an ensemble draw the fast path is taken: a second Newton start, then a per-subject failure. A draw's
+    fallbacks can take minutes, and a band or a power curve over draws is summarised over the draws that run."""
+    return not parameters
+
+
 def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | None] | None = None, *,
                  rest_cache: dict | None = None, runtime: Runtime | None = None,
                  relax: bool = True) -> list[Problem]:
     """:func:`prepare` for many scenarios at once (each with its own ``parameters``, if given): the resting states
-    they do not share are solved in one batch (``numerics.steady.find_steady_states``). ``relax=False`` skips
-    the slow fallbacks for a resting state the compiled Newton does not settle: Newton then starts once more
+    they do not share are solved in one batch (``numerics.steady.find_steady_states``). ``relax=False`` (see
+    :func:`relax_for`) skips the slow fallbacks for a resting state the compiled Newton does not settle: Newton then starts once more
     from the same person's resting state under the table's values, and a subject it still does not settle (to a
     stable rest) is a failure."""
     runtime = runtime or get_runtime()

@@ -246,21 +246,20 @@ def _screening_scenario(trial: Trial):
 
 
 def screen(trial: Trial, *, parameters: dict[str, float] | None = None, screened: int | None = None,
-           rest_cache: dict | None = None, needed: int | None = None, batch: int = 512,
-           relax: bool = True) -> list[dict]:
+           rest_cache: dict | None = None, needed: int | None = None, batch: int = 512) -> list[dict]:
     """Draw up to ``screened`` people (general-adult priors, living the screening scenario's exposures) in
     batches, solve each one's resting state and mark who is eligible; stop early once ``needed`` are eligible.
-    Returns one record per person screened, with the resting outputs. ``relax=False``: a person whose resting
-    state the compiled Newton does not settle is not eligible (no slow fallback; see ``prepare_many``)."""
+    Returns one record per person screened, with the resting outputs. Under a draw (``parameters``), a person whose
+    resting state the compiled Newton does not settle is not eligible (``problem.relax_for``)."""
     from gutjoint.studies.population import living_under, select_subjects, subject_scenario
-    from gutjoint.studies.problem import prepare_many
+    from gutjoint.studies.problem import prepare_many, relax_for
 
     base = living_under(_screening_scenario(trial), dict(parameters or {}))
+    relax = relax_for(parameters)
     limit = screened or trial.screened
     records: list[dict] = []
     for start in range(0, limit, batch):
-        picked = select_subjects(trial.seed, range(start, min(limit, start + batch)), True, parameters=parameters,
-                                 relax=relax)
+        picked = select_subjects(trial.seed, range(start, min(limit, start + batch)), True, parameters=parameters)
         people = [(row, subject) for row, subject in picked if subject is not None]
         # the person's sampled traits, over the screening scenario's own (a trait the priors do not draw, such as
         # the RA-like autoimmunity, stays the scenario's)
@@ -482,7 +481,7 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
 
             ensemble = load_ensemble()
             sets += ensemble.parameter_sets()[:ensemble_draws]
-            ensemble_key = _file_key(ensemble.path)
+            ensemble_key = ensemble.key
         built = build_pools(trial, sets, pool_size or max(sizes) * len(trial.arms) * 2, out=out, workers=workers,
                             scheduler=scheduler)
         unscreenable = sum(p is None for p in built)  # under such a draw too few people meet the criteria
@@ -533,12 +532,8 @@ def shipped_power(name: str) -> dict | None:
     if current and curve.get("ensemble_draws"):
         from gutjoint.studies.uncertainty import load_ensemble
 
-        current = curve.get("ensemble_key") == _file_key(load_ensemble().path)
+        current = curve.get("ensemble_key") == load_ensemble().key
     return curve if current else None
-
-
-def _file_key(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def _size_for(sizes: list[int], power: list[float], target: float) -> float | None:
@@ -647,17 +642,16 @@ def _read_pool(trial: Trial, path: Path) -> dict:
 
 
 def _pool(trial: Trial, parameters, size: int) -> dict:
+    from gutjoint.studies.problem import relax_for
+
     cache: dict = {}
-    # under an ensemble draw, the ensemble's fast path: a person Newton does not settle is left out (the slow
-    # fallbacks took minutes for some draws); under the table's values, every person is relaxed as elsewhere
-    relax = not parameters
     people = [p for p in screen(trial, parameters=parameters, screened=max(trial.screened, 4 * size),
-                                rest_cache=cache, needed=size, relax=relax) if p["eligible"]]
+                                rest_cache=cache, needed=size) if p["eligible"]]
     if len(people) < size // 2:
         raise ScenarioError(trial.source, "screened", trial.screened, f"a screening that finds at least {size // 2} "
                             f"eligible people for a power pool of {size} (it found {len(people)})")
     people = people[:size]
-    outcomes = potential_outcomes(trial, people, rest_cache=cache, relax=relax)
+    outcomes = potential_outcomes(trial, people, rest_cache=cache, relax=relax_for(parameters))
     ok = np.all([np.isfinite(outcomes[a.name]["pain_nrs"]).all(axis=1) for a in trial.arms], axis=0)
     rows = np.flatnonzero(ok)
     control = trial.control

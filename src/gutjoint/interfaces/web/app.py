@@ -18,6 +18,8 @@ A JSON body may start with a UTF-8 byte-order mark: it is ignored, as RFC 8259 Â
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
 import tempfile
 import weakref
 from contextlib import asynccontextmanager
@@ -36,6 +38,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from gutjoint._errors import GutjointError, InputError, OptionError, ScenarioError, printable, quoted
 from gutjoint.biology import species
+from gutjoint.files import atomic_write
 from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
 from gutjoint.studies.scenario import CROSS_FIELD_RULES, builtin_scenarios, json_schema, schedule_edges
 
@@ -214,6 +217,10 @@ def create_app() -> FastAPI:
         from gutjoint.studies.simulate import simulate
 
         simulate("healthy")  # compile (or load) the model once, before the first request
+        try:  # and the uncertainty path (the ensemble, xarray, SALib): 2 s a process, not a reader's wait
+            _compute_bands(simulate("healthy").scenario, ("time_days", "pain_nrs"))
+        except GutjointError:
+            pass  # no ensemble here: a band request will say so
         yield
 
     # FastAPI's interactive docs pages load scripts from a CDN, so they are off; the schema stays at /openapi.json
@@ -390,36 +397,76 @@ def _over_uncertainty(curve: dict | None) -> str:
 
 
 def _bands(scenario, columns: tuple[str, ...]) -> dict:
-    """Quantile bands of ``columns`` over the first :data:`WEB_DRAWS` ensemble draws, cached per scenario (the
-    page asks again for the same scenario as a reader moves between views)."""
+    """Quantile bands of ``columns`` over the first :data:`WEB_DRAWS` ensemble draws. A band is computed once for
+    all server processes: it is kept in this process and in the band folder of the disk cache, keyed by the model,
+    the ensemble, the scenario and the columns; while one process computes a band, the others wait for it (a file
+    lock) instead of computing it again (the page asks again for the same scenario as a reader moves between
+    views, and a reader's first request reaches every process)."""
     from gutjoint.studies.scenario import scenario_to_dict
 
-    key = orjson.dumps(scenario_to_dict(scenario), option=orjson.OPT_SORT_KEYS)
-    return _bands_cached(key, columns, scenario)
+    text = orjson.dumps([_band_basis(), scenario_to_dict(scenario), columns], option=orjson.OPT_SORT_KEYS)
+    key = hashlib.sha256(text).hexdigest()[:32]
+    if key in _BAND_CACHE:
+        return _BAND_CACHE[key]
+    folder = _band_folder()
+    stored = folder / f"{key}.json" if folder else None
+    if stored is None:
+        answer = _compute_bands(scenario, columns)
+    else:
+        with open(folder / f"{key}.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            try:
+                answer = orjson.loads(stored.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                answer = _compute_bands(scenario, columns)
+                try:
+                    atomic_write(stored, lambda tmp: tmp.write_bytes(orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)), field="cache")
+                except GutjointError:
+                    pass  # an unwritable cache only costs the next process the same work
+    if len(_BAND_CACHE) > 64:
+        _BAND_CACHE.clear()
+    _BAND_CACHE[key] = answer
+    return answer
 
 
 _BAND_CACHE: dict = {}
 
 
-def _bands_cached(key: bytes, columns: tuple[str, ...], scenario) -> dict:
+@lru_cache(maxsize=1)
+def _band_basis() -> list:
+    """What a stored band depends on besides its request: the model, the ensemble and the number of draws."""
+    from gutjoint.studies.runtime import model_key
+    from gutjoint.studies.uncertainty import load_ensemble
+
+    return [model_key(), load_ensemble().key, WEB_DRAWS]
+
+
+@lru_cache(maxsize=1)
+def _band_folder() -> Path | None:
+    """``bands/`` in the disk cache (``$GUTJOINT_CACHE``, as for the compiled model); None where it cannot be
+    made, and each process then keeps its own bands."""
+    from gutjoint.numerics.codegen import default_cache_dir
+
+    folder = default_cache_dir() / "bands"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def _compute_bands(scenario, columns: tuple[str, ...]) -> dict:
     from gutjoint.studies import uncertainty as unc
 
-    if (key, columns) in _BAND_CACHE:
-        return _BAND_CACHE[(key, columns)]
     ensemble = unc.load_ensemble()
     dataset = unc.simulate_ensemble(scenario, ensemble=ensemble, draws=min(WEB_DRAWS, len(ensemble)))
     table = unc.bands(dataset, unc.QUANTILES, [c for c in columns if c in dataset])
     last = table.iloc[-1]
-    drivers = unc.band_drivers(dataset, ensemble, "pain_nrs")
-    answer = {"quantiles": list(unc.QUANTILES), "columns": _frame_json(table.drop(columns="time_days")),
-              "draws": int(dataset.attrs["n_draws"]), "failed": int(dataset.attrs["n_failed"]),
-              "pain_last_day": (f"pain on the last day is {unc.in_words(last['pain_nrs_q05'], last['pain_nrs_q95'])}"
-                                "/10 in 90% of the parameter sets") if "pain_nrs_q05" in table else "",
-              "drivers": drivers, "honesty": unc.honesty_line(ensemble)}
-    if len(_BAND_CACHE) > 64:
-        _BAND_CACHE.clear()
-    _BAND_CACHE[(key, columns)] = answer
-    return answer
+    return {"quantiles": list(unc.QUANTILES), "columns": _frame_json(table.drop(columns="time_days")),
+            "draws": int(dataset.attrs["n_draws"]), "failed": int(dataset.attrs["n_failed"]),
+            "pain_last_day": (f"pain on the last day is {unc.in_words(last['pain_nrs_q05'], last['pain_nrs_q95'])}"
+                              "/10 in 90% of the parameter sets") if "pain_nrs_q05" in table else "",
+            "drivers": unc.band_drivers(dataset, ensemble, "pain_nrs"), "honesty": unc.honesty_line(ensemble)}
 
 
 def _population(scenario, n: int, seed: int):
