@@ -58,3 +58,22 @@ def test_two_workers_give_the_same_indices_as_one():
     two = run_sensitivity("barrier-support", n=16, parameters=names, every_days=90, workers=2)
     pd.testing.assert_frame_equal(one.indices, two.indices)
     assert one.indices["time_days"].nunique() >= 5
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_sobol_analysis_equals_salibs_own(seed):
+    """The all-parameters-at-once analysis gives SALib's sobol.analyze indices and bootstrap intervals."""
+    from SALib.analyze import sobol
+    from SALib.sample import sobol as sample
+    from SALib.test_functions import Ishigami
+
+    from gutjoint.studies.sensitivity import METHOD_REGISTRY
+
+    spec = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
+    X = sample.sample(spec, 256, calc_second_order=False, seed=seed)
+    Y = Ishigami.evaluate(X)
+    ours = METHOD_REGISTRY["sobol"].analyse(spec, None, Y, seed, 200)
+    theirs = sobol.analyze(spec, Y, calc_second_order=False, num_resamples=200, conf_level=0.95, seed=seed)
+    for index in ("S1", "ST"):
+        np.testing.assert_allclose(ours[index][0], theirs[index], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours[index][1], theirs[f"{index}_conf"], rtol=1e-10, atol=1e-12)
