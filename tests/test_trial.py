@@ -59,19 +59,36 @@ def test_the_placebo_term_moves_pain_and_nothing_else():
     assert np.mean(masked["pain_change"] - open_["pain_change"]) < -0.5  # about the placebo's 1.1 points
 
 
-def test_the_anti_tnf_trial_meets_the_published_drug_effect():
-    """Drug minus placebo in mean pain change at week 24-26: -19.0 and -21.4 mm (RAPID 2, certolizumab 200 and
-    400 mg, Smolen 2009 Table 2) and -16.6 and -21.0 mm (adalimumab every other week and weekly, van de Putte 2004
-    week-26 table); stated tolerance: that span +-5 mm (about two standard errors of these differences).
-    The placebo size was read from the adalimumab trial, so only the difference is a check. The spread of the
-    change between people (RAPID 2: about 22 mm in each arm, from its standard errors) is checked loosely: with
-    the reporting scatter it is 17 mm here, without it 11."""
-    result = T.run_trial("anti-tnf-ra")
-    difference_mm = 10 * result.comparisons["anti-TNF"]["pain_change_difference"]["estimate"]
-    assert -21.4 - 5 <= difference_mm <= -16.6 + 5, difference_mm
-    assert 13 <= 10 * result.arms["anti-TNF"]["pain_change_sd"] <= 30  # mm; RAPID 2 about 22
-    assert result.arms["placebo"]["crp_change_mean"] == pytest.approx(0.0, abs=0.5)
-    assert result.arms["anti-TNF"]["crp_change_mean"] < -1.0  # anti-TNF lowers CRP; placebo does not
+@pytest.fixture(scope="module")
+def anti_tnf():
+    return T.run_trial("anti-tnf-ra")
+
+
+def _published(result) -> dict:
+    return {(c["arm"], c["endpoint"]): c for c in result.published}
+
+
+def test_the_anti_tnf_trial_meets_the_published_drug_effect(anti_tnf):
+    """The trial file's published spans (RAPID 2, Smolen 2009 Table 2; adalimumab monotherapy, van de Putte 2004),
+    each with its stated tolerance of 5 mm: drug minus placebo (-16.6 to -21.4 mm), the drug arm's own change
+    (-23.7 to -27.6 mm), and, loosely, the spread of the change between people (RAPID 2: about 22 mm; 17 mm here
+    with the reporting scatter, 11 without). The placebo size was read from the adalimumab trial, so its arm is
+    not an independent check."""
+    checks = _published(anti_tnf)
+    assert len(checks) == len(anti_tnf.trial.published) == 5
+    for key in (("anti-TNF", "pain_change_difference"), ("anti-TNF", "pain_change_mean"), ("anti-TNF", "pain_change_sd"),
+                ("placebo", "pain_change_mean")):
+        assert checks[key]["inside"], checks[key]
+    difference = anti_tnf.comparisons["anti-TNF"]["pain_change_difference"]["estimate"]
+    assert checks[("anti-TNF", "pain_change_difference")]["model"] == difference
+    assert anti_tnf.arms["placebo"]["crp_change_mean"] == pytest.approx(0.0, abs=0.5)
+    assert anti_tnf.arms["anti-TNF"]["crp_change_mean"] < -1.0  # anti-TNF lowers CRP; placebo does not
+
+
+@pytest.mark.xfail(strict=True, reason="known: the drug arm improves by 47%, against 36-38% published (RAPID 2 "
+                                       "Table 2; 37.7% in van de Putte 2004); its change in mm is inside its span")
+def test_the_anti_tnf_arms_percentage_improvement_is_the_published_one(anti_tnf):
+    assert _published(anti_tnf)[("anti-TNF", "pain_change_pct_mean")]["inside"]
 
 
 @pytest.mark.parametrize("change, fragment", [
@@ -84,6 +101,16 @@ def test_the_anti_tnf_trial_meets_the_published_drug_effect():
     ({"dropout": 1.5}, "field 'dropout' = 1.5"),
     ({"screening": "mars"}, "field 'screening' = 'mars'"),
     ({"colour": "blue"}, "field 'colour'"),
+    ({"published": [{"arm": "x", "endpoint": "pain_change_mean", "low": 0, "high": 1, "source": "s"}]},
+     "field 'published[0].arm' = 'x'"),
+    ({"published": [{"arm": "placebo", "endpoint": "pain_change_difference", "low": 0, "high": 1, "source": "s"}]},
+     "field 'published[0].arm' = 'placebo'"),
+    ({"published": [{"arm": "support", "endpoint": "joy", "low": 0, "high": 1, "source": "s"}]},
+     "field 'published[0].endpoint' = 'joy'"),
+    ({"published": [{"arm": "support", "endpoint": "responder_30", "low": 0.5, "high": 0.2, "source": "s"}]},
+     "field 'published[0].high' = 0.2"),
+    ({"published": [{"arm": "support", "endpoint": "responder_30", "low": 0.2, "high": 0.5}]},
+     "field 'published[0].source'"),
 ])
 def test_bad_trial_files_get_one_clear_line(change, fragment):
     with pytest.raises(InputError) as info:

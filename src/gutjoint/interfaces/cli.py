@@ -436,7 +436,7 @@ def trial(
                                             "distributed scheduler"),
 ) -> None:
     """Run a virtual trial (screen, randomise, every arm, the analysis) and, with --power, power against size."""
-    from gutjoint.interfaces.trial_report import write_trial
+    from gutjoint.interfaces.trial_report import published_line, write_trial
     from gutjoint.safety import DISCLAIMER
     from gutjoint.studies.trial import load_trial, run_trial, trial_power
 
@@ -467,6 +467,8 @@ def trial(
         console.print(f"  {printable(arm)} vs {printable(spec.control.name)}: pain change difference "
                       f"{d['estimate']:+.2f} (95% CI {d['ci95'][0]:+.2f} to {d['ci95'][1]:+.2f}), p {d['p']:.2g}",
                       soft_wrap=True)
+    for check in result.published:
+        console.print(f"  published: {printable(published_line(check))}", soft_wrap=True)
     if curve:
         for row in curve["rows"]:
             cells = ", ".join(f"{k.replace('power_', '')} {v:.0%}" for k, v in row.items() if k != "per_arm")

@@ -26,6 +26,21 @@ def _narrowing(ensemble) -> list[tuple[str, str, float]]:
     return sorted(rows, key=lambda r: r[2])
 
 
+def _conditioning(summary: dict | None) -> list[str]:
+    """The conditioning step of the ensemble: which parameters, their scales, the acceptance."""
+    if not summary:
+        return ["No prior-drawn parameter was conditioned on the calibration data.", ""]
+    lines = ["## Prior-drawn parameters conditioned on the data", "",
+             f"These parameters have a prior of their own (an assumed value, or a source's value and range) but act "
+             f"in the sampled blocks' data ({summary['rule']}). Drawn from their priors alone, they took single "
+             f"draws far from the data. Each draw's values are conditioned on the data given the draw's block values: "
+             f"{summary['steps']} random-walk Metropolis steps from the fitted values, acceptance "
+             f"{summary['acceptance']:.0%}. {summary['kept_fitted']} conditioned draws left the healthy-rest window "
+             "and keep the fitted values. This approximates sampling them jointly with the blocks; it is not that.",
+             "", "| parameter | SD the data leave (prior's coordinate) |", "|---|---:|"]
+    return lines + [f"| `{n}` | {v:.3g} |" for n, v in summary["parameters"].items()] + [""]
+
+
 def _plots(chains, folder: Path, burn) -> list[str]:
     """ArviZ trace plot of each block and a pair plot of its four best-constrained parameters."""
     import arviz as az
@@ -82,7 +97,9 @@ def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_r
     lines += [f"| `{n}` | {g} | {r:.2f} |" for n, g, r in _narrowing(ensemble)]
     lines += ["", f"Prior-only parameters (assumed values, drawn from their priors): {len(ensemble.prior_only())}. "
               f"Held at the fit: {', '.join(meta['held'])}. Prior draws accepted by the healthy-rest window "
-              f"{meta['healthy_rest_window']}: {meta['prior_draw_acceptance']:.0%}.", "",
+              f"{meta['healthy_rest_window']}: {meta['prior_draw_acceptance']:.0%}.", ""]
+    lines += _conditioning(meta.get("conditioning"))
+    lines += [
               "## Posterior predictive checks", "",
               "Each calibration data point against the 90% band of the model under the ensemble plus the point's "
               "own measurement noise. Coverage near 90% means honest bands; far above means the bands are wider "

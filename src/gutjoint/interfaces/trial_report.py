@@ -62,6 +62,27 @@ def _rows(result) -> list[list[str]]:
     return out
 
 
+def published_line(check: dict) -> str:
+    """One published check in words: 'anti-TNF, mean change in pain (NRS points): model -3.13, published span
+    -3.26 to -1.87: inside'."""
+    from gutjoint.studies.trial import PUBLISHED_ENDPOINTS
+
+    return (f"{check['arm']}, {PUBLISHED_ENDPOINTS[check['endpoint']]}: model {check['model']:+.3g}, published span "
+            f"{check['low']:+.3g} to {check['high']:+.3g}: " + ("inside" if check["inside"] else "OUTSIDE"))
+
+
+def _published_html(checks: list[dict]) -> str:
+    if not checks:
+        return ""
+    inside = sum(c["inside"] for c in checks)
+    rows = [[html.escape(published_line(c).split(": model")[0]), f"{c['model']:+.3g}",
+             f"{c['low']:+.3g} to {c['high']:+.3g}", "inside" if c["inside"] else "<b>outside</b>",
+             html.escape(c["source"])] for c in checks]
+    return (f"<h2>Against published results</h2><p>{inside} of {len(checks)} of the trial file's published results "
+            "hold. A span is the published values with the tolerance the trial file states; an outside value is "
+            "shown as it is.</p>" + _table(["arm and endpoint", "model", "published span", "", "source"], rows))
+
+
 def write_trial(result, out, power: dict | None = None) -> Path:
     """Write consort.json, endpoints.csv, comparisons.json, people.parquet, trial.png, report.html (and
     power.csv, power.json, power.png) into ``out``."""
@@ -72,6 +93,8 @@ def write_trial(result, out, power: dict | None = None) -> Path:
     dump = lambda data: (lambda tmp: tmp.write_text(json.dumps(data, indent=1)))  # noqa: E731
     atomic_write(out / "consort.json", dump(result.consort), field="out")
     atomic_write(out / "comparisons.json", dump(result.comparisons), field="out")
+    if result.published:
+        atomic_write(out / "published.json", dump(result.published), field="out")
     import pandas as pd
 
     write_table(pd.DataFrame([{"arm": a, **s} for a, s in result.arms.items()]), out / "endpoints.csv")
@@ -129,6 +152,7 @@ padding: .3rem .5rem; text-align: left; }} img {{ max-width: 100%; }}</style></h
 <h2>Each arm against {html.escape(trial.control.name)}</h2>
 {_table(["arm", "pain change difference (95% CI)", "p (Welch)", "30% responders", "odds ratio", "p (Fisher)"],
         comparisons)}
+{_published_html(result.published)}
 <img src="{_png(figure)}" alt="Pain per arm over the weeks">
 <p><small>Placebo response (in every blinded arm, pain only): {PLACEBO.size:g} NRS points at plateau, reached
 with a time constant of {PLACEBO.onset_weeks:g} week; grade of the effect: {html.escape(PLACEBO.grade)}; of

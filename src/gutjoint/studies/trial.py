@@ -23,7 +23,7 @@ import hashlib
 import json
 import math
 import tomllib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -104,6 +104,39 @@ class Criterion:
 
 
 @dataclass(frozen=True)
+class Published:
+    """A published result the trial is held to: ``endpoint`` of ``arm`` (for ``pain_change_difference``: the arm
+    minus the control) must lie in ``[low, high]``, the published span with its stated tolerance, in the model's
+    units (NRS points, %, shares)."""
+
+    arm: str
+    endpoint: str
+    low: float
+    high: float
+    source: str
+
+    def check(self, arms: dict[str, dict], comparisons: dict[str, dict]) -> dict:
+        if self.endpoint == "pain_change_difference":
+            value = comparisons[self.arm]["pain_change_difference"]["estimate"]
+        else:
+            value = arms[self.arm][self.endpoint]
+        return {"arm": self.arm, "endpoint": self.endpoint, "model": float(value), "low": self.low,
+                "high": self.high, "inside": bool(self.low <= value <= self.high), "source": self.source}
+
+
+PUBLISHED_ENDPOINTS = {
+    "pain_change_mean": "mean change in pain (NRS points)",
+    "pain_change_pct_mean": "mean percentage change in pain",
+    "pain_change_sd": "SD of the change in pain between people (NRS points)",
+    "responder_30": "share with at least 30% less pain",
+    "responder_50": "share with at least 50% less pain",
+    "crp_change_mean": "mean change in CRP (mg/L)",
+    "pain_change_difference": "mean change in pain, arm minus control (NRS points)",
+}
+"""What a trial's ``[[published]]`` entry may hold the model to."""
+
+
+@dataclass(frozen=True)
 class Arm:
     name: str
     interventions: tuple[InputWindow, ...]
@@ -126,6 +159,7 @@ class Trial:
     arms: tuple[Arm, ...]
     stratify: str | None
     source: str
+    published: tuple[Published, ...] = ()
 
     @property
     def control(self) -> Arm:
@@ -133,9 +167,10 @@ class Trial:
 
 
 TOP_LEVEL = ("description", "weeks", "screening", "screened", "per_arm", "seed", "dropout", "endpoint_week",
-             "eligibility", "arms", "stratify")
+             "eligibility", "arms", "stratify", "published")
 ARM_KEYS = ("name", "interventions", "control", "blinded")
 INTERVENTION_KEYS = ("name", "level", "start_week", "end_week")
+PUBLISHED_KEYS = ("arm", "endpoint", "low", "high", "source")
 MAX_SCREENED = 200_000
 
 
@@ -231,8 +266,33 @@ def trial_from_dict(data: dict, *, source: str = "<trial>", name: str = "trial")
     stratify = data.get("stratify")
     if stratify is not None and stratify not in outputs:
         raise ScenarioError(source, "stratify", stratify, "a resting output, a trait or hla_b27")
+    published = _published(source, data.get("published", []), arms)
     return Trial(name, str(data.get("description", "")), float(weeks), screening, int(screened), int(per_arm),
-                 int(seed), float(dropout), float(endpoint), tuple(criteria), tuple(arms), stratify, source)
+                 int(seed), float(dropout), float(endpoint), tuple(criteria), tuple(arms), stratify, source,
+                 published)
+
+
+def _published(source: str, entries, arms: list[Arm]) -> tuple[Published, ...]:
+    from gutjoint.studies.scenario import _check_keys, _table
+
+    if not isinstance(entries, list):
+        raise ScenarioError(source, "published", entries, "a list of [[published]] tables")
+    out = []
+    for i, entry in enumerate(entries):
+        where = f"published[{i}]"
+        _check_keys(source, f"{where}.", _table(source, where, entry), PUBLISHED_KEYS)
+        endpoint = entry.get("endpoint")
+        if endpoint not in PUBLISHED_ENDPOINTS:
+            raise ScenarioError(source, f"{where}.endpoint", endpoint, ", ".join(PUBLISHED_ENDPOINTS))
+        names = [a.name for a in arms if not (endpoint == "pain_change_difference" and a.control)]
+        if entry.get("arm") not in names:
+            raise ScenarioError(source, f"{where}.arm", entry.get("arm"), ", ".join(names))
+        low = _num(source, f"{where}.low", entry.get("low"), -1e6, 1e6)
+        high = _num(source, f"{where}.high", entry.get("high"), low, 1e6)
+        if not isinstance(entry.get("source"), str) or not entry["source"].strip():
+            raise ScenarioError(source, f"{where}.source", entry.get("source"), "where the published numbers were read")
+        out.append(Published(entry["arm"], endpoint, float(low), float(high), entry["source"].strip()))
+    return tuple(out)
 
 
 # --- screening ------------------------------------------------------------------------------------------------
@@ -398,6 +458,7 @@ class TrialResult:
     comparisons: dict[str, dict]
     people: object  # pandas.DataFrame
     weekly: dict[str, dict]
+    published: list[dict] = field(default_factory=list)  # each [[published]] entry, with the model's value
 
 
 def run_trial(trial, *, parameters: dict[str, float] | None = None) -> TrialResult:
@@ -441,7 +502,8 @@ def run_trial(trial, *, parameters: dict[str, float] | None = None) -> TrialResu
         for column in ("pain_change", "responder_30", "responder_50", "crp_change", "lm_change"):
             table.loc[rows, column] = results[arm.name][column].astype(float)
     summary = {a: _arm_summary(r) for a, r in results.items()}
-    return TrialResult(trial, consort, summary, comparisons, table, weekly)
+    published = [p.check(summary, comparisons) for p in trial.published]
+    return TrialResult(trial, consort, summary, comparisons, table, weekly, published)
 
 
 def _arm_summary(r: dict) -> dict:

@@ -67,6 +67,11 @@ class Ensemble:
     def prior_only(self) -> list[str]:
         return [k for k, v in self.basis.items() if v == "prior-only"]
 
+    def conditioned(self) -> list[str]:
+        """Parameters with a prior of their own that act in the calibration data, conditioned on those data draw
+        by draw (``posterior.condition_draw``)."""
+        return [k for k, v in self.basis.items() if v.startswith("conditioned")]
+
 
 def load_ensemble(path: str | Path | None = None) -> Ensemble:
     """Read an ensemble (default: the shipped one) and its provenance file beside it."""
@@ -236,7 +241,10 @@ def in_words(low: float, high: float, unit: str = "", digits: int = 2) -> str:
 
 def honesty_line(ensemble: Ensemble) -> str:
     """Which parts of a band the human data constrain, in one sentence."""
+    conditioned = len(ensemble.conditioned())
     return (f"The ensemble holds {len(ensemble)} parameter sets: {len(ensemble.constrained())} parameters are "
-            f"constrained by human calibration data (posterior draws); {len(ensemble.prior_only())} rest on "
+            f"constrained by human calibration data (posterior draws)"
+            + (f", {conditioned} more are conditioned on those data" if conditioned else "")
+            + f"; {len(ensemble.prior_only())} rest on "
             "assumptions and are drawn from priors around the assumed values (the plausible range as +-2 SD), so "
             "a wide band means the answer depends on untested assumptions, not on measured biology.")
