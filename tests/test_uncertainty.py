@@ -69,11 +69,12 @@ def test_building_an_ensemble_is_reproducible_for_a_seed():
 
 
 def test_conditioning_brings_a_prior_drawn_parameter_back_to_the_data():
-    """TNF's clearance acts in the LPS challenge, the infection-only barrier gain does not; a draw that puts the
-    clearance at the top of its range misfits the challenge, and conditioning it (build_ensemble's Metropolis
-    steps) gives a value the data allow, reproducibly for a seed, inside the prior's range."""
+    """TNF's clearance acts in the LPS challenge, the metabolic wear of cartilage acts in no calibration
+    experiment; a draw that puts the clearance at the top of its range misfits the challenge, and conditioning it
+    (build_ensemble's Metropolis steps) gives a value the data allow, reproducibly for a seed, inside the prior's
+    range."""
     table = load_parameters()
-    priors = {n: posterior.prior_of(n) for n in ("tnf_clearance", "tj_per_infection")}
+    priors = {n: posterior.prior_of(n) for n in ("tnf_clearance", "wear_per_metabolic")}
     scales = posterior.acting_parameters(priors)
     assert set(scales) == {"tnf_clearance"}
     assert 0 < scales["tnf_clearance"] < (math.log(table["tnf_clearance"].high)
@@ -98,10 +99,10 @@ def test_a_parameter_the_data_constrain_is_narrower_than_its_prior(ensemble):
 
 
 def test_a_prior_only_parameter_keeps_its_prior_width(ensemble):
-    """No data update an assumed value: its spread in the ensemble is its prior's. The healthy-rest plausibility
-    step may trim a parameter that sets resting pain or CRP, not one that acts only in an enteric infection."""
-    assert ensemble.basis["tj_per_infection"] == "prior-only"
-    ratio = _spread("tj_per_infection", ensemble.values["tj_per_infection"].to_numpy()) / _prior_spread("tj_per_infection")
+    """No data update an assumed value that acts in no calibration experiment: its spread in the ensemble is its
+    prior's. (The healthy-rest plausibility step may trim one that sets resting pain or CRP.)"""
+    assert ensemble.basis["wear_per_metabolic"] == "prior-only"
+    ratio = _spread("wear_per_metabolic", ensemble.values["wear_per_metabolic"].to_numpy()) / _prior_spread("wear_per_metabolic")
     assert 0.85 < ratio < 1.15, ratio
     ratios = [_spread(n, ensemble.values[n].to_numpy()) / _prior_spread(n) for n in ensemble.prior_only()]
     assert 0.8 < np.median(ratios) < 1.2, ratios

@@ -80,7 +80,9 @@ def _published_html(checks: list[dict]) -> str:
              html.escape(c["source"])] for c in checks]
     return (f"<h2>Against published results</h2><p>{inside} of {len(checks)} of the trial file's published results "
             "hold. A span is the published values with the tolerance the trial file states; an outside value is "
-            "shown as it is.</p>" + _table(["arm and endpoint", "model", "published span", "", "source"], rows))
+            "shown as it is." + ("" if {c["endpoint"] for c in checks} & {"responder_30", "responder_50"} else
+                                 " The 30% and 50% responder rates are not held to published values here.")
+            + "</p>" + _table(["arm and endpoint", "model", "published span", "", "source"], rows))
 
 
 def write_trial(result, out, power: dict | None = None) -> Path:
