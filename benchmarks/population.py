@@ -220,6 +220,9 @@ def main() -> None:
           f"{people:.0f} people/s; {people / rr1:.1f}x the people per second of the libRoadRunner single-process loop "
           f"(rtol {rtol:g}, one run per person); the engine alone on 2 processes would take "
           f"{rows[1][2][1]:.1f} s for one run per person at rtol {rtol:g}")
+    lean = _end_to_end(args.n, comparisons=False)
+    print(f"the same with --no-comparisons (one run per person, as the libRoadRunner loop does; no gut_share or "
+          f"relief): {lean:.1f} s, {args.n / lean:.0f} people/s, {args.n / lean / rr1:.1f}x the libRoadRunner loop")
 
 
 def _whole_with_engine_clock(n: int) -> tuple[float, float, float, float]:
@@ -258,14 +261,14 @@ def _fresh_whole(n: int):
         return pool.submit(_whole_with_engine_clock, n).result()
 
 
-def _end_to_end(n: int) -> float:
+def _end_to_end(n: int, comparisons: bool = True) -> float:
     import tempfile
 
     from gutjoint.studies.population import run_population
 
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        run_population("barrier-support", n=n, seed=1, out=out, workers=2)
+        run_population("barrier-support", n=n, seed=1, out=out, workers=2, comparisons=comparisons)
         return time.perf_counter() - t0
 
 

@@ -139,3 +139,17 @@ def test_one_fast_path_rule_for_every_resting_state(under_a_draw, tmp_path, monk
     assert len(seen) >= 3  # the selection pilot, at least one round of candidates, the scenario runs
     assert set(seen) == {not under_a_draw}
     assert len(pd.read_parquet(folder / "subjects.parquet")) == 3
+
+
+def test_without_the_comparison_runs_every_other_column_is_the_same(tmp_path):
+    full = pd.read_parquet(run_population("barrier-support", n=24, seed=4, out=tmp_path / "a") / "subjects.parquet")
+    lean = pd.read_parquet(run_population("barrier-support", n=24, seed=4, out=tmp_path / "b", comparisons=False)
+                           / "subjects.parquet")
+    assert lean["gut_share"].isna().all() and lean["relief"].isna().all()
+    assert full["gut_share"].notna().any() and full["relief"].notna().any()
+    same = [c for c in full.columns if c not in ("gut_share", "relief", "phenotype")]
+    pd.testing.assert_frame_equal(full[same], lean[same])
+    kept = full["phenotype"] != "gut-driven"  # without gut_share, a person is named by the largest pain source
+    assert (full.loc[kept, "phenotype"] == lean.loc[kept, "phenotype"]).all()
+    with pytest.raises(InputError, match="comparisons"):  # a folder keeps the setting it was made with
+        run_population("barrier-support", n=24, seed=4, out=tmp_path / "b")

@@ -374,6 +374,9 @@ def population(
     uncertainty: bool = typer.Option(False, "--uncertainty", help="one population per ensemble draw (people and "
                                      "parameters kept apart): responder shares with 90% intervals"),
     draws: int = typer.Option(20, "--draws", help="with --uncertainty: ensemble draws (one population each)"),
+    comparisons: bool = typer.Option(True, "--comparisons/--no-comparisons",
+                                     help="each person's runs without the gut drivers and without the interventions "
+                                          "(gut_share, relief); without them, a third of the work"),
 ) -> None:
     """Simulate a virtual population through SCENARIO (resumable: rerun the same command to continue)."""
     from gutjoint.studies.population import run_population
@@ -399,7 +402,8 @@ def population(
         bar.start()
     try:
         folder = run_population(scenario, n=n, seed=seed, out=out, chunk_size=chunk_size, workers=workers,
-                                scheduler=scheduler, trajectories=trajectories, select=select, progress=update)
+                                scheduler=scheduler, trajectories=trajectories, select=select, progress=update,
+                                comparisons=comparisons)
     finally:
         if bar is not None:
             bar.stop()

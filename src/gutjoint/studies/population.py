@@ -60,9 +60,13 @@ class PopulationConfig:
     select: bool
     model_key: str
     parameters: dict = field(default_factory=dict)  # the parameter set the people live under (an ensemble draw)
+    comparisons: bool = True  # the two comparison runs per person (gut_share, relief)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        content = asdict(self)
+        if content["comparisons"]:
+            del content["comparisons"]  # so that a run made before the option existed still resumes
+        return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 GENERAL_ADULTS = Scenario(name="general adults at rest", days=1.0, step_hours=24.0)
@@ -202,10 +206,11 @@ def select_subjects(seed: int, indices: range, select: bool,
     return picked
 
 
-def summarise_subject(row: dict, scenario: Scenario, solution: Solution, counterfactual: Solution,
+def summarise_subject(row: dict, scenario: Scenario, solution: Solution, counterfactual: Solution | None,
                       untreated: Solution | None, trajectories: bool) -> np.ndarray | None:
     """Fill ``row`` with the subject's metrics, from the solutions' arrays; return its trajectory (the pinned
-    output columns, one row per output time) when asked."""
+    output columns, one row per output time) when asked. Without the ``counterfactual`` run (no gut drivers),
+    ``gut_share`` is NaN and the phenotype is the largest pain source's."""
     row.update(status=solution.status.code, advice=solution.status.advice)
     if not solution.ok:
         return None
@@ -219,8 +224,11 @@ def summarise_subject(row: dict, scenario: Scenario, solution: Solution, counter
     # relief: final pain without the interventions minus final pain with them
     row["relief"] = (float(untreated["pain_nrs"][-1]) - row["final_pain"]
                      if untreated is not None and untreated.ok else float("nan"))
-    pain0 = float(counterfactual["pain_nrs"][-1]) if counterfactual.ok else float("nan")
-    row["gut_share"] = max(0.0, 1.0 - pain0 / row["final_pain"]) if row["final_pain"] > 0 else 0.0
+    if counterfactual is None:
+        row["gut_share"] = float("nan")
+    else:
+        pain0 = float(counterfactual["pain_nrs"][-1]) if counterfactual.ok else float("nan")
+        row["gut_share"] = max(0.0, 1.0 - pain0 / row["final_pain"]) if row["final_pain"] > 0 else 0.0
     row["phenotype"] = _phenotype(row)
     infection = _first_infection(scenario)
     if infection is not None:
@@ -236,8 +244,8 @@ def summarise_subject(row: dict, scenario: Scenario, solution: Solution, counter
 def run_chunk(config: PopulationConfig, chunk: int,
               acceptance: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Run subjects ``[chunk * size, min(n, (chunk + 1) * size))``: select each, then solve the chunk's problems
-    (actual, without gut drivers, without interventions) through the batched engine. Metrics come from arrays;
-    the chunk's tables are the only DataFrames made."""
+    (actual, and with ``config.comparisons`` without gut drivers and without interventions) through the batched
+    engine. Metrics come from arrays; the chunk's tables are the only DataFrames made."""
     from gutjoint.studies.attribution import without_gut_drivers
 
     base = living_under(load_scenario(config.scenario), config.parameters)
@@ -247,10 +255,12 @@ def run_chunk(config: PopulationConfig, chunk: int,
                                                 min(config.n, (chunk + 1) * config.chunk_size)), config.select,
                              acceptance, config.parameters, rest_cache=rests)
     live = [(row, subject_scenario(base, subject)) for row, subject in picked if subject is not None]
-    has_intervention = _first_intervention(base) is not None
+    has_intervention = config.comparisons and _first_intervention(base) is not None
     # The engine steps each subject on its own, so a subject's result does not depend on the chunk size or on
     # which worker ran it.
-    kinds = [[sc for _, sc in live], [without_gut_drivers(sc) for _, sc in live]]
+    kinds = [[sc for _, sc in live]]
+    if config.comparisons:
+        kinds.append([without_gut_drivers(sc) for _, sc in live])
     if has_intervention:
         kinds.append([replace(sc, inputs=tuple(w for w in sc.inputs if w.name not in species.INTERVENTIONS))
                       for _, sc in live])
@@ -263,7 +273,7 @@ def run_chunk(config: PopulationConfig, chunk: int,
     solutions = solve_many(problems)
     trajs = []
     for k, (row, scenario) in enumerate(live):
-        traj = summarise_subject(row, scenario, solutions[k], solutions[m + k],
+        traj = summarise_subject(row, scenario, solutions[k], solutions[m + k] if config.comparisons else None,
                                  solutions[2 * m + k] if has_intervention else None, config.trajectories)
         if traj is not None:
             trajs.append(traj)
@@ -284,9 +294,11 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: int = 256, workers: int = 1,
                    scheduler: str | None = None, trajectories: bool = False, select: bool = True,
                    progress: Callable[[int, int], None] | None = None,
-                   parameters: dict[str, float] | None = None) -> Path:
+                   parameters: dict[str, float] | None = None, comparisons: bool = True) -> Path:
     """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``.
-    ``parameters`` (an ensemble draw) sets the model's values the people live under."""
+    ``parameters`` (an ensemble draw) sets the model's values the people live under. ``comparisons=False``
+    leaves out each person's two comparison runs (without the gut drivers, without the interventions), a third
+    of the work each: ``gut_share`` and ``relief`` are then NaN, and every other column is the same."""
     if not (1 <= n <= MAX_N):
         raise OptionError("population", "n", n, f"1 to {MAX_N}")
     if seed < 0:
@@ -295,7 +307,7 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
         raise OptionError("population", "chunk_size", chunk_size, "a positive integer")
     base = load_scenario(scenario)
     config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, model_key(),
-                              {k: float(v) for k, v in (parameters or {}).items()})
+                              {k: float(v) for k, v in (parameters or {}).items()}, comparisons)
     out = Path(out)
     chunks_dir = out / "chunks"
     chunks_dir.mkdir(parents=True, exist_ok=True)
