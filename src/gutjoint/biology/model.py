@@ -324,8 +324,8 @@ def build_model() -> Model:
     }
     # Extra columns after the pinned ones: the pain split (NRS points, summing to pain_nrs) and a few states.
     total_source = sum(sources.values())
-    for name, term in sources.items():
-        outputs[f"pain_{name}"] = pain_nrs * term / total_source
+    for source, term in sources.items():
+        outputs[f"pain_{source}"] = pain_nrs * term / total_source
     outputs.update(
         tj_open=x("tj_open"), mucosal_damage=x("mucosal_damage"), absorptive_loss=x("absorptive_loss"),
         lactulose_rel=lactulose / (p("lm_pore") + p("lm_leak")), mannitol_rel=mannitol, antigen=x("antigen"), tolerance=x("tolerance"),
