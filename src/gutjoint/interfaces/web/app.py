@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 import anyio
 import numpy as np
 import orjson
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -211,129 +211,139 @@ async def _off_loop(function, *args):
     return await anyio.to_thread.run_sync(function, *args, limiter=_heavy[loop])
 
 
+@asynccontextmanager
+async def _lifespan(_: FastAPI):
+    from gutjoint.studies.simulate import simulate
+
+    simulate("healthy")  # compile (or load) the model once, before the first request
+    try:  # and the uncertainty path (the ensemble, xarray, SALib): 2 s a process, not a reader's wait
+        _compute_bands(simulate("healthy").scenario, ("time_days", "pain_nrs"))
+    except GutjointError:
+        pass  # no ensemble here: a band request will say so
+    yield
+
+
+async def _input_error(_: Request, exc: GutjointError):
+    field = getattr(exc, "field", None)
+    detail = exc.as_option(f"field {exc.argument!r}") if isinstance(exc, OptionError) else str(exc)
+    return JSONResponse({"detail": printable(detail, 1000), "field": None if field is None else printable(field)},
+                        status_code=422)
+
+
+async def _shape_error(_: Request, exc: RequestValidationError):
+    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
+    field = printable(".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body")
+    value = f" = {quoted(first['input'])}" if "input" in first and field != "body" else ""
+    allowed = str(first.get("msg", "")).removeprefix("Input should be ").removeprefix("Value error, ")
+    return JSONResponse({"detail": printable(f"request: field '{field}'{value} is invalid; allowed: {allowed}",
+                                             1000), "field": field}, status_code=422)
+
+
+ERRORS = {422: {"model": ErrorBody, "description": "invalid input (the CLI's message)"},
+          413: {"model": ErrorBody, "description": "request body too large"}}
+
+api = APIRouter()
+"""The JSON API: every route mirrors a CLI command."""
+
+
+@api.get("/api/scenarios")
+def scenarios() -> list[dict]:
+    """The built-in scenarios: name, description and the scenario object."""
+    from gutjoint.studies.scenario import builtin_scenarios, load_scenario, scenario_to_dict
+
+    return [{"name": n, "description": load_scenario(n).description, "scenario": scenario_to_dict(load_scenario(n))}
+            for n in builtin_scenarios()]
+
+@api.get("/api/parameters")
+def parameters() -> dict:
+    """Every parameter (value, unit, range, grade, source) and every causal link with its evidence grade."""
+    from gutjoint.biology.links import load_links
+    from gutjoint.biology.parameters import load_parameters
+
+    return {"parameters": load_parameters().as_rows(), "links": [vars(link) for link in load_links()]}
+
+@api.get("/api/red-flags")
+def red_flags() -> dict:
+    """The red flags (ids for /api/triage), the rule and the disclaimer."""
+    return {"flags": [{"id": f.id, "label": f.label, "why": f.why, "source": f.source, "urgent": f.urgent}
+                      for f in RED_FLAGS], "rule": RED_FLAG_LINE, "disclaimer": DISCLAIMER, "caps": CAPS}
+
+@api.post("/api/simulate", responses={200: {"description": "every output column over time"}, **ERRORS})
+async def simulate(scenario: ScenarioObject,
+                   columns: Annotated[str | None, Query(pattern=COLUMNS_PATTERN, max_length=2000)] = None,
+                   uncertainty: bool = False) -> ArrayJSON:
+    """Simulate a scenario object (the scenario schema, as JSON): every output column over time, or only the
+    comma-separated ``columns`` asked for (time_days is always included). ``uncertainty=true`` adds
+    ``bands``: the 5/25/50/75/95% quantiles of each column over the parameter ensemble, the last day's 90%
+    interval of the pain in words, the parameters that carry that band, and what rests on assumptions."""
+    from gutjoint.studies.simulate import simulate as run
+
+    chosen = None
+    if columns is not None:
+        chosen = ["time_days"] + [c.strip() for c in columns.split(",") if c.strip() and c.strip() != "time_days"]
+        unknown = [c for c in chosen if c not in OUTPUT_COLUMNS]
+        if unknown:
+            raise InputError(f"simulate: query 'columns' = {printable(repr(unknown[0]))} is not an output column; "
+                             f"allowed: {', '.join(OUTPUT_COLUMNS)}", field="columns")
+    checked = _scenario(scenario)
+    work = _check_work(checked, 1, "a simulation")
+    result = run(checked) if work <= LIGHT_WORK else await _off_loop(run, checked)
+    frame = result.frame if chosen is None else result.frame[chosen]
+    body = {"scenario": result.scenario.name, "status": result.status.code, "advice": result.status.advice,
+            "units": result.units, "columns": _frame_json(frame), "disclaimer": DISCLAIMER}
+    if uncertainty:
+        _check_work(checked, WEB_DRAWS, f"an uncertainty band ({WEB_DRAWS} runs)")
+        body["bands"] = await _off_loop(_bands, checked, tuple(frame.columns))
+    # returning the response skips FastAPI's generic encoder, which would walk ten thousand floats one by one
+    return ArrayJSON(body)
+
+@api.post("/api/explain", responses=ERRORS)
+async def explain(request: ExplainRequest) -> dict:
+    """Pain on one day split among the four sources (Shapley values), and the gut share."""
+    from gutjoint.studies.attribution import RUNS, SOURCE_LINKS, explain_pain, source_grades
+
+    scenario = _scenario(request.scenario)
+    _check_work(scenario, RUNS, f"an explanation ({RUNS} runs)")
+    result = await _off_loop(explain_pain, scenario, request.day)
+    grades = source_grades()
+    return {**result.as_dict(), "evidence": {s: dict(zip(SOURCE_LINKS[s], grades[s])) for s in grades},
+            "disclaimer": DISCLAIMER}
+
+@api.post("/api/population", responses=ERRORS)
+async def population(request: PopulationRequest) -> dict:
+    """A small virtual population (n at most 200 here; the CLI has no such cap): summary and subjects."""
+    scenario = _scenario(request.scenario)
+    _check_work(scenario, 2 * request.n, f"a population of {request.n} (two runs each)")
+    summary, frame = await _off_loop(_population, scenario, request.n, request.seed)
+    keep = [c for c in ("subject", "status", "baseline_pain", "final_pain", "days_to_30pct", "gut_share",
+                        "relief", "phenotype") if c in frame]
+    rows = frame[keep].astype(object).where(frame[keep].notna(), None).to_dict(orient="records")
+    return {"summary": summary, "subjects": rows, "cap": MAX_POPULATION, "disclaimer": DISCLAIMER}
+
+@api.post("/api/trial", responses=ERRORS)
+async def trial(request: TrialRequest) -> dict:
+    """A small virtual trial (at most 100 per arm here) and its power at three sizes, in plain words."""
+    return await _off_loop(_trial, request.trial, request.per_arm)
+
+@api.post("/api/triage", responses=ERRORS)
+def triage(request: TriageRequest) -> TriageAnswer:
+    """Guidance for red flags: with any flag, professional evaluation is essential."""
+    from gutjoint.safety import triage as decide
+
+    return TriageAnswer(**decide(request.flags).as_dict())
+
+
 def create_app() -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_: FastAPI):
-        from gutjoint.studies.simulate import simulate
-
-        simulate("healthy")  # compile (or load) the model once, before the first request
-        try:  # and the uncertainty path (the ensemble, xarray, SALib): 2 s a process, not a reader's wait
-            _compute_bands(simulate("healthy").scenario, ("time_days", "pain_nrs"))
-        except GutjointError:
-            pass  # no ensemble here: a band request will say so
-        yield
-
+    """The app: the API, its error handlers and body limit, the page and its static files; the model is loaded
+    (and the uncertainty path warmed) at start-up."""
     # FastAPI's interactive docs pages load scripts from a CDN, so they are off; the schema stays at /openapi.json
-    app = FastAPI(title="gutjoint", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
+    app = FastAPI(title="gutjoint", version=_version(), lifespan=_lifespan, docs_url=None, redoc_url=None,
                   description="An executable, evidence-graded model of the gut-joint axis. " + DISCLAIMER)
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
-
-    @app.exception_handler(GutjointError)
-    async def input_error(_: Request, exc: GutjointError):
-        field = getattr(exc, "field", None)
-        detail = exc.as_option(f"field {exc.argument!r}") if isinstance(exc, OptionError) else str(exc)
-        return JSONResponse({"detail": printable(detail, 1000), "field": None if field is None else printable(field)},
-                            status_code=422)
-
-    @app.exception_handler(RequestValidationError)
-    async def shape_error(_: Request, exc: RequestValidationError):
-        first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
-        field = printable(".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body")
-        value = f" = {quoted(first['input'])}" if "input" in first and field != "body" else ""
-        allowed = str(first.get("msg", "")).removeprefix("Input should be ").removeprefix("Value error, ")
-        return JSONResponse({"detail": printable(f"request: field '{field}'{value} is invalid; allowed: {allowed}",
-                                                 1000), "field": field}, status_code=422)
-
-    errors = {422: {"model": ErrorBody, "description": "invalid input (the CLI's message)"},
-              413: {"model": ErrorBody, "description": "request body too large"}}
-
-    @app.get("/api/scenarios")
-    def scenarios() -> list[dict]:
-        """The built-in scenarios: name, description and the scenario object."""
-        from gutjoint.studies.scenario import builtin_scenarios, load_scenario, scenario_to_dict
-
-        return [{"name": n, "description": load_scenario(n).description, "scenario": scenario_to_dict(load_scenario(n))}
-                for n in builtin_scenarios()]
-
-    @app.get("/api/parameters")
-    def parameters() -> dict:
-        """Every parameter (value, unit, range, grade, source) and every causal link with its evidence grade."""
-        from gutjoint.biology.links import load_links
-        from gutjoint.biology.parameters import load_parameters
-
-        return {"parameters": load_parameters().as_rows(), "links": [vars(link) for link in load_links()]}
-
-    @app.get("/api/red-flags")
-    def red_flags() -> dict:
-        """The red flags (ids for /api/triage), the rule and the disclaimer."""
-        return {"flags": [{"id": f.id, "label": f.label, "why": f.why, "source": f.source, "urgent": f.urgent}
-                          for f in RED_FLAGS], "rule": RED_FLAG_LINE, "disclaimer": DISCLAIMER, "caps": CAPS}
-
-    @app.post("/api/simulate", responses={200: {"description": "every output column over time"}, **errors})
-    async def simulate(scenario: ScenarioObject,
-                       columns: Annotated[str | None, Query(pattern=COLUMNS_PATTERN, max_length=2000)] = None,
-                       uncertainty: bool = False) -> ArrayJSON:
-        """Simulate a scenario object (the scenario schema, as JSON): every output column over time, or only the
-        comma-separated ``columns`` asked for (time_days is always included). ``uncertainty=true`` adds
-        ``bands``: the 5/25/50/75/95% quantiles of each column over the parameter ensemble, the last day's 90%
-        interval of the pain in words, the parameters that carry that band, and what rests on assumptions."""
-        from gutjoint.studies.simulate import simulate as run
-
-        chosen = None
-        if columns is not None:
-            chosen = ["time_days"] + [c.strip() for c in columns.split(",") if c.strip() and c.strip() != "time_days"]
-            unknown = [c for c in chosen if c not in OUTPUT_COLUMNS]
-            if unknown:
-                raise InputError(f"simulate: query 'columns' = {printable(repr(unknown[0]))} is not an output column; "
-                                 f"allowed: {', '.join(OUTPUT_COLUMNS)}", field="columns")
-        checked = _scenario(scenario)
-        work = _check_work(checked, 1, "a simulation")
-        result = run(checked) if work <= LIGHT_WORK else await _off_loop(run, checked)
-        frame = result.frame if chosen is None else result.frame[chosen]
-        body = {"scenario": result.scenario.name, "status": result.status.code, "advice": result.status.advice,
-                "units": result.units, "columns": _frame_json(frame), "disclaimer": DISCLAIMER}
-        if uncertainty:
-            _check_work(checked, WEB_DRAWS, f"an uncertainty band ({WEB_DRAWS} runs)")
-            body["bands"] = await _off_loop(_bands, checked, tuple(frame.columns))
-        # returning the response skips FastAPI's generic encoder, which would walk ten thousand floats one by one
-        return ArrayJSON(body)
-
-    @app.post("/api/explain", responses=errors)
-    async def explain(request: ExplainRequest) -> dict:
-        """Pain on one day split among the four sources (Shapley values), and the gut share."""
-        from gutjoint.studies.attribution import RUNS, SOURCE_LINKS, explain_pain, source_grades
-
-        scenario = _scenario(request.scenario)
-        _check_work(scenario, RUNS, f"an explanation ({RUNS} runs)")
-        result = await _off_loop(explain_pain, scenario, request.day)
-        grades = source_grades()
-        return {**result.as_dict(), "evidence": {s: dict(zip(SOURCE_LINKS[s], grades[s])) for s in grades},
-                "disclaimer": DISCLAIMER}
-
-    @app.post("/api/population", responses=errors)
-    async def population(request: PopulationRequest) -> dict:
-        """A small virtual population (n at most 200 here; the CLI has no such cap): summary and subjects."""
-        scenario = _scenario(request.scenario)
-        _check_work(scenario, 2 * request.n, f"a population of {request.n} (two runs each)")
-        summary, frame = await _off_loop(_population, scenario, request.n, request.seed)
-        keep = [c for c in ("subject", "status", "baseline_pain", "final_pain", "days_to_30pct", "gut_share",
-                            "relief", "phenotype") if c in frame]
-        rows = frame[keep].astype(object).where(frame[keep].notna(), None).to_dict(orient="records")
-        return {"summary": summary, "subjects": rows, "cap": MAX_POPULATION, "disclaimer": DISCLAIMER}
-
-    @app.post("/api/trial", responses=errors)
-    async def trial(request: TrialRequest) -> dict:
-        """A small virtual trial (at most 100 per arm here) and its power at three sizes, in plain words."""
-        return await _off_loop(_trial, request.trial, request.per_arm)
-
-    @app.post("/api/triage", responses=errors)
-    def triage(request: TriageRequest) -> TriageAnswer:
-        """Guidance for red flags: with any flag, professional evaluation is essential."""
-        from gutjoint.safety import triage as decide
-
-        return TriageAnswer(**decide(request.flags).as_dict())
-
+    app.add_exception_handler(GutjointError, _input_error)
+    app.add_exception_handler(RequestValidationError, _shape_error)
+    app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
