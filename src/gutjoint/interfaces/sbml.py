@@ -201,6 +201,17 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
     for name, sym in zip(model.input_names, model.input_symbols):
         rename[sym] = sp.Symbol(f"u_{name}")
 
+    _add_species(m, model, initial)
+    _add_parameters(m, model, overrides)
+    _add_inputs(m, model, schedule, inputs, threshold_at_rest)
+    _add_rules(m, model, rename, structural_switch)
+    if schedule is not None:
+        _add_events(m, model, scenario, schedule)
+    return doc
+
+
+def _add_species(m, model: Model, initial: dict[str, float]) -> None:
+    """One species per state, at its initial amount, with its unit and meaning in the notes."""
     for var in model.states:
         sp_ = m.createSpecies()
         sp_.setId(var.name)
@@ -217,6 +228,9 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
                f"describe {var.name}")
         _identify(sp_, var.name)
 
+
+def _add_parameters(m, model: Model, overrides: dict[str, float]) -> None:
+    """One constant parameter per table row, with its unit, range, grades and source, and its SBO term."""
     for rec in model.parameters.records:
         p = m.createParameter()
         p.setId(rec.name)
@@ -228,6 +242,10 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
                f"annotate {rec.name}")
         _annotate(p, f"meta_{rec.name}", rec.source)
         _check(p.setSBOTerm(sbo_term(rec.name, rec.unit)), f"set the SBO term of {rec.name}")
+
+
+def _add_inputs(m, model: Model, schedule, inputs: dict[str, float], threshold_at_rest: float) -> None:
+    """The inputs as parameters (variable where the scenario changes them), and the resting pain threshold."""
     variable_inputs = _changing_inputs(model, schedule)
     input_units = {var.name: var.unit for var, _, _ in species.INPUTS}
     for name in model.input_names:
@@ -243,6 +261,10 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
     rest.setUnits("dimensionless")
     _check(rest.setNotes(_notes("The subject's resting pain threshold: pain_threshold_rel is relative to it.")),
            "describe pain_threshold_at_rest")
+
+
+def _add_rules(m, model: Model, rename: dict, structural_switch: str | None) -> None:
+    """Assignment rules for the named intermediates and the outputs, and a rate rule per state."""
     state_names = {v.name for v in model.states}
     taken = state_names | set(model.parameter_names) | set(model.outputs) | {f"u_{n}" for n in model.input_names}
     for name, expr in model.intermediates.items():  # readable named steps: joint_cytokines, mimicry, raw_pain, ...
@@ -286,9 +308,6 @@ def build_sbml(model: Model | None = None, *, scenario=None, overrides: dict[str
         if structural_switch is not None and var.name in species.STRUCTURAL_STATES:
             formula = f"{structural_switch} * ({formula})"
         _check(rule.setMath(_math(formula)), f"set rate of {var.name}")
-    if schedule is not None:
-        _add_events(m, model, scenario, schedule)
-    return doc
 
 
 def _scenario_setup(spec):
