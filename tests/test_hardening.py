@@ -154,8 +154,10 @@ def _big_write_command(tmp_path: Path) -> list[str]:
 @pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
 def test_a_signal_during_the_write_exits_non_zero_and_leaves_no_temporary_file(tmp_path, sig, code, word):
     (tmp_path / "big.csv").write_text("the previous result\n")
+    # a shell without job control starts background commands with SIGINT ignored, and the child would inherit that
     proc = subprocess.Popen(_big_write_command(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(f".big.csv.*{TEMP_SUFFIX}")):  # wait until the write has begun
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
