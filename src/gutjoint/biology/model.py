@@ -96,23 +96,48 @@ def _hill(x, k, n=1):
     return x**n / (k**n + x**n)
 
 
-@lru_cache(maxsize=1)
-def build_model() -> Model:
-    """Build the symbolic gut–joint model from the parameter table."""
-    table = load_parameters()
-    P = {name: sp.Symbol(name, real=True) for name in table.names}
-    X = {s.name: sp.Symbol(s.name, real=True) for s in STATES}
-    input_names = PUBLIC_INPUTS + tuple(v.name for v in DOSE_RATE_INPUTS)
-    U = {name: sp.Symbol(f"u_{name}", real=True) for name in input_names}
-    p, x, u = P.__getitem__, X.__getitem__, U.__getitem__
-    H = sp.Float(HOURS_PER_DAY)
-    named: dict[sp.Symbol, sp.Expr] = {}  # readable intermediates, in order (for SBML/Antimony)
+class _Terms:
+    """The symbols of one build of the model, and its named intermediates in the order they are defined (the
+    SBML and Antimony exports and the model report show them by name)."""
 
-    def name(label: str, expr: sp.Expr) -> sp.Symbol:
+    def __init__(self, table: ParameterTable, input_names: tuple[str, ...]):
+        self.P = {name: sp.Symbol(name, real=True) for name in table.names}
+        self.X = {s.name: sp.Symbol(s.name, real=True) for s in STATES}
+        self.U = {name: sp.Symbol(f"u_{name}", real=True) for name in input_names}
+        self.named: dict[sp.Symbol, sp.Expr] = {}
+
+    def p(self, name: str) -> sp.Symbol:
+        return self.P[name]
+
+    def x(self, name: str) -> sp.Symbol:
+        return self.X[name]
+
+    def u(self, name: str) -> sp.Symbol:
+        return self.U[name]
+
+    def name(self, label: str, expr: sp.Expr) -> sp.Symbol:
+        """A readable intermediate: ``label`` stands for ``expr`` from here on."""
         symbol = sp.Symbol(label, real=True)
-        named[symbol] = expr
+        self.named[symbol] = expr
         return symbol
 
+    def dose_rate(self, route: str) -> sp.Expr:
+        """An infusion, from its dose unit per hour into its state's unit per day."""
+        r = DOSE_ROUTES[route]
+        return self.u(r.rate_input) * sp.Float(HOURS_PER_DAY) * sp.sympify(r.factor_formula(), locals=self.P)
+
+    def held(self, label: str, source: str, signal, reference) -> sp.Symbol:
+        """A pain source's signal into the joint; attribution (studies/attribution.py) holds it at its healthy
+        reference by setting ``keep_<source> = 0`` (1 in every ordinary run)."""
+        keep = self.p(f"keep_{source}")
+        return self.name(label, keep * signal + (1 - keep) * reference)
+
+
+def _gut(t: _Terms, rhs: dict) -> dict:
+    """Modules 1-3: lumen and microbiome, the barrier and its probes, translocation and circulation. Returns the
+    quantities later modules read."""
+    p, x, u, name = t.p, t.x, t.u, t.name
+    H = sp.Float(HOURS_PER_DAY)
     # 1. Lumen and microbiome -----------------------------------------------------------------------------
     luminal_lps = name("luminal_lps", 1 + p("lum_lps_per_dysbiosis") * u("dysbiosis") + p("lum_lps_per_high_fat") * u("high_fat_diet"))
     scfa = name("scfa_supply", 1 - p("scfa_loss_per_dysbiosis") * u("dysbiosis"))
@@ -131,17 +156,18 @@ def build_model() -> Model:
         + p("tj_per_tnf") * _hill(tnf_active, p("tnf_half_tj"))
     )
     tj_target = name("tj_target", 1 + tj_drive * (1 - p("support_drive_relief") * support))
-    d_tj = p("tj_repair_rate") * p("barrier_resilience") * repair_boost * (tj_target - x("tj_open"))
+    rhs["tj_open"] = p("tj_repair_rate") * p("barrier_resilience") * repair_boost * (tj_target - x("tj_open"))
 
     injury = name("epithelial_injury", p("injury_per_infection") * u("enteric_infection") + p("injury_per_insult") * u("barrier_insult"))
-    d_damage = injury * (1 - x("mucosal_damage")) - (
+    rhs["mucosal_damage"] = injury * (1 - x("mucosal_damage")) - (
         p("structural_repair_rate") * p("barrier_resilience") * repair_boost * x("mucosal_damage")
     )
     # Enterocyte absorptive function: lost while epithelial injury goes on and regained within days once it stops,
     # long before the villi regrow (rhamnose uptake rises early on a gluten-free diet while lactulose permeation
     # falls over a year and villus area is still 48% of normal at 6 months: Clin Sci 2001;100:379).
     absorptive_target = name("absorptive_target", _hill(injury, p("injury_half_absorptive")))
-    d_absorptive = p("absorptive_recovery_rate") * p("barrier_resilience") * (absorptive_target - x("absorptive_loss"))
+    rhs["absorptive_loss"] = (p("absorptive_recovery_rate") * p("barrier_resilience")
+                              * (absorptive_target - x("absorptive_loss")))
     # The probes. Lactulose crosses by the pore, leak and unrestricted pathways; mannitol (or rhamnose: both small
     # monosaccharides taken up across the villus surface) by the absorptive surface, which villus loss (slow) and
     # enterocyte dysfunction (fast) both reduce. Both relative to a healthy, unstressed gut.
@@ -149,38 +175,40 @@ def build_model() -> Model:
                      + p("lm_unrestricted") * x("mucosal_damage"))
     mannitol = name("mannitol_uptake", (1 - p("mannitol_villus_loss") * x("mucosal_damage"))
                     * (1 - p("mannitol_dysfunction_loss") * x("absorptive_loss")))
-    lm_ratio = lactulose / mannitol
 
     # 3. Translocation and circulation ----------------------------------------------------------------------
     k_lps = p("lps_clearance") * H
     paracellular_lps = name("paracellular_lps", x("tj_open") + p("lps_unrestricted_gain") * x("mucosal_damage"))
     gastric_emptying = name("gastric_emptying", p("gastric_emptying_rate") * H * x("stomach_fat"))  # g/day
     fat_absorption = name("fat_absorption", p("fat_absorption_rate") * H * x("gut_fat"))  # g/day
-    def dose_rate(route: str) -> sp.Expr:  # an infusion, from its dose unit per hour into its state's unit per day
-        r = DOSE_ROUTES[route]
-        return u(r.rate_input) * H * sp.sympify(r.factor_formula(), locals=P)
-
-    d_stomach = dose_rate("fat_meal") - gastric_emptying
-    d_fat = gastric_emptying - fat_absorption
+    rhs["stomach_fat"] = t.dose_rate("fat_meal") - gastric_emptying
+    rhs["gut_fat"] = gastric_emptying - fat_absorption
     gut_lps_entry = k_lps * p("lps_baseline") * luminal_lps * paracellular_lps + p("lps_per_fat") * fat_absorption
-    d_lps_gut = gut_lps_entry - k_lps * x("lps_gut")  # pg/mL/day
-    d_lps_iv = dose_rate("lps_iv") - k_lps * x("lps_iv")
-    plasma_lps = x("lps_gut") + x("lps_iv")
+    rhs["lps_gut"] = gut_lps_entry - k_lps * x("lps_gut")  # pg/mL/day
+    rhs["lps_iv"] = t.dose_rate("lps_iv") - k_lps * x("lps_iv")
 
     antigen_entry = name("antigen_entry", (u("diet_antigen") + p("antigen_per_dysbiosis") * u("dysbiosis")) * (
         x("tj_open") + p("antigen_unrestricted_gain") * x("mucosal_damage")
     ))
-    d_antigen = p("antigen_clearance") * (antigen_entry - x("antigen"))
+    rhs["antigen"] = p("antigen_clearance") * (antigen_entry - x("antigen"))
+    return {"scfa": scfa, "tnf_active": tnf_active, "lactulose": lactulose, "mannitol": mannitol,
+            "plasma_lps": x("lps_gut") + x("lps_iv")}
 
-    # 4. Innate immunity ------------------------------------------------------------------------------------
+
+def _innate(t: _Terms, rhs: dict, gut: dict) -> None:
+    """Module 4: endotoxin tolerance, activated monocytes, TNF, IL-6, IL-8, IL-10, fever, CRP and the acute
+    pressure-pain threshold."""
+    p, x, name = t.p, t.x, t.name
+    H = sp.Float(HOURS_PER_DAY)
+    tnf_active = gut["tnf_active"]
     bioactive_lps = name("bioactive_lps", x("lps_iv") + p("gut_lps_bioactivity") * x("lps_gut"))
     lps_signal_raw = name("lps_signal_raw", _hill(bioactive_lps, p("lps_half_activation"), LPS_HILL))
     responsiveness = 1 - p("tolerance_max") * x("tolerance")
     lps_signal = name("lps_signal", lps_signal_raw * responsiveness)
-    d_tolerance = p("tolerance_induction") * lps_signal_raw * (1 - x("tolerance")) - p("tolerance_decay") * x(
+    rhs["tolerance"] = p("tolerance_induction") * lps_signal_raw * (1 - x("tolerance")) - p("tolerance_decay") * x(
         "tolerance"
     )
-    d_mono = H * (
+    rhs["monocytes_active"] = H * (
         p("monocyte_activation") * lps_signal
         * (1 + p("tnf_activation_boost") * _hill(tnf_active, p("tnf_half_activation"), 3))
         * (1 - x("monocytes_active"))
@@ -190,48 +218,52 @@ def build_model() -> Model:
     il10_brake = name("il10_brake", 1 / (1 + x("il10") / p("il10_half_inhibition_il6_il8")))
     tnf_boost = name("tnf_boost", _hill(tnf_active, p("tnf_half_upregulation")))
     synovial_spill = x("synovitis")
-    d_tnf = p("tnf_clearance") * H * (
+    rhs["tnf"] = p("tnf_clearance") * H * (
         p("tnf_basal")
         + p("tnf_per_monocyte") * x("monocytes_active") * il10_brake_tnf
         + p("tnf_per_synovitis") * synovial_spill
-        + p("tnf_per_metabolic") * u("metabolic_stress")
+        + p("tnf_per_metabolic") * t.u("metabolic_stress")
         - x("tnf")
     )
-    d_il6 = p("il6_clearance") * H * (
+    rhs["il6"] = p("il6_clearance") * H * (
         p("il6_basal")
         + p("il6_per_monocyte") * x("monocytes_active") * (1 + p("il6_tnf_upregulation") * tnf_boost) * il10_brake
         # inflamed synovium makes IL-6 largely under TNF made there, so a TNF blocker cuts that share at once
-        + p("il6_per_synovitis") * synovial_spill * (1 - p("synovial_il6_tnf_share") * u("anti_tnf"))
-        + p("il6_per_metabolic") * u("metabolic_stress")
+        + p("il6_per_synovitis") * synovial_spill * (1 - p("synovial_il6_tnf_share") * t.u("anti_tnf"))
+        + p("il6_per_metabolic") * t.u("metabolic_stress")
         - x("il6")
     )
-    d_il8 = p("il8_clearance") * H * (
+    rhs["il8"] = p("il8_clearance") * H * (
         p("il8_basal")
         + p("il8_per_monocyte") * x("monocytes_active") * (1 + p("il8_tnf_upregulation") * tnf_boost) * il10_brake
         - x("il8")
     )
-    d_il10 = p("il10_clearance") * H * (
+    rhs["il10"] = p("il10_clearance") * H * (
         p("il10_basal")
         + p("il10_per_monocyte") * x("monocytes_active") * (1 + p("il10_il6_upregulation") * _hill(x("il6"), p("il6_half_il10")))
         - x("il10")
     )
     pyrogen = name("pyrogen", tnf_active / p("tnf_half_fever") + x("il6") / p("il6_half_fever"))
-    d_temperature = (H / p("fever_time_constant")) * (
+    rhs["temperature"] = (H / p("fever_time_constant")) * (
         p("temperature_setpoint") + p("fever_max") * pyrogen / (1 + pyrogen) - x("temperature")
     )
     k_crp = sp.log(2) / p("crp_half_life") * H
-    d_crp = k_crp * (p("crp_basal") + p("crp_max") * _hill(x("il6"), p("il6_half_crp")) - x("crp"))
-    d_threshold = H * (
+    rhs["crp"] = k_crp * (p("crp_basal") + p("crp_max") * _hill(x("il6"), p("il6_half_crp")) - x("crp"))
+    rhs["pain_threshold"] = H * (
         p("threshold_recovery") * (1 - x("pain_threshold")) - p("threshold_drop_per_lps") * lps_signal * x("pain_threshold")
     )
 
-    # 5. Adaptive immunity ----------------------------------------------------------------------------------
-    treg_target = name("treg_target", 1 - p("treg_scfa_share") * (1 - scfa))
-    d_treg = p("treg_rate") * (treg_target - x("treg"))
+
+def _adaptive(t: _Terms, rhs: dict, gut: dict) -> None:
+    """Module 5: regulatory tone, effector activity, slow memory, molecular mimicry, antigen in the joint and joint
+    autoreactivity."""
+    p, x, u, name = t.p, t.x, t.u, t.name
+    treg_target = name("treg_target", 1 - p("treg_scfa_share") * (1 - gut["scfa"]))
+    rhs["treg"] = p("treg_rate") * (treg_target - x("treg"))
     resolution = p("immune_resolution")  # a person's pace of immune and nociceptive resolution
     adjuvant = name("adjuvant", 1 + p("adjuvant_gain") * (_hill(x("il6"), p("il6_half_adjuvant")) - p("adjuvant_reference")))
-    d_effector = resolution * p("effector_rate") * (x("antigen") * adjuvant / x("treg") - x("effector"))
-    d_memory = resolution * p("memory_rate") * (x("effector") - x("memory"))
+    rhs["effector"] = resolution * p("effector_rate") * (x("antigen") * adjuvant / x("treg") - x("effector"))
+    rhs["memory"] = resolution * p("memory_rate") * (x("effector") - x("memory"))
     # cross-reactive T cells: effector cells while antigen drives them, memory cells after
     cross_reactive_t = name("cross_reactive_t", p("mimicry_effector_share") * x("effector") + (1 - p("mimicry_effector_share")) * x("memory"))
     mimicry = name("mimicry", p("cross_reactivity") * _hill(cross_reactive_t, p("memory_half_mimicry"), 2))
@@ -243,26 +275,28 @@ def build_model() -> Model:
                             * u("enteric_infection") * (x("tj_open") + p("antigen_unrestricted_gain") * x("mucosal_damage")))
     antigen_persistence = name("synovial_antigen_persistence",
                                1 + p("persistence_per_susceptibility") * p("reactive_susceptibility"))
-    d_synovial_antigen = synovial_seeding - (
+    rhs["synovial_antigen"] = synovial_seeding - (
         resolution * p("synovial_antigen_clearance") / antigen_persistence * x("synovial_antigen"))
-    d_autoreactivity = resolution * p("autoreactivity_rate") * (mimicry + p("autoimmunity") - x("autoreactivity"))
+    rhs["autoreactivity"] = resolution * p("autoreactivity_rate") * (mimicry + p("autoimmunity") - x("autoreactivity"))
 
+
+def _joint_and_pain(t: _Terms, rhs: dict, gut: dict) -> dict[str, sp.Expr]:
+    """Modules 6-7: synovitis, nociceptor sensitization and cartilage; pain on a 0-10 NRS from four sources, and
+    morning stiffness. Each pain source reaches the joint through one signal (:meth:`_Terms.held`). Returns the
+    outputs, in :data:`MODEL_OUTPUTS` order."""
+    p, x, u, name = t.p, t.x, t.u, t.name
+    tnf_active = gut["tnf_active"]
+    resolution = p("immune_resolution")
     # 6. Joint -----------------------------------------------------------------------------------------------
-    # Each pain source reaches the joint through one signal. Attribution (studies/attribution.py) holds a source's
-    # signal at its healthy reference by setting keep_<source> = 0; in every ordinary run keep_<source> = 1.
-    def held(label: str, source: str, signal, reference) -> sp.Symbol:
-        keep = p(f"keep_{source}")
-        return name(label, keep * signal + (1 - keep) * reference)
-
-    joint_cytokines = held("joint_cytokines", "inflammation", _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint")),
-                           p("reference_joint_cytokines"))
+    joint_cytokines = t.held("joint_cytokines", "inflammation", _hill(tnf_active, p("tnf_half_joint")) + _hill(x("il6"), p("il6_half_joint")),
+                             p("reference_joint_cytokines"))
     # the immune source: joint-directed autoreactivity plus the local response to bacterial antigen in the joint
-    autoreactivity = held("joint_autoreactivity", "immune", x("autoreactivity") + x("synovial_antigen"),
-                          p("reference_autoreactivity"))
+    autoreactivity = t.held("joint_autoreactivity", "immune", x("autoreactivity") + x("synovial_antigen"),
+                            p("reference_autoreactivity"))
     wear = 1 - x("cartilage")
-    felt_wear = held("felt_matrix_loss", "cartilage", wear, 0)
-    felt_load = held("felt_load", "cartilage", p("mechanical_load"), p("reference_mechanical_load"))
-    metabolic = held("felt_metabolic_stress", "metabolic", u("metabolic_stress"), 0)
+    felt_wear = t.held("felt_matrix_loss", "cartilage", wear, 0)
+    felt_load = t.held("felt_load", "cartilage", p("mechanical_load"), p("reference_mechanical_load"))
+    metabolic = t.held("felt_metabolic_stress", "metabolic", u("metabolic_stress"), 0)
     syn_parts = {
         "inflammation": p("synovitis_per_cytokine") * joint_cytokines,
         # autoreactive synovitis is carried partly by TNF made in the joint, which anti-TNF drugs also block
@@ -271,8 +305,8 @@ def build_model() -> Model:
         "metabolic": p("synovitis_per_metabolic") * metabolic,
     }
     syn_target = name("synovitis_target", sum(syn_parts.values()))
-    d_synovitis = resolution * p("synovitis_rate") * (syn_target - x("synovitis"))
-    d_sensitization = resolution * p("sensitization_rate") * (
+    rhs["synovitis"] = resolution * p("synovitis_rate") * (syn_target - x("synovitis"))
+    rhs["sensitization"] = resolution * p("sensitization_rate") * (
         1 + p("sensitization_per_cytokine") * joint_cytokines + p("sensitization_per_synovitis") * x("synovitis")
         - x("sensitization")
     )
@@ -281,7 +315,7 @@ def build_model() -> Model:
         + p("wear_per_synovitis") * x("synovitis")
         + p("wear_per_metabolic") * u("metabolic_stress")
     ) / 365.0)
-    d_cartilage = -degradation * x("cartilage") + p("cartilage_repair") / 365.0 * wear
+    rhs["cartilage"] = -degradation * x("cartilage") + p("cartilage_repair") / 365.0 * wear
 
     # 7. Outputs: pain from four sources ---------------------------------------------------------------------
     syn_pain = name("synovitis_pain", p("pain_per_synovitis") * x("synovitis"))
@@ -298,16 +332,9 @@ def build_model() -> Model:
     stiff_drive = x("synovitis") + p("stiffness_per_wear") * wear
     stiffness = p("stiffness_max") * _hill(stiff_drive, p("stiffness_half"), 3)
 
-    rhs = {
-        "tj_open": d_tj, "mucosal_damage": d_damage, "absorptive_loss": d_absorptive, "stomach_fat": d_stomach, "gut_fat": d_fat, "lps_gut": d_lps_gut, "lps_iv": d_lps_iv, "antigen": d_antigen,
-        "tolerance": d_tolerance, "monocytes_active": d_mono, "tnf": d_tnf, "il6": d_il6, "il8": d_il8,
-        "il10": d_il10, "temperature": d_temperature, "crp": d_crp, "pain_threshold": d_threshold,
-        "treg": d_treg, "effector": d_effector, "memory": d_memory, "synovial_antigen": d_synovial_antigen, "autoreactivity": d_autoreactivity,
-        "synovitis": d_synovitis, "sensitization": d_sensitization, "cartilage": d_cartilage,
-    }
     outputs: dict[str, sp.Expr] = {
-        "lm_ratio": lm_ratio,
-        "lps_pg_ml": plasma_lps,
+        "lm_ratio": gut["lactulose"] / gut["mannitol"],
+        "lps_pg_ml": gut["plasma_lps"],
         "tnf_pg_ml": x("tnf"),
         "il6_pg_ml": x("il6"),
         "il8_pg_ml": x("il8"),
@@ -328,27 +355,44 @@ def build_model() -> Model:
         outputs[f"pain_{source}"] = pain_nrs * term / total_source
     outputs.update(
         tj_open=x("tj_open"), mucosal_damage=x("mucosal_damage"), absorptive_loss=x("absorptive_loss"),
-        lactulose_rel=lactulose / (p("lm_pore") + p("lm_leak")), mannitol_rel=mannitol, antigen=x("antigen"), tolerance=x("tolerance"),
-        treg=x("treg"), effector=x("effector"), memory=x("memory"), synovial_antigen=x("synovial_antigen"),
+        lactulose_rel=gut["lactulose"] / (p("lm_pore") + p("lm_leak")), mannitol_rel=gut["mannitol"],
+        antigen=x("antigen"), tolerance=x("tolerance"), treg=x("treg"), effector=x("effector"), memory=x("memory"),
+        synovial_antigen=x("synovial_antigen"),
     )
+    return outputs
+
+
+@lru_cache(maxsize=1)
+def build_model() -> Model:
+    """Build the symbolic gut–joint model from the parameter table, module by module (see the module docstring)."""
+    table = load_parameters()
+    input_names = PUBLIC_INPUTS + tuple(v.name for v in DOSE_RATE_INPUTS)
+    t = _Terms(table, input_names)
+    rhs: dict[str, sp.Expr] = {}
+    gut = _gut(t, rhs)
+    _innate(t, rhs, gut)
+    _adaptive(t, rhs, gut)
+    outputs = _joint_and_pain(t, rhs, gut)
     if tuple(outputs) != MODEL_OUTPUTS:
         raise ModelDefinitionError(f"model outputs {tuple(outputs)} differ from species.MODEL_OUTPUTS")
+    if set(rhs) != set(STATE_NAMES):
+        raise ModelDefinitionError(f"states without a rate, or rates without a state: {set(rhs) ^ set(STATE_NAMES)}")
     full: dict[sp.Symbol, sp.Expr] = {}  # each named intermediate in terms of states, parameters and inputs only
-    for symbol, expr in named.items():
+    for symbol, expr in t.named.items():
         full[symbol] = expr.xreplace(full)
     compact_rhs = tuple(rhs[s.name] for s in STATES)
     return Model(
         states=STATES,
-        state_symbols=tuple(X[s.name] for s in STATES),
+        state_symbols=tuple(t.X[s.name] for s in STATES),
         input_names=input_names,
-        input_symbols=tuple(U[n] for n in input_names),
+        input_symbols=tuple(t.U[n] for n in input_names),
         parameter_names=table.names,
-        parameter_symbols=tuple(P[n] for n in table.names),
+        parameter_symbols=tuple(t.P[n] for n in table.names),
         rhs=tuple(e.xreplace(full) for e in compact_rhs),
         outputs={k: e.xreplace(full) for k, e in outputs.items()},
         output_units=dict(OUTPUT_UNITS),
         parameters=table,
-        intermediates={sym.name: expr for sym, expr in named.items()},
+        intermediates={sym.name: expr for sym, expr in t.named.items()},
         compact_rhs=compact_rhs,
         compact_outputs=outputs,
     )
