@@ -108,6 +108,17 @@ def test_a_prior_only_parameter_keeps_its_prior_width(ensemble):
     assert 0.8 < np.median(ratios) < 1.2, ratios
 
 
+def test_conditioned_parameters_are_narrower_than_their_priors(ensemble):
+    """The prior-drawn parameters that act in the calibration data are conditioned on them in the shipped
+    ensemble: TNF's clearance, which the LPS challenge's TNF decay pins, ends well inside its prior, and the
+    conditioned parameters as a whole are narrower than their priors."""
+    conditioned = ensemble.conditioned()
+    assert "tnf_clearance" in conditioned and ensemble.provenance["conditioning"]["steps"] >= 20
+    ratios = {n: _spread(n, ensemble.values[n].to_numpy()) / _prior_spread(n) for n in conditioned}
+    assert ratios["tnf_clearance"] < 0.5, ratios
+    assert np.median(list(ratios.values())) < 0.8, ratios
+
+
 def test_bands_are_ordered_and_bracket_the_median(ensemble):
     table = unc.bands(unc.simulate_ensemble("barrier-support", ensemble=ensemble, draws=60))
     q = table[[f"pain_nrs_q{k:02d}" for k in (5, 25, 50, 75, 95)]].to_numpy()

@@ -36,7 +36,9 @@ def _conditioning(summary: dict | None) -> list[str]:
              f"draws far from the data. Each draw's values are conditioned on the data given the draw's block values: "
              f"{summary['steps']} random-walk Metropolis steps from the fitted values, acceptance "
              f"{summary['acceptance']:.0%}. {summary['kept_fitted']} conditioned draws left the healthy-rest window "
-             "and keep the fitted values. This approximates sampling them jointly with the blocks; it is not that.",
+             "and keep the fitted values. This approximates sampling them jointly with the blocks; it is not that, and it "
+             "errs on the narrow side: each draw's block values were sampled with these parameters at their fitted "
+             "values, so the trade-offs between the two are not explored.",
              "", "| parameter | SD the data leave (prior's coordinate) |", "|---|---:|"]
     return lines + [f"| `{n}` | {v:.3g} |" for n, v in summary["parameters"].items()] + [""]
 
