@@ -386,6 +386,8 @@ def condition_draw(draw: dict[str, float], priors: dict[str, Prior], scales: dic
     random-walk Metropolis on ``p(data | draw) * prior`` over the parameters in ``scales`` (proposal SD
     ``2.38 / sqrt(d)`` times each one's scale, Gelman, Roberts & Gilks 1996), from the table's values, where the
     blocks were sampled. Returns the draw with the final values, and the acceptance rate."""
+    if not scales:
+        return dict(draw), 0.0
     rng = np.random.default_rng([seed, 5])
     table = load_parameters()
     names = list(scales)
