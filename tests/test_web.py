@@ -286,6 +286,11 @@ def test_a_band_is_computed_once_for_every_server_process(client, tmp_path, monk
     assert computed == [] and again == first
     other = client.post("/api/simulate?columns=pain_nrs&uncertainty=true", json={**body, "days": 31}).json()["bands"]
     assert len(computed) == 1 and other == {"from": "computed"}
+    monkeypatch.setattr(web, "MAX_STORED_BANDS", 10)  # the folder does not grow without bound
+    for k in range(12):
+        (tmp_path / "bands" / f"old{k}.json").write_text("{}")
+    web._prune_bands(tmp_path / "bands")
+    assert len(list((tmp_path / "bands").glob("*.json"))) == 9
     web._band_folder.cache_clear()
 
 

@@ -430,9 +430,12 @@ def _bands(scenario, columns: tuple[str, ...]) -> dict:
             except (OSError, orjson.JSONDecodeError):
                 answer = _compute_bands(scenario, columns)
                 try:
-                    atomic_write(stored, lambda tmp: tmp.write_bytes(orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)), field="cache")
+                    atomic_write(stored, lambda tmp: tmp.write_bytes(
+                        orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)), field="cache")
                 except GutjointError:
                     pass  # an unwritable cache only costs the next process the same work
+                else:
+                    _prune_bands(folder)
     if len(_BAND_CACHE) > 64:
         _BAND_CACHE.clear()
     _BAND_CACHE[key] = answer
@@ -440,6 +443,27 @@ def _bands(scenario, columns: tuple[str, ...]) -> dict:
 
 
 _BAND_CACHE: dict = {}
+
+
+MAX_STORED_BANDS = 2000
+"""Bands kept in the disk cache (about 50-150 kB each); past this, the oldest tenth is removed."""
+
+
+def _prune_bands(folder: Path) -> None:
+    stored = list(folder.glob("*.json"))
+    if len(stored) <= MAX_STORED_BANDS:
+        return
+    def age(path):
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return 0.0
+    for path in sorted(stored, key=age)[: len(stored) - int(0.9 * MAX_STORED_BANDS)]:
+        for old in (path, path.with_suffix(".lock")):
+            try:
+                old.unlink()
+            except OSError:
+                pass  # another process removed it first
 
 
 @lru_cache(maxsize=1)
