@@ -351,10 +351,14 @@ def _transform(prior: Prior, value):
 
 
 def _misfit(values: dict[str, float]) -> float:
-    """The sampled blocks' summed squared standardised residuals under ``values`` (inf for a failed run)."""
+    """The sampled blocks' summed squared standardised residuals under ``values``; inf where an experiment has
+    no resting state or its run fails (a residual function may pop its own keys, so each gets a copy)."""
     total = 0.0
     for name in SAMPLED:
-        r = _block(name).residuals(values)
+        try:
+            r = _block(name).residuals(dict(values))
+        except (TypeError, ValueError, FloatingPointError, ZeroDivisionError):  # no resting state in an experiment
+            return math.inf
         total += float(np.sum(np.square(r)))
     return total if math.isfinite(total) else math.inf
 
@@ -373,10 +377,11 @@ def acting_parameters(priors: dict[str, Prior], seed: int = 11) -> dict[str, flo
         change = np.array([_misfit({name: float(v)}) - base for v in values])
         if np.median(np.abs(change)) <= ACTING_THRESHOLD:
             continue
-        z, _, _, c, sd = _transform(prior, values)
+        z, _, _, _, sd = _transform(prior, values)
         z0 = _transform(prior, table[name].value)[0]
-        widths = np.abs(z - z0) / np.sqrt(np.maximum(change, 1e-12))
-        acting[name] = float(min(sd, np.median(widths[np.isfinite(widths)]))) if np.isfinite(widths).any() else sd
+        rises = np.isfinite(change) & (change > 0)  # a probe without a resting state says nothing about the width
+        widths = np.abs(z - z0)[rises] / np.sqrt(change[rises])
+        acting[name] = float(min(sd, np.median(widths))) if widths.size else sd
     return acting
 
 
