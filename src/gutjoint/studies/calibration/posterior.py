@@ -352,11 +352,14 @@ def _transform(prior: Prior, value):
 
 def _misfit(values: dict[str, float]) -> float:
     """The sampled blocks' summed squared standardised residuals under ``values``; inf where an experiment has
-    no resting state or its run fails (a residual function may pop its own keys, so each gets a copy)."""
+    no resting state or its run fails. Each block gets its own copy, with only its own calibration-condition levels
+    (an ensemble row carries the barrier block's)."""
     total = 0.0
     for name in SAMPLED:
+        block = _block(name)
+        own = {k: v for k, v in values.items() if k not in fit.NUISANCE_RANGES or k in block.parameters}
         try:
-            r = _block(name).residuals(dict(values))
+            r = block.residuals(own)
         except (TypeError, ValueError, FloatingPointError, ZeroDivisionError):  # no resting state in an experiment
             return math.inf
         total += float(np.sum(np.square(r)))
