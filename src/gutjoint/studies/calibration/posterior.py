@@ -315,7 +315,7 @@ def _condition_rows(rows: list[dict], priors: dict[str, Prior], seed: int, worke
     from concurrent.futures import ProcessPoolExecutor
 
     table = load_parameters()
-    scales = acting_parameters(priors, seed=seed)
+    scales = acting_parameters(priors)
     jobs = [(row, priors, scales, [seed, i]) for i, row in enumerate(rows)]
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -328,15 +328,18 @@ def _condition_rows(rows: list[dict], priors: dict[str, Prior], seed: int, worke
     out = [c if ok else {**c, **fitted} for c, ok in zip(conditioned, keep)]
     return out, {"parameters": {k: round(v, 4) for k, v in scales.items()}, "steps": CONDITION_STEPS,
                  "acceptance": float(np.mean([a for _, a in done])), "kept_fitted": int((~keep).sum()),
-                 "rule": f"median |change| of the blocks' misfit over {ACTING_PROBES} prior draws > "
-                         f"{ACTING_THRESHOLD:g}; scales: the SD each leaves in its prior's coordinate"}
+                 "rule": f"median |change| of the blocks' misfit > {ACTING_THRESHOLD:g} at the fitted value "
+                         f"{', '.join(f'{k:+g}' for k in ACTING_PROBES)} prior SDs; scales: the SD each leaves in its "
+                         "prior's coordinate"}
 
 
 ACTING_THRESHOLD = 1.0
-"""A parameter drawn from its prior *acts in* a sampled block's data when its prior draws, at the block's fitted
-values, change the block's sum of squared standardised residuals by more than this (median over
-:data:`ACTING_PROBES` draws): a likelihood ratio beyond exp(-1/2)."""
-ACTING_PROBES = 6
+"""A parameter drawn from its prior *acts in* a sampled block's data when moving it across its prior, with
+everything else at the fitted values, changes the blocks' sum of squared standardised residuals by more than this
+(median over the :data:`ACTING_PROBES`): a likelihood ratio beyond exp(-1/2)."""
+ACTING_PROBES = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+"""Where a parameter is probed: its fitted value plus these multiples of its prior's SD, in the prior's coordinate
+(clipped to the range). Fixed points, so the same parameters are found every time."""
 CONDITION_STEPS = 40
 """Metropolis steps that condition one draw's acting parameters on the calibration data."""
 
@@ -366,22 +369,21 @@ def _misfit(values: dict[str, float]) -> float:
     return total if math.isfinite(total) else math.inf
 
 
-def acting_parameters(priors: dict[str, Prior], seed: int = 11) -> dict[str, float]:
-    """The prior-drawn parameters that act in the sampled blocks' data (:data:`ACTING_THRESHOLD`), each with the
-    SD, in its prior's coordinate, that the data leave it around the fitted values: estimated from the same probes
-    as a quadratic misfit, ``|dz| / sqrt(d misfit)``, and capped at the prior's SD. Everything else at the
-    table's (fitted) values."""
-    rng = np.random.default_rng(seed)
+def acting_parameters(priors: dict[str, Prior]) -> dict[str, float]:
+    """The prior-drawn parameters that act in the sampled blocks' data (:data:`ACTING_THRESHOLD`, probed at
+    :data:`ACTING_PROBES`), each with the SD, in its prior's coordinate, that the data leave it around the fitted
+    values: estimated from the same probes as a quadratic misfit, ``|dz| / sqrt(d misfit)``, and capped at the
+    prior's SD. Everything else at the table's (fitted) values."""
     table = load_parameters()
     base = _misfit({})
     acting = {}
     for name, prior in priors.items():
-        values = prior.draw(rng, ACTING_PROBES)
+        z0, lo, hi, _, sd = _transform(prior, table[name].value)
+        z = np.clip(z0 + sd * np.array(ACTING_PROBES), lo, hi)
+        values = np.exp(z) if prior.kind == "log-normal" else z
         change = np.array([_misfit({name: float(v)}) - base for v in values])
         if np.median(np.abs(change)) <= ACTING_THRESHOLD:
             continue
-        z, _, _, _, sd = _transform(prior, values)
-        z0 = _transform(prior, table[name].value)[0]
         rises = np.isfinite(change) & (change > 0)  # a probe without a resting state says nothing about the width
         widths = np.abs(z - z0)[rises] / np.sqrt(change[rises])
         acting[name] = float(min(sd, np.median(widths))) if widths.size else sd
