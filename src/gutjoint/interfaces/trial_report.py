@@ -85,6 +85,15 @@ def _published_html(checks: list[dict]) -> str:
             + "</p>" + _table(["arm and endpoint", "model", "published span", "", "source"], rows))
 
 
+def _power_label(key: str) -> str:
+    """'power_pain_model_right' -> 'pain change, if the model is right'."""
+    what = {"pain": "pain change", "responder30": "30% responders"}
+    for end, words in (("_model_right", "if the model is right"), ("_over_uncertainty", "over parameter draws")):
+        if key.startswith("power_") and key.endswith(end):
+            return f"{what.get(key[6:-len(end)], key[6:-len(end)])}, {words}"
+    return key
+
+
 def write_trial(result, out, power: dict | None = None) -> Path:
     """Write consort.json, endpoints.csv, comparisons.json, people.parquet, trial.png, report.html (and
     power.csv, power.json, power.png) into ``out``."""
@@ -124,8 +133,8 @@ def write_trial(result, out, power: dict | None = None) -> Path:
                       f"randomisation, placebo responses and dropout each time); 'over parameter draws' also changes "
                       f"the model's parameters ({power['ensemble_draws']} ensemble draws), so it is the power over "
                       f"what we do not know.</p><img src='{_png(pfig)}' alt='Power against people per arm'>"
-                      + _table(["per arm", *keys], [[str(r["per_arm"]), *(f"{r[k]:.0%}" for k in keys)]
-                                                    for r in power["rows"]]))
+                      + _table(["per arm", *(_power_label(k) for k in keys)],
+                               [[str(r["per_arm"]), *(f"{r[k]:.0%}" for k in keys)] for r in power["rows"]]))
     c = result.consort
     flow = (f"Screened {c['screened']}; eligible {c['eligible']}; randomised "
             + ", ".join(f"{a} {n}" for a, n in c["randomised"].items()) + "; completed "
