@@ -128,14 +128,19 @@ def test_the_cli_runs_a_trial_and_reports_bad_input_with_exit_2(tmp_path):
     good.write_text('weeks = 6\nscreening = "gut-driven-joint-pain"\nper_arm = 20\nseed = 2\n'
                     '[eligibility]\npain_nrs = {min = 3.0}\n'
                     '[[arms]]\nname = "placebo"\ncontrol = true\n'
-                    '[[arms]]\nname = "support"\ninterventions = [{name = "barrier_support", level = 1.0}]\n')
+                    '[[arms]]\nname = "support"\ninterventions = [{name = "barrier_support", level = 1.0}]\n'
+                    '[[published]]\narm = "support"\nendpoint = "pain_change_difference"\nlow = -9.0\nhigh = -8.0\n'
+                    'source = "an impossible span, so that the check shows as outside"\n')
     run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "trial", str(good), "--out",
                           str(tmp_path / "t"), "--power", "10,20", "--repeats", "20"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    for name in ("report.html", "consort.json", "endpoints.csv", "people.parquet", "trial.png", "power.csv"):
+    for name in ("report.html", "consort.json", "endpoints.csv", "people.parquet", "trial.png", "power.csv",
+                 "published.json"):
         assert (tmp_path / "t" / name).exists(), name
     page = (tmp_path / "t" / "report.html").read_text()
     assert "Educational research tool" in page and "Placebo response" in page and "power" in run.stdout
+    assert "OUTSIDE" in run.stdout and "0 of 1 published results hold" in run.stdout
+    assert "Against published results" in page and "an impossible span" in page
 
 
 def test_power_pools_are_stored_reused_and_the_same_on_workers_or_dask(tmp_path, monkeypatch):

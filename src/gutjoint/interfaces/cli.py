@@ -473,6 +473,10 @@ def trial(
                       soft_wrap=True)
     for check in result.published:
         console.print(f"  published: {printable(published_line(check))}", soft_wrap=True)
+    if result.published:
+        held = sum(c["inside"] for c in result.published)
+        console.print(f"  {held} of {len(result.published)} published results hold (-> "
+                      f"{printable(out / 'published.json')})", soft_wrap=True)
     if curve:
         for row in curve["rows"]:
             cells = ", ".join(f"{k.replace('power_', '')} {v:.0%}" for k, v in row.items() if k != "per_arm")
