@@ -256,3 +256,8 @@ def test_the_fast_path_copes_when_no_second_start_is_possible():
     broken = Scenario(name="broken", days=1.0, parameters={"tnf_clearance": 1e-12, "tnf_basal": 1e12})
     problems = prepare_many([broken] * 2, [{"il6_clearance": 1e-12}] * 2, relax=False)
     assert [p.rest.ok for p in problems] == [False, False]
+
+
+def test_every_shipped_draw_gives_a_healthy_person_a_plausible_rest(ensemble):
+    """The plausibility step holds for the ensemble as shipped, after the conditioning step too."""
+    assert posterior._plausible(ensemble.parameter_sets()).all()

@@ -35,8 +35,8 @@ def _conditioning(summary: dict | None) -> list[str]:
              f"in the sampled blocks' data ({summary['rule']}). Drawn from their priors alone, they took single "
              f"draws far from the data. Each draw's values are conditioned on the data given the draw's block values: "
              f"{summary['steps']} random-walk Metropolis steps from the fitted values, acceptance "
-             f"{summary['acceptance']:.0%}. {summary['kept_fitted']} conditioned draws left the healthy-rest window "
-             "and keep the fitted values. This approximates sampling them jointly with the blocks; it is not that, and it "
+             f"{summary['acceptance']:.0%}. A conditioned draw must still give a healthy person a plausible rest; "
+             f"{summary['redrawn']} left that window and were drawn again from the priors. This approximates sampling them jointly with the blocks; it is not that, and it "
              "errs on the narrow side: each draw's block values were sampled with these parameters at their fitted "
              "values, so the trade-offs between the two are not explored.",
              "", "| parameter | SD the data leave (prior's coordinate) |", "|---|---:|"]

@@ -250,8 +250,8 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
     With ``condition``, the prior-drawn parameters that act in the sampled blocks' data
     (:func:`acting_parameters`) are then conditioned on those data, draw by draw (:func:`condition_draw`, on
     ``workers`` processes), and marked ``conditioned``. Drawn from their priors alone, they raised the blocks'
-    misfit from about 40-110 to 150-3,000 (the LPS challenge met by 5% of single draws). A conditioned draw that
-    leaves the healthy window keeps the fitted values of its acting parameters.
+    misfit from about 40-110 to 150-3,000 (the LPS challenge met by 5% of single draws). A conditioned draw must
+    pass the healthy window too; one that leaves it is drawn again from the priors.
 
     Returns a DataFrame (one row per draw), the per-parameter basis, and a summary of the prior draws'
     acceptance and the conditioning."""
@@ -278,24 +278,41 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
             priors[name] = prior
             basis[name] = prior.basis
     rows: list[dict[str, float] | None] = [None] * draws
-    pending, tried = list(range(draws)), 0
-    for _ in range(MAX_ROUNDS):
-        if not pending:
-            break
-        candidates = [{**{k: float(v[i]) for k, v in posterior.items()},
-                       **{k: float(p.draw(rng, 1)[0]) for k, p in priors.items()}} for i in pending]
-        tried += len(candidates)
-        keep = _plausible([{k: v for k, v in c.items() if k in table} for c in candidates])
-        for i, candidate, ok in zip(pending, candidates, keep):
-            if ok:
+    pending, tried, plausible_priors = list(range(draws)), 0, 0
+    scales = acting_parameters(priors) if condition else {}
+    rates, redrawn = [], 0
+    with _condition_pool(workers if scales else 1) as pool:
+        for attempt in range(MAX_ROUNDS):
+            if not pending:
+                break
+            candidates = [{**{k: float(v[i]) for k, v in posterior.items()},
+                           **{k: float(p.draw(rng, 1)[0]) for k, p in priors.items()}} for i in pending]
+            tried += len(candidates)
+            keep = _plausible([{k: v for k, v in c.items() if k in table} for c in candidates])
+            accepted = [(i, c) for i, c, ok in zip(pending, candidates, keep) if ok]
+            plausible_priors += len(accepted)
+            if scales and accepted:
+                # conditioning may move a draw out of the healthy window: checked again, and redrawn if so
+                jobs = [(c, priors, scales, [seed, i, attempt]) for i, c in accepted]
+                done = list(pool.map(_condition_one, jobs, chunksize=8)) if pool else [_condition_one(j) for j in jobs]
+                rates += [rate for _, rate in done]
+                again = _plausible([{k: v for k, v in c.items() if k in table} for c, _ in done])
+                redrawn += int((~again).sum())
+                accepted = [(i, c) for (i, _), (c, _), ok in zip(accepted, done, again) if ok]
+            for i, candidate in accepted:
                 rows[i] = candidate
-        pending = [i for i in pending if rows[i] is None]
+            pending = [i for i in pending if rows[i] is None]
     if pending:
         raise RuntimeError(f"{len(pending)} of {draws} draws found no plausible prior values in {MAX_ROUNDS} rounds")
-    summary = {"prior_draw_acceptance": draws / tried}
-    if condition:
-        rows, summary["conditioning"] = _condition_rows(rows, priors, seed, workers)
-        for name in summary["conditioning"]["parameters"]:
+    summary = {"prior_draw_acceptance": plausible_priors / tried}
+    if scales:
+        summary["conditioning"] = {
+            "parameters": {k: round(v, 4) for k, v in scales.items()}, "steps": CONDITION_STEPS,
+            "acceptance": float(np.mean(rates)), "redrawn": redrawn,
+            "rule": f"median |change| of the blocks' misfit > {ACTING_THRESHOLD:g} at the fitted value "
+                    f"{', '.join(f'{k:+g}' for k in ACTING_PROBES)} prior SDs; scales: the SD each leaves in its "
+                    "prior's coordinate"}
+        for name in scales:
             basis[name] = f"conditioned on the calibration data ({priors[name].basis} prior)"
     frame = pd.DataFrame(rows)
     derived = [_derived({k: v for k, v in row.items() if k in table}) for row in rows]
@@ -311,26 +328,11 @@ def _condition_one(args):
     return condition_draw(draw, priors, scales, seed)
 
 
-def _condition_rows(rows: list[dict], priors: dict[str, Prior], seed: int, workers: int) -> tuple[list, dict]:
+def _condition_pool(workers: int):
+    import contextlib
     from concurrent.futures import ProcessPoolExecutor
 
-    table = load_parameters()
-    scales = acting_parameters(priors)
-    jobs = [(row, priors, scales, [seed, i]) for i, row in enumerate(rows)]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(_condition_one, jobs, chunksize=8))
-    else:
-        done = [_condition_one(job) for job in jobs]
-    conditioned = [d for d, _ in done]
-    keep = _plausible([{k: v for k, v in c.items() if k in table} for c in conditioned])
-    fitted = {name: table[name].value for name in scales}
-    out = [c if ok else {**c, **fitted} for c, ok in zip(conditioned, keep)]
-    return out, {"parameters": {k: round(v, 4) for k, v in scales.items()}, "steps": CONDITION_STEPS,
-                 "acceptance": float(np.mean([a for _, a in done])), "kept_fitted": int((~keep).sum()),
-                 "rule": f"median |change| of the blocks' misfit > {ACTING_THRESHOLD:g} at the fitted value "
-                         f"{', '.join(f'{k:+g}' for k in ACTING_PROBES)} prior SDs; scales: the SD each leaves in its "
-                         "prior's coordinate"}
+    return ProcessPoolExecutor(max_workers=workers) if workers > 1 else contextlib.nullcontext()
 
 
 ACTING_THRESHOLD = 1.0
