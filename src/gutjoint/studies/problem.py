@@ -160,9 +160,9 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
                  relax: bool = True) -> list[Problem]:
     """:func:`prepare` for many scenarios at once (each with its own ``parameters``, if given): the resting states
     they do not share are solved in one batch (``numerics.steady.find_steady_states``). ``relax=False`` (see
-    :func:`relax_for`) skips the slow fallbacks for a resting state the compiled Newton does not settle: Newton then starts once more
-    from the same person's resting state under the table's values, and a subject it still does not settle (to a
-    stable rest) is a failure."""
+    :func:`relax_for`) skips the slow fallbacks for a resting state the compiled Newton does not settle: Newton
+    then starts once more from the same person's resting state under the table's values, and a subject it still
+    does not settle (to a stable rest) is a failure."""
     runtime = runtime or get_runtime()
     cache = {} if rest_cache is None else rest_cache
     loaded = [load_scenario(sc) for sc in scenarios]

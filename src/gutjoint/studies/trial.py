@@ -74,6 +74,8 @@ class ReportingNoise:
     0-10. It is in every arm, blinded or not, and on nothing but reported pain."""
 
     sd: float
+    low: float
+    high: float
     grade: str
     value_grade: str
     source: str
@@ -83,12 +85,12 @@ class ReportingNoise:
 
 
 REPORTING_NOISE = ReportingNoise(
-    sd=1.08, grade="human observational", value_grade="derived",
+    sd=1.08, low=0.69, high=1.08, grade="human observational", value_grade="derived",
     source="smallest detectable difference of pain VAS 30 mm over 28-day test-retest intervals (19 mm over 1 day) in 40 "
            "RA patients on stable treatment reporting daily for two months ('Reliability of patient-reported "
            "outcomes in rheumatoid arthritis patients: an observational prospective study', abstract); SD of one "
            "report = SDD / (1.96 x sqrt 2) = 10.8 mm. The 28-day value is used for visits weeks apart (assumed not to "
-           "grow further).")
+           "grow further); range: 0.69 (the 1-day SDD) to 1.08 NRS points.")
 
 
 @dataclass(frozen=True)
@@ -373,16 +375,18 @@ def _arm_scenario(person: dict, arm: Arm):
 
 
 def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | None = None,
-                       relax: bool = True) -> dict[str, dict]:
+                       parameters: dict[str, float] | None = None) -> dict[str, dict]:
     """Every person's trajectories under every arm (the model's pain, CRP and L:M, weekly): arm name ->
-    arrays (person x week). People whose run fails are NaN."""
-    from gutjoint.studies.problem import prepare_many, solve_many
+    arrays (person x week). People whose run fails are NaN. ``parameters``: the draw the people were screened
+    under (it decides the resting states' fast path, ``problem.relax_for``)."""
+    from gutjoint.studies.problem import prepare_many, relax_for, solve_many
 
     weeks = np.arange(0.0, math.floor(trial.weeks) + 1e-9) if trial.weeks >= 1 else np.array([0.0])
     weeks = np.unique(np.append(weeks, [trial.endpoint_week, trial.weeks]))
     out = {}
     for arm in trial.arms:
-        problems = prepare_many([_arm_scenario(p, arm) for p in people], rest_cache=rest_cache, relax=relax)
+        problems = prepare_many([_arm_scenario(p, arm) for p in people], rest_cache=rest_cache,
+                                relax=relax_for(parameters))
         grid = problems[0].times if problems else np.zeros(1)
         picked = grid[np.minimum(np.searchsorted(grid, 7.0 * weeks - 1e-9), grid.size - 1)]  # each week's day
         at = np.unique(picked)
@@ -472,7 +476,7 @@ def run_trial(trial, *, parameters: dict[str, float] | None = None) -> TrialResu
     rng = np.random.default_rng([trial.seed, 7919])
     assigned = randomise(trial, eligible, trial.per_arm, rng)
     pool = [p for p, _ in assigned]
-    outcomes = potential_outcomes(trial, pool, rest_cache=cache)
+    outcomes = potential_outcomes(trial, pool, rest_cache=cache, parameters=parameters)
     factor = PLACEBO.factors(rng, len(pool))
     dropped_week = np.where(rng.random(len(pool)) < trial.dropout, rng.uniform(0, trial.weeks, len(pool)), np.inf)
     noise = REPORTING_NOISE.draw(rng, len(pool), outcomes["weeks"].size)
@@ -542,7 +546,7 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
             from gutjoint.studies.uncertainty import load_ensemble
 
             ensemble = load_ensemble()
-            sets += ensemble.parameter_sets()[:ensemble_draws]
+            sets += ensemble.parameter_sets(draws=ensemble_draws)
             ensemble_key = ensemble.key
         built = build_pools(trial, sets, pool_size or max(sizes) * len(trial.arms) * 2, out=out, workers=workers,
                             scheduler=scheduler)
@@ -704,8 +708,6 @@ def _read_pool(trial: Trial, path: Path) -> dict:
 
 
 def _pool(trial: Trial, parameters, size: int) -> dict:
-    from gutjoint.studies.problem import relax_for
-
     cache: dict = {}
     people = [p for p in screen(trial, parameters=parameters, screened=max(trial.screened, 4 * size),
                                 rest_cache=cache, needed=size) if p["eligible"]]
@@ -713,7 +715,7 @@ def _pool(trial: Trial, parameters, size: int) -> dict:
         raise ScenarioError(trial.source, "screened", trial.screened, f"a screening that finds at least {size // 2} "
                             f"eligible people for a power pool of {size} (it found {len(people)})")
     people = people[:size]
-    outcomes = potential_outcomes(trial, people, rest_cache=cache, relax=relax_for(parameters))
+    outcomes = potential_outcomes(trial, people, rest_cache=cache, parameters=parameters)
     ok = np.all([np.isfinite(outcomes[a.name]["pain_nrs"]).all(axis=1) for a in trial.arms], axis=0)
     rows = np.flatnonzero(ok)
     control = trial.control

@@ -183,7 +183,6 @@ def band_drivers(dataset, ensemble: Ensemble, output: str = "pain_nrs", day: flo
     variance shares over the draws, with each one's basis and value grade, largest first.
 
     The shares are :func:`first_order_shares` (RBD-FAST on the ensemble as given data)."""
-
     from gutjoint.biology.parameters import load_parameters
 
     times = dataset["time"].values

@@ -215,9 +215,9 @@ async def _off_loop(function, *args):
 async def _lifespan(_: FastAPI):
     from gutjoint.studies.simulate import simulate
 
-    simulate("healthy")  # compile (or load) the model once, before the first request
+    healthy = simulate("healthy")  # compile (or load) the model once, before the first request
     try:  # and the uncertainty path (the ensemble, xarray, SALib): 2 s a process, not a reader's wait
-        _compute_bands(simulate("healthy").scenario, ("time_days", "pain_nrs"))
+        _compute_bands(healthy.scenario, ("time_days", "pain_nrs"))
     except GutjointError:
         pass  # no ensemble here: a band request will say so
     yield
