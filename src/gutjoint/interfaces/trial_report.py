@@ -65,17 +65,21 @@ def _rows(result) -> list[list[str]]:
 def published_line(check: dict) -> str:
     """One published check in words: 'anti-TNF, mean change in pain (NRS points): model -3.13, published span
     -3.26 to -1.87: inside'."""
+    return (f"{_published_label(check)}: model {check['model']:+.3g}, published span "
+            f"{check['low']:+.3g} to {check['high']:+.3g}: " + ("inside" if check["inside"] else "OUTSIDE"))
+
+
+def _published_label(check: dict) -> str:
     from gutjoint.studies.trial import PUBLISHED_ENDPOINTS
 
-    return (f"{check['arm']}, {PUBLISHED_ENDPOINTS[check['endpoint']]}: model {check['model']:+.3g}, published span "
-            f"{check['low']:+.3g} to {check['high']:+.3g}: " + ("inside" if check["inside"] else "OUTSIDE"))
+    return f"{check['arm']}, {PUBLISHED_ENDPOINTS[check['endpoint']]}"
 
 
 def _published_html(checks: list[dict]) -> str:
     if not checks:
         return ""
     inside = sum(c["inside"] for c in checks)
-    rows = [[html.escape(published_line(c).split(": model")[0]), f"{c['model']:+.3g}",
+    rows = [[html.escape(_published_label(c)), f"{c['model']:+.3g}",
              f"{c['low']:+.3g} to {c['high']:+.3g}", "inside" if c["inside"] else "<b>outside</b>",
              html.escape(c["source"])] for c in checks]
     return (f"<h2>Against published results</h2><p>{inside} of {len(checks)} of the trial file's published results "
