@@ -52,3 +52,61 @@ def test_error_and_work_follow_the_tolerance_as_a_fourth_order_method_should(com
     # a first-order method would give -0.5, a broken tableau far steeper
     slope = np.polyfit(np.log(rtols), np.log(steps), 1)[0]
     assert -0.33 < slope < -0.18, slope
+
+
+# The kernels alone: bound to a hand-written model (tests/stiff_linear_model.py), no code generator involved.
+STIFF = np.array([-1000.0, 1000.0, 0.0, -1.0])  # A = [[-1000, 1000], [0, -1]]: modes decay at rates 1000 and 1
+SLOW_MODE = np.array([1000.0 / 999.0, 1.0])  # the eigenvector of the slow mode: the fast state rides on it
+
+
+def _fixed_steps(model, y0, h: float, n_steps: int) -> np.ndarray:
+    n = y0.size
+    y, y_new, f0 = y0.copy(), np.empty(n), np.empty(n)
+    J, LU, K = np.zeros((n, n)), np.zeros((n, n)), np.empty((6, n))
+    work = [np.empty(n) for _ in range(3)]
+    u, atol = np.zeros(1), np.full(n, 1e-12)
+    for _ in range(n_steps):
+        model.rhs_into(y, STIFF, u, f0)
+        ratio, _ = model.rodas4_step(y, f0, STIFF, u, h, 1e-12, atol, J, LU, work[0], K, np.empty(5), work[1],
+                                     work[2], y_new)
+        assert ratio > 1e-12
+        y[:] = y_new
+    return y
+
+
+def test_the_rodas4_step_converges_at_fourth_order_on_a_stiff_problem():
+    """diffrax's test_ode_order pattern: fixed steps h, global error against the closed form, slope of log error
+    against log h. The steps are 8 to 128 times longer than the fast mode's time constant, the regime a stiff
+    method is for."""
+    import stiff_linear_model as model
+
+    t_end = 1.0
+    exact = expm(STIFF.reshape(2, 2) * t_end) @ SLOW_MODE
+    steps = np.array([8, 16, 32, 64, 128])
+    errors = np.array([np.max(np.abs(_fixed_steps(model, SLOW_MODE, t_end / n, n) - exact)) for n in steps])
+    order = -np.polyfit(np.log(steps), np.log(errors), 1)[0]
+    assert 3.7 < order < 4.3, (order, errors)
+
+
+def test_the_bound_batch_driver_solves_the_hand_written_model():
+    """The same kernels as every generated model's, through their batch driver and its outputs grid."""
+    import stiff_linear_model as model
+
+    times = np.linspace(0.0, 2.0, 5)
+    Y0 = np.array([[1.0, 1.0], SLOW_MODE])
+    P = np.tile(STIFF, (2, 1))
+    out = np.full((2, times.size, 2), np.nan)
+    info = np.zeros((2, 5), dtype=np.int64)
+    model.rodas4_batch(Y0, P, np.array([[0.0, 2.0]] * 2), np.array([1, 1], dtype=np.int64), np.zeros((2, 1, 1)),
+                       np.zeros((2, 1, 2)), times, 1e-10, np.full(2, 1e-14), 100_000, -1e-6, out, info)
+    assert np.all(info[:, 0] == Status.SUCCESS.engine_code)
+    for k in range(2):
+        exact = np.array([expm(STIFF.reshape(2, 2) * t) @ Y0[k] for t in times])
+        np.testing.assert_allclose(out[k], exact, rtol=1e-7, atol=1e-12)
+
+
+def test_binding_names_the_missing_model_functions():
+    from gutjoint.numerics import rodas4
+
+    with pytest.raises(TypeError, match="jac_into, lu_factor, lu_solve"):
+        rodas4.bind({"__file__": __file__, "rhs_into": None})

@@ -23,13 +23,12 @@ from types import ModuleType
 
 from typing import TYPE_CHECKING
 
-from gutjoint.numerics.status import engine_constants
-
 if TYPE_CHECKING:  # SymPy is imported only to generate code, never to load it from the cache
     import sympy as sp
 
-CODEGEN_VERSION = "4"  # 4: IEEE division (error_model="numpy"): a zero divisor gives inf/NaN, never an exception
-_INTEGRATOR_TEMPLATE = Path(__file__).with_name("rodas4_template.py")
+CODEGEN_VERSION = "5"  # 5: the integrator is bound from gutjoint.numerics.rodas4, not appended as text
+_INTEGRATOR = Path(__file__).with_name("rodas4.py")
+_STATUS_TABLE = Path(__file__).with_name("status.py")
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class CompiledSystem:
 
     ``rhs(y, t, p, u)`` and ``jac(y, t, p, u)`` follow SciPy ``odeint``'s argument order (the steady-state
     solver uses them); ``outputs(y, p, u)`` returns the output vector and ``outputs_batch`` evaluates many rows, ``outputs_scheduled`` many subjects' rows under their packed schedules;
-    ``rodas4_batch`` is the compiled integrator (see ``rodas4_template.py`` and
+    ``rodas4_batch`` is the compiled integrator (see :mod:`gutjoint.numerics.rodas4` and
     :func:`gutjoint.numerics.integrate.integrate_many`).
     """
 
@@ -268,7 +267,13 @@ def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
         "",
         "",
     ]
-    src += ["", "", "# " + "-" * 100, engine_constants(), _INTEGRATOR_TEMPLATE.read_text(encoding="utf-8")]
+    src += [
+        "# The integrator and the resting-state Newton, compiled against this module's functions.",
+        "from gutjoint.numerics import rodas4  # noqa: E402",
+        "",
+        "rodas4_step, rodas4_batch, rest_newton, rest_newton_batch = rodas4.bind(globals())",
+        "",
+    ]
     return "\n".join(src), {"jacobian_nonzeros": len(entries), "lu_multiply_adds": lu_flops}
 
 
@@ -303,9 +308,9 @@ def compile_system(
     """
     import numba  # noqa: F401  (imported here so the import cost is paid only when compiling or loading)
 
-    # the generator, the integrator text and the status table are all part of what the cache holds
-    template = hashlib.sha256(_INTEGRATOR_TEMPLATE.read_bytes() + Path(__file__).read_bytes()
-                              + engine_constants().encode()).hexdigest()[:12]
+    # the generator, the integrator and the status table are all part of what the cache holds
+    template = hashlib.sha256(_INTEGRATOR.read_bytes() + Path(__file__).read_bytes()
+                              + _STATUS_TABLE.read_bytes()).hexdigest()[:12]
     digest = hashlib.sha256(f"{key}|{CODEGEN_VERSION}|{template}|{numba.__version__}".encode()).hexdigest()[:16]
     folder = (cache_dir or default_cache_dir()) / f"model_{digest}"
     source_path = folder / "generated.py"

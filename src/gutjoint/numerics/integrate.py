@@ -2,8 +2,8 @@
 
 A :class:`Schedule` splits the time axis at every change of the piecewise-constant inputs and at every bolus, so
 that each change takes effect exactly at its time. :func:`integrate_many` runs any number of subjects, each with
-its own schedule, through the compiled RODAS4 integrator generated into the model's module (see
-``rodas4_template.py``). Each subject keeps its own step sizes, so a batch returns exactly what the same subjects
+its own schedule, through the RODAS4 integrator compiled against the model's generated functions (see
+:mod:`gutjoint.numerics.rodas4`). Each subject keeps its own step sizes, so a batch returns exactly what the same subjects
 return one at a time. A failure never raises by default: the subject's result carries a :class:`Status` whose
 member explains what to change.
 """

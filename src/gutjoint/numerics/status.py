@@ -1,5 +1,5 @@
 """How a run ended: one table. Each member carries its engine code (the integer the compiled integrator writes),
-its name, what happened and what to change. The integrator's constants are generated from it (codegen)."""
+its name, what happened and what to change. The integrator's status constants are read from it (:mod:`gutjoint.numerics.rodas4`)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,3 @@ class Status(enum.Enum):
 
 _BY_ENGINE_CODE = {s.engine_code: s for s in Status}
 
-
-def engine_constants() -> str:
-    """The integrator's status constants, as Python source (written into the generated module)."""
-    return "\n".join(f"STATUS_{s.name} = {s.engine_code}" for s in Status) + "\n"

@@ -1,9 +1,11 @@
-"""The compiled stiff integrator: RODAS4, appended as source to every generated model module.
+"""The compiled stiff integrator, RODAS4, and the pseudo-transient resting-state Newton, as importable Python.
 
-:mod:`gutjoint.numerics.codegen` appends this file's text to the module it generates for a model, so the driver
-below calls that model's ``rhs_into``, ``jac_into``, ``lu_factor`` and ``lu_solve`` directly (those names are
-defined there, not here) and numba compiles the whole step into one cached machine-code loop: no Python between
-steps, and no allocation inside the loop.
+The kernels here (:func:`rodas4_batch`, :func:`rest_newton`, :func:`rest_newton_batch`) are plain Python written
+against four model functions, :func:`rhs_into`, :func:`jac_into`, :func:`lu_factor` and :func:`lu_solve`.
+:func:`bind` compiles them with numba against one model's generated versions of those four, so the model's
+right-hand side, Jacobian and sparse LU are inlined into one machine-code loop: no Python between steps, and no
+allocation inside the loop. Called without a model, the stubs below say what each function must do. The bound
+kernels are cached by numba next to the model's generated module, so a second process loads machine code.
 
 Method: RODAS4 (Hairer & Wanner 1996, *Solving Ordinary Differential Equations II*, 2nd ed., §IV.7), a 6-stage
 Rosenbrock method of order 4 with an embedded order-3 error estimate, stiffly accurate and L-stable. The
@@ -20,12 +22,21 @@ Every subject has its own step size and error control, so a batch of subjects gi
 as the same subjects run one at a time. Output values between steps come from the cubic Hermite interpolant
 on the step's end values and slopes (the slope at the end is the next step's first stage, so it is free).
 """
-# ruff: noqa: F821  (rhs_into, jac_into, lu_factor, lu_solve, N_STATES and the STATUS_ codes come from the generated module)
 
 import math
+import types
 
 import numpy as np
 from numba import njit
+
+from gutjoint.numerics.status import Status
+
+STATUS_SUCCESS = Status.SUCCESS.engine_code
+STATUS_STEP_LIMIT = Status.STEP_LIMIT.engine_code
+STATUS_TOLERANCE = Status.TOLERANCE.engine_code
+STATUS_NONFINITE = Status.NONFINITE.engine_code
+STATUS_NEGATIVE = Status.NEGATIVE.engine_code
+STATUS_CONVERGENCE = Status.CONVERGENCE.engine_code
 
 RODAS4_GAMMA = 0.25
 # Strictly lower triangular stage coefficients A (for the stage state) and C (for the stage right-hand side).
@@ -47,14 +58,36 @@ RODAS4_C = np.array([
 ])
 # New solution: y + sum(M_j K_j), with M = (A[5, :4], 1, 1) (stiffly accurate); error estimate: K_6.
 
-# Status codes (STATUS_SUCCESS, STATUS_STEP_LIMIT, ...) are written above this text by codegen, from
-# gutjoint.numerics.status.Status, the one table of outcomes.
-
 _FAC_MIN = 0.2  # largest step shrink after an error-test failure
 _FAC_MAX = 6.0  # largest step growth after a success
 _SAFETY = 0.9
 _SHORTEST_SEGMENT = 1e-12  # relative to the time: segments this short are crossed in one explicit step
 _PIVOT_FLOOR = 1e-12  # |pivot| / (1/(h*gamma) + |J_kk|) below this: the step is retried with h / 4
+
+
+# The model interface: a generated model module defines these four (numba-compiled); :func:`bind` puts them in
+# place of the stubs.
+MODEL_FUNCTIONS = ("rhs_into", "jac_into", "lu_factor", "lu_solve")
+
+
+def rhs_into(y, p, u, dy):
+    """Write ``dy/dt = f(y, p, u)`` into ``dy``."""
+    raise NotImplementedError("supplied by the model: see bind()")
+
+
+def jac_into(y, p, u, J):
+    """Write the Jacobian ``df/dy`` into ``J`` (only its structural nonzeros are written)."""
+    raise NotImplementedError("supplied by the model: see bind()")
+
+
+def lu_factor(J, c, M):
+    """Factorise ``diag(c) - J`` into ``M`` in place; return the smallest |pivot| relative to its row's scale."""
+    raise NotImplementedError("supplied by the model: see bind()")
+
+
+def lu_solve(M, b):
+    """Solve with the factors in ``M``, overwriting ``b`` with the solution."""
+    raise NotImplementedError("supplied by the model: see bind()")
 
 
 @njit(cache=True, error_model="numpy")
@@ -75,7 +108,40 @@ def _first_step(y, f, rtol, atol, span):
     return min(max(h, 1e-10 * span), span) if math.isfinite(h) else 1e-6 * span
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+def rodas4_step(y, f0, p, u, h, rtol, atol, J, LU, shift, K, c_over_h, y_stage, rhs_stage, y_new):
+    """One RODAS4 step of size ``h`` from ``y`` (slope ``f0``): the new state goes into ``y_new``. Returns the
+    stage matrix's pivot ratio (at or below ``_PIVOT_FLOOR`` the stages are not computed) and the weighted RMS
+    of the embedded error estimate. The other arguments are work arrays: ``J`` and ``LU`` [n, n] (``J`` zeroed
+    once), ``shift`` and the stage vectors [n], ``K`` [6, n], ``c_over_h`` [5]."""
+    n = y.size
+    jac_into(y, p, u, J)
+    shift[:] = 1.0 / (h * RODAS4_GAMMA)
+    pivot_ratio = lu_factor(J, shift, LU)
+    if not pivot_ratio > _PIVOT_FLOOR:
+        return pivot_ratio, 0.0
+    for stage in range(6):
+        if stage == 0:
+            rhs_stage[:] = f0
+        else:
+            for a in range(n):
+                acc = y[a]
+                for j in range(stage):
+                    acc += RODAS4_A[stage, j] * K[j, a]
+                y_stage[a] = acc
+            rhs_into(y_stage, p, u, rhs_stage)
+        for j in range(stage):
+            c_over_h[j] = RODAS4_C[stage, j] / h
+        for a in range(n):
+            acc = rhs_stage[a]
+            for j in range(stage):
+                acc += c_over_h[j] * K[j, a]
+            K[stage, a] = acc
+        lu_solve(LU, K[stage])
+    for a in range(n):
+        y_new[a] = y_stage[a] + K[5, a]  # stiffly accurate: stage 6 state plus K_6
+    return pivot_ratio, _weighted_rms(K[5], y, y_new, rtol, atol)
+
+
 def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rtol, atol, max_steps,
                  negative_floor, out, info):
     """Integrate each subject through its segments; write states at ``times`` into ``out``.
@@ -151,9 +217,8 @@ def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rto
                 final = t + h >= t_end - 1e-12 * max(1.0, abs(t_end))
                 if final:
                     h = t_end - t
-                jac_into(y, p, u, J)
-                shift[:] = 1.0 / (h * RODAS4_GAMMA)
-                pivot_ratio = lu_factor(J, shift, LU)
+                pivot_ratio, step_err = rodas4_step(y, f0, p, u, h, rtol, atol, J, LU, shift, K, c_over_h,
+                                                    y_stage, rhs_stage, y_new)
                 n_lu += 1
                 if not pivot_ratio > _PIVOT_FLOOR:
                     n_reject += 1
@@ -163,28 +228,8 @@ def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rto
                         status = STATUS_CONVERGENCE
                         break
                     continue
-                for stage in range(6):
-                    if stage == 0:
-                        rhs_stage[:] = f0
-                    else:
-                        for a in range(n):
-                            acc = y[a]
-                            for j in range(stage):
-                                acc += RODAS4_A[stage, j] * K[j, a]
-                            y_stage[a] = acc
-                        rhs_into(y_stage, p, u, rhs_stage)
-                        n_rhs += 1
-                    for j in range(stage):
-                        c_over_h[j] = RODAS4_C[stage, j] / h
-                    for a in range(n):
-                        acc = rhs_stage[a]
-                        for j in range(stage):
-                            acc += c_over_h[j] * K[j, a]
-                        K[stage, a] = acc
-                    lu_solve(LU, K[stage])
-                for a in range(n):
-                    y_new[a] = y_stage[a] + K[5, a]  # stiffly accurate: stage 6 state plus K_6
-                err = _weighted_rms(K[5], y, y_new, rtol, atol)
+                n_rhs += 5
+                err = step_err
                 if not err <= 1.0:  # also catches NaN
                     n_reject += 1
                     h *= max(_FAC_MIN, _SAFETY * err ** -0.25) if err < 1e300 else 0.25  # NaN/inf: quarter h
@@ -239,7 +284,6 @@ def rodas4_batch(y0, P, seg_bounds, seg_count, seg_inputs, seg_jumps, times, rto
         info[k, 4] = n_lu
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
 def rest_newton(y, p, u, fixed, tol, max_iter):
     """Steady state by pseudo-transient continuation: Newton steps ``(I/dt - J) dy = f`` with ``dt`` growing as
     the residual falls (switched evolution relaxation; Mulder & Van Leer 1985), so far from the root it follows
@@ -291,7 +335,6 @@ def rest_newton(y, p, u, fixed, tol, max_iter):
     return residual if residual < tol else np.inf
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
 def rest_newton_batch(Y, P, U, fixed, tol, max_iter, residuals):
     """:func:`rest_newton` for each row of ``Y`` (updated in place) under the rows of ``P`` and ``U``; the residuals
     go into ``residuals``. One call for a whole batch: the same iterations as row-by-row calls, without a
@@ -309,3 +352,32 @@ def _scaled_residual(f, y, fixed):
                 return np.inf
             worst = max(worst, abs(f[i]) / max(abs(y[i]), 1e-3))
     return worst
+
+
+KERNELS = ("rodas4_step", "rodas4_batch", "rest_newton", "rest_newton_batch")  # callees before their callers
+_KERNEL_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+def bind(namespace: dict) -> tuple:
+    """Compile the kernels against the model functions in ``namespace`` (a generated module's ``globals()``).
+
+    Each kernel becomes a function of that module (its globals, its file), so numba resolves the model functions
+    there and caches the machine code beside the module: one cache entry per model. The names the kernels use
+    from this module (the tableau, the helpers, the status codes) are added to ``namespace``. Returns the compiled
+    kernels in the order of :data:`KERNELS`.
+    """
+    missing = [name for name in MODEL_FUNCTIONS if name not in namespace]
+    if missing:
+        raise TypeError(f"bind: the model module defines no {', '.join(missing)}")
+    ours = globals()
+    compiled = []
+    for name in KERNELS:
+        code = ours[name].__code__
+        for used in code.co_names:
+            if used in ours and used not in MODEL_FUNCTIONS:
+                namespace.setdefault(used, ours[used])
+        function = types.FunctionType(code.replace(co_filename=namespace["__file__"]), namespace, name)
+        function.__doc__ = ours[name].__doc__
+        namespace[name] = njit(**_KERNEL_OPTIONS)(function)
+        compiled.append(namespace[name])
+    return tuple(compiled)
