@@ -151,3 +151,41 @@ def test_reporting_at_a_few_times_gives_the_full_grids_values(scenario):
     np.testing.assert_array_equal(sparse.outputs, full.outputs[picks])
     with pytest.raises(ValueError, match="increase within"):
         problem.at([5.0, 1.0])
+
+
+def test_stability_by_blocks_equals_the_full_eigenvalue_check():
+    """The resting-state check takes eigenvalues per strongly connected block of the Jacobian's structure; at real
+    resting states of varied people its largest real part is the full free block's."""
+    from gutjoint.biology import species
+    from gutjoint.numerics.steady import _largest_real_part, stability_blocks
+    from gutjoint.studies.population import GENERAL_ADULTS, candidate_vectors
+    from gutjoint.studies.priors import draw_subject
+    from gutjoint.studies.problem import rest_states
+    from gutjoint.studies.runtime import get_runtime
+
+    rt = get_runtime()
+    candidates = [draw_subject(np.random.default_rng([3, i])) for i in range(120)]
+    P, U = candidate_vectors(GENERAL_ADULTS, candidates)
+    rests = rest_states(rt, P, U, [{}] * len(candidates))
+    fixed = {rt.state_index(s) for s in species.STRUCTURAL_STATES}
+    free = tuple(i for i in range(len(rt.state_names)) if i not in fixed)
+    J = np.stack([rt.compiled.jac(r.y, 0.0, p, u) for r, p, u in zip(rests, P, U) if r.ok])
+    singles, components = stability_blocks(rt.compiled.jacobian_pattern, free, len(rt.state_names))
+    assert len(components) >= 1 and singles.size >= 5  # the structure does split
+    assert sorted([*singles, *np.concatenate(components)]) == list(free)
+    full = np.linalg.eigvals(J[:, np.array(free)[:, None], np.array(free)]).real.max(axis=1)
+    by_blocks = _largest_real_part(J, (singles, components))
+    np.testing.assert_allclose(by_blocks, full, rtol=1e-9, atol=1e-12)
+    assert (by_blocks < 0).all()
+
+
+def test_stability_blocks_of_a_triangular_structure_find_an_unstable_mode():
+    from gutjoint.numerics.steady import _largest_real_part, stability_blocks
+
+    # states 0 <-> 1 feed back on each other, 2 only listens; the unstable mode sits in the 1x1 block
+    pattern = ((0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 2))
+    singles, components = stability_blocks(pattern, (0, 1, 2), 3)
+    assert singles.tolist() == [2] and [c.tolist() for c in components] == [[0, 1]]
+    J = np.array([[[-1.0, 2.0, 0.0], [-3.0, -1.0, 0.0], [5.0, 0.0, 0.5]]])
+    assert _largest_real_part(J, (singles, components))[0] == pytest.approx(0.5)
+    assert _largest_real_part(J, stability_blocks((), (0, 1, 2), 3))[0] == pytest.approx(0.5)

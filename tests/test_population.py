@@ -123,16 +123,18 @@ def test_one_fast_path_rule_for_every_resting_state(under_a_draw, tmp_path, monk
     """Selection, its pilot and the scenario runs all follow problem.relax_for: the slow fallbacks under the
     table's values, the ensemble's fast path under a draw (before, a population under a draw relaxed each person)."""
     import gutjoint.studies.population as population
+    import gutjoint.studies.problem as problem
     from gutjoint.studies.uncertainty import load_ensemble
 
     seen = []
-    real = population.prepare_many
+    real = problem.rest_states
 
     def recording(*args, relax=True, **kwargs):
         seen.append(relax)
         return real(*args, relax=relax, **kwargs)
 
-    monkeypatch.setattr(population, "prepare_many", recording)
+    monkeypatch.setattr(population, "rest_states", recording)
+    monkeypatch.setattr(problem, "rest_states", recording)
     population._selection_table.cache_clear()
     values = load_ensemble().parameter_sets()[1] if under_a_draw else None
     folder = run_population("barrier-support", n=3, seed=5, out=tmp_path / "p", parameters=values)
@@ -153,3 +155,24 @@ def test_without_the_comparison_runs_every_other_column_is_the_same(tmp_path):
     assert (full.loc[kept, "phenotype"] == lean.loc[kept, "phenotype"]).all()
     with pytest.raises(InputError, match="comparisons"):  # a folder keeps the setting it was made with
         run_population("barrier-support", n=24, seed=4, out=tmp_path / "b")
+
+
+@pytest.mark.parametrize("under_a_draw", [False, True])
+def test_selection_builds_the_vectors_a_scenario_gives_to_the_bit(under_a_draw):
+    """Selection builds its candidates' parameter and input rows as arrays; they must be the very numbers that
+    preparing each candidate's scenario gives, or the chosen people's resting states would not be reused."""
+    from gutjoint.studies.population import GENERAL_ADULTS, candidate_vectors, living_under, subject_scenario
+    from gutjoint.studies.priors import draw_subject
+    from gutjoint.studies.problem import parameter_vector, resting_inputs
+    from gutjoint.studies.runtime import get_runtime
+    from gutjoint.studies.uncertainty import load_ensemble
+
+    values = load_ensemble().parameter_sets()[2] if under_a_draw else {}
+    adults = living_under(GENERAL_ADULTS, values)
+    candidates = [draw_subject(np.random.default_rng([9, i]), values) for i in range(200)]
+    P, U = candidate_vectors(adults, candidates)
+    runtime = get_runtime()
+    scenarios = [subject_scenario(adults, c) for c in candidates]
+    assert P.tobytes() == np.array([parameter_vector(runtime, sc) for sc in scenarios]).tobytes()
+    assert U.tobytes() == np.array([resting_inputs(runtime, sc) for sc in scenarios]).tobytes()
+    assert np.ptp(U, axis=0).max() > 0 and np.ptp(P, axis=0).max() > 0  # the people do differ

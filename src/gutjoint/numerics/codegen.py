@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # SymPy is imported only to generate code, never to load it from the cache
     import sympy as sp
 
-CODEGEN_VERSION = "5"  # 5: the integrator is bound from gutjoint.numerics.rodas4, not appended as text
+CODEGEN_VERSION = "6"  # 6: the Jacobian's structure is stored with the module (5: the integrator bound, not pasted)
 _INTEGRATOR = Path(__file__).with_name("rodas4.py")
 _STATUS_TABLE = Path(__file__).with_name("status.py")
 
@@ -63,6 +63,8 @@ class CompiledSystem:
     n_states: int
     n_outputs: int
     path: Path
+    jacobian_pattern: tuple[tuple[int, int], ...] = ()
+    """The Jacobian's structural non-zeros ``(row, column)``: entries that are not zero as expressions."""
 
 
 def default_cache_dir() -> Path:
@@ -274,7 +276,8 @@ def generate_source(system: SymbolicSystem) -> tuple[str, dict]:
         "rodas4_step, rodas4_batch, rest_newton, rest_newton_batch = rodas4.bind(globals())",
         "",
     ]
-    return "\n".join(src), {"jacobian_nonzeros": len(entries), "lu_multiply_adds": lu_flops}
+    return "\n".join(src), {"jacobian_nonzeros": len(entries), "lu_multiply_adds": lu_flops,
+                             "jacobian_pattern": entries}
 
 
 def _load_module(path: Path, name: str) -> ModuleType:
@@ -335,4 +338,5 @@ def compile_system(
         n_states=meta["n_states"],
         n_outputs=meta["n_outputs"],
         path=source_path,
+        jacobian_pattern=tuple(map(tuple, meta["jacobian_pattern"])),
     )

@@ -10,6 +10,7 @@ states frozen, and the root finder polishes the end point.
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -116,7 +117,8 @@ def find_steady_state(
 
 def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.ndarray, U: np.ndarray, *,
                        fixed: Sequence[int] = (), tol: float = 1e-9, newton: Callable,
-                       fallback_horizon: float = 5000.0, fallback: bool = True) -> list[SteadyState]:
+                       fallback_horizon: float = 5000.0, fallback: bool = True,
+                       pattern: Sequence[tuple[int, int]] = ()) -> list[SteadyState]:
     """:func:`find_steady_state` for many subjects (rows of ``guesses``, ``P``, ``U``), with the same answers.
 
     ``newton(Y, P, U, fixed_mask, tol, max_iter, residuals)`` (the model's compiled ``rest_newton_batch``) runs
@@ -124,7 +126,8 @@ def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.
     for each subject, then one stacked eigenvalue call checks the stability of all the
     converged ones; a subject Newton does not settle goes through :func:`find_steady_state`'s fallbacks (root
     finding, then a long relaxation in SciPy: up to seconds each), or, with ``fallback=False``, is returned as
-    failed at once."""
+    failed at once. ``pattern``, the Jacobian's structural non-zeros, lets the stability check take the
+    eigenvalues block by block (:func:`stability_blocks`)."""
     guesses = np.asarray(guesses, dtype=float)
     n, size = guesses.shape
     mask = np.zeros(size, dtype=np.bool_)
@@ -138,11 +141,43 @@ def find_steady_states(rhs: Callable, jac: Callable, guesses: np.ndarray, P: np.
     stable = np.zeros(n, dtype=bool)
     if converged.size:
         J = np.stack([jac(Y[i], 0.0, P[i], U[i]) for i in converged])
-        k = len(free)
-        blocks = J[:, :k, :k] if free[-1] == k - 1 else J[:, free[:, None], free]
-        stable[converged] = np.linalg.eigvals(blocks).real.max(axis=1) < 1e-9
+        stable[converged] = _largest_real_part(J, stability_blocks(tuple(pattern), tuple(free), size)) < 1e-9
     return [SteadyState(Y[i], True, "newton", float(residuals[i])) if stable[i] else
             find_steady_state(rhs, jac, guesses[i], P[i], U[i], fixed=fixed, tol=tol,
                               fallback_horizon=fallback_horizon) if fallback else
             SteadyState(Y[i], False, "newton", float(residuals[i]))
             for i in range(n)]
+
+
+@lru_cache(maxsize=8)
+def stability_blocks(pattern: tuple[tuple[int, int], ...], free: tuple[int, ...], size: int) -> tuple:
+    """The free states split into the strongly connected components of the Jacobian's structure (Tarjan, via
+    SciPy's ``connected_components``). In that order the free block is block triangular, so its eigenvalues are
+    those of the diagonal blocks: a component of one state contributes its diagonal entry, a larger one the
+    eigenvalues of its block. Without a ``pattern`` the free block is one component. Returns the singletons (an
+    index array) and the larger components (a tuple of index arrays)."""
+    free_array = np.array(free)
+    if not pattern:
+        return np.array([], dtype=int), (free_array,)
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows, cols = zip(*pattern)
+    graph = csr_matrix((np.ones(len(pattern)), (rows, cols)), shape=(size, size))[free_array][:, free_array]
+    _, labels = connected_components(graph, directed=True, connection="strong")
+    members = [free_array[labels == c] for c in np.unique(labels)]
+    singles = np.array(sorted(int(m[0]) for m in members if m.size == 1), dtype=int)
+    return singles, tuple(m for m in members if m.size > 1)
+
+
+def _largest_real_part(J: np.ndarray, blocks: tuple) -> np.ndarray:
+    """The largest real part of the eigenvalues of each ``J[k]`` restricted to the free states, from the
+    blocks of :func:`stability_blocks`."""
+    singles, components = blocks
+    worst = np.full(J.shape[0], -np.inf)
+    if singles.size:
+        worst = J[:, singles, singles].max(axis=1)
+    for component in components:
+        part = J[:, component[:, None], component]
+        worst = np.maximum(worst, np.linalg.eigvals(part).real.max(axis=1))
+    return worst

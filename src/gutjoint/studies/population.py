@@ -37,8 +37,9 @@ from gutjoint.biology import species
 from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint.studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint.studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
-from gutjoint.studies.problem import Problem, Solution, prepare_many, relax_for, solve_many
-from gutjoint.studies.runtime import model_key
+from gutjoint.studies.problem import (Solution, prepare_many, relax_for, rest_states, resting_inputs,
+                                     solve_many)
+from gutjoint.studies.runtime import Runtime, get_runtime, model_key
 
 MAX_N = 10_000_000
 LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
@@ -85,12 +86,50 @@ def subject_scenario(base: Scenario, subject: dict[str, float]) -> Scenario:
     return replace(base, subject=traits, parameters={**base.parameters, **params}, inputs=background + base.inputs)
 
 
-def _rest_outputs(problem: Problem) -> tuple[float, float] | None:
-    """Resting CRP and L:M of a prepared problem (None without a resting state)."""
-    if not problem.rest.ok:
-        return None
-    rest = problem.resting_outputs()
-    return float(rest["crp_mg_l"]), float(rest["lm_ratio"])
+def candidate_vectors(adults: Scenario, candidates: list[dict[str, float]],
+                      runtime: Runtime | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Parameter rows and resting-input rows of candidates living in ``adults`` (a scenario without
+    interventions), built as arrays: the same numbers, to the bit, as :func:`prepare_many` gives for
+    ``[subject_scenario(adults, c) for c in candidates]``, without making those scenarios."""
+    runtime = runtime or get_runtime()
+    index = {n: i for i, n in enumerate(runtime.parameters.names)}
+    keys = list(candidates[0])
+    params = [k for k in keys if k not in species.TRAITS and k not in EXPOSURE_NAMES and k not in LABELS
+              and k not in adults.parameters]
+    traits = [k for k in keys if k in species.TRAITS]
+    unknown = [k for k in params + traits if k not in index]
+    if unknown:
+        raise InputError(f"{adults.source}: unknown parameter {unknown[0]!r}")
+    values = np.array([[c[k] for k in keys] for c in candidates])
+    column = {k: j for j, k in enumerate(keys)}
+    P = np.tile(runtime.parameters.vector(adults.parameters), (len(candidates), 1))
+    for group in (params, traits):  # in overrides() order: a trait wins over a parameter of the same name
+        P[:, [index[k] for k in group]] = values[:, [column[k] for k in group]]
+    U = np.tile(resting_inputs(runtime, adults), (len(candidates), 1))
+    touched = {w.name for w in adults.inputs}
+    exposures = [e for e in EXPOSURE_NAMES if e not in touched and e in runtime.input_names
+                 and e not in species.INTERVENTIONS]
+    U[:, [runtime.input_index(e) for e in exposures]] = values[:, [column[e] for e in exposures]]
+    return P, U
+
+
+def _candidate_rests(adults: Scenario, candidates: list[dict[str, float]], values: dict[str, float],
+                     rest_cache: dict | None) -> list[tuple[float, float] | None]:
+    """Resting CRP and L:M of each candidate (None without a resting state), from one batch of resting states;
+    the states go into ``rest_cache`` for the chosen people's runs to reuse."""
+    runtime = get_runtime()
+    P, U = candidate_vectors(adults, candidates, runtime)
+    traits = [{k: c[k] for k in c if k in species.TRAITS} for c in candidates]
+    rests = rest_states(runtime, P, U, traits, rest_cache=rest_cache, relax=relax_for(values))
+    crp, lm = runtime.output_names.index("crp_mg_l"), runtime.output_names.index("lm_ratio")
+    out: list[tuple[float, float] | None] = []
+    for rest, p, u in zip(rests, P, U):
+        if rest.ok:
+            g = runtime.compiled.outputs(rest.y, p, u)
+            out.append((float(g[crp]), float(g[lm])))
+        else:
+            out.append(None)
+    return out
 
 
 def living_under(scenario: Scenario, parameters: dict[str, float]) -> Scenario:
@@ -117,9 +156,8 @@ def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndar
     logs = []
     values = dict(parameters)
     adults = living_under(GENERAL_ADULTS, values)
-    pilots = prepare_many([subject_scenario(adults, draw_subject(np.random.default_rng([PILOT_SEED, i]), values))
-                           for i in range(PILOT_SIZE)], relax=relax_for(values))
-    for out in map(_rest_outputs, pilots):
+    pilots = [draw_subject(np.random.default_rng([PILOT_SEED, i]), values) for i in range(PILOT_SIZE)]
+    for out in _candidate_rests(adults, pilots, values, None):
         if out and LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1] and out[0] > 0:
             logs.append(math.log(out[0]))
     logs = np.array(logs)
@@ -179,12 +217,10 @@ def select_subjects(seed: int, indices: range, select: bool,
             break
         rngs = [np.random.default_rng([seed, i, attempt]) for i in waiting]
         candidates = [draw_subject(rng, values) for rng in rngs]
-        problems = prepare_many([subject_scenario(adults, c) for c in candidates], rest_cache=rest_cache,
-                                relax=relax_for(values))
+        rests = _candidate_rests(adults, candidates, values, rest_cache)
         still = []
-        for i, rng, candidate, problem in zip(waiting, rngs, candidates, problems):
+        for i, rng, candidate, out in zip(waiting, rngs, candidates, rests):
             attempts[i] = attempt + 1
-            out = _rest_outputs(problem)
             if not select:
                 chosen[i], background[i] = candidate, out or background[i]
             elif out is None or not (LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1]) or out[0] <= 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -65,25 +66,33 @@ LABELS = ("hla_b27",)
 def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None) -> dict[str, float]:
     """One subject: values for every prior, clipped to the plausible ranges (``base`` overrides the table
     values that ``factor`` draws multiply)."""
-    table = load_parameters()
     base = base or {}
     subject = {}
-    for name, d in DRAWS.items():
-        record = table[name] if name in table else None
-        if d.kind == "lognormal":
-            x = rng.lognormal(math.log(d.a), d.b)
-        elif d.kind == "factor":
-            x = base.get(name, record.value) * rng.lognormal(0.0, d.b)
+    for name, kind, a, b, low, high, value in _draw_plan():
+        if kind == "lognormal":
+            x = rng.lognormal(math.log(a), b)
+        elif kind == "factor":
+            x = base.get(name, value) * rng.lognormal(0.0, b)
         else:
-            x = rng.beta(d.a, d.b)
-        if record is not None:
-            x = min(max(x, record.low), record.high)
-        subject[name] = float(x)
+            x = rng.beta(a, b)
+        subject[name] = float(min(max(x, low), high))
     # drawn last, so that every earlier draw is the same as before these were added
     carrier = int(rng.random() < HLA_B27_PREVALENCE)
     subject["hla_b27"] = float(carrier)
     subject["reactive_susceptibility"] = float(rng.beta(*REACTIVE_SUSCEPTIBILITY[carrier]))
     return subject
+
+
+@lru_cache(maxsize=1)
+def _draw_plan() -> tuple[tuple, ...]:
+    """Each draw with its plausible range and table value (an unbounded range for a name not in the table)."""
+    table = load_parameters()
+    plan = []
+    for name, d in DRAWS.items():
+        record = table[name] if name in table else None
+        low, high = (record.low, record.high) if record is not None else (-math.inf, math.inf)
+        plan.append((name, d.kind, d.a, d.b, low, high, record.value if record is not None else None))
+    return tuple(plan)
 
 
 def draw_cohort(n: int, seed: int, base: dict[str, float] | None = None) -> list[dict[str, float]]:

@@ -164,11 +164,20 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
     then starts once more from the same person's resting state under the table's values, and a subject it still
     does not settle (to a stable rest) is a failure."""
     runtime = runtime or get_runtime()
-    cache = {} if rest_cache is None else rest_cache
     loaded = [load_scenario(sc) for sc in scenarios]
     extras = parameters if parameters is not None else [None] * len(loaded)
-    P = [parameter_vector(runtime, sc, extra) for sc, extra in zip(loaded, extras)]
-    U = [resting_inputs(runtime, sc) for sc in loaded]
+    P = np.array([parameter_vector(runtime, sc, extra) for sc, extra in zip(loaded, extras)])
+    U = np.array([resting_inputs(runtime, sc) for sc in loaded])
+    rests = rest_states(runtime, P, U, [sc.subject for sc in loaded], rest_cache=rest_cache, relax=relax)
+    return [Problem(runtime, sc, p, rest) for sc, p, rest in zip(loaded, P, rests)]
+
+
+def rest_states(runtime: Runtime, P: np.ndarray, U: np.ndarray, traits: Sequence[Mapping[str, float]], *,
+                rest_cache: dict | None = None, relax: bool = True) -> list[SteadyState]:
+    """The resting states of subjects with parameter rows ``P`` and resting-input rows ``U`` (``traits``: each
+    one's trait overrides, for the second Newton start), as :func:`prepare_many` solves them: the rows not in
+    ``rest_cache`` (keyed by the exact vectors) in one batch, then the fast path or the fallbacks by ``relax``."""
+    cache = {} if rest_cache is None else rest_cache
     keys = [(p.tobytes(), u.tobytes()) for p, u in zip(P, U)]
     todo = list({key: i for i, key in enumerate(keys) if key not in cache}.values())
     if todo:
@@ -176,16 +185,17 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
 
         def solve(indices, guesses, fallback):
             return find_steady_states(runtime.compiled.rhs, runtime.compiled.jac, guesses,
-                                      np.array([P[i] for i in indices]), np.array([U[i] for i in indices]),
-                                      fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=fallback)
+                                      P[indices], U[indices],
+                                      fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=fallback,
+                                      pattern=runtime.compiled.jacobian_pattern)
 
-        rests = solve(todo, np.array([runtime.rest_guess(P[i]) for i in todo]), relax)
+        rests = solve(todo, runtime.rest_guesses(P[todo]), relax)
         failed = [k for k, rest in enumerate(rests) if not rest.ok]
         if failed and not relax:
             # Without the slow fallbacks, Newton gets a second start: the rest of the same person (traits and
             # exposures) under the table's values, where an ensemble draw's rest usually lies near and the generic
             # guess is far. Those nominal rests are solved once per distinct person, with the fallbacks.
-            nominal_of = {k: (runtime.parameters.vector(loaded[todo[k]].subject), U[todo[k]]) for k in failed}
+            nominal_of = {k: (runtime.parameters.vector(traits[todo[k]]), U[todo[k]]) for k in failed}
             keys_of = {k: (p.tobytes(), u.tobytes()) for k, (p, u) in nominal_of.items()}
             missing = list({keys_of[k]: k for k in failed if keys_of[k] not in cache}.values())
             if missing:
@@ -193,7 +203,8 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
                     runtime.compiled.rhs, runtime.compiled.jac,
                     np.array([runtime.rest_guess(nominal_of[k][0]) for k in missing]),
                     np.array([nominal_of[k][0] for k in missing]), np.array([nominal_of[k][1] for k in missing]),
-                    fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=True)
+                    fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=True,
+                    pattern=runtime.compiled.jacobian_pattern)
                 cache.update(zip((keys_of[k] for k in missing), found))
             usable = [k for k in failed if cache[keys_of[k]].ok]
             if usable:
@@ -205,7 +216,7 @@ def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | No
                     if rest.ok:
                         rests[k] = rest
         cache.update(zip((keys[i] for i in todo), rests))
-    return [Problem(runtime, sc, p, cache[key]) for sc, p, key in zip(loaded, P, keys)]
+    return [cache[key] for key in keys]
 
 
 def solve_many(problems: Sequence[Problem], *, tolerances: Tolerances = DEFAULT_TOLERANCES,

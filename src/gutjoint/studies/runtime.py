@@ -31,9 +31,14 @@ class Runtime:
         return self.input_names.index(name)
 
     def rest_guess(self, p: np.ndarray) -> np.ndarray:
-        guess = np.array([species.REST_GUESS[n] for n in self.state_names])
-        guess[self.state_index("cartilage")] = p[self.parameters.names.index("cartilage_initial")]
-        return guess
+        """The generic first guess of a resting state under parameter vector ``p``."""
+        return self.rest_guesses(np.asarray(p)[None, :])[0]
+
+    def rest_guesses(self, P: np.ndarray) -> np.ndarray:
+        """:meth:`rest_guess` for each row of ``P``: the generic guess, cartilage at its initial value."""
+        guesses = np.tile(np.array([species.REST_GUESS[n] for n in self.state_names]), (len(P), 1))
+        guesses[:, self.state_index("cartilage")] = P[:, self.parameters.names.index("cartilage_initial")]
+        return guesses
 
 
 def _definition_key(table: ParameterTable) -> str:
