@@ -101,15 +101,11 @@ class Solution:
     def ok(self) -> bool:
         return self.status.ok
 
-    @cached_property
-    def _columns(self) -> dict[str, int]:
-        return {name: k for k, name in enumerate(self.problem.runtime.output_names)}
-
     def __getitem__(self, name: str) -> np.ndarray:
         """One output column by name (``"time_days"`` gives the times)."""
         if name == "time_days":
             return self.times
-        return self.outputs[:, self._columns[name]]
+        return self.outputs[:, self.problem.runtime.output_column(name)]
 
     def frame(self, columns: Sequence[str] | None = None):
         """The outputs as a DataFrame (``time_days`` first), optionally only ``columns``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -29,6 +29,14 @@ class Runtime:
 
     def input_index(self, name: str) -> int:
         return self.input_names.index(name)
+
+    def output_column(self, name: str) -> int:
+        """The column of output ``name`` (KeyError for an unknown name)."""
+        return self._output_columns[name]
+
+    @cached_property
+    def _output_columns(self) -> dict[str, int]:
+        return {name: k for k, name in enumerate(self.output_names)}
 
     def rest_guess(self, p: np.ndarray) -> np.ndarray:
         """The generic first guess of a resting state under parameter vector ``p``."""
