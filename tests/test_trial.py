@@ -73,7 +73,7 @@ def test_the_anti_tnf_trial_meets_the_published_drug_effect(anti_tnf):
     each with its stated tolerance of 5 mm: drug minus placebo (-16.6 to -21.4 mm) and the drug arm's own change
     (-23.7 to -27.6 mm). The placebo size was read from the adalimumab trial, so its arm is not an independent
     check. The spread of the change between people (22-31 mm published; 17 mm here with the reporting scatter, 11
-    without) is reported, not asserted: the drug arm's is just outside its span, the placebo arm's just inside."""
+    without) is checked below: the drug arm's is just outside its span, the placebo arm's just inside."""
     checks = _published(anti_tnf)
     assert len(checks) == len(anti_tnf.trial.published) == 6
     for key in (("anti-TNF", "pain_change_difference"), ("anti-TNF", "pain_change_mean"),
@@ -85,10 +85,20 @@ def test_the_anti_tnf_trial_meets_the_published_drug_effect(anti_tnf):
     assert anti_tnf.arms["anti-TNF"]["crp_change_mean"] < -1.0  # anti-TNF lowers CRP; placebo does not
 
 
-@pytest.mark.xfail(strict=True, reason="known: the drug arm improves by 47%, against 36-38% published (RAPID 2 "
-                                       "Table 2; 37.7% in van de Putte 2004); its change in mm is inside its span")
 def test_the_anti_tnf_arms_percentage_improvement_is_the_published_one(anti_tnf):
-    assert _published(anti_tnf)[("anti-TNF", "pain_change_pct_mean")]["inside"]
+    """35.9-37.9% (RAPID 2, Table 2) and 37.7% (van de Putte 2004), +-5 points. It held only once the mechanism
+    was set to the drug-minus-placebo difference (synovial_tnf_dependence): set to the drug arm's whole change,
+    the trial's own placebo term was counted twice and the arm improved by 47%. Not independent of that setting,
+    which read the same tables."""
+    check = _published(anti_tnf)[("anti-TNF", "pain_change_pct_mean")]
+    assert check["inside"], check
+
+
+@pytest.mark.xfail(strict=True, reason="known: people in the model respond more alike than patients: the drug "
+                                       "arm's SD of change is 16.8 mm, against 22-31 mm published (17-36 with the "
+                                       "tolerance)")
+def test_the_anti_tnf_arms_spread_of_change_is_the_published_one(anti_tnf):
+    assert _published(anti_tnf)[("anti-TNF", "pain_change_sd")]["inside"]
 
 
 @pytest.mark.parametrize("change, fragment", [
