@@ -223,6 +223,13 @@ def main() -> None:
     lean = _end_to_end(args.n, comparisons=False)
     print(f"the same with --no-comparisons (one run per person, as the libRoadRunner loop does; no gut_share or "
           f"relief): {lean:.1f} s, {args.n / lean:.0f} people/s, {args.n / lean / rr1:.1f}x the libRoadRunner loop")
+    # The two lines above time run_population in this process, which has the model loaded, as the libRoadRunner
+    # loop is timed after its SBML is loaded. A user's command also starts Python, imports and loads the model.
+    for flags in ((), ("--no-comparisons",)):
+        wall = _command(args.n, flags)
+        print(f"the command itself, start-up included (`gutjoint population barrier-support --n {args.n} --seed 1 "
+              f"--workers 2{' ' + ' '.join(flags) if flags else ''}`): {wall:.1f} s, {args.n / wall:.0f} people/s, "
+              f"{args.n / wall / rr1:.1f}x the libRoadRunner loop's run rate")
 
 
 def _whole_with_engine_clock(n: int) -> tuple[float, float, float, float]:
@@ -259,6 +266,21 @@ def _whole_with_engine_clock(n: int) -> tuple[float, float, float, float]:
 def _fresh_whole(n: int):
     with ProcessPoolExecutor(max_workers=1) as pool:
         return pool.submit(_whole_with_engine_clock, n).result()
+
+
+def _command(n: int, flags: tuple[str, ...]) -> float:
+    """Wall time of the CLI command in a fresh process (the model and the selection table from the disk cache)."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    command = Path(sys.executable).with_name("gutjoint")
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        subprocess.run([str(command), "population", "barrier-support", "--n", str(n), "--seed", "1", "--workers", "2",
+                        *flags, "--out", out], check=True, capture_output=True)
+        return time.perf_counter() - t0
 
 
 def _end_to_end(n: int, comparisons: bool = True) -> float:

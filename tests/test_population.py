@@ -176,3 +176,29 @@ def test_selection_builds_the_vectors_a_scenario_gives_to_the_bit(under_a_draw):
     assert P.tobytes() == np.array([parameter_vector(runtime, sc) for sc in scenarios]).tobytes()
     assert U.tobytes() == np.array([resting_inputs(runtime, sc) for sc in scenarios]).tobytes()
     assert np.ptp(U, axis=0).max() > 0 and np.ptp(P, axis=0).max() > 0  # the people do differ
+
+
+def test_the_selection_table_is_stored_once_and_loaded_to_the_bit(tmp_path, monkeypatch):
+    """The pilot's table (1,500 people at rest) is kept in the disk cache; a later process loads the same arrays
+    instead of building them, and a damaged file is built again."""
+    import gutjoint.studies.population as population
+
+    monkeypatch.setattr(population, "_selection_folder", lambda: tmp_path)
+    population._selection_table.cache_clear()
+    built = population._selection_model()
+    (stored,) = tmp_path.glob("*.npz")
+    population._selection_table.cache_clear()
+
+    def refuse(parameters):
+        raise AssertionError("built again although it was stored")
+
+    real = population._build_selection_table
+    monkeypatch.setattr(population, "_build_selection_table", refuse)
+    loaded = population._selection_model()
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(built, loaded))
+    stored.write_bytes(b"not a table")
+    population._selection_table.cache_clear()
+    monkeypatch.setattr(population, "_build_selection_table", real)
+    again = population._selection_model()
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(built, again))
+    population._selection_table.cache_clear()

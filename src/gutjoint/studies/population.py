@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import gaussian_kde, norm
 
 from gutjoint._errors import InputError, OptionError
 from gutjoint.biology import species
@@ -45,7 +44,7 @@ MAX_N = 10_000_000
 LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
 # Target adult CRP distribution: log-normal, median 1.9 mg/L with 34% above 3 mg/L (inside both the 0.8-2.1 median
 # range and the 32-37% share; the acceptance step lands the selected median slightly above the target's).
-CRP_TARGET_MEDIAN, CRP_TARGET_LOG_SD = 1.9, math.log(3.0 / 1.9) / norm.ppf(0.66)
+CRP_TARGET_MEDIAN = 1.9
 MAX_ATTEMPTS = 50
 PILOT_SIZE = 1500
 PILOT_SEED = 20160101
@@ -148,6 +147,56 @@ def _selection_model(parameters: dict[str, float] | None = None) -> tuple[np.nda
 
 @lru_cache(maxsize=4)
 def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_build_selection_table`, kept in the disk cache (``selection/`` beside the compiled model) so that a
+    later run loads it (the same arrays to the bit) instead of solving the 1,500 pilot people again. The key
+    covers the model and its values, ``parameters``, the code that builds the table and SciPy's version."""
+    folder = _selection_folder()
+    stored = folder / f"{_selection_key(parameters)}.npz" if folder else None
+    if stored is not None:
+        try:
+            with np.load(stored) as data:
+                return data["grid"], data["probability"]
+        except (OSError, ValueError, KeyError):
+            pass  # missing or unreadable: build it
+    table = _build_selection_table(parameters)
+    if stored is not None:
+        from gutjoint._errors import GutjointError
+        from gutjoint.files import atomic_write
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, grid=table[0], probability=table[1])
+        try:
+            atomic_write(stored, write, field="cache")
+        except GutjointError:
+            pass  # an unwritable cache only costs the next run the same work
+    return table
+
+
+def _selection_key(parameters: tuple[tuple[str, float], ...]) -> str:
+    import scipy
+
+    from gutjoint.studies import priors
+
+    code = Path(priors.__file__).read_bytes() + Path(__file__).read_bytes()
+    text = json.dumps([model_key(), parameters, scipy.__version__, hashlib.sha256(code).hexdigest()])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _selection_folder() -> Path | None:
+    """``selection/`` in the disk cache (``$GUTJOINT_CACHE``, as for the compiled model); None where it cannot be
+    made, and the table is then built in each process."""
+    from gutjoint.numerics.codegen import default_cache_dir
+
+    folder = default_cache_dir() / "selection"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def _build_selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:
     """Acceptance probability of a candidate as a function of its resting log-CRP, tabulated on a fine grid.
 
     Allen, Rieger & Musante 2016: accept with probability c * target(x) / kde(x), where kde is the density of
@@ -161,8 +210,11 @@ def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndar
         if out and LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1] and out[0] > 0:
             logs.append(math.log(out[0]))
     logs = np.array(logs)
+    from scipy.stats import gaussian_kde, norm  # here, not at import: a stored table needs neither
+
     kde = gaussian_kde(logs)
-    target = lambda x: norm.pdf(x, math.log(CRP_TARGET_MEDIAN), CRP_TARGET_LOG_SD)  # noqa: E731
+    log_sd = math.log(3.0 / CRP_TARGET_MEDIAN) / norm.ppf(0.66)  # a third of adults above 3 mg/L
+    target = lambda x: norm.pdf(x, math.log(CRP_TARGET_MEDIAN), log_sd)  # noqa: E731
     inner = np.linspace(*np.quantile(logs, [0.005, 0.995]), 200)
     c = 1.0 / float((target(inner) / kde(inner)).max())
     grid = np.linspace(logs.min() - 3.0, logs.max() + 3.0, 4000)
