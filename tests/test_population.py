@@ -135,6 +135,7 @@ def test_one_fast_path_rule_for_every_resting_state(under_a_draw, tmp_path, monk
 
     monkeypatch.setattr(population, "rest_states", recording)
     monkeypatch.setattr(problem, "rest_states", recording)
+    monkeypatch.setattr(population, "_selection_folder", lambda: None)  # so that the pilot runs here
     population._selection_table.cache_clear()
     values = load_ensemble().parameter_sets()[1] if under_a_draw else None
     folder = run_population("barrier-support", n=3, seed=5, out=tmp_path / "p", parameters=values)
