@@ -91,6 +91,8 @@ def candidate_vectors(adults: Scenario, candidates: list[dict[str, float]],
     interventions), built as arrays: the same numbers, to the bit, as :func:`prepare_many` gives for
     ``[subject_scenario(adults, c) for c in candidates]``, without making those scenarios."""
     runtime = runtime or get_runtime()
+    if not candidates:
+        return np.empty((0, len(runtime.parameters.names))), np.empty((0, len(runtime.input_names)))
     index = {n: i for i, n in enumerate(runtime.parameters.names)}
     keys = list(candidates[0])
     params = [k for k in keys if k not in species.TRAITS and k not in EXPOSURE_NAMES and k not in LABELS
