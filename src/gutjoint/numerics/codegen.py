@@ -75,6 +75,17 @@ def default_cache_dir() -> Path:
     return base / "gutjoint"
 
 
+def cache_folder(name: str) -> Path | None:
+    """The folder ``name`` in the disk cache (:func:`default_cache_dir`), made if needed; None where it cannot be
+    made (a read-only home), and the caller then keeps its results in memory only."""
+    folder = default_cache_dir() / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
 def _printer_code(names: dict[sp.Symbol, str], expr: sp.Expr) -> str:
     import sympy as sp
 

@@ -81,7 +81,7 @@ def jac_into(y, p, u, J):
 
 
 def lu_factor(J, c, M):
-    """Factorise ``diag(c) - J`` into ``M`` in place; return the smallest |pivot| relative to its row's scale."""
+    """Factorise ``diag(c) - J`` into ``M`` in place; return the smallest |pivot| relative to ``c + |J|`` on its diagonal."""
     raise NotImplementedError("supplied by the model: see bind()")
 
 

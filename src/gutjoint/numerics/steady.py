@@ -10,9 +10,9 @@ states frozen, and the root finder polishes the end point.
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 

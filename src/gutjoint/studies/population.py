@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gutjoint._errors import InputError, OptionError
+from gutjoint._errors import GutjointError, InputError, OptionError
 from gutjoint.biology import species
 from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint.studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
@@ -122,7 +122,7 @@ def _candidate_rests(adults: Scenario, candidates: list[dict[str, float]], value
     P, U = candidate_vectors(adults, candidates, runtime)
     traits = [{k: c[k] for k in c if k in species.TRAITS} for c in candidates]
     rests = rest_states(runtime, P, U, traits, rest_cache=rest_cache, relax=relax_for(values))
-    crp, lm = runtime.output_names.index("crp_mg_l"), runtime.output_names.index("lm_ratio")
+    crp, lm = runtime.output_column("crp_mg_l"), runtime.output_column("lm_ratio")
     out: list[tuple[float, float] | None] = []
     for rest, p, u in zip(rests, P, U):
         if rest.ok:
@@ -162,7 +162,6 @@ def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndar
             pass  # missing or unreadable: build it
     table = _build_selection_table(parameters)
     if stored is not None:
-        from gutjoint._errors import GutjointError
         from gutjoint.files import atomic_write
 
         def write(tmp: Path) -> None:
@@ -188,14 +187,9 @@ def _selection_key(parameters: tuple[tuple[str, float], ...]) -> str:
 def _selection_folder() -> Path | None:
     """``selection/`` in the disk cache (``$GUTJOINT_CACHE``, as for the compiled model); None where it cannot be
     made, and the table is then built in each process."""
-    from gutjoint.numerics.codegen import default_cache_dir
+    from gutjoint.numerics.codegen import cache_folder
 
-    folder = default_cache_dir() / "selection"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder
+    return cache_folder("selection")
 
 
 def _build_selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -195,19 +195,18 @@ def rest_states(runtime: Runtime, P: np.ndarray, U: np.ndarray, traits: Sequence
             keys_of = {k: (p.tobytes(), u.tobytes()) for k, (p, u) in nominal_of.items()}
             missing = list({keys_of[k]: k for k in failed if keys_of[k] not in cache}.values())
             if missing:
+                nominal = np.array([nominal_of[k][0] for k in missing])
                 found = find_steady_states(
-                    runtime.compiled.rhs, runtime.compiled.jac,
-                    np.array([runtime.rest_guess(nominal_of[k][0]) for k in missing]),
-                    np.array([nominal_of[k][0] for k in missing]), np.array([nominal_of[k][1] for k in missing]),
+                    runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guesses(nominal),
+                    nominal, np.array([nominal_of[k][1] for k in missing]),
                     fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=True,
                     pattern=runtime.compiled.jacobian_pattern)
                 cache.update(zip((keys_of[k] for k in missing), found))
             usable = [k for k in failed if cache[keys_of[k]].ok]
             if usable:
                 guesses = np.array([cache[keys_of[k]].y for k in usable])
-                cartilage = runtime.state_index("cartilage")
-                for row, k in zip(guesses, usable):
-                    row[cartilage] = runtime.rest_guess(P[todo[k]])[cartilage]
+                cartilage = runtime.state_index("cartilage")  # held at this person's own initial value
+                guesses[:, cartilage] = runtime.rest_guesses(P[[todo[k] for k in usable]])[:, cartilage]
                 for k, rest in zip(usable, solve([todo[k] for k in usable], guesses, False)):
                     if rest.ok:
                         rests[k] = rest

@@ -479,14 +479,9 @@ def _band_basis() -> list:
 def _band_folder() -> Path | None:
     """``bands/`` in the disk cache (``$GUTJOINT_CACHE``, as for the compiled model); None where it cannot be
     made, and each process then keeps its own bands."""
-    from gutjoint.numerics.codegen import default_cache_dir
+    from gutjoint.numerics.codegen import cache_folder
 
-    folder = default_cache_dir() / "bands"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder
+    return cache_folder("bands")
 
 
 def _compute_bands(scenario, columns: tuple[str, ...]) -> dict:
