@@ -71,6 +71,30 @@ def test_every_parameter_has_two_grades_that_agree_with_its_source():
         bad.check()
 
 
+def test_each_parameter_declares_one_scale_and_how_it_is_estimated():
+    """``scale`` is the one scale sensitivity, the priors and PEtab read; ``estimate`` names the calibration block
+    that fits a value, and agrees with both its source and the blocks the sampler runs."""
+    from gutjoint.studies.calibration import fit, posterior
+    from gutjoint.studies.sensitivity import problem as problem_spec
+
+    table = gutjoint.parameters()
+    fit.check_estimates()
+    for block in fit.BLOCKS[:2]:
+        flat = posterior._flat(block)
+        assert list(flat) == [fit.scale_of(n) == "lin" for n in block.parameters]
+        for name in block.parameters:
+            if name in table:
+                prior = posterior.prior_of(name)
+                assert prior.kind == {"log": "log-uniform", "lin": "uniform"}[table[name].scale], name
+    spec = problem_spec(("tnf_basal", "tj_per_tnf"))
+    assert spec["dists"] == ["logunif", "unif"]  # tnf_basal 0.5-3 is positive; tj_per_tnf's range starts at 0
+    tj = table["tj_per_tnf"]
+    for change, message in (({"scale": "log"}, "scale 'log' must be"), ({"estimate": "lumen"}, "estimate 'lumen'"),
+                            ({"estimate": "barrier"}, "its source is 'assumed'")):
+        with pytest.raises(ModelDefinitionError, match=message):
+            dataclasses.replace(tj, **change).check()
+
+
 def test_links_are_graded_by_their_weakest_part_not_their_strongest():
     """TNF and dysbiosis opening the barrier, and permeability raising plasma endotoxin, are shown in animals;
     in people only NSAIDs and alcohol (L1) and the fat meal (L2) are. IDEA measured no synovitis (L20)."""

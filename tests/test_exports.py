@@ -58,12 +58,16 @@ def test_petab_measurements_and_estimates_come_from_the_calibration_definition()
     a target reaches both (no number is written twice)."""
     import numpy as np
 
-    from gutjoint.interfaces.petab_export import ESTIMATED, measurements_table
+    from gutjoint.interfaces.petab_export import measurements_table, parameters_table
     from gutjoint.studies.calibration import data
     from gutjoint.studies.calibration.fit import BLOCKS
 
-    fitted = {n for b in BLOCKS if b.name in ("barrier", "innate") for n in b.parameters}
-    assert ESTIMATED == fitted and {"il6_basal", "tnf_basal"} <= ESTIMATED  # the innate block's basal terms too
+    fitted = {n for b in BLOCKS if b.name in ("barrier", "innate") for n in b.parameters if n in gutjoint.parameters()}
+    table = parameters_table({}).set_index("parameterId")
+    estimated = set(table.index[table["estimate"] == 1])
+    assert estimated == fitted and {"il6_basal", "tnf_basal"} <= estimated  # the innate block's basal terms too
+    scales = {rec.name: rec.scale for rec in gutjoint.parameters().records}  # the one scale the fit's priors use
+    assert all(table.loc[n, "parameterScale"] == {"log": "log10", "lin": "lin"}[scales[n]] for n in fitted)
     m = measurements_table()
     gfd = m[m["datasetId"] == "gluten_free_diet"].sort_values("time")
     targets = ("gfd_week1", "gfd_month2", "gfd_rhamnose_month3", "gfd_lactulose_month12")

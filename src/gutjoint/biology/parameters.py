@@ -43,7 +43,14 @@ targets; taken from a published model fitted to human data; arithmetic on read n
 an animal number; assumed (no number located: the source says why this one); or a definition."""
 
 SOURCE_KINDS = ("assumed", "fitted", "derived", "literature")
-COLUMNS = ("name", "value", "unit", "low", "high", "module", "grade", "value_grade", "source", "rationale")
+SCALES = ("log", "lin")
+"""``log``: a positive quantity, sampled (log-uniform, log-normal), fitted and exported (PEtab ``log10``) on the log
+scale; ``lin``: a range that starts at 0, on the natural scale."""
+ESTIMATES = ("no", "barrier", "innate", "meal", "population", "scan")
+"""How a value is estimated: not at all, by one block of ``gutjoint calibrate`` (``barrier`` and ``innate`` are
+sampled for the ensemble as well), or by the one-parameter ``scan`` its source describes."""
+COLUMNS = ("name", "value", "unit", "low", "high", "module", "grade", "value_grade", "source", "rationale", "scale",
+           "estimate")
 """The columns of ``parameters.csv``, in order."""
 
 
@@ -61,12 +68,12 @@ class Parameter:
     value_grade: str
     source: str
     rationale: str
+    scale: str  # one of SCALES: the one scale that sensitivity, the priors, fitting and PEtab all use
+    estimate: str  # one of ESTIMATES
 
     @property
-    def scale(self) -> str:
-        """``"log"`` for a positive range spanning a factor of ten or more, else ``"lin"``: how sensitivity samples
-        it and how the PEtab export states it."""
-        return "log" if self.low > 0 and self.high / self.low >= 10 else "lin"
+    def estimated(self) -> bool:
+        return self.estimate != "no"
 
     @property
     def source_kind(self) -> str:
@@ -90,6 +97,14 @@ class Parameter:
                                        f"{implied!r}, not {self.value_grade!r}")
         if (self.grade == "definition") != (self.value_grade == "definition"):
             raise ModelDefinitionError(f"parameter {self.name!r}: a definition is one in both grades")
+        if self.scale not in SCALES or (self.scale == "log" and self.low <= 0):
+            raise ModelDefinitionError(f"parameter {self.name!r}: scale {self.scale!r} must be 'lin', or 'log' for a "
+                                       f"range above 0 (low is {self.low})")
+        if self.estimate not in ESTIMATES:
+            raise ModelDefinitionError(f"parameter {self.name!r}: estimate {self.estimate!r} is not one of {ESTIMATES}")
+        if self.estimated != (self.source_kind == "fitted"):
+            raise ModelDefinitionError(f"parameter {self.name!r}: estimate {self.estimate!r} but its source is "
+                                       f"{self.source_kind!r} (a fitted value names its block, every other 'no')")
         if not self.source.strip():
             raise ModelDefinitionError(f"parameter {self.name!r} has no source (write 'assumed: <reason>')")
 
@@ -166,6 +181,8 @@ def load_parameters() -> ParameterTable:
             value_grade=row["value_grade"].strip(),
             source=row["source"].strip(),
             rationale=row["rationale"].strip(),
+            scale=row["scale"].strip(),
+            estimate=row["estimate"].strip(),
         )
         record.check()
         records.append(record)

@@ -29,14 +29,13 @@ from gutjoint.files import atomic_write
 from gutjoint.interfaces.sbml import build_sbml
 from gutjoint.studies.calibration import data, experiments
 from gutjoint.studies.calibration.conditions import load_conditions
-from gutjoint.studies.calibration.fit import BLOCKS
 from gutjoint.studies.scenario import Scenario
 from gutjoint.studies.simulate import resting_outputs
 from gutjoint.studies.scenario import INPUT_DEFAULTS
 
-ESTIMATED = {name for block in BLOCKS if block.name in ("barrier", "innate") for name in block.parameters}
-"""What ``gutjoint calibrate`` estimates from the targets in this problem (the population block's targets are a
-cohort, not in it)."""
+ESTIMATED_BLOCKS = ("barrier", "innate")
+"""The ``gutjoint calibrate`` blocks whose targets this problem holds (the population block's targets are a cohort,
+the meal's one fold change, neither in it)."""
 CYTOKINE_COLUMNS = {"tnf": "tnf", "il6": "il6", "il8": "il8", "il10": "il10"}
 
 
@@ -143,7 +142,7 @@ def parameters_table(extra: dict[str, tuple[float, float, float, bool]]) -> pd.D
         rows.append({"parameterId": rec.name, "parameterName": rec.rationale[:60],
                      "parameterScale": "log10" if rec.scale == "log" else "lin",
                      "lowerBound": rec.low, "upperBound": rec.high, "nominalValue": rec.value,
-                     "estimate": int(rec.name in ESTIMATED and rec.low < rec.high)})
+                     "estimate": int(rec.estimate in ESTIMATED_BLOCKS and rec.low < rec.high)})
     for name, (value, low, high, estimate) in extra.items():
         rows.append({"parameterId": name, "parameterName": name, "parameterScale": "lin", "lowerBound": low,
                      "upperBound": high, "nominalValue": value, "estimate": int(estimate)})

@@ -28,6 +28,7 @@ from importlib import resources
 import numpy as np
 from scipy.optimize import least_squares
 
+from gutjoint._errors import ModelDefinitionError
 from gutjoint.biology.parameters import COLUMNS, load_parameters
 from gutjoint.studies.calibration import cohort, data, experiments
 from gutjoint.studies.calibration.conditions import load_conditions
@@ -147,6 +148,27 @@ BLOCKS = (
 )
 
 
+def check_estimates() -> None:
+    """The table's ``estimate`` column names, for each parameter, the block here that fits it (the meal's one
+    parameter is fitted by :func:`fit_meal`): a mismatch is an error, so the sampler, the PEtab export and the
+    report cannot disagree about what is fitted."""
+    table = load_parameters()
+    listed = {n: b.name for b in BLOCKS for n in b.parameters if n in table}
+    listed.update({n: "meal" for n in MEAL})
+    declared = {p.name: p.estimate for p in table.records if p.estimate not in ("no", "scan")}
+    if listed != declared:
+        wrong = sorted(set(listed.items()) ^ set(declared.items()))
+        raise ModelDefinitionError(f"parameters.csv 'estimate' disagrees with the calibration blocks for {wrong}")
+
+
+def scale_of(name: str) -> str:
+    """A fitted parameter's scale (``log`` or ``lin``, :data:`gutjoint.biology.parameters.SCALES`); a nuisance
+    condition is ``lin`` when its range starts at 0. The optimiser itself moves in log coordinates either way."""
+    if name in NUISANCE_RANGES:
+        return "lin" if NUISANCE_RANGES[name][0] == 0 else "log"
+    return load_parameters()[name].scale
+
+
 # --- the optimiser ------------------------------------------------------------------------------------------------
 
 def _bounds(names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +223,9 @@ def fit_block(block: Block, base: dict[str, float], *, starts: int = 4, seed: in
         if best is None or sol.cost < best.cost:
             best = sol
     return BlockFit(block, dict(zip(names, np.exp(best.x))), float(best.cost), costs, best.jac)
+
+
+MEAL = ("lps_per_fat",)
 
 
 def fit_meal(base: dict[str, float]) -> dict[str, float]:

@@ -62,11 +62,9 @@ def _block(name: str) -> fit.Block:
 
 
 def _flat(block: fit.Block) -> np.ndarray:
-    """Which of a block's parameters have a range starting at 0 (a fraction, or a gain that may vanish): their
-    prior is uniform on the natural scale, not log-uniform."""
-    table = load_parameters()
-    return np.array([(fit.NUISANCE_RANGES[n][0] if n in fit.NUISANCE_RANGES else table[n].low) == 0
-                     for n in block.parameters])
+    """Which of a block's parameters are on the ``lin`` scale (a range from 0: a fraction, or a gain that may
+    vanish): their prior is uniform on the natural scale, not log-uniform."""
+    return np.array([fit.scale_of(n) == "lin" for n in block.parameters])
 
 
 def log_probability(x: np.ndarray, block_name: str, lo: np.ndarray, hi: np.ndarray) -> float:
@@ -202,9 +200,10 @@ def prior_of(name: str) -> Prior | None:
     rec = load_parameters()[name]
     if rec.value_grade == "definition" or rec.low == rec.high:
         return None
-    if rec.source_kind == "fitted":  # as sampled (log_probability): log-uniform, or uniform for a range from 0
-        return Prior("log-uniform" if rec.low > 0 else "uniform", max(rec.low, 1e-6), rec.high, rec.value, "fitted")
-    return Prior("log-normal" if rec.low > 0 and rec.value > 0 else "normal", rec.low, rec.high, rec.value,
+    log = rec.scale == "log"
+    if rec.estimated:  # as sampled (log_probability): log-uniform, or uniform on the lin scale
+        return Prior("log-uniform" if log else "uniform", max(rec.low, 1e-6), rec.high, rec.value, "fitted")
+    return Prior("log-normal" if log and rec.value > 0 else "normal", rec.low, rec.high, rec.value,
                  "prior-only" if rec.source_kind == "assumed" else "source")
 
 
@@ -540,7 +539,8 @@ def _shipped_conditions() -> dict[str, float]:
 # --- the whole run: `gutjoint calibrate --sample` -------------------------------------------------------------------
 
 def data_digest() -> str:
-    """SHA-256 of the calibration data tables and the parameter table the chains were run on."""
+    """SHA-256 of the calibration data tables and of what the chains read from the parameter table: each
+    parameter's name, value, range, scale and estimate (a new column, a comment or a reworded source leaves it)."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -548,7 +548,8 @@ def data_digest() -> str:
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".csv"):
             digest.update(item.read_bytes())
-    digest.update(resources.files("gutjoint.biology").joinpath("parameters.csv").read_bytes())
+    for rec in load_parameters().records:
+        digest.update(f"{rec.name},{rec.value!r},{rec.low!r},{rec.high!r},{rec.scale},{rec.estimate}\n".encode())
     return digest.hexdigest()[:16]
 
 

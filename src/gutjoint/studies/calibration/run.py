@@ -36,6 +36,7 @@ def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profil
         from gutjoint._errors import OptionError
 
         raise OptionError("calibrate", "block", unknown[0], ", ".join(known))
+    fitting.check_estimates()
     workers = workers or fitting.default_workers()
     base: dict[str, float] = {}  # fitted model parameters, passed on to later blocks
     conditions: dict[str, float] = {}  # fitted nuisance levels of calibration conditions
