@@ -14,7 +14,7 @@ import time
 
 def wall(args: list[str]) -> float:
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", *args], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "gutjoint", *args], capture_output=True, text=True)
     if proc.returncode not in (0, 1):
         raise SystemExit(proc.stderr)
     return time.perf_counter() - t

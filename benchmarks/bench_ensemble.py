@@ -16,11 +16,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 
 def _run(scenario: str, start: int, stop: int) -> float:
-    from gutjoint.studies import uncertainty as unc
+    from gutjoint._studies import uncertainty as unc
 
     ensemble = unc.load_ensemble()
     members = unc.draw_scenarios(scenario, ensemble, stop)[start:]
-    from gutjoint.studies.problem import prepare_many, solve_many
+    from gutjoint._studies.problem import prepare_many, solve_many
 
     t0 = time.perf_counter()
     solve_many(prepare_many(members, relax=False))  # as simulate_ensemble runs them
@@ -35,8 +35,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--draws", type=int, default=500)
     args = ap.parse_args()
-    from gutjoint.studies import uncertainty as unc
-    from gutjoint.studies.simulate import simulate
+    from gutjoint._studies import uncertainty as unc
+    from gutjoint._studies.simulate import simulate
 
     ensemble = unc.load_ensemble()
     n = min(args.draws, len(ensemble))

@@ -20,8 +20,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
-    from gutjoint.studies.attribution import explain_pain
-    from gutjoint.studies.sensitivity import DEFAULT_PARAMETERS, run_sensitivity
+    from gutjoint._studies.attribution import explain_pain
+    from gutjoint._studies.sensitivity import DEFAULT_PARAMETERS, run_sensitivity
 
     explain_pain("gut-driven-joint-pain")  # warm: compiled code loaded
     times = []

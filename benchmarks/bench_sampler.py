@@ -1,7 +1,7 @@
 """Two MCMC samplers on the same posterior, timed to an effective sample size, in one run.
 
 The posterior: one calibration block (default: the innate block, 25 parameters, the Janum 2016 LPS challenge),
-as ``gutjoint calibrate --sample`` samples it (studies/calibration/posterior.py). The samplers, both from emcee
+as ``gutjoint calibrate --sample`` samples it (_studies/calibration/posterior.py). The samplers, both from emcee
 3.1 (the library the project samples with; each in its own fresh process, on its own core, for the same wall
 time, from the same starting walkers):
 
@@ -28,7 +28,7 @@ def run(move: str, block: str, seconds: float) -> dict:
 
     import emcee
 
-    from gutjoint.studies.calibration import posterior
+    from gutjoint._studies.calibration import posterior
 
     warnings.filterwarnings("ignore")
     moves = None if move == "stretch" else [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]

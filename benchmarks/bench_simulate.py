@@ -28,16 +28,16 @@ def median_time(fn, repeat: int) -> float:
 
 def cli_wall(args: list[str], env: dict) -> float:
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", *args], env=env, check=True,
+    subprocess.run([sys.executable, "-m", "gutjoint", *args], env=env, check=True,
                    capture_output=True)
     return time.perf_counter() - t
 
 
 def main() -> None:
     import gutjoint
-    from gutjoint.biology.model import build_model
-    from gutjoint.numerics.reference import integrate_reference, lambdify_system
-    from gutjoint.studies.problem import prepare
+    from gutjoint._biology.model import build_model
+    from gutjoint._numerics.reference import integrate_reference, lambdify_system
+    from gutjoint._studies.problem import prepare
 
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as work:
         env = dict(os.environ, GUTJOINT_CACHE=cache)
@@ -76,7 +76,7 @@ def main() -> None:
     import libsbml
     import roadrunner
 
-    from gutjoint.interfaces.sbml import build_sbml
+    from gutjoint._interfaces.sbml import build_sbml
 
     t0 = time.perf_counter()
     rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml()))

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 
 def main() -> None:
-    from gutjoint.studies import trial as T
+    from gutjoint._studies import trial as T
 
     T.run_trial(replace(T.load_trial("anti-tnf-ra"), per_arm=10))  # warm: model, imports
     big = replace(T.load_trial("anti-tnf-ra"), per_arm=500, screened=20_000)

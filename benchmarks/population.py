@@ -33,10 +33,10 @@ COLUMNS = ("pain_nrs", "crp_mg_l", "lm_ratio")
 
 def _population(n: int):
     """Parameter vectors, schedules and resting states of n subjects drawn from the priors."""
-    from gutjoint.studies.population import subject_scenario
-    from gutjoint.studies.priors import draw_subject
-    from gutjoint.studies.problem import prepare
-    from gutjoint.studies.scenario import load_scenario
+    from gutjoint._studies.population import subject_scenario
+    from gutjoint._studies.priors import draw_subject
+    from gutjoint._studies.problem import prepare
+    from gutjoint._studies.scenario import load_scenario
 
     base = replace(load_scenario("barrier-support"), subject={})
     problems = [prepare(subject_scenario(base, draw_subject(np.random.default_rng([1, i])))) for i in range(n)]
@@ -45,7 +45,7 @@ def _population(n: int):
 
 
 def _outputs(states, p, schedule, times):
-    from gutjoint.studies.runtime import get_runtime
+    from gutjoint._studies.runtime import get_runtime
 
     runtime = get_runtime()
     pick = [runtime.output_names.index(c) for c in COLUMNS]
@@ -63,8 +63,8 @@ def _segment_grid(schedule, times, k):
 def run_engine(engine: str, P, schedules, Y0, times, rtol, atol):
     """Run one engine on the subjects in this (fresh) process: setup s, run s, outputs, stats, peak RSS MB."""
     t0 = time.perf_counter()
-    from gutjoint.numerics.integrate import Tolerances, integrate_many
-    from gutjoint.studies.runtime import get_runtime
+    from gutjoint._numerics.integrate import Tolerances, integrate_many
+    from gutjoint._studies.runtime import get_runtime
 
     runtime = get_runtime()
     tol = Tolerances(rtol=rtol, atol=atol)
@@ -103,8 +103,8 @@ def run_engine(engine: str, P, schedules, Y0, times, rtol, atol):
         elapsed = time.perf_counter() - t0
         stats = f"{nst / len(P):.0f} steps, {nfe / len(P):.0f} rhs, {nje / len(P):.0f} Jacobians"
     elif engine == "scipy-python":
-        from gutjoint.biology.model import build_model
-        from gutjoint.numerics.reference import integrate_reference, lambdify_system
+        from gutjoint._biology.model import build_model
+        from gutjoint._numerics.reference import integrate_reference, lambdify_system
 
         rhs, _ = lambdify_system(build_model().symbolic_system())
         setup = time.perf_counter() - t0
@@ -116,7 +116,7 @@ def run_engine(engine: str, P, schedules, Y0, times, rtol, atol):
         import libsbml
         import roadrunner
 
-        from gutjoint.interfaces.sbml import build_sbml
+        from gutjoint._interfaces.sbml import build_sbml
 
         rr = roadrunner.RoadRunner(libsbml.writeSBMLToString(build_sbml()))
         rr.integrator.relative_tolerance = rtol
@@ -238,7 +238,7 @@ def _whole_with_engine_clock(n: int) -> tuple[float, float, float, float]:
     import tempfile
     from dataclasses import replace
 
-    from gutjoint.studies import population, runtime
+    from gutjoint._studies import population, runtime
 
     rt = runtime.get_runtime()
     spent = {"rodas4_batch": 0.0, "rest_newton_batch": 0.0, "outputs_scheduled": 0.0}
@@ -286,7 +286,7 @@ def _command(n: int, flags: tuple[str, ...]) -> float:
 def _end_to_end(n: int, comparisons: bool = True) -> float:
     import tempfile
 
-    from gutjoint.studies.population import run_population
+    from gutjoint._studies.population import run_population
 
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()

@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--no-comparisons", action="store_true", help="one run per person (no gut_share or relief)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "gutjoint.interfaces.cli", "population", "barrier-support", "--n",
+        command = [sys.executable, "-m", "gutjoint", "population", "barrier-support", "--n",
                    str(args.n), "--seed", "1", "--out", out, "--workers", str(args.workers)]
         command += ["--no-comparisons"] if args.no_comparisons else []
         t0 = time.perf_counter()

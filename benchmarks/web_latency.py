@@ -72,7 +72,7 @@ def main() -> None:
     port = sock.getsockname()[1]
     sock.close()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "gutjoint.interfaces.cli", "serve", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "gutjoint", "serve", "--port", str(port),
                                "--workers", str(args.workers)], stdout=subprocess.DEVNULL)
     try:
         for _ in range(600):
@@ -108,8 +108,8 @@ def main() -> None:
         print(f"  light alone:        p50 {pct(light_alone, 50):6.1f} ms, p95 {pct(light_alone, 95):6.1f} ms")
         print(f"  light, heavy going: p50 {pct(light_with_heavy, 50):6.1f} ms, p95 {pct(light_with_heavy, 95):6.1f} ms "
               "(goal: p95 <= 100 ms)")
-        from gutjoint.interfaces.web.app import estimated_work
-        from gutjoint.studies.scenario import scenario_from_dict
+        from gutjoint._interfaces.web.app import estimated_work
+        from gutjoint._studies.scenario import scenario_from_dict
 
         units = estimated_work(scenario_from_dict(HEAVY["scenario"]), 17)
         print(f"  heavy requests: {len(heavy_times)}, median {statistics.median(heavy_times):.2f} s each "

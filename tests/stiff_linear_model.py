@@ -2,13 +2,13 @@
 
 ``dy/dt = A y + (0, u)`` with ``A = [[p0, p1], [p2, p3]]``, so its solution is ``expm(A t) y0`` when ``u = 0``, and
 eigenvalues far apart make it as stiff as wished. The four functions follow the model interface of
-:mod:`gutjoint.numerics.rodas4` (the factorisation keeps the inverse pivot on the diagonal, as the generated
+:mod:`gutjoint._numerics.rodas4` (the factorisation keeps the inverse pivot on the diagonal, as the generated
 sparse LU does).
 """
 
 from numba import njit
 
-from gutjoint.numerics import rodas4
+from gutjoint._numerics import rodas4
 
 
 @njit(cache=True)

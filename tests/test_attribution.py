@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import gutjoint
-from gutjoint.biology.species import PAIN_SOURCES
-from gutjoint.studies.attribution import explain_pain, shapley
-from gutjoint.studies.runtime import get_runtime
-from gutjoint.studies.simulate import resting_outputs
+from gutjoint._biology.species import PAIN_SOURCES
+from gutjoint._studies.attribution import explain_pain, shapley
+from gutjoint._studies.runtime import get_runtime
+from gutjoint._studies.simulate import resting_outputs
 
 
 def test_shapley_of_a_known_game():
@@ -67,8 +67,8 @@ def test_s8_ra_like_and_gut_driven_get_different_attributions():
 
 
 def test_s9_relief_is_near_zero_where_gut_share_is_near_zero():
-    from gutjoint.studies.attribution import with_input
-    from gutjoint.studies.outcomes import IMPROVEMENT_THRESHOLDS
+    from gutjoint._studies.attribution import with_input
+    from gutjoint._studies.outcomes import IMPROVEMENT_THRESHOLDS
 
     for name in ("mechanical-oa", "ra-like"):
         a = explain_pain(name)
@@ -78,7 +78,7 @@ def test_s9_relief_is_near_zero_where_gut_share_is_near_zero():
 
 
 def test_explain_cli_json(tmp_path, capsys):
-    from gutjoint.interfaces.cli import app
+    from gutjoint._interfaces.cli import app
     from typer.testing import CliRunner
 
     result = CliRunner().invoke(app, ["explain", "ra-like", "--day", "200", "--json"])

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from gutjoint import InputError
-from gutjoint.files import write_table
+from gutjoint._files import write_table
 
 GOOD = """days = 30
 [subject]
@@ -29,7 +29,7 @@ day = 2
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "gutjoint", *args], cwd=cwd, capture_output=True,
                           text=True, encoding="utf-8", timeout=120)
 
 

@@ -8,8 +8,8 @@ import pytest
 from scipy.optimize import least_squares
 
 import gutjoint
-from gutjoint.studies.calibration import TARGETS, check, data, experiments, verdict
-from gutjoint.studies.calibration.fit import innate_residuals
+from gutjoint._studies.calibration import TARGETS, check, data, experiments, verdict
+from gutjoint._studies.calibration.fit import innate_residuals
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_every_target_passes_with_the_shipped_parameters(checks):
 
 def test_the_validation_group_is_held_out_of_every_fit(checks):
     """Validation targets inform no parameter, and no fit block reads their data."""
-    from gutjoint.studies.calibration.fit import BLOCKS
+    from gutjoint._studies.calibration.fit import BLOCKS
 
     validation = [t for t in TARGETS if t.group == "validation"]
     assert len(validation) >= 2 and all(not t.informs for t in validation)
@@ -40,7 +40,7 @@ def test_the_validation_group_is_held_out_of_every_fit(checks):
 
 
 def test_a_stated_miss_is_reported_as_a_miss_and_a_met_one_as_a_pass(checks):
-    from gutjoint.studies.calibration.targets import Outcome
+    from gutjoint._studies.calibration.targets import Outcome
 
     target = next(t for t in TARGETS if t.known_miss)
     assert verdict(target, Outcome("x", False)) == "miss" and verdict(target, Outcome("x", True)) == "pass"
@@ -123,7 +123,7 @@ def test_calibrate_check_cli(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "calibrate", "--check", "--out",
+    proc = subprocess.run([sys.executable, "-m", "gutjoint", "calibrate", "--check", "--out",
                            str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
@@ -134,9 +134,9 @@ def test_calibrate_check_cli(tmp_path):
 def test_every_fitted_parameter_at_a_bound_has_a_stated_reason():
     """A fit that ends at the edge of a plausible range points at missing structure or a wrong range; the report
     must say which, for every such parameter."""
-    from gutjoint.studies.calibration.conditions import load_conditions
-    from gutjoint.studies.calibration.fit import BLOCKS, NUISANCE_RANGES
-    from gutjoint.interfaces.calibration_report import AT_BOUND_REASONS
+    from gutjoint._studies.calibration.conditions import load_conditions
+    from gutjoint._studies.calibration.fit import BLOCKS, NUISANCE_RANGES
+    from gutjoint._interfaces.calibration_report import AT_BOUND_REASONS
 
     table, conditions = gutjoint.parameters(), load_conditions()
     for name in {n for block in BLOCKS for n in block.parameters}:
@@ -149,7 +149,7 @@ def test_every_fitted_parameter_at_a_bound_has_a_stated_reason():
 def test_each_probe_recovers_at_its_own_pace_on_a_gluten_free_diet():
     """Clin Sci 2001;100:379: on the diet, rhamnose uptake improves early while lactulose permeation falls only over
     a year. In the model the fast monosaccharide term carries most of the first week's fall of the ratio."""
-    from gutjoint.studies.calibration.conditions import load_conditions
+    from gutjoint._studies.calibration.conditions import load_conditions
 
     levels = load_conditions()
     g = experiments.gluten_free_diet({}, levels["gfd_insult"], levels["gfd_injury"])
@@ -178,7 +178,7 @@ def test_calibrate_writes_its_fit_to_out_and_leaves_the_package_defaults_alone(t
 
     from gutjoint import calibrate
 
-    package = resources.files("gutjoint.biology").joinpath("parameters.csv")
+    package = resources.files("gutjoint._biology").joinpath("parameters.csv")
     before = package.read_text(encoding="utf-8")
     outcome = calibrate(tmp_path, starts=1, profiles=False, blocks=("barrier",), progress=lambda m: None)
     assert package.read_text(encoding="utf-8") == before

@@ -11,9 +11,9 @@ import pytest
 from conftest import last, strictly_increasing
 
 import gutjoint
-from gutjoint.studies.attribution import explain_pain, with_input
-from gutjoint.studies.outcomes import IMPROVEMENT_THRESHOLDS
-from gutjoint.studies.scenario import load_scenario
+from gutjoint._studies.attribution import explain_pain, with_input
+from gutjoint._studies.outcomes import IMPROVEMENT_THRESHOLDS
+from gutjoint._studies.scenario import load_scenario
 
 
 def chronic(days=365, subject=None, parameters=None, **inputs):
@@ -188,7 +188,7 @@ def test_s9_relief_from_barrier_support_grows_with_gut_share():
     rho = np.corrcoef(ranks(shares), ranks(reliefs))[0, 1]
     assert rho > 0.8, dict(zip(names, zip(shares, reliefs)))
     # mechanical and metabolic pain: near zero, i.e. below the smallest clinically important change (IMMPACT
-    # minimal = 10% of pain; gutjoint.studies.outcomes). Metabolic stress opens the barrier a little in the model
+    # minimal = 10% of pain; gutjoint._studies.outcomes). Metabolic stress opens the barrier a little in the model
     # (animal evidence, tj_per_metabolic), so support is not exactly zero there.
     for k in (0, 1):
         assert reliefs[k] < IMPROVEMENT_THRESHOLDS["minimal"] * pains[k], names[k]
@@ -211,7 +211,7 @@ def test_blocking_tnf_reaches_every_tnf_action():
     """With TNF fully blocked, no equation but TNF's own balance, and no output but the measured TNF
     concentration, depends on the TNF state: the barrier, monocyte activation, the IL-6/IL-8 up-regulation, fever
     and the joint all read TNF's activity, which the blocker removes."""
-    from gutjoint.biology.model import build_model
+    from gutjoint._biology.model import build_model
 
     model = build_model()
     tnf = model.state_symbols[model.state_index("tnf")]

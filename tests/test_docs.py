@@ -27,7 +27,7 @@ def test_example_runs(index, tmp_path, monkeypatch):
 def test_the_antimony_equations_in_the_docs_are_current():
     """docs/model.antimony is the readable form of the equations; regenerate it with
     `gutjoint export antimony --out docs/model.antimony` whenever the model changes."""
-    from gutjoint.interfaces.sbml import antimony_text
+    from gutjoint._interfaces.sbml import antimony_text
 
     def dated(text):  # the modified date is the day of the export
         return "\n".join(line for line in text.strip().splitlines() if not line.strip().startswith("model modified"))
@@ -39,7 +39,7 @@ def test_the_antimony_equations_in_the_docs_are_current():
 def test_the_model_report_in_the_docs_is_current():
     """docs/model.md is the model report's Markdown; regenerate it with
     `gutjoint export model-report --out docs` (and delete docs/model-report.html) whenever the model changes."""
-    from gutjoint.interfaces.model_report import model_markdown
+    from gutjoint._interfaces.model_report import model_markdown
 
     committed = (DOC.parent / "model.md").read_text(encoding="utf-8")
     assert committed.strip() == model_markdown().strip()
@@ -50,12 +50,12 @@ def test_the_model_report_shows_every_state_equation_parameter_and_link(tmp_path
     import subprocess
     import sys
 
-    from gutjoint.biology.links import load_links
-    from gutjoint.biology.parameters import load_parameters
-    from gutjoint.biology.species import STATES
-    from gutjoint.safety import DISCLAIMER
+    from gutjoint._biology.links import load_links
+    from gutjoint._biology.parameters import load_parameters
+    from gutjoint._biology.species import STATES
+    from gutjoint._safety import DISCLAIMER
 
-    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "export", "model-report", "--out",
+    run = subprocess.run([sys.executable, "-m", "gutjoint", "export", "model-report", "--out",
                           str(tmp_path)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     page = (tmp_path / "model-report.html").read_text(encoding="utf-8")

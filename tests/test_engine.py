@@ -8,7 +8,7 @@ import pytest
 
 import gutjoint
 from gutjoint import Status, Tolerances
-from gutjoint.studies.runtime import get_runtime
+from gutjoint._studies.runtime import get_runtime
 
 
 def test_output_at_step_hours(run):
@@ -61,7 +61,7 @@ def test_steady_state_has_zero_derivative():
     runtime = get_runtime()
     result = gutjoint.simulate("gut-driven-joint-pain")
     assert result.rest.ok
-    from gutjoint.studies.problem import prepare
+    from gutjoint._studies.problem import prepare
 
     problem = prepare("gut-driven-joint-pain")
     dy = runtime.compiled.rhs(result.rest.y, 0.0, problem.p, problem.resting_inputs())
@@ -76,7 +76,7 @@ def test_compiled_code_is_cached_on_disk():
 
 
 def test_output_columns_are_the_pinned_ones_first(run):
-    from gutjoint.biology.species import PINNED_OUTPUTS
+    from gutjoint._biology.species import PINNED_OUTPUTS
 
     assert tuple(run("healthy").frame.columns[: len(PINNED_OUTPUTS)]) == PINNED_OUTPUTS
 
@@ -102,10 +102,10 @@ def test_batched_runs_equal_a_loop_of_single_runs():
     """Many subjects through one engine call give exactly the single runs (each subject keeps its own steps)."""
     from dataclasses import replace
 
-    from gutjoint.studies.population import subject_scenario
-    from gutjoint.studies.priors import draw_subject
-    from gutjoint.studies.scenario import load_scenario
-    from gutjoint.studies.simulate import simulate_many
+    from gutjoint._studies.population import subject_scenario
+    from gutjoint._studies.priors import draw_subject
+    from gutjoint._studies.scenario import load_scenario
+    from gutjoint._studies.simulate import simulate_many
 
     base = replace(load_scenario("barrier-support"), subject={})
     scenarios = [subject_scenario(base, draw_subject(np.random.default_rng([5, i]))) for i in range(12)]
@@ -117,8 +117,8 @@ def test_batched_runs_equal_a_loop_of_single_runs():
 
 
 def test_one_failing_subject_leaves_the_others_untouched():
-    from gutjoint.numerics.integrate import integrate_many
-    from gutjoint.studies.problem import prepare
+    from gutjoint._numerics.integrate import integrate_many
+    from gutjoint._studies.problem import prepare
 
     runtime = get_runtime()
     problem = prepare("barrier-support")
@@ -134,7 +134,7 @@ def test_one_failing_subject_leaves_the_others_untouched():
 
 
 def test_batched_failure_is_reported_per_subject():
-    from gutjoint.studies.simulate import simulate_many
+    from gutjoint._studies.simulate import simulate_many
 
     results = simulate_many(["endotoxemia-2ngkg", "endotoxemia-2ngkg"], tolerances=Tolerances(max_steps=3))
     assert all(r.status is Status.STEP_LIMIT for r in results)
@@ -156,12 +156,12 @@ def test_reporting_at_a_few_times_gives_the_full_grids_values(scenario):
 def test_stability_by_blocks_equals_the_full_eigenvalue_check():
     """The resting-state check takes eigenvalues per strongly connected block of the Jacobian's structure; at real
     resting states of varied people its largest real part is the full free block's."""
-    from gutjoint.biology import species
-    from gutjoint.numerics.steady import _largest_real_part, stability_blocks
-    from gutjoint.studies.population import GENERAL_ADULTS, candidate_vectors
-    from gutjoint.studies.priors import draw_subject
-    from gutjoint.studies.problem import rest_states
-    from gutjoint.studies.runtime import get_runtime
+    from gutjoint._biology import species
+    from gutjoint._numerics.steady import _largest_real_part, stability_blocks
+    from gutjoint._studies.population import GENERAL_ADULTS, candidate_vectors
+    from gutjoint._studies.priors import draw_subject
+    from gutjoint._studies.problem import rest_states
+    from gutjoint._studies.runtime import get_runtime
 
     rt = get_runtime()
     candidates = [draw_subject(np.random.default_rng([3, i])) for i in range(120)]
@@ -180,7 +180,7 @@ def test_stability_by_blocks_equals_the_full_eigenvalue_check():
 
 
 def test_stability_blocks_of_a_triangular_structure_find_an_unstable_mode():
-    from gutjoint.numerics.steady import _largest_real_part, stability_blocks
+    from gutjoint._numerics.steady import _largest_real_part, stability_blocks
 
     # states 0 <-> 1 feed back on each other, 2 only listens; the unstable mode sits in the 1x1 block
     pattern = ((0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 2))

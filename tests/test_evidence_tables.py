@@ -11,8 +11,8 @@ import pytest
 
 import gutjoint
 from gutjoint import ModelDefinitionError
-from gutjoint.biology.model import build_model
-from gutjoint.biology.parameters import GRADES, VALUE_GRADES
+from gutjoint._biology.model import build_model
+from gutjoint._biology.parameters import GRADES, VALUE_GRADES
 
 
 def test_every_parameter_is_documented():
@@ -47,7 +47,7 @@ def test_crp_half_life_is_fixed_at_19_hours():
 
 
 def test_params_cli_json():
-    proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "params", "--json"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "gutjoint", "params", "--json"], capture_output=True,
                           text=True, encoding="utf-8", timeout=120)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -74,8 +74,8 @@ def test_every_parameter_has_two_grades_that_agree_with_its_source():
 def test_each_parameter_declares_one_scale_and_how_it_is_estimated():
     """``scale`` is the one scale sensitivity, the priors and PEtab read; ``estimate`` names the calibration block
     that fits a value, and agrees with both its source and the blocks the sampler runs."""
-    from gutjoint.studies.calibration import fit, posterior
-    from gutjoint.studies.sensitivity import problem as problem_spec
+    from gutjoint._studies.calibration import fit, posterior
+    from gutjoint._studies.sensitivity import problem as problem_spec
 
     table = gutjoint.parameters()
     fit.check_estimates()

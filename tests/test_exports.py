@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import gutjoint
-from gutjoint.interfaces.petab_export import export_petab, lint
-from gutjoint.biology.species import PINNED_OUTPUTS
-from gutjoint.interfaces.sbml import antimony_text, build_sbml
-from gutjoint.studies.runtime import get_runtime
-from gutjoint.studies.problem import prepare
+from gutjoint._interfaces.petab_export import export_petab, lint
+from gutjoint._biology.species import PINNED_OUTPUTS
+from gutjoint._interfaces.sbml import antimony_text, build_sbml
+from gutjoint._studies.runtime import get_runtime
+from gutjoint._studies.problem import prepare
 
 
 def test_sbml_is_valid_level3_version2():
@@ -58,9 +58,9 @@ def test_petab_measurements_and_estimates_come_from_the_calibration_definition()
     a target reaches both (no number is written twice)."""
     import numpy as np
 
-    from gutjoint.interfaces.petab_export import measurements_table, parameters_table
-    from gutjoint.studies.calibration import data
-    from gutjoint.studies.calibration.fit import BLOCKS
+    from gutjoint._interfaces.petab_export import measurements_table, parameters_table
+    from gutjoint._studies.calibration import data
+    from gutjoint._studies.calibration.fit import BLOCKS
 
     fitted = {n for b in BLOCKS if b.name in ("barrier", "innate") for n in b.parameters if n in gutjoint.parameters()}
     table = parameters_table({}).set_index("parameterId")
@@ -181,8 +181,8 @@ def test_the_exported_petab_problem_gives_the_fits_residuals(tmp_path):
     import pandas as pd
     import petab.v1 as petab
 
-    from gutjoint.studies.calibration import data
-    from gutjoint.studies.calibration.fit import innate_residuals
+    from gutjoint._studies.calibration import data
+    from gutjoint._studies.calibration.fit import innate_residuals
 
     problem = petab.Problem.from_yaml(str(export_petab(tmp_path / "petab")))
     rr = roadrunner.RoadRunner(str(tmp_path / "petab" / "model.xml"))
@@ -215,7 +215,7 @@ def test_the_exported_petab_problem_gives_the_fits_residuals(tmp_path):
 
 
 def test_every_identifier_matches_its_pattern_and_names_a_model_quantity():
-    from gutjoint.biology.identifiers import PATTERNS, load_identifiers
+    from gutjoint._biology.identifiers import PATTERNS, load_identifiers
 
     idents = load_identifiers()
     known = set(get_runtime().state_names) | set(get_runtime().output_names)
@@ -230,7 +230,7 @@ def test_every_identifier_matches_its_pattern_and_names_a_model_quantity():
 
 
 def test_the_sbml_carries_identifiers_sbo_terms_and_model_metadata():
-    from gutjoint.biology.identifiers import SBO_TERMS, load_identifiers
+    from gutjoint._biology.identifiers import SBO_TERMS, load_identifiers
 
     doc = build_sbml(scenario="barrier-support")
     assert doc.checkConsistency() == 0 or not [doc.getError(i) for i in range(doc.getNumErrors())

@@ -30,10 +30,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gutjoint._errors import ScenarioError
-from gutjoint.biology import species
-from gutjoint.biology.parameters import load_parameters
-from gutjoint.interfaces.cli import main
-from gutjoint.studies.scenario import DOSES, MAX_DAYS, MIN_DAYS, scenario_from_dict
+from gutjoint._biology import species
+from gutjoint._biology.parameters import load_parameters
+from gutjoint._interfaces.cli import main
+from gutjoint._studies.scenario import DOSES, MAX_DAYS, MIN_DAYS, scenario_from_dict
 
 EXAMPLES = int(os.environ.get("GUTJOINT_FUZZ_EXAMPLES", "300"))
 STATS_PATH = os.environ.get("GUTJOINT_FUZZ_STATS")
@@ -192,7 +192,7 @@ def _clean_text(text: str) -> bool:
 def api():
     from fastapi.testclient import TestClient
 
-    from gutjoint.interfaces.web.app import create_app
+    from gutjoint._interfaces.web.app import create_app
 
     with TestClient(create_app()) as client:
         yield client

@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 
 from gutjoint._errors import ScenarioError, printable
-from gutjoint.interfaces.cli import main
-from gutjoint.files import TEMP_SUFFIX, sweep_stale_temporaries, write_table
-from gutjoint.numerics.integrate import Trajectory
-from gutjoint.numerics.status import Status
-from gutjoint.studies.scenario import load_scenario, output_times, scenario_from_dict
-from gutjoint.studies.simulate import simulate
+from gutjoint._interfaces.cli import main
+from gutjoint._files import TEMP_SUFFIX, sweep_stale_temporaries, write_table
+from gutjoint._numerics.integrate import Trajectory
+from gutjoint._numerics.status import Status
+from gutjoint._studies.scenario import load_scenario, output_times, scenario_from_dict
+from gutjoint._studies.simulate import simulate
 
 CONTROL = {chr(c) for c in range(32) if c != 10} | {"\x7f", "\x1b"}
 
@@ -134,7 +134,7 @@ def test_ctrl_c_exits_130_for_every_command(command, tmp_path, capsys, monkeypat
 
 def test_solver_error_is_exit_1_not_bad_input(capsys, monkeypatch):
     from gutjoint._errors import SolverError
-    from gutjoint.studies import attribution
+    from gutjoint._studies import attribution
 
     def failing(*args, **kwargs):
         raise SolverError("healthy: a counterfactual run failed (step_limit)")
@@ -147,7 +147,7 @@ def test_solver_error_is_exit_1_not_bad_input(capsys, monkeypatch):
 def _big_write_command(tmp_path: Path) -> list[str]:
     """A simulation whose CSV write takes a while (a million rows), so a signal lands during it."""
     write(tmp_path, "days = 20000\nstep_hours = 1\n", "big.toml")
-    return [sys.executable, "-m", "gutjoint.interfaces.cli", "simulate", "big.toml", "--out", "big.csv"]
+    return [sys.executable, "-m", "gutjoint", "simulate", "big.toml", "--out", "big.csv"]
 
 
 @pytest.mark.slow
@@ -202,7 +202,7 @@ def test_a_huge_integer_is_described_not_printed():
 def test_outputs_of_a_failed_run_are_nan_rows_not_an_exception():
     """After a failure the unreached rows are NaN; they are not evaluated (a zero there divided by
     mechanical_load = 0 used to raise ZeroDivisionError)."""
-    from gutjoint.studies.problem import evaluate_outputs, prepare
+    from gutjoint._studies.problem import evaluate_outputs, prepare
 
     problem = prepare({"days": 5, "subject": {"mechanical_load": 0.0}})
     states = np.tile(problem.rest.y, (problem.times.size, 1))
@@ -214,7 +214,7 @@ def test_outputs_of_a_failed_run_are_nan_rows_not_an_exception():
 
 def test_a_success_never_carries_a_non_finite_output(monkeypatch):
     """If an output is NaN although every state is finite, the run is reported as failed, not as a success."""
-    from gutjoint.studies import problem as problem_module
+    from gutjoint._studies import problem as problem_module
 
     real = problem_module._outputs
     crp = problem_module.get_runtime().output_names.index("crp_mg_l")
@@ -250,8 +250,8 @@ def test_output_times_never_pass_the_horizon_for_any_spacing():
 
 
 def test_output_times_outside_the_schedule_are_refused():
-    from gutjoint.numerics.integrate import integrate_many
-    from gutjoint.studies.problem import prepare
+    from gutjoint._numerics.integrate import integrate_many
+    from gutjoint._studies.problem import prepare
 
     problem = prepare({"days": 5})
     with pytest.raises(ValueError, match="leave the schedule"):
@@ -333,7 +333,7 @@ def test_a_temporary_file_left_by_a_killed_process_is_removed_by_the_next_write(
     assert live.exists()
     live.unlink()
     (tmp_path / f".other.parquet.{dead.pid}-x{TEMP_SUFFIX}").write_text("x")
-    from gutjoint import files
+    from gutjoint import _files as files
 
     files._swept.discard(os.path.abspath(tmp_path))
     write_table(pd.DataFrame({"a": [1]}), tmp_path / "result.csv")
@@ -350,7 +350,7 @@ def test_a_sigkilled_write_is_cleaned_up_by_the_next_run(tmp_path):
     proc.kill()
     proc.wait()
     assert list(tmp_path.glob(f".big.csv.*{TEMP_SUFFIX}"))  # SIGKILL cannot be cleaned up after ...
-    done = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "simulate", "healthy", "--out", "h.csv"],
+    done = subprocess.run([sys.executable, "-m", "gutjoint", "simulate", "healthy", "--out", "h.csv"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert not list(tmp_path.glob(f"*{TEMP_SUFFIX}"))  # ... but the next write to the folder removes it
@@ -367,7 +367,7 @@ def test_a_changed_population_configuration_names_the_setting(tmp_path, capsys):
 
 
 def test_the_steady_state_fallback_keeps_scipy_warnings_off_stderr():
-    from gutjoint.numerics.steady import find_steady_state
+    from gutjoint._numerics.steady import find_steady_state
 
     def rhs(y, t, p, u):  # no rest, and a fast forcing that exhausts odeint's steps: it gives up with a warning
         return np.array([np.cos(1e5 * t)])
@@ -394,7 +394,7 @@ def test_a_run_shorter_than_a_day_needs_no_step_hours(tmp_path, capsys):
 def client():
     from fastapi.testclient import TestClient
 
-    from gutjoint.interfaces.web.app import create_app
+    from gutjoint._interfaces.web.app import create_app
 
     with TestClient(create_app()) as c:
         yield c
@@ -451,7 +451,7 @@ def test_work_per_request_is_bounded_by_doses_and_segments(client):
 def test_a_light_request_is_answered_while_a_heavy_one_runs(client, monkeypatch):
     """Heavy work runs off the event loop: a light simulation sent during a population finishes first. (The
     population is held back two seconds, so that the test does not depend on how fast a population runs.)"""
-    from gutjoint.interfaces.web import app as web
+    from gutjoint._interfaces.web import app as web
 
     real = web._population
 
@@ -489,7 +489,7 @@ def test_no_import_or_figure_changes_the_users_matplotlib_backend(tmp_path):
     import sys
 
     code = ("import matplotlib; matplotlib.use('svg'); import gutjoint; "
-            "import gutjoint.interfaces.figures, gutjoint.interfaces.report, gutjoint.interfaces.calibration_report; "
+            "import gutjoint._interfaces.figures, gutjoint._interfaces.report, gutjoint._interfaces.calibration_report; "
             f"gutjoint.plot(gutjoint.simulate('healthy'), {str(tmp_path / 'h.png')!r}); "
             "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend(); "
             "import matplotlib.pyplot as plt; assert not plt.get_fignums()")
@@ -514,7 +514,7 @@ def test_a_studys_argument_is_named_as_each_interface_names_it(capsys):
     from fastapi.testclient import TestClient
 
     import gutjoint
-    from gutjoint.interfaces.web.app import create_app
+    from gutjoint._interfaces.web.app import create_app
 
     with pytest.raises(gutjoint.InputError, match="argument 'day' = 999.0 is outside the run"):
         gutjoint.explain("healthy", day=999)

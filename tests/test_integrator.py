@@ -9,9 +9,9 @@ import pytest
 import sympy as sp
 from scipy.linalg import expm
 
-from gutjoint.numerics.codegen import SymbolicSystem, compile_system
-from gutjoint.numerics.integrate import Schedule, Segment, Tolerances, integrate_many
-from gutjoint.numerics.status import Status
+from gutjoint._numerics.codegen import SymbolicSystem, compile_system
+from gutjoint._numerics.integrate import Schedule, Segment, Tolerances, integrate_many
+from gutjoint._numerics.status import Status
 
 LAMBDA = 1000.0  # stiffness ratio 1000 between the two modes
 
@@ -106,7 +106,7 @@ def test_the_bound_batch_driver_solves_the_hand_written_model():
 
 
 def test_binding_names_the_missing_model_functions():
-    from gutjoint.numerics import rodas4
+    from gutjoint._numerics import rodas4
 
     with pytest.raises(TypeError, match="jac_into, lu_factor, lu_solve"):
         rodas4.bind({"__file__": __file__, "rhs_into": None})

@@ -14,6 +14,6 @@ def test_the_cli_and_its_workers_keep_freed_memory_but_an_import_does_not_touch_
     if sys.platform != "linux":
         pytest.skip("mallopt is glibc's")
     assert keep_freed_memory() is True  # glibc accepted both thresholds
-    code = ("import ctypes, gutjoint, gutjoint.interfaces.cli, gutjoint.studies.sensitivity; "
+    code = ("import ctypes, gutjoint, gutjoint._interfaces.cli, gutjoint._studies.sensitivity; "
             "import sys; sys.exit(0 if 'gutjoint._memory' not in sys.modules else 3)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

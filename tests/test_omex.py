@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import gutjoint
-from gutjoint.interfaces.omex import COLUMNS, LICENCE, TAXON, sedml_errors, write_omex
+from gutjoint._interfaces.omex import COLUMNS, LICENCE, TAXON, sedml_errors, write_omex
 
 SCENARIOS = sorted(gutjoint.scenarios())
 RTOL_TELLURIUM, RTOL_COPASI, ATOL_FLOOR = 1e-4, 1e-3, 1e-7  # as tests/test_exports.py
@@ -120,7 +120,7 @@ def test_copasi_opens_the_archive_itself(archive):
 
 
 def test_export_omex_without_a_scenario_is_one_clear_line(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "export", "omex", "--out",
+    run = subprocess.run([sys.executable, "-m", "gutjoint", "export", "omex", "--out",
                           str(tmp_path / "a.omex")], capture_output=True, text=True)
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "--scenario" in run.stderr and "Traceback" not in run.stderr
@@ -128,7 +128,7 @@ def test_export_omex_without_a_scenario_is_one_clear_line(tmp_path):
 
 
 def test_export_omex_writes_the_archive_from_the_cli(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "export", "omex", "--scenario", "healthy",
+    run = subprocess.run([sys.executable, "-m", "gutjoint", "export", "omex", "--scenario", "healthy",
                           "--out", str(tmp_path / "h.omex")], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     with zipfile.ZipFile(tmp_path / "h.omex") as z:

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from gutjoint.studies.outcomes import improvement_category, time_to_improvement
+from gutjoint._studies.outcomes import improvement_category, time_to_improvement
 
 
 @pytest.mark.parametrize(("baseline", "now", "expected"), [

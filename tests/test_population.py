@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from gutjoint import InputError
-from gutjoint.studies.population import run_population
+from gutjoint._studies.population import run_population
 
 SCENARIO = {"days": 120, "step_hours": 24,
             "inputs": [{"name": "dysbiosis", "level": 0.8}, {"name": "barrier_insult", "level": 0.6},
@@ -61,7 +61,7 @@ def test_changed_configuration_is_refused(tmp_path):
     run_population(SCENARIO, n=2, seed=3, out=tmp_path, chunk_size=16)
     with pytest.raises(InputError, match=r"a different seed \(3 then, 4 now\)"):
         run_population(SCENARIO, n=2, seed=4, out=tmp_path, chunk_size=16)
-    proc = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "population", "healthy", "--n", "2",
+    proc = subprocess.run([sys.executable, "-m", "gutjoint", "population", "healthy", "--n", "2",
                            "--seed", "3", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -122,9 +122,9 @@ def test_s10_time_to_improvement_spans_weeks_to_months(tmp_path):
 def test_one_fast_path_rule_for_every_resting_state(under_a_draw, tmp_path, monkeypatch):
     """Selection, its pilot and the scenario runs all follow problem.relax_for: the slow fallbacks under the
     table's values, the ensemble's fast path under a draw (before, a population under a draw relaxed each person)."""
-    import gutjoint.studies.population as population
-    import gutjoint.studies.problem as problem
-    from gutjoint.studies.uncertainty import load_ensemble
+    import gutjoint._studies.population as population
+    import gutjoint._studies.problem as problem
+    from gutjoint._studies.uncertainty import load_ensemble
 
     seen = []
     real = problem.rest_states
@@ -162,11 +162,11 @@ def test_without_the_comparison_runs_every_other_column_is_the_same(tmp_path):
 def test_selection_builds_the_vectors_a_scenario_gives_to_the_bit(under_a_draw):
     """Selection builds its candidates' parameter and input rows as arrays; they must be the very numbers that
     preparing each candidate's scenario gives, or the chosen people's resting states would not be reused."""
-    from gutjoint.studies.population import GENERAL_ADULTS, candidate_vectors, living_under, subject_scenario
-    from gutjoint.studies.priors import draw_subject
-    from gutjoint.studies.problem import parameter_vector, resting_inputs
-    from gutjoint.studies.runtime import get_runtime
-    from gutjoint.studies.uncertainty import load_ensemble
+    from gutjoint._studies.population import GENERAL_ADULTS, candidate_vectors, living_under, subject_scenario
+    from gutjoint._studies.priors import draw_subject
+    from gutjoint._studies.problem import parameter_vector, resting_inputs
+    from gutjoint._studies.runtime import get_runtime
+    from gutjoint._studies.uncertainty import load_ensemble
 
     values = load_ensemble().parameter_sets()[2] if under_a_draw else {}
     adults = living_under(GENERAL_ADULTS, values)
@@ -182,7 +182,7 @@ def test_selection_builds_the_vectors_a_scenario_gives_to_the_bit(under_a_draw):
 def test_the_selection_table_is_stored_once_and_loaded_to_the_bit(tmp_path, monkeypatch):
     """The pilot's table (1,500 people at rest) is kept in the disk cache; a later process loads the same arrays
     instead of building them, and a damaged file is built again."""
-    import gutjoint.studies.population as population
+    import gutjoint._studies.population as population
 
     monkeypatch.setattr(population, "_selection_folder", lambda: tmp_path)
     population._selection_table.cache_clear()

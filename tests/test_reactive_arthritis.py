@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 import gutjoint
-from gutjoint.studies import priors
-from gutjoint.studies.attribution import explain_pain
-from gutjoint.studies.outcomes import REACTIVE_ARTHRITIS
-from gutjoint.studies.population import reactive_arthritis_summary, run_population
+from gutjoint._studies import priors
+from gutjoint._studies.attribution import explain_pain
+from gutjoint._studies.outcomes import REACTIVE_ARTHRITIS
+from gutjoint._studies.population import reactive_arthritis_summary, run_population
 
 INFECTION_START = 10.0
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 import gutjoint
-from gutjoint.biology.model import build_model
-from gutjoint.numerics.reference import integrate_reference, lambdify_system
-from gutjoint.studies.runtime import get_runtime
-from gutjoint.studies.scenario import load_scenario
-from gutjoint.studies.problem import evaluate_outputs, prepare
+from gutjoint._biology.model import build_model
+from gutjoint._numerics.reference import integrate_reference, lambdify_system
+from gutjoint._studies.runtime import get_runtime
+from gutjoint._studies.scenario import load_scenario
+from gutjoint._studies.problem import evaluate_outputs, prepare
 
 RTOL, ATOL_FLOOR = 1e-4, 1e-7
 
@@ -43,7 +43,7 @@ def test_engine_matches_reference(name, reference_functions):
     assert np.max(np.abs(residual[free]) / np.maximum(np.abs(rest.y[free]), 1e-3)) < 1e-8
 
     states = integrate_reference(rhs, jac, rest.y, p, schedule, times)
-    from gutjoint.numerics.integrate import Trajectory
+    from gutjoint._numerics.integrate import Trajectory
 
     ref = pd.DataFrame(np.column_stack([times, evaluate_outputs(problem, Trajectory(times, states))]),
                        columns=fast.frame.columns)

@@ -7,8 +7,8 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from gutjoint.interfaces.cli import app
-from gutjoint.safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
+from gutjoint._interfaces.cli import app
+from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 import gutjoint
 from gutjoint import InputError
-from gutjoint.safety import DISCLAIMER, RED_FLAG_IDS, RED_FLAGS, triage
+from gutjoint._safety import DISCLAIMER, RED_FLAG_IDS, RED_FLAGS, triage
 
 CASES = [  # flags, refer, urgent
     ([], False, False),
@@ -44,7 +44,7 @@ def test_unknown_flag_is_a_clear_error():
 
 
 def test_disclaimer_lives_in_one_place():
-    import gutjoint.interfaces.figures as figures
-    import gutjoint.interfaces.calibration_report as report
+    import gutjoint._interfaces.figures as figures
+    import gutjoint._interfaces.calibration_report as report
 
     assert gutjoint.DISCLAIMER is DISCLAIMER is figures.DISCLAIMER is report.DISCLAIMER

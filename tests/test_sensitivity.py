@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gutjoint import InputError
-from gutjoint.studies.sensitivity import ishigami_check, ishigami_exact, run_sensitivity
+from gutjoint._studies.sensitivity import ishigami_check, ishigami_exact, run_sensitivity
 
 
 def test_pipeline_recovers_ishigami_indices():
@@ -67,7 +67,7 @@ def test_sobol_analysis_equals_salibs_own(seed):
     from SALib.sample import sobol as sample
     from SALib.test_functions import Ishigami
 
-    from gutjoint.studies.sensitivity import METHOD_REGISTRY
+    from gutjoint._studies.sensitivity import METHOD_REGISTRY
 
     spec = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
     X = sample.sample(spec, 256, calc_second_order=False, seed=seed)

@@ -11,7 +11,8 @@ import pytest
 import gutjoint
 
 PACKAGE = Path(gutjoint.__file__).parent
-RANK = {"_errors": 0, "_memory": 0, "files": 0, "safety": 0, "data": 0, "numerics": 1, "biology": 2, "studies": 3, "interfaces": 4}
+RANK = {"_errors": 0, "_memory": 0, "_files": 0, "_safety": 0, "data": 0, "_numerics": 1, "_biology": 2, "_studies": 3,
+        "_interfaces": 4, "__main__": 5}
 PRESENTATION = ("matplotlib", "rich", "typer", "fastapi", "uvicorn")
 
 
@@ -40,7 +41,7 @@ def test_a_module_imports_only_its_own_layer_and_those_below(path, layer):
     assert not upward, f"{path.relative_to(PACKAGE)} ({layer}) imports {upward}"
 
 
-@pytest.mark.parametrize(("path", "layer"), [m for m in _modules() if m[1] != "interfaces"],
+@pytest.mark.parametrize(("path", "layer"), [m for m in _modules() if m[1] != "_interfaces"],
                          ids=lambda v: str(v).split("gutjoint/")[-1])
 def test_only_the_interfaces_draw_print_progress_or_serve(path, layer):
     found = [name for name in _imports(path) if name.split(".")[0] in PRESENTATION]
@@ -49,5 +50,15 @@ def test_only_the_interfaces_draw_print_progress_or_serve(path, layer):
 
 def test_the_check_sees_an_upward_import(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("def f():\n    from gutjoint.interfaces.figures import plot_simulation\n")
-    assert any(RANK[name.split(".")[1]] > RANK["studies"] for name in _imports(bad) if name.startswith("gutjoint."))
+    bad.write_text("def f():\n    from gutjoint._interfaces.figures import plot_simulation\n")
+    assert any(RANK[name.split(".")[1]] > RANK["_studies"] for name in _imports(bad) if name.startswith("gutjoint."))
+
+
+def test_every_module_behind_the_public_face_is_private():
+    """httpx's layout: ``import gutjoint`` is the API; each module below it has a leading underscore in its path,
+    so that no one mistakes ``gutjoint._studies.population`` for a name kept across versions."""
+    allowed = {("__init__.py",), ("__main__.py",), ("data", "__init__.py")}
+    public = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+              if path.relative_to(PACKAGE).parts not in allowed
+              and not any(part.startswith("_") for part in path.relative_to(PACKAGE).parts)]
+    assert not public, f"public modules: {public}"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gutjoint import InputError
-from gutjoint.studies import trial as T
+from gutjoint._studies import trial as T
 
 SMALL = {"weeks": 8, "screening": "gut-driven-joint-pain", "screened": 600, "per_arm": 30, "seed": 3,
          "eligibility": {"pain_nrs": {"min": 3.0}},
@@ -131,7 +131,7 @@ def test_bad_trial_files_get_one_clear_line(change, fragment):
 def test_the_cli_runs_a_trial_and_reports_bad_input_with_exit_2(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('weeks = 12\nper_arm = 10\narms = [{name = "a"}, {name = "b"}]\n')
-    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "trial", str(bad), "--out",
+    run = subprocess.run([sys.executable, "-m", "gutjoint", "trial", str(bad), "--out",
                           str(tmp_path / "o")], capture_output=True, text=True)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1 and "control = true" in run.stderr
     good = tmp_path / "small.toml"
@@ -141,7 +141,7 @@ def test_the_cli_runs_a_trial_and_reports_bad_input_with_exit_2(tmp_path):
                     '[[arms]]\nname = "support"\ninterventions = [{name = "barrier_support", level = 1.0}]\n'
                     '[[published]]\narm = "support"\nendpoint = "pain_change_difference"\nlow = -9.0\nhigh = -8.0\n'
                     'source = "an impossible span, so that the check shows as outside"\n')
-    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "trial", str(good), "--out",
+    run = subprocess.run([sys.executable, "-m", "gutjoint", "trial", str(good), "--out",
                           str(tmp_path / "t"), "--power", "10,20", "--repeats", "20"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     for name in ("report.html", "consort.json", "endpoints.csv", "people.parquet", "trial.png", "power.csv",
@@ -178,7 +178,7 @@ def test_power_pools_are_stored_reused_and_the_same_on_workers_or_dask(tmp_path,
 
 def test_the_power_curve_shipped_with_the_barrier_trial_is_current():
     """Made by `gutjoint trial barrier-support-joint-pain --out DIR --power 10,20,40,80 --uncertainty 20`, then
-    DIR/power.json copied to src/gutjoint/studies/trials/barrier-support-joint-pain.power.json; a changed model or
+    DIR/power.json copied to src/gutjoint/_studies/trials/barrier-support-joint-pain.power.json; a changed model or
     trial file makes it stale, and the web page then leaves it out."""
     curve = T.shipped_power("barrier-support-joint-pain")
     assert curve is not None, "the shipped power curve is stale or missing: regenerate it (see this docstring)"

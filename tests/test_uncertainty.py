@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from gutjoint import InputError
-from gutjoint.biology.parameters import load_parameters
-from gutjoint.studies import uncertainty as unc
-from gutjoint.studies.calibration import posterior
+from gutjoint._biology.parameters import load_parameters
+from gutjoint._studies import uncertainty as unc
+from gutjoint._studies.calibration import posterior
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_unknown_quantiles_get_one_clear_line(quantiles, fragment):
 def test_a_missing_ensemble_file_gets_one_clear_line(tmp_path):
     with pytest.raises(InputError, match="field 'ensemble': file not found"):
         unc.load_ensemble(tmp_path / "nothing.parquet")
-    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "simulate", "healthy", "--out",
+    run = subprocess.run([sys.executable, "-m", "gutjoint", "simulate", "healthy", "--out",
                           str(tmp_path / "h.csv"), "--uncertainty", "--ensemble", str(tmp_path / "none.parquet")],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "Traceback" not in run.stderr
@@ -168,7 +168,7 @@ def test_a_missing_ensemble_file_gets_one_clear_line(tmp_path):
 
 
 def test_simulate_with_uncertainty_writes_quantile_columns(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "simulate", "barrier-support", "--out",
+    run = subprocess.run([sys.executable, "-m", "gutjoint", "simulate", "barrier-support", "--out",
                           str(tmp_path / "b.csv"), "--uncertainty", "--draws", "80", "--plot", str(tmp_path / "b.png")],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
@@ -179,7 +179,7 @@ def test_simulate_with_uncertainty_writes_quantile_columns(tmp_path):
 
 
 def test_explain_with_uncertainty_gives_intervals(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "gutjoint.interfaces.cli", "explain", "barrier-support",
+    run = subprocess.run([sys.executable, "-m", "gutjoint", "explain", "barrier-support",
                           "--uncertainty", "--draws", "30", "--json"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     import json
@@ -201,7 +201,7 @@ def test_population_keeps_people_and_parameters_apart(tmp_path):
     """One population per draw, the same people in each (common random numbers): the summary gives the
     responder share with an interval over parameter sets; rerunning resumes and gives the same numbers; with the
     table's own values as the parameter set, the population is the plain one."""
-    from gutjoint.studies.population import run_population, run_population_ensemble
+    from gutjoint._studies.population import run_population, run_population_ensemble
 
     first = run_population_ensemble("barrier-support", n=40, seed=2, out=tmp_path / "nested", draws=3)
     m = first["metrics"]["responders_30pct"]
@@ -224,10 +224,10 @@ def test_a_draw_the_generic_guess_misses_gets_a_second_start_at_the_nominal_rest
     import json
     from pathlib import Path
 
-    from gutjoint.biology import species
-    from gutjoint.numerics.steady import find_steady_states
-    from gutjoint.studies.problem import prepare_many
-    from gutjoint.studies.runtime import get_runtime
+    from gutjoint._biology import species
+    from gutjoint._numerics.steady import find_steady_states
+    from gutjoint._studies.problem import prepare_many
+    from gutjoint._studies.runtime import get_runtime
 
     rt = get_runtime()
     sets = json.loads((Path(__file__).parent / "data" / "hard_rest_draws.json").read_text())["draws"]
@@ -248,7 +248,7 @@ def test_a_draw_the_generic_guess_misses_gets_a_second_start_at_the_nominal_rest
 
 def test_the_fast_path_copes_when_no_second_start_is_possible():
     """A batch where the nominal rest itself fails (so no draw can start from it) returns failures, not an error."""
-    from gutjoint.studies.problem import prepare_many
+    from gutjoint._studies.problem import prepare_many
 
     from gutjoint import Scenario
 
@@ -261,3 +261,17 @@ def test_the_fast_path_copes_when_no_second_start_is_possible():
 def test_every_shipped_draw_gives_a_healthy_person_a_plausible_rest(ensemble):
     """The plausibility step holds for the ensemble as shipped, after the conditioning step too."""
     assert posterior._plausible(ensemble.parameter_sets()).all()
+
+
+def test_the_held_out_datasets_get_a_predictive_check_with_their_tolerance_as_noise():
+    """V1-V3 print no spread, so each point's noise is its target's tolerance taken as 2 SD: a residual within
+    +-2 is a point inside the target's range, the way the target itself reads it."""
+    from gutjoint._studies.calibration.targets import Evaluation
+
+    r = posterior.validation_residuals({})
+    assert len(r) == len(posterior.residual_labels()["validation"]) == len(posterior.VALIDATION_POINTS)
+    crp = Evaluation({}).anti_tnf_in_ra["crp_mg_l"]
+    fall = 1 - crp.loc[72.0] / crp.loc[29.75]
+    assert r[-1] == pytest.approx((fall - 0.80) / 0.075)
+    assert (abs(r[-1]) <= 2) == (0.65 <= fall <= 0.95)
+    assert posterior.VALIDATION_POINTS[0][2] == pytest.approx(math.log(2.0))  # Krabbe's 2-fold TNF rise

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gutjoint.interfaces.web.app import MAX_POPULATION, create_app
-from gutjoint.safety import DISCLAIMER
+from gutjoint._interfaces.web.app import MAX_POPULATION, create_app
+from gutjoint._safety import DISCLAIMER
 
 ARTIFACTS = Path(os.environ.get("GUTJOINT_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
 
@@ -218,7 +218,7 @@ def test_a_request_that_conforms_to_the_schema_is_accepted():
     a rule between two fields, which the schema can only state in words (the 422 then names that rule)."""
     import re
 
-    from gutjoint.interfaces.web.app import CROSS_FIELD
+    from gutjoint._interfaces.web.app import CROSS_FIELD
 
     refused = []
     for case, response in _fuzz_api("positive", 40):
@@ -271,7 +271,7 @@ def test_simulate_with_uncertainty_returns_bands(client):
 def test_a_band_is_computed_once_for_every_server_process(client, tmp_path, monkeypatch):
     """A second process (here: this one with its own memory cleared) reads the band the first stored in the disk
     cache instead of computing it again; another scenario gets its own band."""
-    from gutjoint.interfaces.web import app as web
+    from gutjoint._interfaces.web import app as web
 
     monkeypatch.setenv("GUTJOINT_CACHE", str(tmp_path))
     web._band_folder.cache_clear()

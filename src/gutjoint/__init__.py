@@ -13,39 +13,49 @@ Educational research tool; not medical advice. The public surface::
     gutjoint.run_sensitivity(...); gutjoint.calibrate(out="fit"); gutjoint.check_calibration()
     gutjoint.simulate_ensemble("barrier-support")    # xarray Dataset over the parameter ensemble (dims draw, time)
     gutjoint.run_trial("barrier-support-joint-pain"); gutjoint.trial_power("anti-tnf-ra", [25, 50])
+    gutjoint.build_sbml(scenario="healthy"); gutjoint.export_petab("petab"); gutjoint.write_omex("m.omex", ["healthy"])
+
+Every module behind this face is private (``gutjoint._studies.population`` and the like): its names may change
+between versions; the names in ``__all__`` are the ones kept.
 """
 
 from importlib.metadata import version as _version
 
 from gutjoint._errors import GutjointError, InputError, ModelDefinitionError, ScenarioError, SolverError
-from gutjoint.biology.links import Link, load_links as links
-from gutjoint.biology.parameters import Parameter, ParameterTable, load_parameters as parameters
-from gutjoint.numerics.integrate import Tolerances
-from gutjoint.numerics.status import Status
-from gutjoint.safety import DISCLAIMER, RED_FLAGS, triage
-from gutjoint.studies.scenario import Dose, InputWindow, Scenario, load_scenario
-from gutjoint.studies.simulate import SimulationResult, simulate
+from gutjoint._biology.links import Link, load_links as links
+from gutjoint._biology.parameters import Parameter, ParameterTable, load_parameters as parameters
+from gutjoint._numerics.integrate import Tolerances
+from gutjoint._numerics.status import Status
+from gutjoint._safety import DISCLAIMER, RED_FLAGS, triage
+from gutjoint._studies.scenario import Dose, InputWindow, Scenario, load_scenario
+from gutjoint._studies.simulate import SimulationResult, simulate
 
 __version__ = _version("gutjoint")
 
 
 
 _STUDIES = {  # name -> (module, attribute); imported on first use, so `import gutjoint` stays light
-    "prepare": ("gutjoint.studies.problem", "prepare"),
-    "solve_many": ("gutjoint.studies.problem", "solve_many"),
-    "Problem": ("gutjoint.studies.problem", "Problem"),
-    "Solution": ("gutjoint.studies.problem", "Solution"),
-    "explain": ("gutjoint.studies.attribution", "explain_pain"),
-    "run_population": ("gutjoint.studies.population", "run_population"),
-    "run_sensitivity": ("gutjoint.studies.sensitivity", "run_sensitivity"),
-    "calibrate": ("gutjoint.interfaces.calibration_report", "calibrate"),
-    "check_calibration": ("gutjoint.studies.calibration", "check"),
-    "simulate_ensemble": ("gutjoint.studies.uncertainty", "simulate_ensemble"),
-    "load_ensemble": ("gutjoint.studies.uncertainty", "load_ensemble"),
-    "explain_ensemble": ("gutjoint.studies.attribution", "explain_ensemble"),
-    "run_trial": ("gutjoint.studies.trial", "run_trial"),
-    "trial_power": ("gutjoint.studies.trial", "trial_power"),
-    "plot": ("gutjoint.interfaces.figures", "plot_simulation"),
+    "prepare": ("gutjoint._studies.problem", "prepare"),
+    "solve_many": ("gutjoint._studies.problem", "solve_many"),
+    "Problem": ("gutjoint._studies.problem", "Problem"),
+    "Solution": ("gutjoint._studies.problem", "Solution"),
+    "explain": ("gutjoint._studies.attribution", "explain_pain"),
+    "run_population": ("gutjoint._studies.population", "run_population"),
+    "run_sensitivity": ("gutjoint._studies.sensitivity", "run_sensitivity"),
+    "calibrate": ("gutjoint._interfaces.calibration_report", "calibrate"),
+    "check_calibration": ("gutjoint._studies.calibration", "check"),
+    "simulate_ensemble": ("gutjoint._studies.uncertainty", "simulate_ensemble"),
+    "load_ensemble": ("gutjoint._studies.uncertainty", "load_ensemble"),
+    "explain_ensemble": ("gutjoint._studies.attribution", "explain_ensemble"),
+    "run_trial": ("gutjoint._studies.trial", "run_trial"),
+    "trial_power": ("gutjoint._studies.trial", "trial_power"),
+    "plot": ("gutjoint._interfaces.figures", "plot_simulation"),
+    "scenario_schema": ("gutjoint._studies.scenario", "json_schema"),
+    "build_sbml": ("gutjoint._interfaces.sbml", "build_sbml"),
+    "antimony_text": ("gutjoint._interfaces.sbml", "antimony_text"),
+    "export_petab": ("gutjoint._interfaces.petab_export", "export_petab"),
+    "lint_petab": ("gutjoint._interfaces.petab_export", "lint"),
+    "write_omex": ("gutjoint._interfaces.omex", "write_omex"),
 }
 
 
@@ -66,7 +76,7 @@ def __dir__() -> list[str]:
 
 def scenarios() -> dict[str, str]:
     """Built-in scenario names and their one-line descriptions."""
-    from gutjoint.studies.scenario import builtin_scenarios
+    from gutjoint._studies.scenario import builtin_scenarios
 
     return {name: load_scenario(name).description for name in builtin_scenarios()}
 
@@ -90,11 +100,15 @@ __all__ = [
     "SolverError",
     "Status",
     "Tolerances",
+    "antimony_text",
+    "build_sbml",
     "calibrate",
     "check_calibration",
     "explain",
     "explain_ensemble",
+    "export_petab",
     "links",
+    "lint_petab",
     "load_ensemble",
     "load_scenario",
     "parameters",
@@ -103,10 +117,12 @@ __all__ = [
     "run_population",
     "run_sensitivity",
     "run_trial",
+    "scenario_schema",
     "scenarios",
     "simulate",
     "simulate_ensemble",
     "solve_many",
     "triage",
     "trial_power",
+    "write_omex",
 ]

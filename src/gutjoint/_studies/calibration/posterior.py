@@ -1,0 +1,692 @@
+"""Bayesian calibration: the posterior of the fitted blocks, sampled with emcee, and the parameter ensemble
+that every prediction's band is drawn from.
+
+Likelihood: the blocks' standardised residuals (each target's own error model: log-normal cytokines, normal
+temperature, the 2-SD threshold band, the L:M probes; see :mod:`gutjoint._studies.calibration.fit`) give
+``log L = -sum(r**2) / 2``.
+
+Priors, from the parameter table (each rule is applied by :func:`prior_of`):
+
+- a parameter fitted here: log-uniform over its plausible range (the range is the literature's span; nothing
+  narrower is known before the fit); uniform where the range starts at 0 (a fraction, or a gain that may
+  vanish: a log-uniform prior there would put half its mass below a thousandth of the range). The nuisance levels of the gluten-free-diet condition: log-uniform over
+  ``fit.NUISANCE_RANGES`` (with 1e-6 for a lower end of 0).
+- a value read from a source (human measurement, published model, derived): log-normal around the value with
+  the plausible range as +-2 SD in the log (a normal for a range that includes 0), truncated to the range.
+- an ``assumed`` value: the same log-normal (or normal) around the assumed value, the range as +-2 SD. These are
+  *prior-only*: no data here update them, so their spread is what the bands show about the assumptions.
+  (Log-uniform priors over the whole ranges were tried first: 96% of such draws put a healthy person at rest
+  above NRS 2, because the joint's cytokine feedback runs away in much of the box; centred priors keep the
+  modeller's guess as the most likely value.)
+- every draw must give the healthy scenario a plausible resting state (:data:`HEALTHY_REST`); prior values are
+  redrawn until it does.
+- definitions (traits, switches, reference levels) are not uncertain: traits are set by the scenario, and the two
+  attribution references are recomputed for every draw from its own healthy resting state.
+
+Sampling (emcee's ensemble samplers, Foreman-Mackey et al. 2013, PASP 125:306: differential evolution with
+snooker updates by default, ter Braak 2006 and ter Braak & Vrugt 2008, or the affine-invariant stretch move of
+Goodman & Weare 2010, Comm App Math Comp Sci 5:65; walkers start drawn from the prior) runs block by block: the barrier block (L:M probes) and the innate block (the LPS
+challenge), each conditional on the table's values of everything else; the two share no targets. The cohort
+block (CRP distribution, 300 ms a likelihood) and the one-parameter fits (``lps_per_fat``: recomputed from each
+draw, as the fit does; ``reactive_seeding``) are not sampled: ``lps_per_fat`` follows each draw, the others stay at
+their fitted values and are marked ``held``. Chains are stored with emcee's HDF5 backend, so an interrupted run
+resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from gutjoint._biology.parameters import load_parameters
+from gutjoint._studies.calibration import fit
+
+SAMPLED = ("barrier", "innate")
+"""The blocks whose posterior is sampled."""
+HELD = ("crp_max", "il6_per_metabolic", "il6_per_synovitis", "reactive_seeding")
+"""Fitted parameters kept at their fitted values in the ensemble (their likelihood is a cohort, or a fit of its
+own; see the module docstring)."""
+DERIVED_PER_DRAW = ("lps_per_fat", "reference_joint_cytokines", "reference_autoreactivity")
+ENSEMBLE_FILE = "ensemble.parquet"
+PROVENANCE_FILE = "ensemble.json"
+
+
+def _block(name: str) -> fit.Block:
+    return next(b for b in fit.BLOCKS if b.name == name)
+
+
+def _flat(block: fit.Block) -> np.ndarray:
+    """Which of a block's parameters are on the ``lin`` scale (a range from 0: a fraction, or a gain that may
+    vanish): their prior is uniform on the natural scale, not log-uniform."""
+    return np.array([fit.scale_of(n) == "lin" for n in block.parameters])
+
+
+def log_probability(x: np.ndarray, block_name: str, lo: np.ndarray, hi: np.ndarray) -> float:
+    """Log posterior (up to a constant) of a block at log-parameters ``x``: the prior of :func:`prior_of`
+    (log-uniform, or uniform on the natural scale for a range from 0: the Jacobian ``sum(x)`` of those
+    coordinates), standardised residuals as the likelihood."""
+    if np.any(x <= lo) or np.any(x >= hi):
+        return -np.inf
+    block = _block(block_name)
+    r = block.residuals(dict(zip(block.parameters, np.exp(x))))
+    value = -0.5 * float(np.sum(r**2)) + float(np.sum(x[_flat(block)]))
+    return value if math.isfinite(value) else -np.inf
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A block's stored chain: log-parameters ``(step, walker, parameter)`` and log posteriors."""
+
+    block: str
+    parameters: tuple[str, ...]
+    samples: np.ndarray
+    log_prob: np.ndarray
+    acceptance: float
+    seconds: float
+
+    def posterior(self, burn: float = 0.5) -> np.ndarray:
+        """Log-parameters after the first ``burn`` share of steps, walkers as chains: (chain, draw, parameter)."""
+        start = int(self.samples.shape[0] * burn)
+        return np.swapaxes(self.samples[start:], 0, 1)
+
+
+def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None = None, seed: int = 1,
+                 seconds: float | None = None, moves=None, progress=None, start_from: str = "prior") -> Chain:
+    """Run (or resume) emcee on one block until ``steps`` steps are stored or ``seconds`` have passed; the
+    chain is kept in the HDF5 file ``path`` under the block's name. A new chain's walkers start drawn from the
+    prior (``start_from="prior"``: spread over what the data leave open, so an unidentifiable parameter needs
+    no burn-in to spread) or in a 1e-3 ball around the fitted values (``"fit"``)."""
+    import emcee
+
+    block = _block(block_name)
+    lo, hi = fit._bounds(block.parameters)
+    ndim = len(block.parameters)
+    walkers = walkers or 2 * ndim + 2
+    backend = emcee.backends.HDFBackend(str(path), name=block_name)
+    done = backend.iteration if Path(path).exists() and block_name in _groups(path) else 0
+    if done == 0:
+        backend.reset(walkers, ndim)
+        rng = np.random.default_rng([seed, ndim])
+        if start_from == "prior":
+            flat = _flat(block)
+            u = rng.uniform(size=(walkers, ndim))
+            start = np.where(flat, np.log(np.exp(lo) + u * (np.exp(hi) - np.exp(lo))), lo + u * (hi - lo))
+            start = np.clip(start, lo + 1e-9, hi - 1e-9)
+        else:
+            centre = np.clip(fit._current(block.parameters, {}), lo + 1e-6, hi - 1e-6)
+            start = np.clip(centre + 1e-3 * rng.standard_normal((walkers, ndim)), lo + 1e-9, hi - 1e-9)
+    else:
+        start = backend.get_last_sample()  # resume from the stored walkers
+    sampler = emcee.EnsembleSampler(walkers, ndim, log_probability, args=(block_name, lo, hi), backend=backend,
+                                    moves=moves)
+    sampler.random_state = np.random.RandomState(seed + done).get_state()  # a resumed run continues reproducibly
+    t0 = time.perf_counter()
+    for k, _ in enumerate(sampler.sample(start, iterations=max(0, steps - done), store=True)
+                          if steps > done else ()):
+        if progress:
+            progress(done + k + 1, steps)
+        if seconds is not None and time.perf_counter() - t0 > seconds:
+            break
+    return read_chain(path, block_name, seconds=time.perf_counter() - t0)
+
+
+def _groups(path) -> set[str]:
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        return set(handle.keys())
+
+
+def read_chain(path, block_name: str, seconds: float = float("nan")) -> Chain:
+    import emcee
+
+    backend = emcee.backends.HDFBackend(str(path), name=block_name, read_only=True)
+    return Chain(block_name, _block(block_name).parameters, backend.get_chain(), backend.get_log_prob(),
+                 float(np.mean(backend.accepted / max(backend.iteration, 1))), seconds)
+
+
+def diagnostics(chain: Chain, burn: float = 0.5) -> dict[str, dict[str, float]]:
+    """ArviZ's rank-normalised split R-hat and bulk effective sample size of each parameter (walkers as
+    chains), after the burn-in; and emcee's integrated autocorrelation time in steps."""
+    import arviz as az
+    import emcee
+
+    post = chain.posterior(burn)
+    data = az.convert_to_inference_data({name: post[:, :, i] for i, name in enumerate(chain.parameters)})
+    rhat, ess = az.rhat(data), az.ess(data)
+    tau = emcee.autocorr.integrated_time(np.swapaxes(post, 0, 1), quiet=True)
+    return {name: {"r_hat": float(rhat[name]), "ess_bulk": float(ess[name]), "tau_steps": float(tau[i])}
+            for i, name in enumerate(chain.parameters)}
+
+
+# --- priors -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Prior:
+    """A parameter's prior: ``kind`` is ``log-uniform``, ``uniform``, ``log-normal`` or ``normal`` (the last two
+    truncated to [low, high]); ``basis`` says why (``fitted``, ``prior-only`` for an assumed value, ``source``)."""
+
+    kind: str
+    low: float
+    high: float
+    centre: float
+    basis: str
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        lo, hi = self.low, self.high
+        if self.kind == "log-uniform":
+            return np.exp(rng.uniform(math.log(lo), math.log(hi), n))
+        if self.kind == "uniform":
+            return rng.uniform(lo, hi, n)
+        log = self.kind == "log-normal"
+        a, b, c = (math.log(lo), math.log(hi), math.log(self.centre)) if log else (lo, hi, self.centre)
+        sd = (b - a) / 4.0
+        out = np.empty(0)
+        while out.size < n:  # truncation by rejection (the range is +-2 SD, so ~95% are kept)
+            x = rng.normal(c, sd, 2 * n)
+            out = np.concatenate([out, x[(x >= a) & (x <= b)]])
+        out = out[:n]
+        return np.exp(out) if log else out
+
+
+def prior_of(name: str) -> Prior | None:
+    """The prior of a parameter by the rules in the module docstring (None: not uncertain)."""
+    rec = load_parameters()[name]
+    if rec.value_grade == "definition" or rec.low == rec.high:
+        return None
+    log = rec.scale == "log"
+    if rec.estimated:  # as sampled (log_probability): log-uniform, or uniform on the lin scale
+        return Prior("log-uniform" if log else "uniform", max(rec.low, 1e-6), rec.high, rec.value, "fitted")
+    return Prior("log-normal" if log and rec.value > 0 else "normal", rec.low, rec.high, rec.value,
+                 "prior-only" if rec.source_kind == "assumed" else "source")
+
+
+# --- the ensemble ------------------------------------------------------------------------------------------------
+
+def ensemble_path(name: str = ENSEMBLE_FILE) -> Path:
+    return Path(str(resources.files("gutjoint.data").joinpath(name)))
+
+
+HEALTHY_REST = {"pain_nrs": (0.0, 2.0), "crp_mg_l": (0.2, 3.0), "lm_ratio": (0.005, 0.05)}
+"""What a parameter set must give the healthy scenario at rest to enter the ensemble: little pain (NRS < 2, the
+'low pain' band of the population phenotypes; assumed), CRP at most 3 mg/L (the cut of the adult CRP targets,
+data/calibration/population_targets.csv; a healthy person sits below it) and a normal lactulose:mannitol ratio
+(the lower limit 0.005 of ``population.LM_PLAUSIBLE``, Hirsch 1997; the upper 0.05 assumed). This is the
+plausibility step of Allen, Rieger & Musante 2016 (CPT Pharmacometrics Syst Pharmacol 5:140) applied to the
+prior-only draws."""
+MAX_ROUNDS = 40
+
+
+def _plausible(sets: list[dict[str, float]]) -> np.ndarray:
+    from gutjoint._studies.problem import prepare_many
+
+    problems = prepare_many(["healthy"] * len(sets), sets)
+    ok = np.zeros(len(sets), dtype=bool)
+    for i, problem in enumerate(problems):
+        if problem.rest.ok:
+            rest = problem.resting_outputs()
+            ok[i] = all(lo <= rest[k] <= hi for k, (lo, hi) in HEALTHY_REST.items())
+    return ok
+
+
+def share_of(burn: float | dict[str, float], block: str) -> float:
+    """The burn-in share of ``block``: one share for every block, or one per block."""
+    return float(burn[block] if isinstance(burn, dict) else burn)
+
+
+def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 2026,
+                   burn: float | dict[str, float] = 0.5, condition: bool = True, workers: int = 1):
+    """``draws`` parameter sets: the sampled blocks' posterior (thinned evenly over walkers and steps), every
+    other uncertain parameter from its prior, redrawn until the healthy resting state is plausible
+    (:data:`HEALTHY_REST`), and ``lps_per_fat`` and the attribution references recomputed for each set.
+
+    With ``condition``, the prior-drawn parameters that act in the sampled blocks' data
+    (:func:`acting_parameters`) are then conditioned on those data, draw by draw (:func:`condition_draw`, on
+    ``workers`` processes), and marked ``conditioned``. Drawn from their priors alone, they raised the blocks'
+    misfit from about 40-110 to 150-3,000 (the LPS challenge met by 5% of single draws). A conditioned draw must
+    pass the healthy window too; one that leaves it is drawn again from the priors.
+
+    Returns a DataFrame (one row per draw), the per-parameter basis, and a summary of the prior draws'
+    acceptance and the conditioning."""
+    import pandas as pd
+
+    table = load_parameters()
+    rng = np.random.default_rng(seed)
+    posterior: dict[str, np.ndarray] = {}
+    basis: dict[str, str] = {}
+    for block_name, chain in chains.items():
+        post = chain.posterior(share_of(burn, block_name)).reshape(-1, len(chain.parameters))
+        pick = np.linspace(0, len(post) - 1, draws).round().astype(int)
+        for i, name in enumerate(chain.parameters):  # parameters, and the calibration conditions' levels
+            posterior[name] = np.exp(post[pick, i])
+            basis[name] = f"posterior ({block_name} block)" + ("" if name in table else ", calibration condition")
+    priors = {}
+    for name in table.names:
+        if name in posterior or name in DERIVED_PER_DRAW:
+            continue
+        prior = prior_of(name)
+        if name in HELD:
+            basis[name] = "held at the fit"
+        elif prior is not None and prior.basis != "fitted":
+            priors[name] = prior
+            basis[name] = prior.basis
+    rows: list[dict[str, float] | None] = [None] * draws
+    pending, tried, plausible_priors = list(range(draws)), 0, 0
+    scales = acting_parameters(priors) if condition else {}
+    rates, redrawn = [], 0
+    with _condition_pool(workers if scales else 1) as pool:
+        for attempt in range(MAX_ROUNDS):
+            if not pending:
+                break
+            candidates = [{**{k: float(v[i]) for k, v in posterior.items()},
+                           **{k: float(p.draw(rng, 1)[0]) for k, p in priors.items()}} for i in pending]
+            tried += len(candidates)
+            keep = _plausible([{k: v for k, v in c.items() if k in table} for c in candidates])
+            accepted = [(i, c) for i, c, ok in zip(pending, candidates, keep) if ok]
+            plausible_priors += len(accepted)
+            if scales and accepted:
+                # conditioning may move a draw out of the healthy window: checked again, and redrawn if so
+                jobs = [(c, priors, scales, [seed, i, attempt]) for i, c in accepted]
+                done = list(pool.map(_condition_one, jobs, chunksize=8)) if pool else [_condition_one(j) for j in jobs]
+                rates += [rate for _, rate in done]
+                again = _plausible([{k: v for k, v in c.items() if k in table} for c, _ in done])
+                redrawn += int((~again).sum())
+                accepted = [(i, c) for (i, _), (c, _), ok in zip(accepted, done, again) if ok]
+            for i, candidate in accepted:
+                rows[i] = candidate
+            pending = [i for i in pending if rows[i] is None]
+    if pending:
+        raise RuntimeError(f"{len(pending)} of {draws} draws found no plausible prior values in {MAX_ROUNDS} rounds")
+    summary = {"prior_draw_acceptance": plausible_priors / tried}
+    if scales:
+        summary["conditioning"] = {
+            "parameters": {k: round(v, 4) for k, v in scales.items()}, "steps": CONDITION_STEPS,
+            "acceptance": float(np.mean(rates)), "redrawn": redrawn,
+            "rule": f"median |change| of the blocks' misfit > {ACTING_THRESHOLD:g} at the fitted value "
+                    f"{', '.join(f'{k:+g}' for k in ACTING_PROBES)} prior SDs; scales: the SD each leaves in its "
+                    "prior's coordinate"}
+        for name in scales:
+            basis[name] = f"conditioned on the calibration data ({priors[name].basis} prior)"
+    frame = pd.DataFrame(rows)
+    derived = [_derived({k: v for k, v in row.items() if k in table}) for row in rows]
+    for name in DERIVED_PER_DRAW:
+        frame[name] = [d.get(name, np.nan) for d in derived]
+        basis[name] = "recomputed per draw"
+    frame.insert(0, "draw", np.arange(draws))
+    return frame, basis, summary
+
+
+def _condition_one(args):
+    draw, priors, scales, seed = args
+    return condition_draw(draw, priors, scales, seed)
+
+
+def _condition_pool(workers: int):
+    import contextlib
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers) if workers > 1 else contextlib.nullcontext()
+
+
+ACTING_THRESHOLD = 1.0
+"""A parameter drawn from its prior *acts in* a sampled block's data when moving it across its prior, with
+everything else at the fitted values, changes the blocks' sum of squared standardised residuals by more than this
+(median over the :data:`ACTING_PROBES`): a likelihood ratio beyond exp(-1/2)."""
+ACTING_PROBES = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+"""Where a parameter is probed: its fitted value plus these multiples of its prior's SD, in the prior's coordinate
+(clipped to the range). Fixed points, so the same parameters are found every time."""
+CONDITION_STEPS = 40
+"""Metropolis steps that condition one draw's acting parameters on the calibration data."""
+
+
+def _transform(prior: Prior, value):
+    """The coordinate a prior is normal in (log for a log-normal), and its centre and SD there."""
+    log = prior.kind == "log-normal"
+    z = np.log(value) if log else value
+    a, b, c = (math.log(prior.low), math.log(prior.high), math.log(prior.centre)) if log else (
+        prior.low, prior.high, prior.centre)
+    return z, a, b, c, (b - a) / 4.0
+
+
+def _misfit(values: dict[str, float]) -> float:
+    """The sampled blocks' summed squared standardised residuals under ``values``; inf where an experiment has
+    no resting state or its run fails. Each block gets its own copy, with only its own calibration-condition levels
+    (an ensemble row carries the barrier block's)."""
+    total = 0.0
+    for name in SAMPLED:
+        block = _block(name)
+        own = {k: v for k, v in values.items() if k not in fit.NUISANCE_RANGES or k in block.parameters}
+        try:
+            r = block.residuals(own)
+        except (TypeError, ValueError, FloatingPointError, ZeroDivisionError):  # no resting state in an experiment
+            return math.inf
+        total += float(np.sum(np.square(r)))
+    return total if math.isfinite(total) else math.inf
+
+
+def acting_parameters(priors: dict[str, Prior]) -> dict[str, float]:
+    """The prior-drawn parameters that act in the sampled blocks' data (:data:`ACTING_THRESHOLD`, probed at
+    :data:`ACTING_PROBES`), each with the SD, in its prior's coordinate, that the data leave it around the fitted
+    values: estimated from the same probes as a quadratic misfit, ``|dz| / sqrt(d misfit)``, and capped at the
+    prior's SD. Everything else at the table's (fitted) values."""
+    table = load_parameters()
+    base = _misfit({})
+    acting = {}
+    for name, prior in priors.items():
+        z0, lo, hi, _, sd = _transform(prior, table[name].value)
+        z = np.clip(z0 + sd * np.array(ACTING_PROBES), lo, hi)
+        values = np.exp(z) if prior.kind == "log-normal" else z
+        change = np.array([_misfit({name: float(v)}) - base for v in values])
+        if np.median(np.abs(change)) <= ACTING_THRESHOLD:
+            continue
+        rises = np.isfinite(change) & (change > 0)  # a probe without a resting state says nothing about the width
+        widths = np.abs(z - z0)[rises] / np.sqrt(change[rises])
+        acting[name] = float(min(sd, np.median(widths))) if widths.size else sd
+    return acting
+
+
+def condition_draw(draw: dict[str, float], priors: dict[str, Prior], scales: dict[str, float], seed: int,
+                   steps: int = CONDITION_STEPS) -> tuple[dict[str, float], float]:
+    """Condition one ensemble draw's acting parameters on the calibration data, given its sampled blocks' values:
+    random-walk Metropolis on ``p(data | draw) * prior`` over the parameters in ``scales`` (proposal SD
+    ``2.38 / sqrt(d)`` times each one's scale, Gelman, Roberts & Gilks 1996), from the table's values, where the
+    blocks were sampled. Returns the draw with the final values, and the acceptance rate."""
+    if not scales:
+        return dict(draw), 0.0
+    rng = np.random.default_rng([seed, 5])
+    table = load_parameters()
+    names = list(scales)
+    forms = [_transform(priors[n], table[n].value) for n in names]
+    z = np.array([f[0] for f in forms])
+    lo, hi, centre, sd = (np.array([f[k] for f in forms]) for k in (1, 2, 3, 4))
+    logs = np.array([priors[n].kind == "log-normal" for n in names])
+    step = 2.38 / math.sqrt(len(names)) * np.array([scales[n] for n in names])
+
+    def values_at(zz):
+        return {**draw, **dict(zip(names, np.where(logs, np.exp(zz), zz).tolist()))}
+
+    def log_target(zz):
+        if np.any(zz < lo) or np.any(zz > hi):
+            return -math.inf
+        return -0.5 * _misfit(values_at(zz)) - 0.5 * float(np.sum(((zz - centre) / sd) ** 2))
+
+    current, accepted = log_target(z), 0
+    for _ in range(steps):
+        proposal = z + step * rng.standard_normal(z.size)
+        value = log_target(proposal)
+        if math.log(rng.uniform()) < value - current:
+            z, current, accepted = proposal, value, accepted + 1
+    return values_at(z), accepted / steps
+
+
+def _derived(values: dict[str, float]) -> dict[str, float]:
+    """``lps_per_fat`` (the meal fit) and the attribution references under one draw's values (NaN where the
+    draw has no healthy resting state)."""
+    try:
+        meal = fit.fit_meal(values)
+        refs = fit.references({**values, **meal})
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return {}
+    return {**meal, **refs}
+
+
+def write_ensemble(frame, basis: dict[str, str], provenance: dict, folder: Path | None = None) -> Path:
+    """The ensemble (Parquet) and its provenance (JSON) in ``folder`` (default: the package data)."""
+    from gutjoint._files import atomic_write
+
+    folder = Path(folder) if folder is not None else ensemble_path().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / ENSEMBLE_FILE, lambda tmp: frame.to_parquet(tmp, index=False), field="out")
+    atomic_write(folder / PROVENANCE_FILE, lambda tmp: tmp.write_text(json.dumps({**provenance, "basis": basis},
+                                                                                  indent=1)), field="out")
+    from gutjoint._studies.uncertainty import _load
+
+    _load.cache_clear()  # a later load_ensemble in this process reads what was just written
+    return folder / ENSEMBLE_FILE
+
+
+# --- posterior predictive checks ----------------------------------------------------------------------------------
+
+def residual_labels() -> dict[str, list[str]]:
+    """The dataset each entry of a block's residual vector belongs to."""
+    from gutjoint._studies.calibration import data
+
+    n, m = len(data.janum_cytokines()), len(data.janum_temperature())
+    innate = [f"Janum 2016 {k} after 2 ng/kg" for k in ("TNF", "IL-6", "IL-8", "IL-10") for _ in range(n)]
+    innate += ["Janum 2016 temperature"] * m + ["Janum 2016 pressure-pain threshold"] * (len(data.janum_pain_threshold()) - 1)
+    innate += ["endotoxin tolerance (TNF, IL-6)"] * 2 + ["Dillingh 2014 0.5 ng/kg (TNF, IL-6, IL-8)"] * len(fit.LOW_DOSE)
+    barrier = ["alcohol cessation, L:M excess at day 14 (hinge)", "gluten-free diet L:R, week 1",
+               "gluten-free diet L:R, month 2", "gluten-free diet L:M normal at 1 year (hinge)",
+               "gluten-free diet rhamnose, month 3", "gluten-free diet lactulose, month 12",
+               "Zhou 2019 barrier support, L:M at week 8"]
+    return {"innate": innate, "barrier": barrier, "validation": [p[0] for p in VALIDATION_POINTS]}
+
+
+VALIDATION_POINTS = (
+    # dataset, point, data, SD, unit; the SD is the target's stated tolerance taken as 2 SD (as for C7 and N1)
+    ("Krabbe 2005 0.2 ng/kg (V1)", "TNF peak fold (log)", math.log(2.0), math.log(2.0) / 2),
+    ("Krabbe 2005 0.2 ng/kg (V1)", "IL-6 peak fold (log)", math.log(7.0), math.log(2.0) / 2),
+    ("Krabbe 2005 0.2 ng/kg (V1)", "TNF peak time, h", 3.0, 0.5),
+    ("Krabbe 2005 0.2 ng/kg (V1)", "IL-6 peak time, h", 3.0, 0.5),
+    ("Krabbe 2005 0.2 ng/kg (V1)", "fever, degC", 0.0, 0.15),
+    ("peak times after 4 ng/kg (V2)", "TNF peak time, h", 1.75, 0.375),
+    ("peak times after 4 ng/kg (V2)", "IL-6 peak time, h", 3.0, 0.375),
+    ("peak times after 4 ng/kg (V2)", "IL-10 peak time, h", 3.0, 0.375),
+    ("peak times after 4 ng/kg (V2)", "temperature peak time, h", 4.0, 0.375),
+    ("Elliott 1993 CRP under anti-TNF (V3)", "CRP fall by week 6", 0.80, 0.075),
+)
+"""The held-out validation datasets as points with an error model, for their posterior predictive check. Data
+from ``endotoxemia_other_studies.csv`` (Krabbe 2005: x2 and x7 at 3 h, no fever; Fijen 2000, Shannon 2007 and
+Pernerstorfer 1999: TNF at 1.5-2 h, IL-6 and IL-10 at 3 h, temperature at 4 h; Elliott 1993: median CRP 39.5 -> 8
+mg/L). None reports a spread for these numbers, so each SD is its target's tolerance (targets.py) taken as 2 SD:
+a factor 2 for Krabbe's folds, +-1 h for its peak times, 0.3 degC for 'no fever', about 0.75 h for the peak times
+after 4 ng/kg, and 65-95% for the CRP fall."""
+
+
+def validation_residuals(params: dict[str, float]) -> np.ndarray:
+    """Standardised residuals (model - data) / SD of :data:`VALIDATION_POINTS` under ``params``."""
+    from gutjoint._studies.calibration import experiments
+    from gutjoint._studies.calibration.targets import Evaluation
+
+    ev = Evaluation(dict(params))
+    low = ev.bolus_of(0.2).frame
+    (tnf, tnf_h), (il6, il6_h) = experiments.peak(low, "tnf_pg_ml"), experiments.peak(low, "il6_pg_ml")
+    fever = float(low["temperature_c"].max() - low["temperature_c"].iloc[0])
+    high = ev.bolus_of(4.0).frame
+    times = [experiments.peak(high, column)[1] for column in ("tnf_pg_ml", "il6_pg_ml", "il10_pg_ml", "temperature_c")]
+    ra = ev.anti_tnf_in_ra
+    fall = 1 - ra.loc[72.0, "crp_mg_l"] / ra.loc[29.75, "crp_mg_l"]
+    model = np.array([math.log(max(tnf, 1e-6)), math.log(max(il6, 1e-6)), tnf_h, il6_h, fever, *times, fall], float)
+    data_ = np.array([p[2] for p in VALIDATION_POINTS])
+    sd = np.array([p[3] for p in VALIDATION_POINTS])
+    out = (model - data_) / sd
+    return np.where(np.isfinite(out), out, fit.FAILED)
+
+
+def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: float = 0.90) -> list[dict]:
+    """Posterior predictive check of every calibration data point with a measurement error model, and of the
+    held-out validation datasets (:data:`VALIDATION_POINTS`, block ``validation``): the share of points inside the
+    central ``level`` band of the predictive distribution (model under each draw plus the point's own measurement
+    noise, drawn once per draw). Residuals are standardised (model - data) / SD, so a point is covered when 0 lies
+    inside the band of ``r + noise``. The validation block draws its noise after the others, so adding it left
+    the calibration blocks' coverage as it was."""
+    rng = np.random.default_rng(seed)
+    labels = residual_labels()
+    sets = ensemble.parameter_sets()[:draws]
+    conditions = [{k: float(v) for k, v in row.items() if k in fit.NUISANCE_RANGES}
+                  for row in ensemble.values.iloc[:draws].to_dict("records")]
+    residuals = {"innate": [], "barrier": [], "validation": []}
+    sizes = {block: len(names) for block, names in labels.items()}
+    for values, levels in zip(sets, conditions):
+        for block, run in (("innate", lambda: fit.innate_residuals(dict(values))),
+                           ("barrier", lambda: fit.barrier_residuals({**values, **levels})),
+                           ("validation", lambda: validation_residuals(values))):
+            try:
+                residuals[block].append(run())
+            except (TypeError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
+                residuals[block].append(np.full(sizes[block], fit.FAILED))
+    tail = (1 - level) / 2
+    rows = []
+    for block, names in labels.items():
+        R = np.array(residuals[block])
+        ok = (np.abs(R) < fit.FAILED).all(axis=1)
+        predictive = R[ok] + rng.standard_normal(R[ok].shape)
+        lo, hi = np.quantile(predictive, [tail, 1 - tail], axis=0)
+        covered = (lo <= 0) & (0 <= hi)
+        for dataset in dict.fromkeys(names):
+            idx = [i for i, name in enumerate(names) if name == dataset]
+            rows.append({"block": block, "dataset": dataset, "points": len(idx),
+                         "covered": int(covered[idx].sum()), "coverage": float(covered[idx].mean()),
+                         "draws": int(ok.sum())})
+    return rows
+
+
+def target_pass_rates(ensemble, *, draws: int = 60) -> list[dict]:
+    """For every calibration and validation target, the share of ensemble draws under which the model meets it
+    (the held-out validation targets were never fitted: this is their predictive check). A draw under which some
+    experiment has no resting state is left out of every rate and counted in ``draws_without_rest``."""
+    from gutjoint._studies.calibration.targets import check
+
+    sets = ensemble.parameter_sets()[:draws]
+    conditions = [{k: float(v) for k, v in row.items() if k in fit.NUISANCE_RANGES}
+                  for row in ensemble.values.iloc[:draws].to_dict("records")]
+    tallies: dict[str, dict] = {}
+    unsettled = 0
+    for values, levels in zip(sets, conditions):
+        try:
+            outcomes = check(values, {**_shipped_conditions(), **levels})
+        except (TypeError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
+            unsettled += 1
+            continue
+        for target, outcome in outcomes:
+            row = tallies.setdefault(target.id, {"target": target.id, "group": target.group, "passed": 0,
+                                                 "evaluated": 0, "what": target.what})
+            if outcome.passed is not None:
+                row["evaluated"] += 1
+                row["passed"] += int(bool(outcome.passed))
+    return [{**row, "pass_rate": row["passed"] / row["evaluated"] if row["evaluated"] else None,
+             "draws_without_rest": unsettled} for row in tallies.values()]
+
+
+def _shipped_conditions() -> dict[str, float]:
+    from gutjoint._studies.calibration.conditions import load_conditions
+
+    return dict(load_conditions())
+
+
+# --- the whole run: `gutjoint calibrate --sample` -------------------------------------------------------------------
+
+def data_digest() -> str:
+    """SHA-256 of the calibration data tables (their rows, not their comments) and of what the chains read from
+    the parameter table: each parameter's name, value, range, scale and estimate (a new column, a comment or a
+    reworded source leaves it)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    folder = resources.files("gutjoint.data.calibration")
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".csv"):
+            rows = [line for line in item.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+            digest.update("\n".join(rows).encode())
+    for rec in load_parameters().records:
+        digest.update(f"{rec.name},{rec.value!r},{rec.low!r},{rec.high!r},{rec.scale},{rec.estimate}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+MOVES = {"stretch": "the affine-invariant stretch move (a = 2; Goodman & Weare 2010)",
+         "de-snooker": "differential evolution (ter Braak 2006) 80% with snooker updates (ter Braak & Vrugt 2008) "
+                       "20%"}
+"""emcee moves by name; benchmarks/bench_sampler.py compares them on the innate block."""
+
+
+def _moves(name: str):
+    import emcee
+
+    if name == "stretch":
+        return None
+    return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+
+
+def _sample_to_file(args) -> Chain:
+    block_name, folder, steps, seconds, seed, moves = args
+    counter = Path(folder) / f"progress_{block_name}.txt"
+
+    def tick(k, n):
+        if k % 10 == 0 or k == n:
+            counter.write_text(f"{k} {n}")
+
+    return sample_block(block_name, Path(folder) / f"chain_{block_name}.h5", steps=steps, seconds=seconds,
+                        seed=seed, progress=tick, moves=_moves(moves))
+
+
+def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, draws: int = 500, seed: int = 1,
+                     workers: int = 2, write: bool = False, progress=None, moves: str = "de-snooker",
+                     burn: float | dict[str, float] = 0.5, history: str = "") -> dict:
+    """Sample every block in :data:`SAMPLED` (one worker each; an interrupted run resumes from its HDF5 chains in
+    ``out``), check the chains, build the ensemble and write it with its provenance into ``out`` (and, with
+    ``write``, into the package data). ``progress(done, total)`` is called about once a second. ``moves``: a
+    name in :data:`MOVES`; ``burn``: the share of each chain's steps discarded (one for all, or per block);
+    ``history``: how earlier runs that the chains resume from were made (kept in the provenance)."""
+    import datetime
+    import importlib.metadata
+    from concurrent.futures import ProcessPoolExecutor
+
+    from gutjoint._errors import OptionError
+
+    if steps < 100:
+        raise OptionError("calibrate", "steps", steps, "at least 100 (half are discarded as burn-in)")
+    if not 10 <= draws <= 5000:
+        raise OptionError("calibrate", "draws", draws, "10 to 5000")
+    if moves not in MOVES:
+        raise OptionError("calibrate", "moves", moves, ", ".join(MOVES))
+    for name in SAMPLED:
+        if not 0.0 <= share_of(burn, name) < 0.95:
+            raise OptionError("calibrate", "burn", burn, "a share of the steps in [0, 0.95)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(name, str(out), steps, seconds, seed, moves) for name in SAMPLED]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        futures = [pool.submit(_sample_to_file, job) for job in jobs]
+        while not all(f.done() for f in futures):
+            time.sleep(1.0)
+            if progress:
+                progress(_progress(out), steps * len(jobs))
+        chains = {job[0]: f.result() for job, f in zip(jobs, futures)}
+    elapsed = time.perf_counter() - t0
+    checks = {name: diagnostics(chain, share_of(burn, name)) for name, chain in chains.items()}
+    frame, basis, built = build_ensemble(chains, draws=draws, seed=seed, burn=burn, workers=workers)
+    provenance = {
+        "created": datetime.date.today().isoformat(),
+        "data_sha256": data_digest(),
+        "sampler": f"emcee {importlib.metadata.version('emcee')} EnsembleSampler, {MOVES[moves]}"
+                   + (f"; resumed from: {history}" if history else ""),
+        "blocks": {name: {"parameters": list(chain.parameters), "walkers": int(chain.samples.shape[1]),
+                          "steps": int(chain.samples.shape[0]),
+                          "burn_in": f"first {share_of(burn, name):.0%} of the steps",
+                          "acceptance": chain.acceptance, "seconds": chain.seconds,
+                          "diagnostics": checks[name]} for name, chain in chains.items()},
+        "draws": draws, "thinning": "evenly spaced over the post-burn-in draws of all walkers",
+        **built, "healthy_rest_window": HEALTHY_REST, "held": list(HELD),
+        "seed": seed, "wall_seconds": elapsed,
+    }
+    write_ensemble(frame, basis, provenance, out)
+    if write:
+        write_ensemble(frame, basis, provenance)
+    return provenance
+
+
+def _progress(out: Path) -> int:
+    done = 0
+    for name in SAMPLED:
+        try:
+            done += int((out / f"progress_{name}.txt").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return done
