@@ -94,13 +94,13 @@ def simulate(
         plot_simulation(result, plot, band)
     status = "ok" if result.ok else (f"FAILED ({result.status.code}: {result.message}; advice: {result.status.advice}"
                                      f"{SOLVER_OPTIONS.get(result.status.code, '')})")
-    console.print(f"{printable(result.scenario.name)}: {len(result.frame)} rows -> {printable(out)}"
+    console.print(f"{printable(result.scenario.name)}: {len(result)} rows -> {printable(out)}"
                   + (f", figure -> {printable(plot)}" if plot else "") + f"; solver {status}", soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
-    last = result.frame.iloc[-1]
-    console.print(f"day {last.time_days:g}: pain {last.pain_nrs:.2f}/10, CRP {last.crp_mg_l:.2f} mg/L, "
-                  f"L:M {last.lm_ratio:.3f}, cartilage {last.cartilage:.3f}")
+    last = {name: float(result[name][-1]) for name in ("time_days", "pain_nrs", "crp_mg_l", "lm_ratio", "cartilage")}
+    console.print(f"day {last['time_days']:g}: pain {last['pain_nrs']:.2f}/10, CRP {last['crp_mg_l']:.2f} mg/L, "
+                  f"L:M {last['lm_ratio']:.3f}, cartilage {last['cartilage']:.3f}")
     if band is not None:
         _print_band(dataset, members, band)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import numpy as np
 
 from gutjoint._biology import species
 from gutjoint._numerics.integrate import Tolerances
@@ -14,27 +16,42 @@ from gutjoint._numerics.steady import SteadyState
 from gutjoint._studies.problem import DEFAULT_TOLERANCES, Solution, prepare, prepare_many, solve_many
 from gutjoint._studies.scenario import Scenario
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """One subject's trajectory: ``frame`` holds the pinned output columns, then extra columns."""
+    """One subject's trajectory: ``frame`` holds the pinned output columns, then extra columns; ``result[name]``
+    gives one column as an array (without building the DataFrame)."""
 
     scenario: Scenario
-    frame: pd.DataFrame
     status: Status
     message: str
     rest: SteadyState
     units: dict[str, str]
+    solution: Solution = field(repr=False)
 
     @property
     def ok(self) -> bool:
         return self.status.ok
 
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return self.solution.frame()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.solution[name]
+
+    def __len__(self) -> int:
+        return len(self.solution.times)
+
     def to_file(self, path: str | Path) -> Path:
         """Write the table as CSV or Parquet (by extension), atomically."""
-        from gutjoint._files import write_table
+        from gutjoint._files import write_array_table
 
-        return write_table(self.frame, path)
+        names = ("time_days", *self.solution.problem.runtime.output_names)
+        return write_array_table(names, np.column_stack([self.solution.times, self.solution.outputs]), path)
 
 def resting_outputs(scenario, parameters: dict[str, float] | None = None) -> dict[str, float] | None:
     """Output values at the subject's resting state (``None`` when no steady state is found)."""
@@ -76,5 +93,5 @@ def simulate_many(scenarios, *, tolerances: Tolerances = DEFAULT_TOLERANCES,
 
 def _result(solution: Solution) -> SimulationResult:
     problem = solution.problem
-    return SimulationResult(problem.scenario, solution.frame(), solution.status, solution.message, problem.rest,
-                            {"time_days": "d", **species.OUTPUT_UNITS})
+    return SimulationResult(problem.scenario, solution.status, solution.message, problem.rest,
+                            {"time_days": "d", **species.OUTPUT_UNITS}, solution)
