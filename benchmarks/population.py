@@ -223,6 +223,15 @@ def main() -> None:
     lean = _end_to_end(args.n, comparisons=False)
     print(f"the same with --no-comparisons (one run per person, as the libRoadRunner loop does; no gut_share or "
           f"relief): {lean:.1f} s, {args.n / lean:.0f} people/s, {args.n / lean / rr1:.1f}x the libRoadRunner loop")
+    # Like for like: the command at the libRoadRunner loop's own tolerances (--rtol/--atol), with and without the
+    # comparison runs. The default tolerances stay the default; benchmarks/tolerance.py prints what each costs.
+    from gutjoint._numerics.integrate import Tolerances
+
+    same = Tolerances(rtol=rtol, atol=atol)
+    for comparisons in (True, False):
+        wall = _end_to_end(args.n, comparisons=comparisons, tolerances=same)
+        print(f"at rtol {rtol:g} / atol {atol:g}, as the libRoadRunner loop{'' if comparisons else ', --no-comparisons'}: "
+              f"{wall:.1f} s, {args.n / wall:.0f} people/s, {args.n / wall / rr1:.1f}x the libRoadRunner loop")
     # The two lines above time run_population in this process, which has the model loaded, as the libRoadRunner
     # loop is timed after its SBML is loaded. A user's command also starts Python, imports and loads the model.
     for flags in ((), ("--no-comparisons",)):
@@ -283,14 +292,16 @@ def _command(n: int, flags: tuple[str, ...]) -> float:
         return time.perf_counter() - t0
 
 
-def _end_to_end(n: int, comparisons: bool = True) -> float:
+def _end_to_end(n: int, comparisons: bool = True, tolerances=None) -> float:
     import tempfile
 
     from gutjoint._studies.population import run_population
+    from gutjoint._studies.problem import DEFAULT_TOLERANCES
 
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        run_population("barrier-support", n=n, seed=1, out=out, workers=2, comparisons=comparisons)
+        run_population("barrier-support", n=n, seed=1, out=out, workers=2, comparisons=comparisons,
+                       tolerances=tolerances or DEFAULT_TOLERANCES)
         return time.perf_counter() - t0
 
 

@@ -67,6 +67,21 @@ def test_changed_configuration_is_refused(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_looser_tolerance_is_a_setting_of_the_run_and_stays_near_the_default(tmp_path):
+    """``--rtol/--atol`` reach every run of the population, are part of what a resume must match, and at rtol
+    1e-6 (libRoadRunner's default) move no metric by more than the reference test's 1e-4."""
+    from gutjoint import Tolerances
+
+    tight = subjects(run_population(SCENARIO, n=12, seed=5, out=tmp_path / "tight"))
+    loose = subjects(run_population(SCENARIO, n=12, seed=5, out=tmp_path / "loose",
+                                    tolerances=Tolerances(rtol=1e-6, atol=1e-8)))
+    columns = [c for c in tight if c.startswith("final_pain")]
+    assert len(columns) == 5 and not tight[columns].equals(loose[columns])  # the setting reached the engine
+    np.testing.assert_allclose(loose[columns].to_numpy(), tight[columns].to_numpy(), rtol=1e-4, atol=1e-7)
+    with pytest.raises(InputError, match=r"a different rtol \(1e-06 then, 1e-08 now\)"):
+        run_population(SCENARIO, n=12, seed=5, out=tmp_path / "loose")
+
+
 def test_dask_local_cluster_matches_serial(serial, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

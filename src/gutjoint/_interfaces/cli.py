@@ -377,6 +377,10 @@ def population(
     comparisons: bool = typer.Option(True, "--comparisons/--no-comparisons",
                                      help="each person's runs without the gut drivers and without the interventions "
                                           "(gut_share, relief); without them, a third of the work"),
+    rtol: float = typer.Option(DEFAULT_TOLERANCES.rtol, "--rtol", min=1e-13, max=1e-2,
+                               help="solver relative tolerance (benchmarks/tolerance.py: accuracy and speed)"),
+    atol: float = typer.Option(DEFAULT_TOLERANCES.atol, "--atol", min=1e-16, max=1e-2,
+                               help="solver absolute tolerance"),
 ) -> None:
     """Simulate a virtual population through SCENARIO (resumable: rerun the same command to continue)."""
     from gutjoint._studies.population import run_population
@@ -403,7 +407,7 @@ def population(
     try:
         folder = run_population(scenario, n=n, seed=seed, out=out, chunk_size=chunk_size, workers=workers,
                                 scheduler=scheduler, trajectories=trajectories, select=select, progress=update,
-                                comparisons=comparisons)
+                                comparisons=comparisons, tolerances=Tolerances(rtol=rtol, atol=atol))
     finally:
         if bar is not None:
             bar.stop()

@@ -36,8 +36,9 @@ from gutjoint._biology import species
 from gutjoint._studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint._studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint._studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
-from gutjoint._studies.problem import (Solution, prepare_many, relax_for, rest_states, resting_inputs,
-                                     solve_many)
+from gutjoint._numerics.integrate import Tolerances
+from gutjoint._studies.problem import (DEFAULT_TOLERANCES, Solution, prepare_many, relax_for, rest_states,
+                                     resting_inputs, solve_many)
 from gutjoint._studies.runtime import Runtime, get_runtime, model_key
 
 MAX_N = 10_000_000
@@ -61,11 +62,15 @@ class PopulationConfig:
     model_key: str
     parameters: dict = field(default_factory=dict)  # the parameter set the people live under (an ensemble draw)
     comparisons: bool = True  # the two comparison runs per person (gut_share, relief)
+    rtol: float = DEFAULT_TOLERANCES.rtol  # the engine's tolerances for every run
+    atol: float = DEFAULT_TOLERANCES.atol
 
     def digest(self) -> str:
         content = asdict(self)
-        if content["comparisons"]:
-            del content["comparisons"]  # so that a run made before the option existed still resumes
+        for key, default in (("comparisons", True), ("rtol", DEFAULT_TOLERANCES.rtol),
+                             ("atol", DEFAULT_TOLERANCES.atol)):
+            if content[key] == default:
+                del content[key]  # so that a run made before the option existed still resumes
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -354,7 +359,7 @@ def run_chunk(config: PopulationConfig, chunk: int,
     m = len(live)
     # the two comparison runs are read only at the horizon (Problem.at: the same end points as a daily grid)
     problems[m:] = [problem.at([0.0, base.days]) for problem in problems[m:]]
-    solutions = solve_many(problems)
+    solutions = solve_many(problems, tolerances=Tolerances(rtol=config.rtol, atol=config.atol))
     trajs = []
     for k, (row, scenario) in enumerate(live):
         traj = summarise_subject(row, scenario, solutions[k], solutions[m + k] if config.comparisons else None,
@@ -378,11 +383,14 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: int = 256, workers: int = 1,
                    scheduler: str | None = None, trajectories: bool = False, select: bool = True,
                    progress: Callable[[int, int], None] | None = None,
-                   parameters: dict[str, float] | None = None, comparisons: bool = True) -> Path:
+                   parameters: dict[str, float] | None = None, comparisons: bool = True,
+                   tolerances: Tolerances = DEFAULT_TOLERANCES) -> Path:
     """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``.
     ``parameters`` (an ensemble draw) sets the model's values the people live under. ``comparisons=False``
     leaves out each person's two comparison runs (without the gut drivers, without the interventions), a third
-    of the work each: ``gut_share`` and ``relief`` are then NaN, and every other column is the same."""
+    of the work each: ``gut_share`` and ``relief`` are then NaN, and every other column is the same.
+    ``tolerances``: the engine's (``benchmarks/tolerance.py`` prints what a looser one costs in accuracy against
+    the reference and gains in speed)."""
     if not (1 <= n <= MAX_N):
         raise OptionError("population", "n", n, f"1 to {MAX_N}")
     if seed < 0:
@@ -391,7 +399,8 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
         raise OptionError("population", "chunk_size", chunk_size, "a positive integer")
     base = load_scenario(scenario)
     config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, model_key(),
-                              {k: float(v) for k, v in (parameters or {}).items()}, comparisons)
+                              {k: float(v) for k, v in (parameters or {}).items()}, comparisons,
+                              float(tolerances.rtol), float(tolerances.atol))
     out = Path(out)
     chunks_dir = out / "chunks"
     chunks_dir.mkdir(parents=True, exist_ok=True)
