@@ -66,8 +66,8 @@ def _state_rows():
 
 
 def _parameter_rows():
-    return [[p.name, f"{p.value:.4g}", p.unit, f"{p.low:.4g} to {p.high:.4g}", p.module, p.grade, p.value_grade,
-             p.source] for p in load_parameters().records]
+    return [[p.name, f"{p.value:.4g}", p.unit, f"{p.low:.4g} to {p.high:.4g}", p.scale, p.module, p.grade,
+             p.value_grade, p.estimate if p.estimated else "", p.source] for p in load_parameters().records]
 
 
 def _link_rows():
@@ -80,7 +80,8 @@ def _input_rows():
 
 
 STATE_HEADER = ["state", "unit", "module", "meaning", "identifier"]
-PARAMETER_HEADER = ["parameter", "value", "unit", "range", "module", "link grade", "value grade", "source"]
+PARAMETER_HEADER = ["parameter", "value", "unit", "range", "scale", "module", "link grade", "value grade",
+                    "fitted by", "source"]
 LINK_HEADER = ["link", "from", "to", "effect", "grade", "evidence", "parameters"]
 INPUT_HEADER = ["input", "unit", "levels", "module", "meaning"]
 
