@@ -26,6 +26,9 @@ DEFAULT_SCENARIO = "barrier-support"
 SOLVER_OPTIONS = {"tolerance": " (options --rtol and --atol, e.g. --rtol 1e-6 --atol 1e-8)",
                   "step_limit": " (option --max-steps)"}
 """How to act on a solver status's advice from the command line."""
+RTOL_OPTION = typer.Option(DEFAULT_TOLERANCES.rtol, "--rtol", min=1e-13, max=1e-2,
+                           help="solver relative tolerance (benchmarks/tolerance.py: accuracy and speed)")
+ATOL_OPTION = typer.Option(DEFAULT_TOLERANCES.atol, "--atol", min=1e-16, max=1e-2, help="solver absolute tolerance")
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gutjoint: an executable, evidence-graded model of the gut-joint axis. "
                        "Educational research tool; not medical advice.")
@@ -53,10 +56,8 @@ def simulate(
     scenario: str = typer.Argument(DEFAULT_SCENARIO, help="a built-in scenario name or a .toml file"),
     out: Path = typer.Option(..., "--out", help="output table: .csv or .parquet"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also draw the figure to this PNG"),
-    rtol: float = typer.Option(DEFAULT_TOLERANCES.rtol, "--rtol", min=1e-13, max=1e-2,
-                               help="solver relative tolerance"),
-    atol: float = typer.Option(DEFAULT_TOLERANCES.atol, "--atol", min=1e-16, max=1e-2,
-                               help="solver absolute tolerance"),
+    rtol: float = RTOL_OPTION,
+    atol: float = ATOL_OPTION,
     max_steps: int = typer.Option(DEFAULT_TOLERANCES.max_steps, "--max-steps", min=100, max=10_000_000,
                                   help="solver steps allowed between two output times"),
     uncertainty: bool = typer.Option(False, "--uncertainty", help="also run the parameter ensemble: quantile "
@@ -377,10 +378,8 @@ def population(
     comparisons: bool = typer.Option(True, "--comparisons/--no-comparisons",
                                      help="each person's runs without the gut drivers and without the interventions "
                                           "(gut_share, relief); without them, a third of the work"),
-    rtol: float = typer.Option(DEFAULT_TOLERANCES.rtol, "--rtol", min=1e-13, max=1e-2,
-                               help="solver relative tolerance (benchmarks/tolerance.py: accuracy and speed)"),
-    atol: float = typer.Option(DEFAULT_TOLERANCES.atol, "--atol", min=1e-16, max=1e-2,
-                               help="solver absolute tolerance"),
+    rtol: float = RTOL_OPTION,
+    atol: float = ATOL_OPTION,
 ) -> None:
     """Simulate a virtual population through SCENARIO (resumable: rerun the same command to continue)."""
     from gutjoint._studies.population import run_population

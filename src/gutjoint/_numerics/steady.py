@@ -79,12 +79,15 @@ def find_steady_state(
     from scipy.integrate import ODEintWarning, odeint  # only when the compiled Newton did not settle it
     from scipy.optimize import root
 
-    f, j = _restricted(rhs, jac, guess, free, p, u)
+    def polished(start: np.ndarray) -> tuple[np.ndarray, bool, float]:
+        """``start`` with its free states moved to a root of the restricted right-hand side, and the verdict."""
+        f, j = _restricted(rhs, jac, start, free, p, u)
+        sol = root(f, start[free], jac=j, method="hybr", options={"xtol": 1e-13})
+        y = start.copy()
+        y[free] = sol.x
+        return y, *_acceptable(rhs, jac, y, free, p, u, tol)
 
-    sol = root(f, guess[free], jac=j, method="hybr", options={"xtol": 1e-13})
-    y = guess.copy()
-    y[free] = sol.x
-    ok, residual = _acceptable(rhs, jac, y, free, p, u, tol)
+    y, ok, residual = polished(guess)
     if ok:
         return SteadyState(y, True, "root", residual)
 
@@ -104,11 +107,7 @@ def find_steady_state(
         path = odeint(frozen_rhs, guess, [0.0, fallback_horizon], args=(p, u), Dfun=frozen_jac,
                       rtol=1e-8, atol=1e-10, mxstep=200_000)
     y_long = path[-1]
-    f, j = _restricted(rhs, jac, y_long, free, p, u)
-    sol = root(f, y_long[free], jac=j, method="hybr", options={"xtol": 1e-13})
-    y = y_long.copy()
-    y[free] = sol.x
-    ok, residual = _acceptable(rhs, jac, y, free, p, u, tol)
+    y, ok, residual = polished(y_long)
     if ok:
         return SteadyState(y, True, "integration+root", residual)
     ok_long, residual_long = _acceptable(rhs, jac, y_long, free, p, u, 1e-6)

@@ -107,13 +107,17 @@ class Solution:
             return self.times
         return self.outputs[:, self.problem.runtime.output_column(name)]
 
+    def table(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """The column names (``time_days`` first, then the outputs) and the matrix of rows under them."""
+        return ("time_days", *self.problem.runtime.output_names), np.column_stack([self.times, self.outputs])
+
     def frame(self, columns: Sequence[str] | None = None):
         """The outputs as a DataFrame (``time_days`` first), optionally only ``columns``."""
         import pandas as pd
 
-        names = ("time_days", *self.problem.runtime.output_names)
         if columns is None:
-            return pd.DataFrame(np.column_stack([self.times, self.outputs]), columns=list(names))
+            names, values = self.table()
+            return pd.DataFrame(values, columns=list(names))
         return pd.DataFrame({c: self[c] for c in columns})
 
 

@@ -50,8 +50,7 @@ class SimulationResult:
         """Write the table as CSV or Parquet (by extension), atomically."""
         from gutjoint._files import write_array_table
 
-        names = ("time_days", *self.solution.problem.runtime.output_names)
-        return write_array_table(names, np.column_stack([self.solution.times, self.solution.outputs]), path)
+        return write_array_table(*self.solution.table(), path)
 
 def resting_outputs(scenario, parameters: dict[str, float] | None = None) -> dict[str, float] | None:
     """Output values at the subject's resting state (``None`` when no steady state is found)."""
