@@ -194,7 +194,7 @@ def api():
 
     from gutjoint._interfaces.web.app import create_app
 
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
         yield client
     if STATS_PATH:
         Path(STATS_PATH).write_text(json.dumps(dict(OUTCOMES), indent=1, sort_keys=True))
@@ -255,3 +255,76 @@ def test_generated_scenarios_are_accepted_and_run_or_refused_naming_a_field(api,
             OUTCOMES["api solver failure"] += 1
     else:
         OUTCOMES["api too large"] += 1
+
+
+# --- the Python API's own arguments ------------------------------------------------------------------------------
+
+odd_number = st.one_of(odd_value, st.floats(allow_nan=True, allow_infinity=True), st.integers(-10 ** 6, 10 ** 6),
+                       st.sampled_from([0, -1, 2.5, 1e308, -0.0, "1", b"1", True]))
+
+
+@st.composite
+def api_calls(draw) -> tuple[str, object]:
+    """One call of a public function with arguments that are mostly wrong (a right one runs too, cheaply)."""
+    kind = draw(st.sampled_from(["prepare", "tolerances", "explain", "population", "solve_many", "at"]))
+    if kind == "prepare":
+        keys = draw(st.lists(st.one_of(st.sampled_from(PARAMETERS), st.sampled_from(species.TRAITS), odd_text),
+                             min_size=1, max_size=3, unique_by=str))
+        parameters = {k: draw(st.one_of(odd_number, _in_range(k, 1))) for k in keys}
+        return kind, draw(st.one_of(st.just(parameters), odd_value))
+    if kind == "tolerances":
+        return kind, {k: draw(odd_number) for k in draw(st.lists(st.sampled_from(["rtol", "atol", "max_steps"]),
+                                                                 min_size=1, max_size=3, unique=True))}
+    if kind == "explain":
+        return kind, draw(st.one_of(odd_number, st.floats(-5, 40)))
+    if kind == "population":
+        return kind, {"n": draw(st.one_of(odd_number, st.integers(1, 2))), "seed": draw(st.one_of(odd_number,
+                                                                                                 st.just(1))),
+                      "chunk_size": draw(st.one_of(odd_number, st.just(8))),
+                      "out": draw(st.one_of(st.just("pop"), st.just("a\x00b"), st.just(""), odd_value))}
+    if kind == "solve_many":
+        return kind, {"block_size": draw(st.one_of(odd_number, st.just(4))),
+                      "problems": draw(st.sampled_from(["list", "str", "none", "mixed"]))}
+    return kind, draw(st.one_of(st.lists(odd_number, min_size=1, max_size=3), odd_value))
+
+
+def _call(kind: str, args, folder: Path):
+    import gutjoint
+
+    if kind == "prepare":
+        return gutjoint.prepare("healthy", args)
+    if kind == "tolerances":
+        return gutjoint.Tolerances(**args)
+    if kind == "explain":
+        return gutjoint.explain("healthy", day=args)
+    if kind == "population":
+        out = args["out"]
+        return gutjoint.run_population("healthy", n=args["n"], seed=args["seed"], chunk_size=args["chunk_size"],
+                                       out=folder / out if isinstance(out, str) and out else out)
+    if kind == "solve_many":
+        problem = gutjoint.prepare("healthy")
+        problems = {"list": [problem], "str": "healthy", "none": None, "mixed": [problem, "healthy"]}[args["problems"]]
+        return gutjoint.solve_many(problems, block_size=args["block_size"])
+    return gutjoint.prepare("healthy").at(args)
+
+
+@settings(max_examples=max(50, EXAMPLES // 3), deadline=None, database=None, derandomize=STATS_PATH is None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(call=api_calls())
+def test_api_arguments_are_accepted_or_refused_naming_the_argument(call):
+    """A public function's argument is used, or refused with the project's InputError naming it: never a raw
+    ValueError, TypeError or OverflowError from deep inside, and never a folder left by a refused call."""
+    from gutjoint import InputError
+
+    kind, args = call
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            _call(kind, args, Path(folder))
+            OUTCOMES[f"api-args {kind} accepted"] += 1
+        except InputError as exc:
+            message = str(exc)
+            assert "argument '" in message and "allowed:" in message and _clean_text(message), message
+            assert "\n" not in message
+            if kind == "population" and "'out'" not in message:
+                assert not (Path(folder) / "pop").exists()  # refused before the folder was made
+            OUTCOMES[f"api-args {kind} refused"] += 1

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -397,7 +396,7 @@ def client():
 
     from gutjoint._interfaces.web.app import create_app
 
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -449,33 +448,6 @@ def test_work_per_request_is_bounded_by_doses_and_segments(client):
     assert r.status_code == 422 and r.json()["field"] == "work"
 
 
-def test_a_light_request_is_answered_while_a_heavy_one_runs(client, monkeypatch):
-    """Heavy work runs off the event loop: a light simulation sent during a population finishes first. (The
-    population is held back two seconds, so that the test does not depend on how fast a population runs.)"""
-    from gutjoint._interfaces.web import app as web
-
-    real = web._population
-
-    def slow(*args):
-        time.sleep(2.0)
-        return real(*args)
-
-    monkeypatch.setattr(web, "_population", slow)
-    finished = []
-
-    def heavy():
-        r = client.post("/api/population", json={"scenario": "barrier-support", "n": 120, "seed": 3})
-        finished.append(("heavy", r.status_code))
-
-    thread = threading.Thread(target=heavy)
-    thread.start()
-    time.sleep(0.3)  # the population is running
-    r = client.post("/api/simulate?columns=pain_nrs", json={"days": 30})
-    finished.append(("light", r.status_code))
-    thread.join(timeout=300)
-    assert finished == [("light", 200), ("heavy", 200)]
-
-
 def test_the_schema_requires_what_the_validator_requires(client):
     schema = client.get("/openapi.json").json()
     body = schema["paths"]["/api/simulate"]["post"]["requestBody"]["content"]["application/json"]["schema"]
@@ -523,7 +495,7 @@ def test_a_studys_argument_is_named_as_each_interface_names_it(capsys):
     assert code == 2 and "option '--day' = 999.0 is outside the run" in err
     code, _, err = cli(["sensitivity", "healthy", "--params", "no_such_thing", "--out", "x"], capsys)
     assert code == 2 and "option '--params' = 'no_such_thing' is not a parameter" in err
-    body = TestClient(create_app()).post("/api/explain", json={"scenario": "healthy", "day": 999}).json()
+    body = TestClient(create_app(), base_url="http://127.0.0.1").post("/api/explain", json={"scenario": "healthy", "day": 999}).json()
     assert body["field"] == "day" and "field 'day' = 999.0" in body["detail"] and "--" not in body["detail"]
 
 

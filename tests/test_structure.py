@@ -11,7 +11,7 @@ import pytest
 import gutjoint
 
 PACKAGE = Path(gutjoint.__file__).parent
-RANK = {"_errors": 0, "_memory": 0, "_files": 0, "_safety": 0, "data": 0, "_numerics": 1, "_biology": 2, "_studies": 3,
+RANK = {"_errors": 0, "_arguments": 0, "_processes": 0, "_memory": 0, "_files": 0, "_safety": 0, "data": 0, "_numerics": 1, "_biology": 2, "_studies": 3,
         "_interfaces": 4, "__main__": 5}
 PRESENTATION = ("matplotlib", "rich", "typer", "fastapi", "uvicorn")
 

@@ -254,7 +254,7 @@ def test_the_fast_path_copes_when_no_second_start_is_possible():
 
     # far outside the plausible ranges (the Scenario object skips the file checks): nothing settles at rest
     broken = Scenario(name="broken", days=1.0, parameters={"tnf_clearance": 1e-12, "tnf_basal": 1e12})
-    problems = prepare_many([broken] * 2, [{"il6_clearance": 1e-12}] * 2, relax=False)
+    problems = prepare_many([broken] * 2, [{"il6_clearance": 1e-12}] * 2, relax=False, within_ranges=False)
     assert [p.rest.ok for p in problems] == [False, False]
 
 

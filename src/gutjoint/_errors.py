@@ -72,6 +72,9 @@ class InputError(GutjointError, ValueError):
         self.field = field
         super().__init__(message)
 
+    def __reduce__(self):  # pickled whole, as a worker process sends it back
+        return _rebuild, (type(self), dict(vars(self)), str(self))
+
 
 class ScenarioError(InputError):
     """A scenario file, or a field in it, is invalid."""
@@ -97,4 +100,20 @@ class OptionError(InputError):
 
 
 class SolverError(GutjointError, RuntimeError):
-    """An integration failed (raised only when the caller asks to raise instead of returning a status)."""
+    """A run failed (raised only when the caller asks to raise instead of returning a status): ``code`` names the
+    failure (a ``Status`` code) and ``advice`` says what to change, where they are known."""
+
+    def __init__(self, message: str, *, code: str | None = None, advice: str = ""):
+        self.code, self.advice = code, advice
+        super().__init__(message)
+
+    def __reduce__(self):
+        return _rebuild, (type(self), dict(vars(self)), str(self))
+
+
+def _rebuild(cls: type, attributes: dict, message: str) -> GutjointError:
+    """An error of ``cls`` with ``attributes`` and ``message`` (unpickling: the constructors take other arguments)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    vars(error).update(attributes)
+    return error

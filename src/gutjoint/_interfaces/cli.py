@@ -23,6 +23,8 @@ from gutjoint._numerics.integrate import Tolerances
 from gutjoint._studies.simulate import DEFAULT_TOLERANCES
 
 DEFAULT_SCENARIO = "barrier-support"
+EXPLAIN_DRAWS = 100
+"""Ensemble draws behind ``explain --uncertainty`` unless --draws says otherwise."""
 SOLVER_OPTIONS = {"tolerance": " (options --rtol and --atol, e.g. --rtol 1e-6 --atol 1e-8)",
                   "step_limit": " (option --max-steps)"}
 """How to act on a solver status's advice from the command line."""
@@ -62,7 +64,8 @@ def simulate(
                                   help="solver steps allowed between two output times"),
     uncertainty: bool = typer.Option(False, "--uncertainty", help="also run the parameter ensemble: quantile "
                                      "columns <column>_qNN in the table and bands in the figure"),
-    quantiles: str = typer.Option("0.05,0.25,0.5,0.75,0.95", "--quantiles", help="with --uncertainty: quantiles"),
+    quantiles: Optional[str] = typer.Option(None, "--quantiles", help="with --uncertainty: quantiles (default "
+                                            "0.05,0.25,0.5,0.75,0.95)"),
     draws: Optional[int] = typer.Option(None, "--draws", help="with --uncertainty: draws to run (default: all)"),
     ensemble: Optional[Path] = typer.Option(None, "--ensemble", help="with --uncertainty: an ensemble file "
                                             "(default: the shipped one)"),
@@ -74,11 +77,13 @@ def simulate(
 
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"{plot}: field '--plot': extension {plot.suffix or '(none)'!r} is not supported; allowed: .png")
+    _only_with("simulate", "--uncertainty", uncertainty, {"--quantiles": quantiles, "--draws": draws,
+                                                          "--ensemble": ensemble})
     band = None
     if uncertainty:
         from gutjoint._studies import uncertainty as unc
 
-        qs = unc.check_quantiles(quantiles.split(","))
+        qs = unc.check_quantiles((quantiles or ",".join(map(str, unc.QUANTILES))).split(","))
         members = unc.load_ensemble(ensemble)
         dataset = unc.simulate_ensemble(scenario, ensemble=members, draws=draws)
         band = unc.bands(dataset, qs)
@@ -106,6 +111,14 @@ def simulate(
         _print_band(dataset, members, band)
 
 
+def _only_with(command: str, switch: str, on: bool, options: dict[str, object]) -> None:
+    """Refuse an option that only means something with ``switch`` when ``switch`` is off (never ignore it)."""
+    given = [name for name, value in options.items() if value is not None]
+    if given and not on:
+        raise InputError(f"{command}: option {given[0]!r} was given without {switch}; allowed: {given[0]} only "
+                         f"with {switch}")
+
+
 def _print_band(dataset, members, band) -> None:
     """The last day's 90% intervals in words, the parameters that carry the pain band, and what is assumed."""
     from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE
@@ -123,6 +136,9 @@ def _print_band(dataset, members, band) -> None:
         console.print("what carries the pain band (first-order share of its variance; measure these next): "
                       + ", ".join(f"{d['parameter']} {d['share']:.0%} ({d['value_grade']}, {d['basis']})"
                                   for d in drivers), soft_wrap=True)
+    elif dataset.attrs["n_draws"] - dataset.attrs["n_failed"] < unc.MIN_DRIVER_DRAWS:
+        console.print(f"what carries the pain band: not ranked (it takes {unc.MIN_DRIVER_DRAWS} successful draws; "
+                      "--draws sets them)", soft_wrap=True)
     console.print(f"{unc.honesty_line(members)} {RED_FLAG_LINE} {DISCLAIMER}", style="dim", soft_wrap=True)
 
 
@@ -133,15 +149,17 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
     uncertainty: bool = typer.Option(False, "--uncertainty", help="also give 90% intervals over the parameter "
                                      "ensemble for the pain, each source and the gut share"),
-    draws: int = typer.Option(100, "--draws", help="with --uncertainty: ensemble draws (17 runs each)"),
+    draws: Optional[int] = typer.Option(None, "--draws", help="with --uncertainty: ensemble draws, 17 runs each "
+                                        f"(default {EXPLAIN_DRAWS})"),
 ) -> None:
     """Where the pain on day D comes from: the four sources (Shapley values) and the gut share."""
     from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE
     from gutjoint._studies.attribution import SOURCE_LINKS, explain_ensemble, explain_pain, source_grades
 
+    _only_with("explain", "--uncertainty", uncertainty, {"--draws": draws})
     result = explain_pain(scenario, day)
     grades = source_grades()
-    spread = explain_ensemble(scenario, day, draws=draws) if uncertainty else None
+    spread = explain_ensemble(scenario, day, draws=EXPLAIN_DRAWS if draws is None else draws) if uncertainty else None
     if as_json:
         console.print_json(json.dumps({**result.as_dict(), "evidence": {s: {"links": list(SOURCE_LINKS[s]),
                                                                               "grades": grades[s]} for s in grades},
@@ -374,7 +392,8 @@ def population(
     select: bool = typer.Option(True, "--select/--no-select", help="plausibility selection on resting CRP and L:M"),
     uncertainty: bool = typer.Option(False, "--uncertainty", help="one population per ensemble draw (people and "
                                      "parameters kept apart): responder shares with 90% intervals"),
-    draws: int = typer.Option(20, "--draws", help="with --uncertainty: ensemble draws (one population each)"),
+    draws: Optional[int] = typer.Option(None, "--draws", help="with --uncertainty: ensemble draws, one population "
+                                        "each (default 20)"),
     comparisons: bool = typer.Option(True, "--comparisons/--no-comparisons",
                                      help="each person's runs without the gut drivers and without the interventions "
                                           "(gut_share, relief); without them, a third of the work"),
@@ -386,11 +405,12 @@ def population(
 
     if workers > 1 and scheduler:
         raise InputError("population: options '--workers' and '--scheduler' were both given; allowed: one of them")
+    _only_with("population", "--uncertainty", uncertainty, {"--draws": draws})
     if uncertainty:
         from gutjoint._safety import DISCLAIMER
         from gutjoint._studies.population import run_population_ensemble
 
-        result = run_population_ensemble(scenario, n=n, seed=seed, out=out, draws=draws,
+        result = run_population_ensemble(scenario, n=n, seed=seed, out=out, draws=20 if draws is None else draws,
                                          workers=workers, select=select)
         for line in result["in_words"].values():
             console.print(line, soft_wrap=True)
@@ -580,13 +600,16 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="interface to bind (default: this machine only)"),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="server processes (one per core is plenty)"),
+    allow_host: Optional[list[str]] = typer.Option(None, "--allow-host", help="a further name the server answers "
+                                                   "to in the Host header (repeatable); by default only its own "
+                                                   "address (and localhost, on loopback)"),
 ) -> None:
     """Serve the explorable page at / and the JSON API at /api (OpenAPI at /openapi.json)."""
     from gutjoint._interfaces.web.app import serve as run
 
     console.print(f"gutjoint explorable on http://{printable(host)}:{port}/ (API schema: /openapi.json). "
                   "Ctrl-C to stop.")
-    run(host, port, workers)
+    run(host, port, workers, tuple(allow_host or ()))
 
 
 class Terminated(BaseException):
@@ -601,9 +624,13 @@ def _say_error(text: str) -> None:
     errors.print(printable(text, LINE_LIMIT))
 
 
+FLAG_NAMES = {"every_days": "--every", "parameters": "--params"}
+"""Study arguments whose command-line option is not simply the argument's name with dashes."""
+
+
 def _flag(argument: str) -> str:
     """The command-line option of a study function's argument: ``chunk_size`` -> ``--chunk-size``."""
-    return "--" + argument.replace("_", "-")
+    return FLAG_NAMES.get(argument, "--" + argument.replace("_", "-"))
 
 
 def main(argv: list[str] | None = None) -> None:

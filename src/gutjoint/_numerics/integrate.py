@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gutjoint._errors import SolverError
+from gutjoint._arguments import real, whole
+from gutjoint._errors import OptionError, SolverError
 from gutjoint._numerics.status import Status
 
 if TYPE_CHECKING:
@@ -90,6 +91,20 @@ class Tolerances:
     rtol: float = 1e-8
     atol: float | np.ndarray = 1e-10
     max_steps: int = 50_000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rtol", real("Tolerances", "rtol", self.rtol, 1e-14, 0.1))
+        object.__setattr__(self, "max_steps", whole("Tolerances", "max_steps", self.max_steps, 1, 10**9))
+        if np.ndim(self.atol) == 0:
+            object.__setattr__(self, "atol", real("Tolerances", "atol", self.atol, 0.0, 0.1, low_open=True))
+        else:
+            try:
+                atol = np.array(self.atol, dtype=float)
+            except (TypeError, ValueError):
+                atol = np.array([np.nan])
+            if atol.ndim != 1 or not (np.isfinite(atol) & (atol > 0) & (atol <= 0.1)).all():
+                raise OptionError("Tolerances", "atol", self.atol, "a number in (0, 0.1], or one per state")
+            object.__setattr__(self, "atol", atol)
 
 
 @dataclass
@@ -170,7 +185,8 @@ def trajectories(run: PackedRun, times: np.ndarray, *, throw: bool = False) -> l
     for k in range(run.states.shape[0]):
         status = run.status(k)
         if throw and not status.ok:
-            raise SolverError(f"integration failed ({status.code}): {status.message}; {status.advice}")
+            raise SolverError(f"integration failed ({status.code}): {status.message}; {status.advice}",
+                              code=status.code, advice=status.advice)
         steps, rejected, n_rhs, factorisations = map(int, run.info[k, 1:])
         out.append(Trajectory(times=times, states=run.states[k], status=status, message=status.message,
                               n_rhs=n_rhs, extra={"steps": steps, "rejected": rejected,

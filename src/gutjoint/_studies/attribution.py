@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gutjoint._arguments import real
 from gutjoint._errors import OptionError, SolverError
 from gutjoint._biology.species import PAIN_SOURCES
 from gutjoint._studies.scenario import INPUT_DEFAULTS, InputWindow, Scenario, load_scenario
@@ -113,9 +114,12 @@ def _runs(scenario: Scenario) -> list[Scenario]:
 
 
 def _checked_day(scenario: Scenario, day: float | None) -> float:
-    day = scenario.days if day is None else float(day)
+    if day is None:
+        return scenario.days
+    allowed = f"0 to {scenario.days:g}"
+    day = real(scenario.source, "day", day, -math.inf, math.inf, what=f"a day from {allowed}")
     if not 0 <= day <= scenario.days:
-        raise OptionError(scenario.source, "day", day, f"0 to {scenario.days:g}", problem="is outside the run")
+        raise OptionError(scenario.source, "day", day, allowed, problem="is outside the run")
     return day
 
 
@@ -142,7 +146,7 @@ def explain_pain(scenario, day: float | None = None) -> PainAttribution:
     for result in results:
         if not result.ok:
             raise SolverError(f"{scenario.source}: a counterfactual run failed ({result.status.code}): "
-                              f"{result.status.advice}")
+                              f"{result.status.advice}", code=result.status.code, advice=result.status.advice)
     return _attribute(scenario.name, day, results)
 
 
@@ -156,7 +160,7 @@ def explain_ensemble(scenario, day: float | None = None, *, ensemble=None, draws
     day = _checked_day(scenario, day)
     ensemble = ensemble or uncertainty.load_ensemble()
     qs = uncertainty.check_quantiles(quantiles, "explain")
-    members = uncertainty.draw_scenarios(scenario, ensemble, min(draws or len(ensemble), len(ensemble)))
+    members = uncertainty.draw_scenarios(scenario, ensemble, draws)
     width = len(COALITIONS) + 1
     results = simulate_many([run for member in members for run in _runs(member)])
     attributions = []

@@ -31,14 +31,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gutjoint._arguments import path as checked_path, whole
 from gutjoint._errors import GutjointError, InputError, OptionError
 from gutjoint._biology import species
+from gutjoint._biology.parameters import load_parameters
 from gutjoint._studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint._studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint._studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
 from gutjoint._numerics.integrate import Tolerances
-from gutjoint._studies.problem import (DEFAULT_TOLERANCES, Solution, prepare_many, relax_for, rest_states,
-                                     resting_inputs, solve_many)
+from gutjoint._studies.problem import (DEFAULT_TOLERANCES, Solution, checked_overrides, prepare_many, relax_for,
+                                     rest_states, resting_inputs, solve_many)
 from gutjoint._studies.runtime import Runtime, get_runtime, model_key
 
 MAX_N = 10_000_000
@@ -391,19 +393,23 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     of the work each: ``gut_share`` and ``relief`` are then NaN, and every other column is the same.
     ``tolerances``: the engine's (``benchmarks/tolerance.py`` prints what a looser one costs in accuracy against
     the reference and gains in speed)."""
-    if not (1 <= n <= MAX_N):
-        raise OptionError("population", "n", n, f"1 to {MAX_N}")
-    if seed < 0:
-        raise OptionError("population", "seed", seed, "a whole number >= 0")
-    if chunk_size < 1:
-        raise OptionError("population", "chunk_size", chunk_size, "a positive integer")
+    n = whole("population", "n", n, 1, MAX_N)
+    seed = whole("population", "seed", seed, 0, 2**63 - 1)
+    chunk_size = whole("population", "chunk_size", chunk_size, 1)
+    workers = whole("population", "workers", workers, 1, 1024)
+    out = checked_path("population", "out", out)
+    if not isinstance(tolerances, Tolerances):
+        raise OptionError("population", "tolerances", tolerances, "a gutjoint.Tolerances")
     base = load_scenario(scenario)
-    config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, trajectories, select, model_key(),
-                              {k: float(v) for k, v in (parameters or {}).items()}, comparisons,
-                              float(tolerances.rtol), float(tolerances.atol))
-    out = Path(out)
+    config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, bool(trajectories), bool(select),
+                              model_key(), checked_overrides(load_parameters(), parameters, "population"),
+                              bool(comparisons), float(tolerances.rtol), float(tolerances.atol))
     chunks_dir = out / "chunks"
-    chunks_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        chunks_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OptionError("population", "out", str(out), "a folder that can be created or written to "
+                          f"({exc.strerror or type(exc).__name__})") from None
     manifest = out / "manifest.json"
     if manifest.exists():
         previous = json.loads(manifest.read_text())
@@ -445,10 +451,12 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
                    lambda fs: dask_wait(fs, return_when="FIRST_COMPLETED").done, todo, 2 * _cluster_cores(client),
                    finished)
     elif workers > 1:
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+        from concurrent.futures import FIRST_COMPLETED
         from concurrent.futures import wait as pool_wait
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from gutjoint._processes import local_pool
+
+        with local_pool(workers) as pool:
             _drain(lambda k: pool.submit(run_chunk, config, k, acceptance),
                    lambda fs: pool_wait(fs, return_when=FIRST_COMPLETED).done, todo, 2 * workers, finished)
     else:

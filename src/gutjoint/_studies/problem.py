@@ -12,13 +12,16 @@ run over many parameter values).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from gutjoint._errors import InputError, SolverError
+from gutjoint._arguments import real, whole
+from gutjoint._errors import InputError, OptionError, SolverError
+from gutjoint._biology.parameters import ParameterTable
 from gutjoint._biology import species
 from gutjoint._numerics.integrate import (PackedRun, Schedule, Tolerances, Trajectory, integrate_packed,
                                         pack_schedules, trajectories)
@@ -57,10 +60,14 @@ class Problem:
         """The same run reported only at ``times`` (days, increasing, within the horizon). The engine's steps do
         not depend on where it reports (it interpolates between its own steps), so each value is the one the
         full grid gives at that time; a study that reads a few times saves evaluating the rest."""
-        times = np.array(times, dtype=float)
-        if times.ndim != 1 or times.size == 0 or (times[1:] <= times[:-1]).any() or times[0] < 0 \
-                or times[-1] > self.scenario.days:
-            raise ValueError(f"output times must increase within [0, {self.scenario.days:g}] days")
+        allowed = f"days that increase within [0, {self.scenario.days:g}]"
+        try:
+            times = np.array(times, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise OptionError("Problem.at", "times", times, allowed) from None
+        if times.ndim != 1 or times.size == 0 or not np.isfinite(times).all() or (times[1:] <= times[:-1]).any() \
+                or times[0] < 0 or times[-1] > self.scenario.days:
+            raise OptionError("Problem.at", "times", times.tolist(), allowed)
         times.flags.writeable = False
         return Problem(self.runtime, self.scenario, self.p, self.rest, times)
 
@@ -130,6 +137,27 @@ def parameter_vector(runtime: Runtime, scenario: Scenario, extra: dict[str, floa
         raise InputError(f"{scenario.source}: unknown parameter {exc.args[0]!r}") from None
 
 
+def checked_overrides(table: ParameterTable, parameters: object, where: str = "prepare",
+                      argument: str = "parameters", *, within_ranges: bool = True) -> dict[str, float]:
+    """``parameters`` as a dict of floats, each a parameter (or trait) of the table inside its plausible range,
+    as a scenario's ``[parameters]`` must be; :class:`~gutjoint._errors.OptionError` otherwise.
+    ``within_ranges=False`` asks only for finite numbers (a study that explores past the ranges on purpose)."""
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, Mapping):
+        raise OptionError(where, argument, parameters, "a mapping of parameter names to numbers, or None")
+    checked = {}
+    for name, value in parameters.items():
+        if not isinstance(name, str) or name not in table:
+            raise OptionError(where, f"{argument}[{name!r}]", value, "a model parameter name (`gutjoint params`)")
+        rec = table[name]
+        low, high = (rec.low, rec.high) if within_ranges else (-math.inf, math.inf)
+        checked[name] = real(where, f"{argument}[{name!r}]", value, low, high,
+                             what=f"a number in its plausible range [{rec.low:g}, {rec.high:g}] {rec.unit}"
+                             if within_ranges else "a finite number")
+    return checked
+
+
 def resting_inputs(runtime: Runtime, scenario: Scenario) -> np.ndarray:
     u0 = input_vector_at(scenario, 0.0, runtime.input_names)
     for name in species.INTERVENTIONS:
@@ -157,19 +185,40 @@ def relax_for(parameters: Mapping[str, float] | None) -> bool:
 
 def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | None] | None = None, *,
                  rest_cache: dict | None = None, runtime: Runtime | None = None,
-                 relax: bool = True) -> list[Problem]:
+                 relax: bool = True, within_ranges: bool = True) -> list[Problem]:
     """:func:`prepare` for many scenarios at once (each with its own ``parameters``, if given): the resting states
     they do not share are solved in one batch (``numerics.steady.find_steady_states``). ``relax=False`` (see
     :func:`relax_for`) skips the slow fallbacks for a resting state the compiled Newton does not settle: Newton
     then starts once more from the same person's resting state under the table's values, and a subject it still
-    does not settle (to a stable rest) is a failure."""
+    does not settle (to a stable rest) is a failure. ``parameters`` must lie in their plausible ranges, as a
+    scenario's must; ``within_ranges=False`` lets a study that explores past them on purpose (the prior draws the
+    ensemble's plausibility step judges) pass any finite value."""
     runtime = runtime or get_runtime()
     loaded = [load_scenario(sc) for sc in scenarios]
-    extras = parameters if parameters is not None else [None] * len(loaded)
+    if parameters is not None and len(parameters) != len(loaded):
+        raise OptionError("prepare_many", "parameters", parameters, f"one mapping (or None) per scenario: "
+                          f"{len(loaded)}")
+    extras = ([None] * len(loaded) if parameters is None else
+              [checked_overrides(runtime.parameters, extra, within_ranges=within_ranges) for extra in parameters])
     P = np.array([parameter_vector(runtime, sc, extra) for sc, extra in zip(loaded, extras)])
     U = np.array([resting_inputs(runtime, sc) for sc in loaded])
     rests = rest_states(runtime, P, U, [sc.subject for sc in loaded], rest_cache=rest_cache, relax=relax)
     return [Problem(runtime, sc, p, rest) for sc, p, rest in zip(loaded, P, rests)]
+
+
+def needs_slow_rest(scenario, *, runtime: Runtime | None = None) -> bool:
+    """Whether the compiled Newton alone fails to settle ``scenario``'s resting state (its own traits and
+    overrides), so that preparing it takes SciPy's fallbacks: up to seconds, where the answer to this question
+    takes a fraction of a millisecond. A caller with a time budget asks before it starts."""
+    runtime = runtime or get_runtime()
+    scenario = load_scenario(scenario)
+    P = parameter_vector(runtime, scenario)[None, :]
+    U = resting_inputs(runtime, scenario)[None, :]
+    rest = find_steady_states(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guesses(P), P, U,
+                              fixed=[runtime.state_index(s) for s in species.STRUCTURAL_STATES],
+                              newton=runtime.compiled.rest_newton_batch, fallback=False,
+                              pattern=runtime.compiled.jacobian_pattern)[0]
+    return not rest.ok
 
 
 def rest_states(runtime: Runtime, P: np.ndarray, U: np.ndarray, traits: Sequence[Mapping[str, float]], *,
@@ -226,10 +275,17 @@ def solve_many(problems: Sequence[Problem], *, tolerances: Tolerances = DEFAULT_
     Each problem keeps its own step sizes, so the results are identical to ``[p.solve() for p in problems]``
     whatever the blocks; failures come back per problem (``throw=True`` raises :class:`SolverError` for the
     first instead). ``block_size`` only bounds the memory of one call."""
+    if not isinstance(tolerances, Tolerances):
+        raise OptionError("solve_many", "tolerances", tolerances, "a gutjoint.Tolerances")
+    block_size = whole("solve_many", "block_size", block_size, 1)
+    if isinstance(problems, (str, bytes, Mapping)) or not isinstance(problems, Sequence) \
+            or not all(isinstance(problem, Problem) for problem in problems):
+        raise OptionError("solve_many", "problems", problems, "a list of prepared problems (gutjoint.prepare)")
     if throw:
         for problem in problems:
             if not problem.rest.ok:
-                raise SolverError(f"{Status.STEADY_STATE.code}: {Status.STEADY_STATE.advice}")
+                raise SolverError(f"{Status.STEADY_STATE.code}: {Status.STEADY_STATE.advice}",
+                                  code=Status.STEADY_STATE.code, advice=Status.STEADY_STATE.advice)
     groups: dict[tuple, list[int]] = {}  # one engine call needs one output grid
     for i, problem in enumerate(problems):
         if problem.rest.ok:

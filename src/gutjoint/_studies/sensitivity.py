@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gutjoint._arguments import real, whole
 from gutjoint._errors import OptionError
 from gutjoint._studies.scenario import load_scenario
 
@@ -182,9 +183,9 @@ def evaluate(scenario, names: tuple[str, ...], values: np.ndarray, output: str, 
     blocks = [values[i:i + block] for i in range(0, len(values), block)]
     n = len(blocks)
     if pool is None and workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from gutjoint._processes import local_pool
 
-        with ProcessPoolExecutor(max_workers=workers) as own:
+        with local_pool(workers) as own:
             return evaluate(scenario, names, values, output, block=block, times=times, pool=own)
     if pool is not None:
         parts = list(pool.map(_evaluate_block, [scenario] * n, [names] * n, blocks, [output] * n, [times] * n))
@@ -203,6 +204,12 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
     from gutjoint._biology import species
 
     scenario = load_scenario(scenario)
+    n = whole("sensitivity", "n", n, 1)
+    seed = whole("sensitivity", "seed", seed, 0, 2**32 - 1)
+    workers = whole("sensitivity", "workers", workers, 1, 1024)
+    if every_days is not None:
+        every_days = real("sensitivity", "every_days", every_days, 0.0, scenario.days, low_open=True,
+                          what=f"days in (0, {scenario.days:g}] (the run)")
     if method not in METHODS:
         raise OptionError("sensitivity", "method", method, ", ".join(METHODS))
     columns = ("time_days", *species.PINNED_OUTPUTS, *species.EXTRA_OUTPUTS)
@@ -252,12 +259,11 @@ def _pool(workers: int):
     import contextlib
 
     if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
         from gutjoint._memory import keep_freed_memory
+        from gutjoint._processes import local_pool
 
         # SALib's bootstrap frees and allocates megabyte arrays thousands of times: 3x faster with this
-        return ProcessPoolExecutor(max_workers=workers, initializer=keep_freed_memory)
+        return local_pool(workers, initializer=keep_freed_memory)
     return contextlib.nullcontext()
 
 

@@ -656,9 +656,9 @@ def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | Non
         with Client(scheduler) as client:
             results = client.gather(client.map(_pool_job, jobs, pure=False))
     elif workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from gutjoint._processes import local_pool
 
-        with ProcessPoolExecutor(max_workers=workers) as executor:
+        with local_pool(workers) as executor:
             results = list(executor.map(_pool_job, jobs))
     else:
         results = [_pool_job(job) for job in jobs]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gutjoint._arguments import whole
 from gutjoint._errors import InputError, OptionError
 from gutjoint._biology import species
 
@@ -116,10 +117,10 @@ def check_quantiles(quantiles, where: str = "simulate") -> tuple[float, ...]:
 
 
 def _draws(ensemble: Ensemble, draws: int | None) -> int:
-    n = len(ensemble) if draws is None else draws
-    if not (1 <= n <= min(len(ensemble), MAX_DRAWS)):
-        raise OptionError("uncertainty", "draws", draws, f"1 to {min(len(ensemble), MAX_DRAWS)} (the ensemble's size)")
-    return n
+    largest = min(len(ensemble), MAX_DRAWS)
+    if draws is None:
+        return largest
+    return whole("uncertainty", "draws", draws, 1, largest)
 
 
 def draw_scenarios(scenario, ensemble: Ensemble, draws: int | None = None) -> list:
@@ -189,7 +190,7 @@ def band_drivers(dataset, ensemble: Ensemble, output: str = "pain_nrs", day: flo
     k = len(times) - 1 if day is None else int(np.abs(times - day).argmin())
     ok = dataset["status"].values == "success"
     y = dataset[output].values[ok, k]
-    if len(y) < 20 or np.ptp(y) == 0:
+    if len(y) < MIN_DRIVER_DRAWS or np.ptp(y) == 0:
         return []
     table = load_parameters()
     values = ensemble.values.iloc[: dataset.sizes["draw"]][ok]
@@ -209,6 +210,9 @@ def band_drivers(dataset, ensemble: Ensemble, output: str = "pain_nrs", day: flo
 
 DRIVER_HARMONICS = 10
 """RBD-FAST's M: the harmonics counted as a parameter's first-order signal (SALib's default)."""
+MIN_DRIVER_DRAWS = 4 * DRIVER_HARMONICS
+"""Successful draws needed to rank a band's drivers. The bias correction scales by 2M / (N - 2M) (Tissot & Prieur
+2012): infinite at N = 2M, and above 1 (a correction larger than the estimate) below N = 4M."""
 
 
 def first_order_shares(X: np.ndarray, y: np.ndarray, harmonics: int = DRIVER_HARMONICS) -> np.ndarray:
@@ -219,6 +223,10 @@ def first_order_shares(X: np.ndarray, y: np.ndarray, harmonics: int = DRIVER_HAR
     does not need: 0.27 s of a 0.3 s web band over 100 draws and 106 parameters."""
     from SALib.analyze.rbd_fast import permute_outputs, unskew_S1
     from scipy.signal import periodogram
+
+    if len(y) <= 2 * harmonics:
+        raise ValueError(f"first_order_shares needs more than {2 * harmonics} draws for {harmonics} harmonics, "
+                         f"got {len(y)}")
 
     _, spectrum = periodogram(np.array([permute_outputs(X[:, i], y) for i in range(X.shape[1])]), axis=-1)
     return unskew_S1(spectrum[:, 1:harmonics + 1].sum(axis=1) / spectrum[:, 1:].sum(axis=1), harmonics, len(y))

@@ -21,7 +21,6 @@ import io
 import math
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -29,6 +28,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from gutjoint._errors import ModelDefinitionError
+from gutjoint._processes import local_pool
 from gutjoint._biology.parameters import COLUMNS, load_parameters
 from gutjoint._studies.calibration import cohort, data, experiments
 from gutjoint._studies.calibration.conditions import load_conditions
@@ -303,7 +303,7 @@ def profile_block(block: Block, fitted: BlockFit, base: dict[str, float], *, wor
     """Profiles of every parameter of a fitted block (natural-log offsets from the estimate)."""
     jobs = [(block, fitted, name, base, offsets, max_nfev) for name in block.parameters]
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with local_pool(workers) as pool:
             return list(pool.map(_profile_one, jobs))
     return [_profile_one(job) for job in jobs]
 

@@ -226,7 +226,7 @@ MAX_ROUNDS = 40
 def _plausible(sets: list[dict[str, float]]) -> np.ndarray:
     from gutjoint._studies.problem import prepare_many
 
-    problems = prepare_many(["healthy"] * len(sets), sets)
+    problems = prepare_many(["healthy"] * len(sets), sets, within_ranges=False)  # a prior's tail may pass a range
     ok = np.zeros(len(sets), dtype=bool)
     for i, problem in enumerate(problems):
         if problem.rest.ok:
@@ -329,9 +329,10 @@ def _condition_one(args):
 
 def _condition_pool(workers: int):
     import contextlib
-    from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=workers) if workers > 1 else contextlib.nullcontext()
+    from gutjoint._processes import local_pool
+
+    return local_pool(workers) if workers > 1 else contextlib.nullcontext()
 
 
 ACTING_THRESHOLD = 1.0
@@ -626,9 +627,8 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
     ``history``: how earlier runs that the chains resume from were made (kept in the provenance)."""
     import datetime
     import importlib.metadata
-    from concurrent.futures import ProcessPoolExecutor
-
     from gutjoint._errors import OptionError
+    from gutjoint._processes import local_pool
 
     if steps < 100:
         raise OptionError("calibrate", "steps", steps, "at least 100 (half are discarded as burn-in)")
@@ -643,7 +643,7 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(name, str(out), steps, seconds, seed, moves) for name in SAMPLED]
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+    with local_pool(max(1, min(workers, len(jobs)))) as pool:
         futures = [pool.submit(_sample_to_file, job) for job in jobs]
         while not all(f.done() for f in futures):
             time.sleep(1.0)

@@ -112,6 +112,10 @@ function improvement(columns) {
 async function explain(sc) {
   try {
     const r = await api("/api/explain", {scenario: sc});
+    if (r.status !== "success") {  // a run that failed: 200, with the failure named and what to change
+      $("explain").textContent = `Could not explain: the solver failed (${r.status}). ${r.advice}`;
+      return;
+    }
     const total = Math.max(r.pain_nrs, 0.01);
     const rows = [["floor (healthy joint)", r.floor], ...Object.entries(r.sources)];
     $("explain").innerHTML = `<div class="bars">${rows.map(([name, v]) =>

@@ -1,0 +1,78 @@
+"""Worker processes that die with their parent.
+
+A process pool's workers, or a server's, outlive a parent killed with SIGKILL unless they are told otherwise: the
+parent has no chance to stop them, and they sleep on (or keep answering on the server's port). Every worker
+gutjoint starts calls :func:`die_with_parent` first. On Linux the kernel delivers SIGKILL to it when its parent
+ends (``prctl(PR_SET_PDEATHSIG)``, proc(5) and prctl(2)); elsewhere a daemon thread polls the parent's id once a
+second.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option: the signal this process gets when the thread that created it ends."""
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Make this process end when its parent does (call it first thing in a worker). ``parent``: the parent's
+    process id as the parent saw it before the fork (default: the current parent), so that a parent that died
+    between the fork and this call is noticed too."""
+    parent = os.getppid() if parent is None else parent
+    if sys.platform.startswith("linux") and _prctl_death_signal(signal.SIGKILL):
+        if os.getppid() != parent:  # the parent ended before the request reached the kernel
+            os._exit(1)
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gutjoint-parent-watch", daemon=True).start()
+
+
+def _prctl_death_signal(signum: int) -> bool:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
+    die_with_parent(parent)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def local_pool(workers: int, *, initializer: Callable | None = None, initargs: tuple = (),
+               context=None) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` whose workers end with this process, however it ends; ``initializer`` runs
+    in each worker after that is arranged."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                               initargs=(os.getpid(), initializer, initargs))
+
+
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` now: its workers are killed (work in progress is lost) and the pool is shut down. Python 3.14
+    has ``kill_workers``; before it, the pool's processes are reached through its process table."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
+    else:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                process.kill()
+            except (OSError, ValueError, AttributeError):
+                pass  # already gone
+    pool.shutdown(wait=False, cancel_futures=True)
