@@ -1,7 +1,9 @@
 """The fuzz suite at length: ``tests/test_fuzz.py`` with many random (not derandomised) examples.
 
 Each example is a generated scenario file, valid or not, run through ``gutjoint simulate`` in process and posted
-to ``/api/simulate``. The run stops at the first example that breaks one of the suite's four properties (hypothesis
+to ``/api/simulate``; a third as many examples call the Python API with generated arguments (``prepare``'s
+parameters, ``Tolerances``, ``explain``'s day, ``run_population``'s n, seed and folder, ``solve_many``, ``Problem.at``),
+which must run or raise ``InputError`` naming the argument. The run stops at the first example that breaks one of the suite's four properties (hypothesis
 then shrinks it and prints it); otherwise it prints how many examples ended in each way.
 
 Run:  .venv/bin/python benchmarks/fuzz_scenarios.py [--examples 10000]
