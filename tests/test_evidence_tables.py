@@ -108,3 +108,43 @@ def test_public_api_is_curated():
     assert gutjoint.__all__ == sorted(gutjoint.__all__)
     for name in gutjoint.__all__:
         assert hasattr(gutjoint, name)
+
+
+def test_no_parameter_is_graded_above_its_link_and_no_link_above_its_weakest_part():
+    """The rule both tables' headers state, checked for every row (the loader enforces it too)."""
+    from gutjoint._biology.links import check_grades, link_parameters, shapes_only
+
+    table, links = gutjoint.parameters(), gutjoint.links()
+    check_grades(links, table)
+    order = {grade: k for k, grade in enumerate(GRADES)}
+    for link in links:
+        for name in link_parameters(link):
+            grade = table[name].grade
+            if grade != "definition":
+                assert order[grade] >= order[link.grade], (name, link.id)
+                assert shapes_only(name) or order[grade] == order[link.grade], (name, link.id)
+    # the audit's four (gut_lps_bioactivity on L5, pain_per_cytokine on M9, sensitization_per_synovitis on L18,
+    # lum_lps_per_high_fat on L14) and L1's infection arm would each break it
+    raised = {"gut_lps_bioactivity": "human experimental"}
+    with pytest.raises(ModelDefinitionError, match="above its link L5"):
+        check_grades(links, _with_grades(table, raised))
+    lumped = [dataclasses.replace(link, parameters="tj_per_insult, tj_per_infection") if link.id == "L1" else link
+              for link in links]
+    with pytest.raises(ModelDefinitionError, match="weakest part"):
+        check_grades(lumped, table)
+
+
+def _with_grades(table, grades: dict[str, str]):
+    from gutjoint._biology.parameters import ParameterTable
+
+    return ParameterTable(tuple(dataclasses.replace(p, grade=grades.get(p.name, p.grade)) for p in table.records))
+
+
+def test_the_audits_grades_hold():
+    """L16 rests on one uncontrolled before/after study; the IDEA trial isolates weight loss for IL-6, not pain."""
+    links = {link.id: link for link in gutjoint.links()}
+    table = gutjoint.parameters()
+    assert links["L16"].grade == "human observational" and table["treg_rate"].grade == "human observational"
+    assert links["L20"].grade == "human RCT" and links["L20"].target == "IL-6"
+    assert links["L20b"].grade == table["pain_per_metabolic"].grade == "human observational"
+    assert links["L1d"].grade == table["tj_per_infection"].grade == "hypothesis"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -318,3 +319,21 @@ def test_how_would_we_know_runs_a_small_trial_and_explains_power(page):
 def test_the_trial_api_caps_its_size(client):
     r = client.post("/api/trial", json={"trial": "barrier-support-joint-pain", "per_arm": 5000})
     assert r.status_code == 422 and "per_arm" in r.json()["detail"]
+
+
+def test_each_arrow_of_the_chain_shows_its_weakest_link(page):
+    """The page says every arrow shows the grade of its weakest link; the synovitis arrow rests on L18 (animal)."""
+    import json as json_
+
+    import gutjoint
+    from gutjoint._biology.parameters import GRADES
+
+    source = (Path(create_app.__code__.co_filename).parent / "static" / "app.js").read_text(encoding="utf-8")
+    chain = json_.loads(re.search(r"const CHAIN_LINKS = (\[.*?\]);", source).group(1))
+    grade = {link.id: link.grade for link in gutjoint.links()}
+    expected = [max((grade[i] for i in ids), key=GRADES.index) for ids in chain]
+    shown = page.eval_on_selector_all("#chain .link text", "(ts) => ts.map((t) => t.dataset.weakest)")
+    assert shown == expected and expected[3] == "animal"
+    page.locator("#chain .link").nth(3).focus()
+    info = page.locator("#link-info").inner_text()
+    assert "weakest link: animal" in info and all(i in info for i in chain[3])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gutjoint._errors import ModelDefinitionError
-from gutjoint._biology.parameters import GRADES, _read_records
+from gutjoint._biology.parameters import GRADES, _read_records, load_parameters
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,39 @@ def load_links() -> tuple[Link, ...]:
         if link.effect not in ("+", "-"):
             raise ModelDefinitionError(f"link {link.id}: effect must be '+' or '-'")
         links.append(link)
+    check_grades(links, load_parameters())
     return tuple(links)
+
+
+def link_parameters(link: Link) -> list[str]:
+    """The parameters a link lists (an ``(emergent: ...)`` note lists none)."""
+    return [] if link.parameters.startswith("(") else [p.strip() for p in link.parameters.split(",") if p.strip()]
+
+
+def shapes_only(name: str) -> bool:
+    """A half-saturation constant: it shapes its link's effect (where it saturates) and carries no effect of its own."""
+    return "_half_" in name
+
+
+def check_grades(links, table) -> None:
+    """The grading rules of both tables' headers, enforced: a parameter's grade is at most its link's (it is the
+    evidence that the link's effect exists), and a link's grade is at most that of each part it lists (a
+    parameter carrying the effect; half-saturation constants and definitions are not parts). Strength is the
+    order of ``GRADES``; a breach is a :class:`ModelDefinitionError` naming both."""
+    for link in links:
+        for name in link_parameters(link):
+            if name not in table:
+                raise ModelDefinitionError(f"link {link.id}: parameter {name!r} is not in the parameter table")
+            grade = table[name].grade
+            if grade == "definition":
+                continue
+            if GRADES.index(grade) < GRADES.index(link.grade):
+                raise ModelDefinitionError(f"parameter {name}: grade {grade!r} is above its link {link.id}'s "
+                                           f"{link.grade!r}; a parameter is graded at most as its link")
+            if GRADES.index(grade) > GRADES.index(link.grade) and not shapes_only(name):
+                raise ModelDefinitionError(f"link {link.id}: grade {link.grade!r} is above its part {name}'s "
+                                           f"{grade!r}; a link is graded at most as its weakest part (split the "
+                                           "part into a link of its own where its evidence differs)")
 
 
 @lru_cache(maxsize=1)

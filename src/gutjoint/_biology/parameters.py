@@ -148,7 +148,34 @@ class ParameterTable:
         return {grade: sum(p.value_grade == grade for p in self.records) for grade in VALUE_GRADES}
 
     def as_rows(self) -> list[dict[str, object]]:
-        return [dict(vars(p), source_kind=p.source_kind) for p in self.records]
+        return [dict(vars(p), source_kind=p.source_kind, at_bound=self.at_bound(p.name)) for p in self.records]
+
+    def at_bound(self, name: str, value: float | None = None) -> str | None:
+        """Which end of its plausible range parameter ``name`` (at ``value``, default its table value) sits at, by
+        :func:`bound_side`; None for a fixed parameter (its range is one point) or one inside its range."""
+        p = self[name]
+        if p.low == p.high:
+            return None
+        return bound_side(p.value if value is None else value, p.low, p.high, p.scale)
+
+
+BOUND_TOLERANCE = 0.01
+"""How close to an end of its range a value counts as at that bound: 1% of the range on the parameter's own scale."""
+
+
+def bound_side(value: float, low: float, high: float, scale: str, tolerance: float = BOUND_TOLERANCE) -> str | None:
+    """``"low"`` or ``"high"`` where ``value`` sits within ``tolerance`` of that end of ``[low, high]``, else None.
+
+    The distance is measured on the scale the parameter is fitted on (``SCALES``): a ``log`` parameter's in
+    log units, as a share of log(high / low); a ``lin`` one's as a share of high - low, which is an absolute
+    distance, so a value near a bound of 0 counts (a relative test has no tolerance at 0)."""
+    if scale == "log" and low > 0 and value > 0:
+        span = np.log(high / low)
+        near_low, near_high = np.log(value / low) <= tolerance * span, np.log(high / value) <= tolerance * span
+    else:
+        span = high - low
+        near_low, near_high = value - low <= tolerance * span, high - value <= tolerance * span
+    return "low" if near_low else "high" if near_high else None
 
 
 def _read_records(filename: str) -> list[dict[str, str]]:

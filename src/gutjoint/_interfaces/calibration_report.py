@@ -10,6 +10,7 @@ import numpy as np
 
 from gutjoint._studies.calibration import cohort, data, experiments
 from gutjoint._studies.calibration.conditions import load_conditions
+from gutjoint._studies.calibration.fit import BOUND_REASONS, fit_at_bound
 from gutjoint._studies.calibration.targets import CYTOKINES, GROUPS, verdict
 from gutjoint._safety import DISCLAIMER
 
@@ -145,17 +146,6 @@ def figure_profiles(folder: Path, profiles) -> str | None:
     return _save(fig, folder / "profiles.png")
 
 
-AT_BOUND_REASONS = {
-    "il6_basal": "resting IL-6 (1.05 pg/mL in Janum 2016, 1.3-1.5 in population samples) already comes from the "
-                 "model's other resting sources (resting endotoxin, synovitis, metabolic stress), so the basal term "
-                 "is pushed to its floor; which resting source is right is open",
-    "threshold_recovery": "the Janum threshold stays ~18% down from 2 to 6 h, so no recovery is seen inside the data; "
-                          "Dobreva 2021 used 0.15/h. A later time point (24 h) would settle it",
-    "il10_half_inhibition_il6_il8": "the data need no IL-10 brake on IL-6 and IL-8, so the fit switches it off; the "
-                                    "term stays for the TNF brake's sake and is a candidate for removal",
-}
-"""Why each parameter that the fit leaves at an edge of its range is there (the report prints the reason)."""
-
 KEY_UNCERTAINTY = (
     "`gut_lps_bioactivity` (assumed 0.05) sets how much of the endotoxin that crosses the gut acts like the free "
     "endotoxin of an IV bolus, and so whether gut endotoxin drives inflammation at all. No human measurement of it "
@@ -251,16 +241,16 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
                 high = f"{p.high:.4g}" if p and p.high is not None else "not bounded"
                 ident = ("yes" if p.identifiable else "**no**") if p else "not profiled"
                 lo_b, hi_b = _plausible(name)
-                edge = " (**at bound**)" if np.isclose(value, lo_b, rtol=1e-2) or np.isclose(value, hi_b, rtol=1e-2) else ""
+                edge = " (**at bound**)" if fit_at_bound(name, value) else ""
                 lines.append(f"| {name} | {value:.4g}{edge} | {lo_b:g}-{hi_b:g} | {low} | {high} | {ident} |")
             lines.append("")
         lines += ["A parameter **at bound** sits at the edge of its plausible range: the targets push it there, and "
                   "its value says more about the model structure than about biology. Each one here, and why:", ""]
         for fit in result.block_fits:
             for name, value in fit.values.items():
-                lo_b, hi_b = _plausible(name)
-                if np.isclose(value, lo_b, rtol=1e-2) or np.isclose(value, hi_b, rtol=1e-2):
-                    lines.append(f"- `{name}` = {value:.4g}: {AT_BOUND_REASONS.get(name, '**no reason stated**')}.")
+                if fit_at_bound(name, value):
+                    lines.append(f"- `{name}` = {value:.4g} ({fit_at_bound(name, value)} end): "
+                                 f"{BOUND_REASONS.get(name, '**no reason stated**')}.")
         lines.append("")
         unidentifiable = [p.parameter for ps in result.profiles.values() for p in ps if not p.identifiable]
         if unidentifiable:

@@ -278,20 +278,29 @@ def params(as_json: bool = typer.Option(False, "--json", help="print JSON instea
     from gutjoint._biology.links import load_links
     from gutjoint._biology.parameters import load_parameters
 
+    from gutjoint._studies.calibration.fit import BOUND_REASONS, fit_at_bound
+
     table_ = load_parameters()
     rows = table_.as_rows()
     links = [vars(link) for link in load_links()]
     counts = table_.value_grade_counts()
+    edges = {r["name"]: fit_at_bound(r["name"], r["value"]) for r in rows if r["estimate"] not in ("no", "scan")}
+    at_bound = [{"name": name, "end": end, "reason": BOUND_REASONS.get(name, "no reason stated")}
+                for name, end in edges.items() if end]
     if as_json:
-        sys.stdout.write(json.dumps({"parameters": rows, "value_grade_counts": counts, "links": links}, indent=1,
-                                    ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps({"parameters": rows, "value_grade_counts": counts, "links": links,
+                                     "fitted_at_bound": at_bound}, indent=1, ensure_ascii=False) + "\n")
         return
     table = Table("name", "value", "unit", "range", "link grade", "value grade", "source", title="Parameters",
                   show_lines=False)
     for r in rows:
-        table.add_row(r["name"], f"{r['value']:.4g}", r["unit"], f"{r['low']:g}-{r['high']:g}", r["grade"],
+        edge = f" (at {edges[r['name']]} bound)" if edges.get(r["name"]) else ""
+        table.add_row(r["name"], f"{r['value']:.4g}{edge}", r["unit"], f"{r['low']:g}-{r['high']:g}", r["grade"],
                       r["value_grade"], r["source"])
     console.print(table)
+    for item in at_bound:
+        console.print(f"{item['name']} was fitted to the {item['end']} end of its range: {item['reason']}.",
+                      soft_wrap=True)
     console.print(f"{len(rows)} parameters by what their value rests on: "
                   + ", ".join(f"{grade} {n}" for grade, n in counts.items())
                   + ". The link grade says whether the effect itself is shown, and in what species.")

@@ -42,13 +42,15 @@ OPTIONS = (
            (("barrier_support", 1.0),), ("M3", "L2b", "L3", "L21"),
            "Barrier support normalised permeability in a human trial; that this then relieves joint pain has not "
            "been tested in people (a hypothesis)."),
-    Option("microbiome", "Microbiome restoration (dysbiosis removed)", (("dysbiosis", 0.0),), ("L7", "L15", "L1c"),
+    Option("microbiome", "Microbiome restoration (dysbiosis removed)", (("dysbiosis", 0.0),),
+           ("L7", "L7b", "L15", "L1c"),
            "Links from the microbiome to joints rest on human associations and mouse experiments."),
     Option("anti_tnf", "Anti-TNF medicine (90% of TNF activity blocked)", (("anti_tnf", 0.9),), ("L18", "L13", "M10"),
-           "Sized so that RA-like pain falls by about 40% over 24 weeks, as in anti-TNF trials in rheumatoid "
-           "arthritis; in those trials relief starts within the first week or two."),
-    Option("metabolic", "Weight-loss-like metabolic change (metabolic stress halved)", (), ("L20",),
-           "Weight loss relieved knee pain in a human trial (IDEA); the size of the effect here is assumed."),
+           "Sized on the difference between drug and placebo in anti-TNF trials in rheumatoid arthritis (RAPID 2, "
+           "van de Putte 2004); in those trials relief starts within the first week or two."),
+    Option("metabolic", "Weight-loss-like metabolic change (metabolic stress halved)", (), ("L20", "L20b"),
+           "Weight loss lowered IL-6 in a human trial (IDEA); that trial did not isolate weight loss as the cause of "
+           "less knee pain (exercise without it relieved pain too), and the size of the effect here is assumed."),
 )
 
 

@@ -29,9 +29,9 @@ RUNS = 2 ** len(PAIN_SOURCES) + 1
 GUT_INPUTS = ("dysbiosis", "barrier_insult", "enteric_infection", "high_fat_diet", "diet_antigen")
 SOURCE_LINKS = {  # the causal links (_biology/links.csv) through which each source reaches joint pain
     "inflammation": ("L13", "L18"),
-    "immune": ("L6", "L22", "M8"),
-    "cartilage": ("L19", "M9"),
-    "metabolic": ("L20", "L14"),
+    "immune": ("L6", "L6b", "L22", "M8"),
+    "cartilage": ("L19", "L19b", "M9"),
+    "metabolic": ("L20b", "L14"),
 }
 
 

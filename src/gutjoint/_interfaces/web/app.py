@@ -481,11 +481,15 @@ def scenarios() -> list[dict]:
 
 @api.get("/api/parameters")
 def parameters() -> dict:
-    """Every parameter (value, unit, range, grade, source) and every causal link with its evidence grade."""
+    """Every parameter (value, unit, range, grade, source), every causal link with its evidence grade, and the
+    grades from strongest to weakest."""
     from gutjoint._biology.links import load_links
     from gutjoint._biology.parameters import load_parameters
 
-    return {"parameters": load_parameters().as_rows(), "links": [vars(link) for link in load_links()]}
+    from gutjoint._biology.parameters import GRADES
+
+    return {"parameters": load_parameters().as_rows(), "links": [vars(link) for link in load_links()],
+            "grades": list(GRADES)}
 
 @api.get("/api/red-flags")
 def red_flags() -> dict:

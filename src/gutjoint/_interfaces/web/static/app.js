@@ -32,6 +32,7 @@ const CHAIN_LINKS = [["L2b", "L3"], ["L4"], ["M6", "L5"], ["L13", "L18", "L6"], 
 const COLUMNS = "pain_nrs,crp_mg_l,il6_pg_ml,lm_ratio,lps_pg_ml,tnf_pg_ml,synovitis";  // what the page draws
 const $ = (id) => document.getElementById(id);
 let links = {};
+let GRADES = [];  // evidence grades, strongest first (GET /api/parameters)
 let lastColumns = null;
 let pending = null;
 
@@ -220,13 +221,15 @@ function drawChain(c) {
       <text x="${x + boxW / 2}" y="92" text-anchor="middle" font-weight="700" data-column="${column}">${
         v === null ? "..." : v.toFixed(digits)} ${unit}</text></g>`;
     if (i < n - 1) {
+      // an arrow is as strong as its weakest link (GRADES runs strongest first); focus lists every link
       const ids = CHAIN_LINKS[i], grades = ids.map((id) => links[id] ? links[id].grade : "?");
-      const info = ids.map((id) => links[id] ? `${id} ${links[id].source} to ${links[id].target}: ${links[id].grade}. ${links[id].evidence}` : id).join(" | ");
-      const strong = grades.some((g) => g.startsWith("human")), colour = strong ? "#2d6a4f" : "#b26a00";
+      const weakest = grades.reduce((a, g) => (GRADES.indexOf(g) > GRADES.indexOf(a) ? g : a), grades[0]);
+      const info = `weakest link: ${weakest}. ` + ids.map((id) => links[id] ? `${id} ${links[id].source} to ${links[id].target}: ${links[id].grade}. ${links[id].evidence}` : id).join(" | ");
+      const colour = weakest.startsWith("human") ? "#2d6a4f" : "#b26a00";
       out += `<g class="link" tabindex="0" role="button" aria-label="Evidence: ${info.replace(/"/g, "'")}" data-info="${info.replace(/"/g, "'")}">
         <title>${info}</title>
         <line x1="${x + boxW + 4}" y1="75" x2="${x + boxW + gap - 6}" y2="75" stroke="${colour}"/>
-        <text x="${x + boxW + gap / 2}" y="30" text-anchor="middle" font-size="11" fill="${colour}">${grades[0]}</text></g>`;
+        <text x="${x + boxW + gap / 2}" y="30" text-anchor="middle" font-size="11" fill="${colour}" data-weakest="${weakest}">${weakest}</text></g>`;
     }
   });
   svg.innerHTML = out;
@@ -328,6 +331,7 @@ async function triage() {
 async function main() {
   const table = await api("/api/parameters");
   table.links.forEach((l) => { links[l.id] = l; });
+  GRADES = table.grades;
   const records = Object.fromEntries(table.parameters.map((p) => [p.name, p]));
   INPUTS.forEach((spec) => slider($("inputs"), spec));
   TRAITS.forEach(([id, label, step]) => {
