@@ -79,7 +79,47 @@ def check_grades(links, table) -> None:
                                            "part into a link of its own where its evidence differs)")
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A work the tables cite: its DOI and/or PubMed ID where one was seen printed for it, else ``note`` says so."""
+
+    key: str
+    doi: str
+    pmid: str
+    title: str
+    note: str
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.doi or self.pmid)
+
+
 @lru_cache(maxsize=1)
-def load_references() -> dict[str, str]:
-    """DOIs of the references the tables cite, keyed by how they cite them (``references.csv``)."""
-    return {row["key"].strip(): row["doi"].strip() for row in _read_records("references.csv")}
+def load_references() -> dict[str, Reference]:
+    """The references the tables cite, keyed by how they cite them (``references.csv``)."""
+    return {row["key"].strip(): Reference(**{k: (v or "").strip() for k, v in row.items()})
+            for row in _read_records("references.csv")}
+
+
+NAME = r"[A-Z][a-zà-ÿ'\-]+(?:[A-Z][a-zà-ÿ'\-]+)?"
+CITATION = re.compile(rf"(?<![\w-])((?:(?:de|De|van de|van|ter) )?{NAME}(?:/{NAME})?(?:(?:, {NAME})* & {NAME}| et al\.)?) "
+                      r"((?:19|20)\d\d)\b")
+"""An author-year citation as the tables write them: 'Janum 2016', 'de Goeij 2013', 'Feldmann & Maini 2010',
+'Maini et al. 1995', 'Allen, Rieger & Musante 2016'."""
+NOT_AUTHORS = {"EVIDENCE", "DESIGN", "NHANES", "Gastroenterol", "Table", "Tables", "Figure", "In", "Innate", "Ann", "Arthritis",
+               "Gut", "Lancet", "Med", "Sci", "Rheum", "Clin", "Crit", "Am", "Care", "Chil", "Immunol", "Physiol",
+               "Rheumatol", "Dis", "Res", "Ther", "Nutr", "Pain", "Rev", "Invest", "Exp", "Brain", "Behav", "Immun",
+               "Diabetes", "JAMA", "BMJ", "Nature", "Science", "December", "Since", "From", "Until", "Before",
+               "After", "Rheumatology"}
+
+
+JOURNAL_CITATION = re.compile(r"\b(Am J Gastroenterol|AJG|Clin Sci|Gut|Crit Care Med|Lancet) ((?:19|20)\d\d)\b")
+"""A citation by journal and year, as some rows of the tables give it."""
+
+
+def citations(text: str) -> set[str]:
+    """The citations in ``text``: author-year (journal abbreviations and survey names are not authors) and
+    journal-year."""
+    found = {f"{m.group(1)} {m.group(2)}" for m in CITATION.finditer(text)
+             if not set(re.split(r"[ ,/&]+", m.group(1))) & NOT_AUTHORS}
+    return found | {f"{m.group(1)} {m.group(2)}" for m in JOURNAL_CITATION.finditer(text)}

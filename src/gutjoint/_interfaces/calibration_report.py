@@ -216,6 +216,7 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
         lines.append("")
     notes = [(t, o.detail) for t, o in checks if o.detail]
     notes += [(t, f"missed on stated grounds: {t.known_miss}.") for t, o in checks if verdict(t, o) == "miss"]
+    notes += [(t, f"caveat: {t.caveat}.") for t, _ in checks if t.caveat]
     if notes:
         lines += [*[f"- **{t.id}**: {text}" for t, text in notes]]
     lines += ["", "## Endotoxin dose-response", "",

@@ -504,11 +504,11 @@ def trial(
                       f"{d['estimate']:+.2f} (95% CI {d['ci95'][0]:+.2f} to {d['ci95'][1]:+.2f}), p {d['p']:.2g}",
                       soft_wrap=True)
     for check in result.published:
-        console.print(f"  published: {printable(published_line(check))}", soft_wrap=True)
+        console.print(f"  {check['kind']}: {printable(published_line(check))}", soft_wrap=True)
     if result.published:
-        held = sum(c["inside"] for c in result.published)
-        console.print(f"  {held} of {len(result.published)} published results hold (-> "
-                      f"{printable(out / 'published.json')})", soft_wrap=True)
+        from gutjoint._studies.trial import held_words
+
+        console.print(f"  {held_words(result.published)} (-> {printable(out / 'published.json')})", soft_wrap=True)
     if curve:
         for row in curve["rows"]:
             cells = ", ".join(f"{k.replace('power_', '')} {v:.0%}" for k, v in row.items() if k != "per_arm")

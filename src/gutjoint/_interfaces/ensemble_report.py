@@ -26,6 +26,45 @@ def _narrowing(ensemble) -> list[tuple[str, str, float]]:
     return sorted(rows, key=lambda r: r[2])
 
 
+CHECKS_END = "Read the two checks together"
+"""The paragraph after the checks section of ``ensemble.md`` (where :func:`refresh_checks` stops replacing)."""
+
+
+def checks_section(coverage: list[dict], pass_rates: list[dict]) -> list[str]:
+    """The posterior predictive checks and the targets under the ensemble, as lines of ``ensemble.md``."""
+    lines = [
+              "## Posterior predictive checks", "",
+              "Each calibration data point, and each point of the held-out validation datasets (block "
+              "`validation`, never fitted), against the 90% band of the model under the ensemble plus the point's "
+              "own measurement noise. Coverage near 90% means honest bands; far above means the bands are wider "
+              "than the data need (the prior-only parameters widen them), far below means overconfident. The "
+              "validation data print no spread, so their noise is each target's tolerance taken as 2 SD "
+              "(`VALIDATION_POINTS` in `_studies/calibration/posterior.py`).", "",
+              "| block | dataset | points | inside the 90% band | coverage | draws |", "|---|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['block']} | {r['dataset']} | {r['points']} | {r['covered']} | {r['coverage']:.0%} | {r['draws']} |"
+              for r in coverage]
+    lines += ["", coverage_words(coverage)]
+    lines += ["",
+              "## Targets under the ensemble", "",
+              "The share of draws under which the model meets each target (`calibrate --check` with each draw). "
+              "The validation targets were never fitted: this is their predictive check.", "",
+              "| target | group | draws meeting it | what |", "|---|---|---:|---|"]
+    lines += [f"| {r['target']} | {r['group']} | "
+              + (f"{r['pass_rate']:.0%} of {r['evaluated']}" if r["pass_rate"] is not None else "out of scope")
+              + f" | {r['what']} |" for r in pass_rates]
+    return lines + [""]
+
+
+def refresh_checks(path, coverage: list[dict], pass_rates: list[dict]) -> Path:
+    """Rewrite the checks section of an existing ``ensemble.md`` for the same ensemble after a target changed
+    (the chains that the rest of the report plots need not be at hand)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index("## Posterior predictive checks"), text.index(CHECKS_END)
+    new = text[:start] + "\n".join(checks_section(coverage, pass_rates)) + "\n" + text[end:]
+    return atomic_write(path, lambda tmp: tmp.write_text(new, encoding="utf-8"), field="out")
+
+
 def _conditioning(summary: dict | None) -> list[str]:
     """The conditioning step of the ensemble: which parameters, their scales, the acceptance."""
     if not summary:
@@ -67,6 +106,30 @@ def _plots(chains, folder: Path, burn) -> list[str]:
     return names
 
 
+HONEST_COVERAGE = (0.80, 0.97)
+"""Where the coverage of a 90% band lands when the noise model is honest, over a few dozen points: outside it, the
+bands are too wide (above) or overconfident (below)."""
+
+
+def coverage_words(coverage: list[dict], level: float = 0.90) -> str:
+    """The predictive check in words, calibration and held-out points apart, and what the coverage means: a
+    {level:.0%} band that holds every point is too wide, not a success."""
+    words = []
+    for label, rows in (("calibration", [r for r in coverage if r["block"] != "validation"]),
+                        ("held-out validation", [r for r in coverage if r["block"] == "validation"])):
+        total, inside = sum(r["points"] for r in rows), sum(r["covered"] for r in rows)
+        if not total:
+            continue
+        share = inside / total
+        verdict = ("so the bands are too wide: an honest 90% band leaves about one point in ten outside"
+                   if share > HONEST_COVERAGE[1] else
+                   "so the bands are too narrow for these data" if share < HONEST_COVERAGE[0] else
+                   "about what honest 90% bands give")
+        words.append(f"The {level:.0%} posterior predictive bands hold {inside} of {total} {label} points "
+                     f"({share:.0%}), {verdict}.")
+    return " ".join(words)
+
+
 def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_rates: list[dict],
                           burn: float | dict[str, float] = 0.5) -> Path:
     """``ensemble.md`` (and its figures) in ``folder``."""
@@ -101,33 +164,10 @@ def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_r
               f"Held at the fit: {', '.join(meta['held'])}. Prior draws accepted by the healthy-rest window "
               f"{meta['healthy_rest_window']}: {meta['prior_draw_acceptance']:.0%}.", ""]
     lines += _conditioning(meta.get("conditioning"))
-    lines += [
-              "## Posterior predictive checks", "",
-              "Each calibration data point, and each point of the held-out validation datasets (block "
-              "`validation`, never fitted), against the 90% band of the model under the ensemble plus the point's "
-              "own measurement noise. Coverage near 90% means honest bands; far above means the bands are wider "
-              "than the data need (the prior-only parameters widen them), far below means overconfident. The "
-              "validation data print no spread, so their noise is each target's tolerance taken as 2 SD "
-              "(`VALIDATION_POINTS` in `_studies/calibration/posterior.py`).", "",
-              "| block | dataset | points | inside the 90% band | coverage | draws |", "|---|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['block']} | {r['dataset']} | {r['points']} | {r['covered']} | {r['coverage']:.0%} | {r['draws']} |"
-              for r in coverage]
-    for label, rows in (("Calibration points", [r for r in coverage if r["block"] != "validation"]),
-                        ("Validation points", [r for r in coverage if r["block"] == "validation"])):
-        total, inside = sum(r["points"] for r in rows), sum(r["covered"] for r in rows)
-        if total:
-            lines += ["", f"{label}: {inside} of {total} inside ({inside / total:.0%})."]
-    lines += ["",
-              "## Targets under the ensemble", "",
-              "The share of draws under which the model meets each target (`calibrate --check` with each draw). "
-              "The validation targets were never fitted: this is their predictive check.", "",
-              "| target | group | draws meeting it | what |", "|---|---|---:|---|"]
-    lines += [f"| {r['target']} | {r['group']} | "
-              + (f"{r['pass_rate']:.0%} of {r['evaluated']}" if r["pass_rate"] is not None else "out of scope")
-              + f" | {r['what']} |" for r in pass_rates]
+    lines += checks_section(coverage, pass_rates)
     figures = _plots(chains, folder, burn) if chains else []
-    lines += ["", "Read the two checks together: the 90% bands cover the calibration points, and single draws meet "
-              "the targets at the rates above. The prior-drawn parameters that act in the calibration experiments "
+    lines += ["", "Read the two checks together: the 90% bands hold the calibration points (too wide, if they hold "
+              "all of them), and single draws meet the targets at the rates above. The prior-drawn parameters that act in the calibration experiments "
               "are conditioned on those data, draw by draw (see above). Drawn from their priors alone they took "
               "single draws far from the data: on the same 40 draws of the previous chains, conditioning raised the "
               "share meeting the LPS challenge's TNF target from 5% to 33%, IL-6 from 7% to 35%, IL-10 from 10% to "

@@ -4,8 +4,8 @@ What is in it: the time-series targets that PEtab v1 can state without events, e
 (the subject's resting steady state) and a simulation condition:
 
 - the 2 ng/kg LPS bolus (Janum 2016: TNF, IL-6, IL-8, IL-10 on a log scale, temperature, pressure-pain
-  threshold relative to before the dose, with the fit's error), the bolus given as the initial amount of
-  ``lps_iv``; synthetic rows excluded;
+  threshold relative to before the dose and control-corrected, with the fit's error), the bolus given as the
+  initial amount of ``lps_iv``; synthetic rows excluded;
 - alcohol cessation (L:M back to the healthy median by day 14);
 - coeliac disease on a gluten-free diet (L:M relative to its start at 1 week and 2 months; each probe on its own:
   rhamnose, as the model's monosaccharide uptake, at 3 months and lactulose at 12 months);
@@ -107,10 +107,10 @@ def measurements_table() -> pd.DataFrame:
         rows.append({**bolus, "observableId": "obs_temperature", "time": r["time_h"] / 24,
                      "measurement": r["temperature_c_mean"], "noiseParameters": r["temperature_c_sd"],
                      "observableParameters": np.nan, "datasetId": "janum2016"})
-    ppt = data.janum_pain_threshold()
-    for _, r in ppt.iloc[1:].iterrows():  # relative to the first (pre-dose) mean, as the fit states it
-        rows.append({**bolus, "observableId": "obs_ppt_relative", "time": r["time_h"] / 24,
-                     "measurement": r["ppt_mean"] / ppt["ppt_mean"].iloc[0], "noiseParameters": data.THRESHOLD_SD,
+    hours, effect = data.janum_threshold_effect()  # relative to pre-dose and control-corrected, as the fit states it
+    for time_h, measurement in zip(hours[1:], effect[1:]):
+        rows.append({**bolus, "observableId": "obs_ppt_relative", "time": time_h / 24,
+                     "measurement": measurement, "noiseParameters": data.THRESHOLD_SD,
                      "observableParameters": np.nan, "datasetId": "janum2016"})
     rows.append({"simulationConditionId": "abstinent", "preequilibrationConditionId": "drinking", "observableId": "obs_lm",
                  "time": 14.0, "measurement": 0.014, "noiseParameters": 0.008, "observableParameters": np.nan,

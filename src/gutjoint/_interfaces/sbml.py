@@ -96,13 +96,15 @@ _PMID = re.compile(r"PMID[:\s]*(\d{5,9})", re.IGNORECASE)
 
 
 def _annotate(element, meta_id: str, source: str) -> None:
-    """MIRIAM isDescribedBy links (identifiers.org) for each reference with a DOI (``references.csv``) and each
-    DOI or PMID written out in ``source``."""
+    """MIRIAM isDescribedBy links (identifiers.org) for each reference ``source`` cites (``references.csv``: its DOI,
+    else its PubMed ID) and each DOI or PMID written out in ``source``."""
     from gutjoint._biology.links import load_references
 
-    dois = [doi for key, doi in load_references().items() if key in source] + _DOI.findall(source)
+    cited = [ref for key, ref in load_references().items() if key in source]
+    dois = [ref.doi for ref in cited if ref.doi] + _DOI.findall(source)
+    pmids = [ref.pmid for ref in cited if ref.pmid and not ref.doi] + _PMID.findall(source)
     uris = list(dict.fromkeys(f"https://identifiers.org/doi:{d.rstrip('.')}" for d in dois))
-    uris += [f"https://identifiers.org/pubmed:{p}" for p in _PMID.findall(source)]
+    uris += list(dict.fromkeys(f"https://identifiers.org/pubmed:{p}" for p in pmids))
     if not uris:
         return
     element.setMetaId(meta_id)

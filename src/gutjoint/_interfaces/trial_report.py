@@ -63,8 +63,11 @@ def _rows(result) -> list[list[str]]:
 
 
 def published_line(check: dict) -> str:
-    """One published check in words: 'anti-TNF, mean change in pain (NRS points): model -3.13, published span
-    -3.26 to -1.87: inside'."""
+    """One check in words: 'anti-TNF, mean change in pain (NRS points): model -3.13, published span -3.26 to -1.87:
+    inside' (a derived number says so, and how it was derived)."""
+    if check["kind"] == "derived":
+        return (f"{_published_label(check)}: model {check['model']:+.3g}, DERIVED span {check['low']:+.3g} to "
+                f"{check['high']:+.3g}: " + ("inside" if check["inside"] else "OUTSIDE") + f" ({check['source']})")
     return (f"{_published_label(check)}: model {check['model']:+.3g}, published span "
             f"{check['low']:+.3g} to {check['high']:+.3g}: " + ("inside" if check["inside"] else "OUTSIDE"))
 
@@ -78,15 +81,25 @@ def _published_label(check: dict) -> str:
 def _published_html(checks: list[dict]) -> str:
     if not checks:
         return ""
-    inside = sum(c["inside"] for c in checks)
-    rows = [[html.escape(_published_label(c)), f"{c['model']:+.3g}",
-             f"{c['low']:+.3g} to {c['high']:+.3g}", "inside" if c["inside"] else "<b>outside</b>",
-             html.escape(c["source"])] for c in checks]
-    return (f"<h2>Against published results</h2><p>{inside} of {len(checks)} of the trial file's published results "
-            "hold. A span is the published values with the tolerance the trial file states; an outside value is "
-            "shown as it is." + ("" if {c["endpoint"] for c in checks} & {"responder_30", "responder_50"} else
-                                 " The 30% and 50% responder rates are not held to published values here.")
-            + "</p>" + _table(["arm and endpoint", "model", "published span", "", "source"], rows))
+    from gutjoint._studies.trial import held_words
+
+    def rows(kind: str) -> list[list[str]]:
+        return [[html.escape(_published_label(c)), f"{c['model']:+.3g}", f"{c['low']:+.3g} to {c['high']:+.3g}",
+                 "inside" if c["inside"] else "<b>outside</b>", html.escape(c["source"])]
+                for c in checks if c["kind"] == kind]
+
+    published, derived = rows("published"), rows("derived")
+    out = (f"<h2>Against published results</h2><p>{html.escape(held_words(checks))}. A span is the published values "
+           "with the tolerance the trial file states; an outside value is shown as it is."
+           + ("" if {c["endpoint"] for c in checks} & {"responder_30", "responder_50"} else
+              " The 30% and 50% responder rates are not held to published values here.") + "</p>")
+    if published:
+        out += _table(["arm and endpoint", "model", "published span", "", "source"], published)
+    if derived:
+        out += ("<h3>Derived, not published</h3><p>These numbers were not printed in any source read: each was "
+                "worked out here from printed ones, as its source says, and is counted apart.</p>"
+                + _table(["arm and endpoint", "model", "derived span", "", "derivation"], derived))
+    return out
 
 
 def _power_label(key: str) -> str:

@@ -137,6 +137,11 @@ def parameter_vector(runtime: Runtime, scenario: Scenario, extra: dict[str, floa
         raise InputError(f"{scenario.source}: unknown parameter {exc.args[0]!r}") from None
 
 
+RANGE_SLACK = 1e-9
+"""Share of a parameter's range by which a value may pass an end of it and still count as inside: the rounding of
+a value computed at the bound (``exp(log(high))`` is not always ``high``), never a real excess."""
+
+
 def checked_overrides(table: ParameterTable, parameters: object, where: str = "prepare",
                       argument: str = "parameters", *, within_ranges: bool = True) -> dict[str, float]:
     """``parameters`` as a dict of floats, each a parameter (or trait) of the table inside its plausible range,
@@ -151,7 +156,8 @@ def checked_overrides(table: ParameterTable, parameters: object, where: str = "p
         if not isinstance(name, str) or name not in table:
             raise OptionError(where, f"{argument}[{name!r}]", value, "a model parameter name (`gutjoint params`)")
         rec = table[name]
-        low, high = (rec.low, rec.high) if within_ranges else (-math.inf, math.inf)
+        slack = RANGE_SLACK * (rec.high - rec.low)  # a fit's step to a bound may land a rounding past it
+        low, high = (rec.low - slack, rec.high + slack) if within_ranges else (-math.inf, math.inf)
         checked[name] = real(where, f"{argument}[{name!r}]", value, low, high,
                              what=f"a number in its plausible range [{rec.low:g}, {rec.high:g}] {rec.unit}"
                              if within_ranges else "a finite number")

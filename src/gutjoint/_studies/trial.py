@@ -117,13 +117,32 @@ class Published:
     high: float
     source: str
 
+    @property
+    def derived(self) -> bool:
+        """A number worked out here from printed ones (its source starts "derived"), not printed itself: it is
+        labelled and counted apart from the published results everywhere."""
+        return self.source.startswith("derived")
+
     def check(self, arms: dict[str, dict], comparisons: dict[str, dict]) -> dict:
         if self.endpoint == "pain_change_difference":
             value = comparisons[self.arm]["pain_change_difference"]["estimate"]
         else:
             value = arms[self.arm][self.endpoint]
         return {"arm": self.arm, "endpoint": self.endpoint, "model": float(value), "low": self.low,
-                "high": self.high, "inside": bool(self.low <= value <= self.high), "source": self.source}
+                "high": self.high, "inside": bool(self.low <= value <= self.high), "source": self.source,
+                "kind": "derived" if self.derived else "published"}
+
+
+def held_counts(checks: list[dict]) -> dict[str, tuple[int, int]]:
+    """For each kind of result a trial is held to (``published``, ``derived``): how many hold, of how many."""
+    return {kind: (sum(c["inside"] for c in checks if c["kind"] == kind), sum(c["kind"] == kind for c in checks))
+            for kind in ("published", "derived") if any(c["kind"] == kind for c in checks)}
+
+
+def held_words(checks: list[dict]) -> str:
+    """'5 of 6 published results hold; 2 of 2 derived results hold' (the derived apart, always)."""
+    return "; ".join(f"{held} of {total} {kind} result{'s' if total != 1 else ''} hold"
+                     for kind, (held, total) in held_counts(checks).items())
 
 
 PUBLISHED_ENDPOINTS = {

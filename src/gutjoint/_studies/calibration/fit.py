@@ -74,7 +74,8 @@ def fit_at_bound(name: str, value: float) -> str | None:
 # --- residuals, one function per block -------------------------------------------------------------------------
 
 def innate_residuals(params: dict[str, float]) -> np.ndarray:
-    """C1 (log cytokines / CV), C2 (temperature / SD), C3 (threshold, 2 SD = 7 points), tolerance."""
+    """C1 (log cytokines / CV), C2 (temperature / SD), C3 (threshold, control-corrected, 2 SD = 7 points),
+    tolerance."""
     bolus = experiments.bolus(params)
     n = 4 * len(data.janum_cytokines()) + len(data.janum_temperature()) + 2 + 2 + len(LOW_DOSE)
     if not bolus.ok:
@@ -89,9 +90,8 @@ def innate_residuals(params: dict[str, float]) -> np.ndarray:
     temp = data.janum_temperature()
     model_t = experiments.at_hours(bolus.frame, "temperature_c", temp["time_h"])
     out.extend((model_t - temp["temperature_c_mean"].to_numpy()) / temp["temperature_c_sd"].to_numpy())
-    ppt = data.janum_pain_threshold()
-    rel = ppt["ppt_mean"].to_numpy() / ppt["ppt_mean"].iloc[0]
-    model_p = experiments.at_hours(bolus.frame, "pain_threshold_rel", ppt["time_h"])
+    hours_p, rel = data.janum_threshold_effect()
+    model_p = experiments.at_hours(bolus.frame, "pain_threshold_rel", hours_p)
     out.extend((model_p[1:] - rel[1:]) / data.THRESHOLD_SD)
     tol = experiments.tolerance_reduction(params)
     out.extend([(tol["tnf"] - 0.97) / 0.03, (tol["il6"] - 0.88) / 0.08])

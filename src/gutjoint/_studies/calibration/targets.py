@@ -101,6 +101,8 @@ class Target:
     evaluate: Callable[[Evaluation], Outcome]
     group: str = "calibration"
     known_miss: str = ""
+    caveat: str = ""
+    """What the source shows that the target's reading of it leaves out (the report prints it beside the result)."""
 
 
 def _within(x: float, lo: float, hi: float) -> bool:
@@ -134,12 +136,20 @@ def _temperature(ev: Evaluation) -> Outcome:
 
 
 def _pain_threshold(ev: Evaluation) -> Outcome:
-    table = data.janum_pain_threshold()
-    rel = table["ppt_mean"].to_numpy() / table["ppt_mean"].iloc[0]
-    model = experiments.at_hours(ev.bolus.frame, "pain_threshold_rel", table["time_h"])
+    hours, rel = data.janum_threshold_effect()
+    model = experiments.at_hours(ev.bolus.frame, "pain_threshold_rel", hours)
     errors = np.abs(model[1:] - rel[1:])
-    return Outcome(f"{(model[1] - 1):+.1%} at 2 h, {(model[2] - 1):+.1%} at 6 h (data {rel[1] - 1:+.1%}, {rel[2] - 1:+.1%})",
-                   bool(np.all(errors <= 0.07)))
+    return Outcome(f"{(model[1] - 1):+.1%} at 2 h, {(model[2] - 1):+.1%} at 6 h (data, control-corrected, "
+                   f"{rel[1] - 1:+.1%}, {rel[2] - 1:+.1%})", bool(np.all(errors <= 0.07)))
+
+
+def _threshold_expected() -> str:
+    """C3's expected values, from the data and the control change (:func:`data.janum_threshold_effect`)."""
+    _, effect = data.janum_threshold_effect()
+    table = data.janum_pain_threshold()
+    raw = table["ppt_mean"].to_numpy() / table["ppt_mean"].iloc[0] - 1
+    return (f"{effect[1] - 1:+.1%} at 2 h, {effect[2] - 1:+.1%} at 6 h (raw {raw[1]:+.1%}, {raw[2]:+.1%}, each "
+            f"divided by the {1 + data.THRESHOLD_CONTROL_CHANGE:g} of de Goeij 2013's controls)")
 
 
 def _tolerance(ev: Evaluation) -> Outcome:
@@ -259,10 +269,10 @@ def _wegner(ev: Evaluation) -> Outcome:
 
 
 def _degoeij(ev: Evaluation) -> Outcome:
-    row = _study("degoeij2013_ppt")
     change = -_ppt_drop(ev.bolus.frame, 2.0) * 100
-    value, spread = float(row["value"]), float(row["spread"])
-    return Outcome(f"{change:+.1f}% at 2 h (data {value:+g} +- {spread:g}%)", abs(change - value) <= 2 * spread)
+    value, spread = data.degoeij_threshold_effect()
+    return Outcome(f"{change:+.1f}% at 2 h (data over controls {value:+.1f} +- {spread:.0f}%)",
+                   abs(change - value) <= 2 * spread)
 
 
 def _resting_il6(ev: Evaluation) -> Outcome:
@@ -360,8 +370,13 @@ TARGETS: tuple[Target, ...] = (
              _cytokine(k)) for k in CYTOKINES),
     Target("C2_temperature", "body temperature after 2 ng/kg IV LPS", "peak 38.92 degC at 3.5 h",
            "peak +-0.3 degC, at 3-4 h; >= 80% of points within 1 SD", JANUM, FEVER, _temperature),
-    Target("C3_pain_threshold", "pressure-pain threshold after 2 ng/kg IV LPS", "-17.8% at 2 h, -18.4% at 6 h",
-           "+-7 percentage points", JANUM, THRESHOLD, _pain_threshold),
+    Target("C3_pain_threshold", "pressure-pain threshold after 2 ng/kg IV LPS, over the change without it",
+           _threshold_expected(),
+           "+-7 percentage points", JANUM, THRESHOLD, _pain_threshold,
+           caveat="control-corrected, derived: Janum 2016 has no control arm, so the raw before/after change also "
+                  "holds the fall that repeated testing brings by itself; de Goeij 2013's controls fell 7 +- 3% "
+                  "(SEM) in 2 h, measured at 2 h only and assumed to hold at 6 h. Fitted to the raw change, the "
+                  "model's endotoxin effect on the threshold was about 1.5 times too large"),
     Target("tolerance", "cytokine response to the 5th daily 2 ng/kg dose vs the 1st", "TNF -97 +- 3%, IL-6 -88 +- 8%",
            "within 2 SD: TNF 91-100%, IL-6 72-100%", "Crit Care Med 2009 (docs/literature-notes.md)", TOLERANCE,
            _tolerance),
@@ -386,7 +401,17 @@ TARGETS: tuple[Target, ...] = (
     Target("oa_crp_excess", "hs-CRP in knee OA vs controls", "+1.19 mg/L (95% CI 0.64-1.73)", "within the CI",
            "Jin 2015 Ann Rheum Dis 74:703", ("il6_per_synovitis",), _oa),
     Target("C6_alcohol", "L:M after stopping a chronic tight-junction stressor (alcohol)", "normal (<0.03) by 7-14 d",
-           ">= 90% of the excess gone by day 14", "Am J Gastroenterol 1994; Lancet 1984", BARRIER, _alcohol),
+           ">= 90% of the excess gone by day 14",
+           "Keshavarzian 1994 Am J Gastroenterol 89:2205 (abstract); Bjarnason 1984 Lancet", BARRIER, _alcohol,
+           caveat="the source prints no L:M values in its abstract (the full text could not be read): 18 alcoholics "
+                  "tested within 3 days of their last drink had a higher L:M than 20 controls, from lower mannitol "
+                  "uptake with normal lactulose uptake, which the authors read as no rise in permeability, and both "
+                  "were normal again after 7-14 days sober. The model reaches the same time course through the "
+                  "tight junctions closing, a mechanism the source does not support, and Hirsch 1997 (Rev Med Chil "
+                  "125:653) found no L:M rise at day 3 of abstinence (medians 0.011 in 19 alcoholics, 0.014 in 18 "
+                  "controls). So C6 constrains tj_repair_rate (and switches injury_per_insult off) through a reading "
+                  "of the data the data do not carry; it is kept until the barrier block is refitted with an "
+                  "absorptive-recovery reading of it, and its pull on both values is stated with them"),
     Target("C7_gfd_week1", "coeliac L:R on a gluten-free diet, 1 week", f"{data.gfd_relative('gfd_week1'):g} of the start",
            "+-20%", "Clin Sci 2001;100:379", BARRIER, _gfd("rel_day7", data.gfd_relative("gfd_week1"))),
     Target("C7_gfd_month2", "coeliac L:R on a gluten-free diet, 2 months",
@@ -414,8 +439,10 @@ TARGETS: tuple[Target, ...] = (
     Target("N2_threshold_dose", "pressure-pain threshold at 3 h after 0.4 vs 0.8 ng/kg",
            "lower only after 0.8 ng/kg", "fall larger after 0.8 than 0.4, and >= 5% after 0.8",
            _study("wegner2014_ppt")["study"], THRESHOLD, _wegner),
-    Target("N3_threshold_2ngkg", "pressure-pain threshold 2 h after 2 ng/kg (a second cohort)", "-20 +- 4%",
-           "within 2 x the printed spread", _study("degoeij2013_ppt")["study"], THRESHOLD, _degoeij),
+    Target("N3_threshold_2ngkg", "pressure-pain threshold 2 h after 2 ng/kg (a second cohort), over its controls",
+           "{:+.1f} +- {:.0f}% (derived: -20 +- 4% with endotoxin, -7 +- 3% without, SEMs combined)".format(
+               *data.degoeij_threshold_effect()),
+           "within 2 x the spread", _study("degoeij2013_ppt")["study"], THRESHOLD, _degoeij),
     Target("N4_resting_il6", "plasma IL-6 at rest in healthy adults", "median 1.47 pg/mL (IQR 0.71-3.53)",
            "within the IQR", _study("colaus2011_il6")["study"], BASAL, _resting_il6),
     Target("N5_anti_tnf_il6", "serum IL-6 one day after a TNF blocker in rheumatoid arthritis",

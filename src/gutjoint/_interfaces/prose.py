@@ -1,0 +1,239 @@
+"""Numbers in prose, written by the code that computes them.
+
+A document marks each passage whose numbers come from the model::
+
+    <!-- computed: value-grades -->
+    Of the 129 values, ...
+    <!-- /computed -->
+
+:data:`PASSAGES` maps each name to the function that writes the passage from today's objects (the parameter
+table, the calibration check, the shipped ensemble and trial curves, a trial run). ``python -m
+gutjoint._interfaces.prose README.md`` rewrites every marked passage; ``--check`` lists the ones that differ and
+exits 1, and ``tests/test_prose.py`` fails on any. Measured speeds are not computed here: they carry their date
+and machine instead.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+MARK = re.compile(r"<!-- computed: ([a-z0-9-]+) -->\n(.*?)<!-- /computed -->", re.S)
+
+
+def value_grades() -> str:
+    from gutjoint._biology.parameters import load_parameters
+
+    counts = load_parameters().value_grade_counts()
+    words = {"human measurement": "human measurements", "human fit": "fits to human data",
+             "published model": "from a published model fitted to human data",
+             "derived": "derived by arithmetic on read numbers", "animal": "animal numbers",
+             "definition": "definitions"}
+    parts = [f"{counts[g]} {w}" for g, w in words.items() if counts[g]]
+    return (f"Of the {sum(counts.values())} values, {', '.join(parts)}, and **{counts['assumed']} assumed** "
+            "(`gutjoint params` prints the counts).")
+
+
+ATTRIBUTION_SCENARIOS = ("gut-driven-joint-pain", "ra-like", "mechanical-oa", "metabolic")
+
+
+def attribution_table() -> str:
+    from gutjoint._biology.species import PAIN_SOURCES
+    from gutjoint._studies.attribution import explain_pain
+
+    lines = ["| scenario (last day) | pain | floor | " + " | ".join(PAIN_SOURCES) + " | gut share |",
+             "|---|---:|---:|" + "---:|" * len(PAIN_SOURCES) + "---:|"]
+    for name in ATTRIBUTION_SCENARIOS:
+        e = explain_pain(name)
+        cells = [f"{e.sources[s]:+.2f}" if abs(e.sources[s]) >= 0.005 else "0.00" for s in PAIN_SOURCES]
+        lines.append(f"| {name} | {e.pain_nrs:.2f} | {e.floor:.2f} | " + " | ".join(cells)
+                     + f" | {e.gut_share:.0%} |")
+    return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def _checks():
+    from gutjoint._studies.calibration import check
+
+    return check()
+
+
+def held_out() -> str:
+    from gutjoint._studies.calibration import verdict
+
+    lines = ["| held-out result | the model today | result |", "|---|---|---|"]
+    for target, outcome in _checks():
+        if target.group == "validation":
+            lines.append(f"| {target.id}: {target.what} ({target.expected}) | {outcome.value} | "
+                         f"{verdict(target, outcome)} |")
+    return "\n".join(lines)
+
+
+def calibration_counts() -> str:
+    from gutjoint._studies.calibration import verdict
+
+    words = [verdict(t, o) for t, o in _checks()]
+    misses = [(t, o) for t, o in _checks() if verdict(t, o) == "miss"]
+    counts = ", ".join(f"{words.count(w)} {w}" for w in ("pass", "miss", "FAIL", "out of scope") if w in words)
+    return (f"`calibrate --check` holds the shipped parameters to {len(words)} targets today: {counts}. The misses "
+            "are stated with their reasons: " + "; ".join(f"{t.id} ({t.what}: {o.value})" for t, o in misses) + ".")
+
+
+def _ensemble():
+    from gutjoint._studies.uncertainty import load_ensemble
+
+    return load_ensemble()
+
+
+@lru_cache(maxsize=1)
+def _default_band():
+    from gutjoint._interfaces.cli import DEFAULT_SCENARIO
+    from gutjoint._studies import uncertainty as unc
+    from gutjoint._studies.attribution import explain_ensemble
+    from gutjoint._studies.simulate import simulate
+
+    ensemble = _ensemble()
+    dataset = unc.simulate_ensemble(DEFAULT_SCENARIO, ensemble=ensemble)
+    last = unc.bands(dataset, (0.05, 0.95), ["pain_nrs"]).iloc[-1]
+    line = float(simulate(DEFAULT_SCENARIO)["pain_nrs"][-1])
+    drivers = unc.band_drivers(dataset, ensemble, "pain_nrs")
+    gut = explain_ensemble(DEFAULT_SCENARIO, draws=100, ensemble=ensemble)
+    return DEFAULT_SCENARIO, dataset.attrs, line, last, drivers, gut
+
+
+def default_band() -> str:
+    name, attrs, line, last, drivers, gut = _default_band()
+    ran = attrs["n_draws"] - attrs["n_failed"]
+    shares = ", ".join(f"`{d['parameter']}` ({d['share']:.0%} of the variance; {d['value_grade']})" for d in drivers)
+    return (f"For the default scenario ({name}) the model's line ends at pain {line:.1f} on day 365, but 90% of the "
+            f"parameter sets put it between {last['pain_nrs_q05']:.1f} and {last['pain_nrs_q95']:.1f} ({ran} of "
+            f"{attrs['n_draws']} sets run): the answer rests on assumptions. The parameters that carry most of that "
+            f"spread are {shares}. Those are the numbers a study should measure. `explain --uncertainty` puts the "
+            f"gut share between {gut['gut_share']['q05']:.0%} and {gut['gut_share']['q95']:.0%} (90% interval over "
+            f"{gut['draws'] - gut['failed']} sets).")
+
+
+def posterior_diagnostics() -> str:
+    meta = _ensemble().provenance
+    lines = []
+    for name, block in meta["blocks"].items():
+        diagnostics = block["diagnostics"]
+        r_hat = [d["r_hat"] for d in diagnostics.values()]
+        ess = [d["ess_bulk"] for d in diagnostics.values()]
+        lines.append(f"- **{name.capitalize()} block** ({len(diagnostics)} parameters): {block['steps']:,} steps x "
+                     f"{block['walkers']} walkers. R-hat {min(r_hat):.3f} to {max(r_hat):.3f} (goal at most 1.01); "
+                     f"smallest bulk ESS {min(ess):,.0f} (goal at least 400).")
+    return "\n".join(lines)
+
+
+def predictive_coverage() -> str:
+    from gutjoint._interfaces.ensemble_report import coverage_words
+    from gutjoint._studies.calibration import posterior
+
+    held = ", ".join(_ensemble().provenance["held"])
+    return (coverage_words(posterior.predictive_coverage(_ensemble())) + f" The blocks held at the fit ({held}: "
+            "the population CRP block among them) do not vary across the ensemble, so single draws meet the "
+            "population CRP targets only as often as the other blocks' draws allow: "
+            + ", ".join(f"{r['target']} in {r['pass_rate']:.0%}" for r in _pass_rates()
+                        if r["target"] in ("C5_crp_median", "C5_crp_share")) + " of draws.")
+
+
+@lru_cache(maxsize=1)
+def _pass_rates():
+    from gutjoint._studies.calibration import posterior
+
+    return posterior.target_pass_rates(_ensemble())
+
+
+def anti_tnf_trial() -> str:
+    from gutjoint._studies.trial import held_words, load_trial, run_trial
+
+    result = run_trial(load_trial("anti-tnf-ra"))
+    arm = next(iter(result.comparisons))
+    d = result.comparisons[arm]["pain_change_difference"]
+    s = result.arms[arm]
+    return (f"In `anti-tnf-ra`, {held_words(result.published)}. The drug lowers pain by {-d['estimate']:.2f} points "
+            f"({-10 * d['estimate']:.1f} mm) more than placebo at the endpoint (95% CI {-d['ci95'][1]:.2f} to "
+            f"{-d['ci95'][0]:.2f}). The drug arm's own change is {10 * s['pain_change_mean']:+.1f} mm, a mean "
+            f"improvement of {-s['pain_change_pct_mean']:.0f}%, with {s['responder_30']:.0%} reaching 30% less pain "
+            f"and {s['responder_50']:.0%} 50%; the SD of its change between people is "
+            f"{10 * s['pain_change_sd']:.1f} mm.")
+
+
+def barrier_trial() -> str:
+    from gutjoint._studies.trial import shipped_power
+
+    curve = shipped_power("barrier-support-joint-pain")
+    e = curve["effect_over_uncertainty"]
+    largest = curve["rows"][-1]
+    n80 = curve.get("per_arm_for_80pct_over_uncertainty")
+    return (f"With the shipped parameters, barrier support lowers pain by {-curve['effect_model_right']:.2f} NRS "
+            f"points more than placebo over the trial (the pool of eligible people), and about "
+            f"{curve['per_arm_for_80pct_model_right']:.0f} people per arm give 80% power. Over "
+            f"{curve['ensemble_draws'] - curve['draws_too_few_eligible']} ensemble draws the effect is "
+            f"{e['median']:+.2f} (90% interval {e['q05']:+.2f} to {e['q95']:+.2f}), and power at "
+            f"{largest['per_arm']} per arm is only {largest['power_pain_over_uncertainty']:.0%}; "
+            + (f"about {n80:.0f} per arm reach 80%." if n80 else "no size tried reaches 80%.")
+            + f" Under {curve['draws_too_few_eligible']} of the {curve['ensemble_draws']} draws too few screened "
+            "people are eligible to run the trial.")
+
+
+PASSAGES: dict[str, Callable[[], str]] = {
+    "value-grades": value_grades,
+    "attribution-table": attribution_table,
+    "held-out": held_out,
+    "calibration-counts": calibration_counts,
+    "default-band": default_band,
+    "posterior-diagnostics": posterior_diagnostics,
+    "predictive-coverage": predictive_coverage,
+    "anti-tnf-trial": anti_tnf_trial,
+    "barrier-trial": barrier_trial,
+}
+"""Each computed passage by name: the function that writes it (Markdown, without a trailing newline)."""
+
+
+def passages(text: str) -> dict[str, str]:
+    """The marked passages of ``text``: name -> the text between the marks (without its trailing newline)."""
+    return {m.group(1): m.group(2).rstrip("\n") for m in MARK.finditer(text)}
+
+
+def render(text: str, names: set[str] | None = None) -> str:
+    """``text`` with every marked passage (or those in ``names``) written anew by its function."""
+    def write(m: re.Match) -> str:
+        name = m.group(1)
+        if names is not None and name not in names:
+            return m.group(0)
+        return f"<!-- computed: {name} -->\n{PASSAGES[name]()}\n<!-- /computed -->"
+
+    return MARK.sub(write, text)
+
+
+def stale(text: str) -> list[str]:
+    """The names of the passages in ``text`` that differ from what their functions write today."""
+    return [name for name, body in passages(text).items() if body != PASSAGES[name]()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    check = "--check" in args
+    paths = [Path(a) for a in args if a != "--check"] or [Path("README.md")]
+    differ = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        if check:
+            differ += [f"{path}: {name}" for name in stale(text)]
+        else:
+            from gutjoint._files import atomic_write
+
+            new = render(text)
+            atomic_write(path, lambda tmp: tmp.write_text(new, encoding="utf-8"), field="path")
+    for line in differ:
+        print(f"stale: {line}")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
