@@ -33,8 +33,8 @@ def value_grades() -> str:
              "derived": "derived by arithmetic on read numbers", "animal": "animal numbers",
              "definition": "definitions"}
     parts = [f"{counts[g]} {w}" for g, w in words.items() if counts[g]]
-    return (f"Of the {sum(counts.values())} values, {', '.join(parts)}, and **{counts['assumed']} assumed** "
-            "(`gutjoint params` prints the counts).")
+    return (f"What the {sum(counts.values())} values rest on: {', '.join(parts)}, and **{counts['assumed']} are "
+            "assumed** (`gutjoint params` prints the counts).")
 
 
 ATTRIBUTION_SCENARIOS = ("gut-driven-joint-pain", "ra-like", "mechanical-oa", "metabolic")
