@@ -44,3 +44,14 @@ def test_a_band_that_holds_every_point_is_called_too_wide():
     words = coverage_words([{"block": "innate", "points": 60, "covered": 60}])
     assert "too wide" in words and "60 of 60" in words
     assert "about what honest" in coverage_words([{"block": "innate", "points": 60, "covered": 54}])
+
+
+def test_the_shipped_calibration_report_checks_todays_parameters(tmp_path):
+    """docs/calibration/report.md holds `calibrate --check` of the shipped parameters (then a refit's profiles): its
+    check part is what the code writes today."""
+    from gutjoint._interfaces.calibration_report import write_report
+    from gutjoint._studies.calibration import check
+
+    today = write_report(tmp_path, None, check()).read_text(encoding="utf-8")
+    shipped = (ROOT / "docs" / "calibration" / "report.md").read_text(encoding="utf-8")
+    assert shipped.startswith(today.rstrip("\n")), "run `gutjoint calibrate --check --out docs/calibration`"

@@ -192,6 +192,24 @@ def _plausible(name: str) -> tuple[float, float]:
     return rec.low, rec.high
 
 
+def _bound_lines(params: dict | None) -> list[str]:
+    """The checked parameters' fitted values that sit at an edge of their range (``fit_at_bound``), each with why."""
+    from gutjoint._biology.parameters import load_parameters
+    from gutjoint._studies.calibration.fit import BLOCKS
+
+    table = load_parameters()
+    values = {**{n: table[n].value for n in table.names}, **(params or {})}
+    fitted = sorted({n for block in BLOCKS for n in block.parameters if n in table})
+    edges = [(n, fit_at_bound(n, values[n])) for n in fitted]
+    lines = ["", "## Fitted values at an edge of their range", "",
+             "A value within 1% of an end of its plausible range, on the scale it is fitted on (absolute at a bound of "
+             "0), is at that bound: the targets push it there, and it says more about the model or the data than "
+             "about biology. Each one, and why:", ""]
+    lines += [f"- `{n}` = {values[n]:.4g} ({end} end of {table[n].low:g}-{table[n].high:g}): "
+              f"{BOUND_REASONS.get(n, '**no reason stated**')}." for n, end in edges if end]
+    return lines + [""]
+
+
 def write_report(folder: Path, result, checks, params=None, conditions=None) -> Path:
     """Write ``report.md`` and its figures into ``folder``; return the report path."""
     from gutjoint._files import atomic_write
@@ -225,6 +243,8 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
               *dose_response_lines(params)]
     lines += ["", "## The key uncertainty", "", KEY_UNCERTAINTY]
     lines += ["", "## Model against data", ""] + [f"![{f}]({f})" for f in figures]
+    if result is None:
+        lines += _bound_lines(params)
     if result is not None:
         lines += ["", "## Fitted parameters and their uncertainty", "",
                   "Multi-start bounded least squares per block (see `gutjoint._studies.calibration.fit`). "

@@ -50,15 +50,22 @@ EXPOSURE_NAMES = ("metabolic_stress", "dysbiosis", "barrier_insult")
 
 HLA_B27_PREVALENCE = 0.061
 """HLA-B27 carriers among US adults, the population the default represents (its CRP targets are NHANES): 6.1%
-(95% CI 4.6-8.2), NHANES 2009 (Reveille 2012 Arthritis Rheum 64:1407). Non-Hispanic white adults 7.5%; Finland
-and northern Scandinavia 13-16%."""
-REACTIVE_SUSCEPTIBILITY = {1: (2.0, 3.0), 0: (1.0, 5.4)}
-"""Beta shapes of ``reactive_susceptibility`` for HLA-B27 carriers (1) and non-carriers (0). Assumed, and chosen
-so that about 30% of carriers and 2.4% of non-carriers pass susceptibility 0.5: that is the split a carrier risk
-ratio of ~12 (Ekman 2000, crude, from 8 cases) and a 4% incidence imply at 6.1% carriage, and it puts B27 near
-the 42% of population-based Salmonella cases (14-42% across series) while most cases stay B27-negative. The
-incidence, onset, duration and B27 share that result are checked in tests/test_reactive_arthritis.py
-(docs/literature-notes.md)."""
+(95% CI 4.6-8.2), NHANES 2009 (Reveille 2012 Arthritis Rheum 64:1407). Non-Hispanic white adults 7.5%."""
+HLA_B27_PREVALENCE_FINLAND = 0.14
+"""HLA-B27 carriers in Finland, where the population-based reactive-arthritis numbers come from (Tuompo 2013):
+13 of 100 healthy Finnish controls in Ekman 2000 (Arthritis Rheum 43:1527), and 14-16% as other studies quote it
+(no primary Finnish survey was read). The reactive-arthritis prior is checked at this carriage."""
+REACTIVE_SUSCEPTIBILITY = {1: (2.0, 3.0), 0: (1.0, 3.5)}
+"""Beta shapes of ``reactive_susceptibility`` for HLA-B27 carriers (1) and non-carriers (0). Assumed, and set in
+the population the numbers come from: at Finnish carriage (:data:`HLA_B27_PREVALENCE_FINLAND`), the
+population-based Salmonella series of Tuompo 2013 (Scand J Rheumatol 42:196: reactive arthritis in 22 of 496,
+4.4%, HLA-B27 in 42% of the cases) implies a carrier risk ratio of about 4 (derived: (0.42 / 0.14) / (0.58 / 0.86)
+= 4.4; 3.8-4.9 for carriage 13-16%). These shapes give 4.2 in a 10,000-person Finnish-carriage population
+(with ``reactive_seeding`` scanned to the 4.4%). Ekman 2000's larger ratio (about 12, derived from 6 of 8
+confirmed cases being carriers) rests on too few cases to set it; population series tie B27 more clearly to
+severity and chronicity than to occurrence (docs/literature-notes.md). In the default (US) population the same
+ratio gives a smaller B27 share of cases (about 22%). The incidence, onset, duration and B27 share that result are
+checked in tests/test_reactive_arthritis.py."""
 LABELS = ("hla_b27",)
 """Drawn with a subject and reported with it, but neither a trait nor a parameter of the model."""
 

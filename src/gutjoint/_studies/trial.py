@@ -141,7 +141,7 @@ def held_counts(checks: list[dict]) -> dict[str, tuple[int, int]]:
 
 def held_words(checks: list[dict]) -> str:
     """'5 of 6 published results hold; 2 of 2 derived results hold' (the derived apart, always)."""
-    return "; ".join(f"{held} of {total} {kind} result{'s' if total != 1 else ''} hold"
+    return "; ".join(f"{held} of {total} {kind} results hold"
                      for kind, (held, total) in held_counts(checks).items())
 
 

@@ -42,8 +42,8 @@ BOUND_REASONS = {
     "il6_basal": "resting IL-6 (1.05 pg/mL in Janum 2016, 1.3-1.5 in population samples) already comes from the "
                  "model's other resting sources (resting endotoxin, synovitis, metabolic stress), so the basal term "
                  "is pushed to its floor; which resting source is right is open",
-    "threshold_recovery": "the Janum threshold stays ~18% down from 2 to 6 h, so no recovery is seen inside the data; "
-                          "Dobreva 2021 used 0.15/h. A later time point (24 h) would settle it",
+    "threshold_recovery": "the Janum threshold is as far down at 6 h as at 2 h, so no recovery is seen inside the "
+                          "data; Dobreva 2021 used 0.15/h. A later time point (24 h) would settle it",
     "il10_half_inhibition_il6_il8": "the data need no IL-10 brake on IL-6 and IL-8, so the fit switches it off; the "
                                     "term stays for the TNF brake's sake and is a candidate for removal",
     "injury_per_insult": "the only barrier target that exercises the chronic-insult input is C6 (L:M back to normal "
@@ -51,8 +51,8 @@ BOUND_REASONS = {
                          "fit switches damage by insult off. That contradicts its own prior: chronic NSAID use "
                          "inflames the small bowel in 54-72% of long-term users (Sigthorsson 1998). No readable "
                          "time course of NSAID damage is in the calibration data, so the value is the data's silence "
-                         "about enteropathy, not a finding that there is none; C6's own source could not be read "
-                         "(see C6)",
+                         "about enteropathy, not a finding that there is none. And C6's source puts the alcohol L:M "
+                         "rise on mannitol uptake, not on the tight junctions or the epithelium (C6's caveat)",
     "il8_tnf_upregulation": "the direct endotoxin drive reproduces Janum 2016's IL-8 curve at 2 ng/kg without TNF's "
                             "boost of IL-8 production, so the fit sets the boost near zero; TNF does induce IL-8 in "
                             "cells (the link's in-vitro grade), but these data cannot tell how much",
