@@ -30,10 +30,14 @@ CHECKS_END = "Read the two checks together"
 """The paragraph after the checks section of ``ensemble.md`` (where :func:`refresh_checks` stops replacing)."""
 
 
-def checks_section(coverage: list[dict], pass_rates: list[dict]) -> list[str]:
-    """The posterior predictive checks and the targets under the ensemble, as lines of ``ensemble.md``."""
+def checks_section(coverage: list[dict], pass_rates: list[dict], meta: dict | None = None) -> list[str]:
+    """The posterior predictive checks and the targets under the ensemble, as lines of ``ensemble.md`` (after a
+    note of any re-conditioning since the chains were sampled, from the provenance ``meta``)."""
+    again = (meta or {}).get("reconditioned")
+    note = ([f"Re-conditioned on {again['when']}: {', '.join(again['parameters'])}, {again['steps']} Metropolis steps "
+             f"per draw (acceptance {again['acceptance']:.0%}). Why: {again['why']}", ""] if again else [])
     lines = [
-              "## Posterior predictive checks", "",
+              "## Posterior predictive checks", "", *note,
               "Each calibration data point, and each point of the held-out validation datasets (block "
               "`validation`, never fitted), against the 90% band of the model under the ensemble plus the point's "
               "own measurement noise. Coverage near 90% means honest bands; far above means the bands are wider "
@@ -55,13 +59,13 @@ def checks_section(coverage: list[dict], pass_rates: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def refresh_checks(path, coverage: list[dict], pass_rates: list[dict]) -> Path:
+def refresh_checks(path, coverage: list[dict], pass_rates: list[dict], meta: dict | None = None) -> Path:
     """Rewrite the checks section of an existing ``ensemble.md`` for the same ensemble after a target changed
     (the chains that the rest of the report plots need not be at hand)."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     start, end = text.index("## Posterior predictive checks"), text.index(CHECKS_END)
-    new = text[:start] + "\n".join(checks_section(coverage, pass_rates)) + "\n" + text[end:]
+    new = text[:start] + "\n".join(checks_section(coverage, pass_rates, meta)) + "\n" + text[end:]
     return atomic_write(path, lambda tmp: tmp.write_text(new, encoding="utf-8"), field="out")
 
 
@@ -164,7 +168,7 @@ def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_r
               f"Held at the fit: {', '.join(meta['held'])}. Prior draws accepted by the healthy-rest window "
               f"{meta['healthy_rest_window']}: {meta['prior_draw_acceptance']:.0%}.", ""]
     lines += _conditioning(meta.get("conditioning"))
-    lines += checks_section(coverage, pass_rates)
+    lines += checks_section(coverage, pass_rates, meta)
     figures = _plots(chains, folder, burn) if chains else []
     lines += ["", "Read the two checks together: the 90% bands hold the calibration points (too wide, if they hold "
               "all of them), and single draws meet the targets at the rates above. The prior-drawn parameters that act in the calibration experiments "
