@@ -420,7 +420,9 @@ def population(
         from gutjoint._studies.population import run_population_ensemble
 
         result = run_population_ensemble(scenario, n=n, seed=seed, out=out, draws=20 if draws is None else draws,
-                                         workers=workers, select=select)
+                                         workers=workers, select=select, chunk_size=chunk_size, scheduler=scheduler,
+                                         trajectories=trajectories, comparisons=comparisons,
+                                         tolerances=Tolerances(rtol=rtol, atol=atol))
         for line in result["in_words"].values():
             console.print(line, soft_wrap=True)
         m = result["metrics"].get("median_final_pain")

@@ -49,6 +49,9 @@ LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active C
 # range and the 32-37% share; the acceptance step lands the selected median slightly above the target's).
 CRP_TARGET_MEDIAN = 1.9
 MAX_ATTEMPTS = 50
+NOT_SELECTED = "not_selected"
+"""The status of a subject for whom no plausible candidate was drawn in ``MAX_ATTEMPTS``: never run, so counted
+apart from solver failures."""
 PILOT_SIZE = 1500
 PILOT_SEED = 20160101
 
@@ -290,7 +293,7 @@ def select_subjects(seed: int, indices: range, select: bool,
         row: dict = {"subject": i, "attempts": attempts[i], "background_crp": background[i][0],
                      "background_lm": background[i][1]}
         if i not in chosen:
-            row.update(status="not_selected", advice=f"no plausible candidate in {MAX_ATTEMPTS} draws")
+            row.update(status=NOT_SELECTED, advice=f"no plausible candidate in {MAX_ATTEMPTS} draws")
         else:
             row.update({f"prior_{k}": v for k, v in chosen[i].items()})
         picked.append((row, chosen.get(i)))
@@ -558,7 +561,8 @@ def summarise(path: Path) -> dict:
     columns = pq.read_schema(path).names
     out: dict = {"n": pq.read_metadata(path).num_rows}
     status = _counts(path, "status")  # counted in Arrow: a million strings never become Python objects
-    out["solver_failures"] = sum(v for k, v in status.items() if k != "success")
+    out["solver_failures"] = sum(v for k, v in status.items() if k not in ("success", NOT_SELECTED))
+    out["not_selected"] = status.get(NOT_SELECTED, 0)  # no plausible candidate drawn: never run, not a solver failure
     out["status_counts"] = status
     quantiles = {}
     for metric in METRICS:
@@ -601,13 +605,16 @@ ENSEMBLE_METRICS = {"responders_30pct": "respond (30% less pain)", "responders_5
 
 
 def run_population_ensemble(scenario, *, n: int, seed: int, out: str | Path, draws: int, workers: int = 1,
-                            select: bool = True, progress: Callable[[int, int], None] | None = None) -> dict:
+                            select: bool = True, progress: Callable[[int, int], None] | None = None,
+                            chunk_size: int = 256, scheduler: str | None = None, trajectories: bool = False,
+                            comparisons: bool = True, tolerances: Tolerances = DEFAULT_TOLERANCES) -> dict:
     """People and parameters kept apart: one virtual population of ``n`` per ensemble draw (the first ``draws``),
     each in ``out/draw_NNN`` and resumable, all with the same ``seed`` so that every draw sees the same people's
     random streams (common random numbers: differences between draws are the parameters', not sampling noise).
     Returns (and writes to ``out/ensemble_summary.json``) each metric's value per draw, its median and its 90%
     interval over draws: between-person variability lives inside each population, parameter uncertainty across
-    them."""
+    them. Every option of :func:`run_population` (chunk size, workers or scheduler, trajectories, comparisons,
+    tolerances) applies to each draw's population."""
     from gutjoint._files import atomic_write
     from gutjoint._studies.uncertainty import honesty_line, load_ensemble
 
@@ -618,7 +625,8 @@ def run_population_ensemble(scenario, *, n: int, seed: int, out: str | Path, dra
     summaries = []
     for k, values in enumerate(ensemble.parameter_sets()[:draws]):
         folder = run_population(scenario, n=n, seed=seed, out=out / f"draw_{k:03d}", workers=workers,
-                                select=select, parameters=values)
+                                select=select, parameters=values, chunk_size=chunk_size, scheduler=scheduler,
+                                trajectories=trajectories, comparisons=comparisons, tolerances=tolerances)
         summaries.append(json.loads((folder / "summary.json").read_text()))
         if progress:
             progress(k + 1, draws)

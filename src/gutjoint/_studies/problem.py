@@ -185,8 +185,13 @@ def relax_for(parameters: Mapping[str, float] | None) -> bool:
     """The one rule for a resting state the compiled Newton does not settle from its generic guess. Under the
     table's values (``parameters`` empty) it is relaxed through the slow fallbacks, so that every person counts.
     Under an ensemble draw the fast path is taken: a second Newton start, then a per-subject failure. A draw's
-    fallbacks can take minutes, and a band or a power curve over draws is summarised over the draws that run."""
-    return not parameters
+    fallbacks can take minutes, and a band or a power curve over draws is summarised over the draws that run.
+    A draw is a set of values that differs from the table: ``{}`` and a dict holding the table's own values choose
+    the same path."""
+    if not parameters:
+        return True
+    table = get_runtime().parameters
+    return all(name in table and float(value) == table[name].value for name, value in parameters.items())
 
 
 def prepare_many(scenarios: Sequence, parameters: Sequence[dict[str, float] | None] | None = None, *,

@@ -122,7 +122,8 @@ def low_dose_residuals(params: dict[str, float]) -> np.ndarray:
 def barrier_residuals(params: dict[str, float]) -> np.ndarray:
     """C6 (hinge: excess left at day 14 above 5%), C7 (the L:R at 1 week and 2 months, L:M normal at 1 year, the
     rhamnose rise at 3 months and the lactulose fall at 12 months), Zhou 2019."""
-    conditions = {k: params.pop(k) for k in list(params) if k in NUISANCE_RANGES}
+    conditions = {k: v for k, v in params.items() if k in NUISANCE_RANGES}
+    params = {k: v for k, v in params.items() if k not in NUISANCE_RANGES}  # the caller's dict is left as it was
     levels = {**load_conditions(), **conditions}
     try:
         alcohol = experiments.alcohol_cessation(params)

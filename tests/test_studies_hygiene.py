@@ -1,0 +1,53 @@
+"""Studies-layer defects that are small to state: options a study dropped without a word, a caller's dict changed
+behind its back, a hidden policy that told {} from the table's own values, failures counted in the wrong place."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+import gutjoint
+from gutjoint._studies.problem import relax_for
+
+
+def test_the_table_s_own_values_choose_the_same_resting_state_path_as_none():
+    table = gutjoint.parameters()
+    assert relax_for({}) and relax_for(None)
+    assert relax_for({"tj_repair_rate": table["tj_repair_rate"].value})
+    assert not relax_for({"tj_repair_rate": table["tj_repair_rate"].value * 1.5})
+
+
+def test_the_barrier_residuals_leave_the_callers_values_alone():
+    from gutjoint._studies.calibration import fit
+
+    values = {"gfd_insult": 0.5, "gfd_injury": 0.05}
+    before = dict(values)
+    fit.barrier_residuals(values)
+    assert values == before
+
+
+def test_a_population_over_draws_takes_every_population_option(tmp_path):
+    from gutjoint._studies.population import run_population_ensemble
+
+    run_population_ensemble("healthy", n=3, seed=1, out=tmp_path, draws=2, chunk_size=2, comparisons=False,
+                            trajectories=True, tolerances=gutjoint.Tolerances(rtol=1e-6, atol=1e-8))
+    for k in range(2):
+        folder = tmp_path / f"draw_{k:03d}"
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["chunk_size"] == 2 and manifest["comparisons"] is False and manifest["rtol"] == 1e-6
+        assert (folder / "trajectories.parquet").exists()
+        assert pd.read_parquet(folder / "subjects.parquet")["gut_share"].isna().all()
+
+
+def test_people_never_selected_are_not_counted_as_solver_failures(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gutjoint._studies.population import NOT_SELECTED, summarise
+
+    table = pa.table({"subject": [0, 1, 2], "status": ["success", NOT_SELECTED, "steady_state"],
+                      "final_pain": [1.0, None, None], "baseline_pain": [1.0, None, None]})
+    pq.write_table(table, tmp_path / "subjects.parquet")
+    summary = summarise(tmp_path / "subjects.parquet")
+    assert summary["solver_failures"] == 1 and summary["not_selected"] == 1
