@@ -17,7 +17,7 @@ from gutjoint._biology.model import build_model
 from gutjoint._numerics.reference import integrate_reference, lambdify_system
 from gutjoint._studies.runtime import get_runtime
 from gutjoint._studies.scenario import load_scenario
-from gutjoint._studies.problem import evaluate_outputs, prepare
+from gutjoint._studies.problem import DEFAULT_TOLERANCES, MANY_RUN_TOLERANCES, evaluate_outputs, prepare
 
 RTOL, ATOL_FLOOR = 1e-4, 1e-7
 
@@ -29,10 +29,12 @@ def reference_functions():
 
 @pytest.mark.parametrize("name", sorted(gutjoint.scenarios()))
 def test_engine_matches_reference(name, reference_functions):
+    """Both engine tolerances, the one for a single run and the one for work over many runs, on every built-in
+    scenario against one reference integration."""
     scenario = load_scenario(name)
     runtime = get_runtime()
-    fast = gutjoint.simulate(scenario)
-    assert fast.ok
+    runs = {t: gutjoint.simulate(scenario, tolerances=t) for t in (DEFAULT_TOLERANCES, MANY_RUN_TOLERANCES)}
+    assert all(run.ok for run in runs.values())
 
     problem = prepare(scenario)
     p, schedule, rest, times = problem.p, problem.schedule, problem.rest, problem.times
@@ -45,11 +47,12 @@ def test_engine_matches_reference(name, reference_functions):
     states = integrate_reference(rhs, jac, rest.y, p, schedule, times)
     from gutjoint._numerics.integrate import Trajectory
 
-    ref = pd.DataFrame(np.column_stack([times, evaluate_outputs(problem, Trajectory(times, states))]),
-                       columns=fast.frame.columns)
-    for column in ref.columns:
-        a, b = fast.frame[column].to_numpy(), ref[column].to_numpy()
-        err = np.abs(a - b) - (RTOL * np.abs(b) + ATOL_FLOOR)
-        worst = int(np.argmax(err))
-        assert err[worst] <= 0, (f"{name}.{column} at t={times[worst]:g}: engine {a[worst]:.10g} vs "
-                                 f"reference {b[worst]:.10g}")
+    columns = runs[DEFAULT_TOLERANCES].frame.columns
+    ref = pd.DataFrame(np.column_stack([times, evaluate_outputs(problem, Trajectory(times, states))]), columns=columns)
+    for tolerances, fast in runs.items():
+        for column in ref.columns:
+            a, b = fast.frame[column].to_numpy(), ref[column].to_numpy()
+            err = np.abs(a - b) - (RTOL * np.abs(b) + ATOL_FLOOR)
+            worst = int(np.argmax(err))
+            assert err[worst] <= 0, (f"{name}.{column} at rtol {tolerances.rtol:g}, t={times[worst]:g}: engine "
+                                     f"{a[worst]:.10g} vs reference {b[worst]:.10g}")

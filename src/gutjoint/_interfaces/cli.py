@@ -20,6 +20,7 @@ from rich.text import Text
 
 from gutjoint._errors import GutjointError, InputError, OptionError, SolverError, printable
 from gutjoint._numerics.integrate import Tolerances
+from gutjoint._studies.problem import MANY_RUN_TOLERANCES
 from gutjoint._studies.simulate import DEFAULT_TOLERANCES
 
 DEFAULT_SCENARIO = "barrier-support"
@@ -28,9 +29,18 @@ EXPLAIN_DRAWS = 100
 SOLVER_OPTIONS = {"tolerance": " (options --rtol and --atol, e.g. --rtol 1e-6 --atol 1e-8)",
                   "step_limit": " (option --max-steps)"}
 """How to act on a solver status's advice from the command line."""
-RTOL_OPTION = typer.Option(DEFAULT_TOLERANCES.rtol, "--rtol", min=1e-13, max=1e-2,
-                           help="solver relative tolerance (benchmarks/tolerance.py: accuracy and speed)")
-ATOL_OPTION = typer.Option(DEFAULT_TOLERANCES.atol, "--atol", min=1e-16, max=1e-2, help="solver absolute tolerance")
+
+
+def tolerance_options(default: Tolerances) -> tuple:
+    """The --rtol and --atol options with ``default``'s values: one definition, each command its own default (one
+    run: ``DEFAULT_TOLERANCES``; many runs: ``MANY_RUN_TOLERANCES``)."""
+    return (typer.Option(default.rtol, "--rtol", min=1e-13, max=1e-2,
+                         help="solver relative tolerance (benchmarks/tolerance.py: accuracy and speed)"),
+            typer.Option(default.atol, "--atol", min=1e-16, max=1e-2, help="solver absolute tolerance"))
+
+
+RTOL_OPTION, ATOL_OPTION = tolerance_options(DEFAULT_TOLERANCES)
+MANY_RTOL_OPTION, MANY_ATOL_OPTION = tolerance_options(MANY_RUN_TOLERANCES)
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gutjoint: an executable, evidence-graded model of the gut-joint axis. "
                        "Educational research tool; not medical advice.")
@@ -406,8 +416,8 @@ def population(
     comparisons: bool = typer.Option(True, "--comparisons/--no-comparisons",
                                      help="each person's runs without the gut drivers and without the interventions "
                                           "(gut_share, relief); without them, a third of the work"),
-    rtol: float = RTOL_OPTION,
-    atol: float = ATOL_OPTION,
+    rtol: float = MANY_RTOL_OPTION,
+    atol: float = MANY_ATOL_OPTION,
 ) -> None:
     """Simulate a virtual population through SCENARIO (resumable: rerun the same command to continue)."""
     from gutjoint._studies.population import run_population

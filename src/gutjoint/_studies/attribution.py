@@ -21,6 +21,7 @@ from gutjoint._arguments import real
 from gutjoint._errors import OptionError, SolverError
 from gutjoint._biology.species import PAIN_SOURCES
 from gutjoint._studies.scenario import INPUT_DEFAULTS, InputWindow, Scenario, load_scenario
+from gutjoint._studies.problem import MANY_RUN_TOLERANCES
 from gutjoint._studies.simulate import simulate_many
 
 RUNS = 2 ** len(PAIN_SOURCES) + 1
@@ -142,7 +143,7 @@ def explain_pain(scenario, day: float | None = None) -> PainAttribution:
     Shapley values; a 17th run without the gut drivers gives the gut share."""
     scenario = load_scenario(scenario)
     day = _checked_day(scenario, day)
-    results = simulate_many(_runs(scenario))
+    results = simulate_many(_runs(scenario), tolerances=MANY_RUN_TOLERANCES)
     for result in results:
         if not result.ok:
             raise SolverError(f"{scenario.source}: a counterfactual run failed ({result.status.code}): "
@@ -162,7 +163,7 @@ def explain_ensemble(scenario, day: float | None = None, *, ensemble=None, draws
     qs = uncertainty.check_quantiles(quantiles, "explain")
     members = uncertainty.draw_scenarios(scenario, ensemble, draws)
     width = len(COALITIONS) + 1
-    results = simulate_many([run for member in members for run in _runs(member)])
+    results = simulate_many([run for member in members for run in _runs(member)], tolerances=MANY_RUN_TOLERANCES)
     attributions = []
     for k in range(len(members)):
         part = results[k * width:(k + 1) * width]

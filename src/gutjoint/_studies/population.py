@@ -39,7 +39,8 @@ from gutjoint._studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
 from gutjoint._studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
 from gutjoint._studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
 from gutjoint._numerics.integrate import Tolerances
-from gutjoint._studies.problem import (DEFAULT_TOLERANCES, Solution, checked_overrides, prepare_many, relax_for,
+from gutjoint._studies.problem import (DEFAULT_TOLERANCES, MANY_RUN_TOLERANCES, Solution, checked_overrides,
+                                     prepare_many, relax_for,
                                      rest_states, resting_inputs, solve_many)
 from gutjoint._studies.runtime import Runtime, get_runtime, model_key
 
@@ -67,8 +68,8 @@ class PopulationConfig:
     model_key: str
     parameters: dict = field(default_factory=dict)  # the parameter set the people live under (an ensemble draw)
     comparisons: bool = True  # the two comparison runs per person (gut_share, relief)
-    rtol: float = DEFAULT_TOLERANCES.rtol  # the engine's tolerances for every run
-    atol: float = DEFAULT_TOLERANCES.atol
+    rtol: float = DEFAULT_TOLERANCES.rtol  # the engine's tolerances for every run (a manifest written before they
+    atol: float = DEFAULT_TOLERANCES.atol  # were recorded was run at these; new runs record their own)
 
     def digest(self) -> str:
         content = asdict(self)
@@ -389,7 +390,7 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
                    scheduler: str | None = None, trajectories: bool = False, select: bool = True,
                    progress: Callable[[int, int], None] | None = None,
                    parameters: dict[str, float] | None = None, comparisons: bool = True,
-                   tolerances: Tolerances = DEFAULT_TOLERANCES) -> Path:
+                   tolerances: Tolerances = MANY_RUN_TOLERANCES) -> Path:
     """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``.
     ``parameters`` (an ensemble draw) sets the model's values the people live under. ``comparisons=False``
     leaves out each person's two comparison runs (without the gut drivers, without the interventions), a third
@@ -607,7 +608,7 @@ ENSEMBLE_METRICS = {"responders_30pct": "respond (30% less pain)", "responders_5
 def run_population_ensemble(scenario, *, n: int, seed: int, out: str | Path, draws: int, workers: int = 1,
                             select: bool = True, progress: Callable[[int, int], None] | None = None,
                             chunk_size: int = 256, scheduler: str | None = None, trajectories: bool = False,
-                            comparisons: bool = True, tolerances: Tolerances = DEFAULT_TOLERANCES) -> dict:
+                            comparisons: bool = True, tolerances: Tolerances = MANY_RUN_TOLERANCES) -> dict:
     """People and parameters kept apart: one virtual population of ``n`` per ensemble draw (the first ``draws``),
     each in ``out/draw_NNN`` and resumable, all with the same ``seed`` so that every draw sees the same people's
     random streams (common random numbers: differences between draws are the parameters', not sampling noise).

@@ -167,12 +167,13 @@ def analyse(spec, method: str, X: np.ndarray, Y: np.ndarray, seed: int, resample
 def _evaluate_block(scenario, names, values, output, times=None):
     """Run one block of samples through the engine; the output column at each of ``times`` (default: every
     output time), NaN for a failed run."""
-    from gutjoint._studies.problem import prepare_many, solve_many
+    from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare_many, solve_many
 
     problems = prepare_many([scenario] * len(values), [dict(zip(names, map(float, row))) for row in values])
     if times is not None:
         problems = [problem.at(times) for problem in problems]
-    return np.array([s[output] if s.ok else np.full(s.times.size, np.nan) for s in solve_many(problems)])
+    return np.array([s[output] if s.ok else np.full(s.times.size, np.nan)
+                     for s in solve_many(problems, tolerances=MANY_RUN_TOLERANCES)])
 
 
 def evaluate(scenario, names: tuple[str, ...], values: np.ndarray, output: str, *, workers: int = 1,

@@ -398,7 +398,7 @@ def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | N
     """Every person's trajectories under every arm (the model's pain, CRP and L:M, weekly): arm name ->
     arrays (person x week). People whose run fails are NaN. ``parameters``: the draw the people were screened
     under (it decides the resting states' fast path, ``problem.relax_for``)."""
-    from gutjoint._studies.problem import prepare_many, relax_for, solve_many
+    from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare_many, relax_for, solve_many
 
     weeks = np.arange(0.0, math.floor(trial.weeks) + 1e-9) if trial.weeks >= 1 else np.array([0.0])
     weeks = np.unique(np.append(weeks, [trial.endpoint_week, trial.weeks]))
@@ -411,7 +411,7 @@ def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | N
         at = np.unique(picked)
         idx = np.searchsorted(at, picked)
         # reported weekly only (Problem.at: the values the daily grid has on those days)
-        solutions = solve_many([problem.at(at) for problem in problems])
+        solutions = solve_many([problem.at(at) for problem in problems], tolerances=MANY_RUN_TOLERANCES)
         rows = {c: [s[c][idx] if s.ok else np.full(weeks.size, np.nan) for s in solutions]
                 for c in ("pain_nrs", "crp_mg_l", "lm_ratio")}
         out[arm.name] = {c: np.array(v).reshape(len(people), weeks.size) for c, v in rows.items()}
@@ -586,10 +586,9 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
         rows.append(row)
         if progress:
             progress(len(rows), len(sizes))
-    from gutjoint._studies.runtime import model_key
 
     effects = [p["effect"] for p in pools]
-    out = {"trial": trial.name, "trial_digest": trial_digest(trial), "model_key": model_key(), "alpha": alpha,
+    out = {"trial": trial.name, "trial_digest": trial_digest(trial), "model_key": engine_key(), "alpha": alpha,
            "repeats": repeats, "ensemble_draws": ensemble_draws, "rows": rows, "effect_model_right": effects[0],
            "draws_too_few_eligible": unscreenable, "ensemble_key": ensemble_key}
     if len(effects) > 1:
@@ -607,13 +606,12 @@ def shipped_power(name: str) -> dict | None:
     """The power curve shipped beside a built-in trial (``trials/<name>.power.json``, written by ``gutjoint trial
     <name> --power ... --uncertainty K``), or None when there is none or it was made under another model or trial
     file (so a stale curve is never shown)."""
-    from gutjoint._studies.runtime import model_key
 
     path = resources.files("gutjoint._studies").joinpath("trials", f"{name}.power.json")
     if not path.is_file():
         return None
     curve = json.loads(path.read_text(encoding="utf-8"))
-    current = curve.get("model_key") == model_key() and curve.get("trial_digest") == trial_digest(load_trial(name))
+    current = curve.get("model_key") == engine_key() and curve.get("trial_digest") == trial_digest(load_trial(name))
     if current and curve.get("ensemble_draws"):
         from gutjoint._studies.uncertainty import load_ensemble
 
@@ -652,11 +650,10 @@ def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | Non
     set under which screening finds too few (only the first set's shortfall is an error). With ``out``, each
     pool is stored as ``out/power/pool_<key>.npz``, keyed by the trial, the pool size, the model and the set:
     a pool already there is read back instead of rebuilt."""
-    from gutjoint._studies.runtime import model_key
 
     trial = load_trial(trial)
     folder = Path(out) / "power" if out is not None else None
-    stem = json.dumps([trial_digest(trial), size, model_key()])
+    stem = json.dumps([trial_digest(trial), size, engine_key()])
     paths = [folder / f"pool_{hashlib.sha256(json.dumps([stem, sorted((v or {}).items())]).encode()).hexdigest()[:16]}.npz"
              if folder is not None else None for v in parameter_sets]
     pools: list = [None] * len(parameter_sets)
@@ -684,6 +681,15 @@ def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | Non
     for k, result in zip(todo, results):
         pools[k] = result
     return pools
+
+
+def engine_key() -> str:
+    """The model and the engine tolerances a trial's people are run at: a pool or a curve made under others is
+    never reused."""
+    from gutjoint._studies.problem import MANY_RUN_TOLERANCES
+    from gutjoint._studies.runtime import model_key
+
+    return f"{model_key()}-{MANY_RUN_TOLERANCES.rtol:g}-{MANY_RUN_TOLERANCES.atol:g}"
 
 
 def trial_digest(trial: Trial) -> str:

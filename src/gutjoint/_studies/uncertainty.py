@@ -141,13 +141,13 @@ def simulate_ensemble(scenario, *, ensemble: Ensemble | None = None, draws: int 
     does not settle, are NaN and counted in ``attrs['n_failed']``)."""
     import xarray as xr
 
-    from gutjoint._studies.problem import prepare_many, solve_many
+    from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare_many, solve_many
 
     ensemble = ensemble or load_ensemble()
     runs = draw_scenarios(scenario, ensemble, draws)
     # every run is a draw: relax_for's fast path (a SciPy relaxation took seconds for each of 14 of the 500 shipped
     # draws in barrier-support; benchmarks/bench_ensemble.py)
-    solutions = solve_many(prepare_many(runs, relax=False))
+    solutions = solve_many(prepare_many(runs, relax=False), tolerances=MANY_RUN_TOLERANCES)
     names = solutions[0].problem.runtime.output_names
     data = np.stack([s.outputs for s in solutions])
     times = solutions[0].times

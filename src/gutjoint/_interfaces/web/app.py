@@ -717,11 +717,13 @@ def _prune_bands(folder: Path) -> None:
 
 @lru_cache(maxsize=1)
 def _band_basis() -> list:
-    """What a stored band depends on besides its request: the model, the ensemble and the number of draws."""
+    """What a stored band depends on besides its request: the model, the ensemble, the number of draws and the
+    engine's tolerances for work over many runs."""
+    from gutjoint._studies.problem import MANY_RUN_TOLERANCES
     from gutjoint._studies.runtime import model_key
     from gutjoint._studies.uncertainty import load_ensemble
 
-    return [model_key(), load_ensemble().key, WEB_DRAWS]
+    return [model_key(), load_ensemble().key, WEB_DRAWS, MANY_RUN_TOLERANCES.rtol, MANY_RUN_TOLERANCES.atol]
 
 
 @lru_cache(maxsize=1)
