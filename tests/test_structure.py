@@ -62,3 +62,50 @@ def test_every_module_behind_the_public_face_is_private():
               if path.relative_to(PACKAGE).parts not in allowed
               and not any(part.startswith("_") for part in path.relative_to(PACKAGE).parts)]
     assert not public, f"public modules: {public}"
+
+
+def _module_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Every import between the modules under ``root`` (at the top and inside functions); ``from pkg import mod``
+    is an edge to ``pkg.mod`` where that is a module."""
+    modules = {}
+    for path in root.rglob("*.py"):
+        name = ".".join((package, *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        modules[name] = path
+    edges: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                           for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            edges[name].update(t for t in targets if t in modules and t != name)
+    return edges
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan, through SciPy)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    names = sorted(edges)
+    index = {n: i for i, n in enumerate(names)}
+    rows = [index[a] for a, targets in edges.items() for _ in targets]
+    cols = [index[b] for targets in edges.values() for b in targets]
+    graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(names),) * 2)
+    _, labels = connected_components(graph, directed=True, connection="strong")
+    groups = [[n for n in names if labels[index[n]] == k] for k in set(labels)]
+    return [g for g in groups if len(g) > 1]
+
+
+def test_the_studies_layer_has_no_import_cycle():
+    """Within the studies layer imports go one way too (the ensemble below the bands and the sampler,
+    ``without_gut_drivers`` beside the scenario), counting imports inside functions."""
+    assert _cycles(_module_graph(PACKAGE / "_studies", "gutjoint._studies")) == []
+
+
+def test_the_cycle_check_sees_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -51,3 +51,17 @@ def test_people_never_selected_are_not_counted_as_solver_failures(tmp_path):
     pq.write_table(table, tmp_path / "subjects.parquet")
     summary = summarise(tmp_path / "subjects.parquet")
     assert summary["solver_failures"] == 1 and summary["not_selected"] == 1
+
+
+def test_a_missing_resting_state_is_a_named_failure_not_none():
+    """resting_outputs names the failure by its status (the calibration catches that, not a TypeError from a None
+    further down)."""
+    import pytest
+
+    from gutjoint._studies.simulate import resting_outputs
+
+    broken = gutjoint.Scenario(name="broken", days=1.0, parameters={"tnf_clearance": 1e-12, "tnf_basal": 1e12})
+    with pytest.raises(gutjoint.SolverError) as failure:
+        resting_outputs(broken)
+    assert failure.value.code == "steady_state" and failure.value.advice
+    assert resting_outputs("healthy")["pain_nrs"] < 2

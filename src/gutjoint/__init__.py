@@ -45,7 +45,7 @@ _STUDIES = {  # name -> (module, attribute); imported on first use, so `import g
     "calibrate": ("gutjoint._interfaces.calibration_report", "calibrate"),
     "check_calibration": ("gutjoint._studies.calibration", "check"),
     "simulate_ensemble": ("gutjoint._studies.uncertainty", "simulate_ensemble"),
-    "load_ensemble": ("gutjoint._studies.uncertainty", "load_ensemble"),
+    "load_ensemble": ("gutjoint._studies.ensemble", "load_ensemble"),
     "explain_ensemble": ("gutjoint._studies.attribution", "explain_ensemble"),
     "run_trial": ("gutjoint._studies.trial", "run_trial"),
     "trial_power": ("gutjoint._studies.trial", "trial_power"),

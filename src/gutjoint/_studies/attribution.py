@@ -20,14 +20,14 @@ import numpy as np
 from gutjoint._arguments import real
 from gutjoint._errors import OptionError, SolverError
 from gutjoint._biology.species import PAIN_SOURCES
-from gutjoint._studies.scenario import INPUT_DEFAULTS, InputWindow, Scenario, load_scenario
+from gutjoint._studies.scenario import (InputWindow, Scenario, load_scenario,
+                                     without_gut_drivers)
 from gutjoint._studies.problem import MANY_RUN_TOLERANCES
 from gutjoint._studies.simulate import simulate_many
 
 RUNS = 2 ** len(PAIN_SOURCES) + 1
 """Simulations behind one explanation: every combination of sources held, and one without the gut drivers."""
 
-GUT_INPUTS = ("dysbiosis", "barrier_insult", "enteric_infection", "high_fat_diet", "diet_antigen")
 SOURCE_LINKS = {  # the causal links (_biology/links.csv) through which each source reaches joint pain
     "inflammation": ("L13", "L18"),
     "immune": ("L6", "L6b", "L22", "M8"),
@@ -42,14 +42,6 @@ def source_grades() -> dict[str, list[str]]:
 
     grade = {link.id: link.grade for link in load_links()}
     return {source: [grade[i] for i in ids] for source, ids in SOURCE_LINKS.items()}
-
-
-def without_gut_drivers(scenario: Scenario) -> Scenario:
-    """The counterfactual scenario: gut exposures at their defaults, barrier resilience typical."""
-    inputs = tuple(w for w in scenario.inputs if w.name not in GUT_INPUTS)
-    subject = {k: v for k, v in scenario.subject.items() if k != "barrier_resilience"}
-    return dataclasses.replace(scenario, name=f"{scenario.name} (gut drivers removed)", inputs=inputs,
-                               subject=subject)
 
 
 def with_input(scenario: Scenario, name: str, level: float, start_day: float = 0.0) -> Scenario:
@@ -183,4 +175,4 @@ def explain_ensemble(scenario, day: float | None = None, *, ensemble=None, draws
             "honesty": uncertainty.honesty_line(ensemble)}
 
 
-assert set(GUT_INPUTS) <= set(INPUT_DEFAULTS)
+

@@ -154,17 +154,18 @@ def living_under(scenario: Scenario, parameters: dict[str, float]) -> Scenario:
 
 
 def _selection_model(parameters: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The selection table under ``parameters`` (default: the table's values); see :func:`_selection_table`."""
-    return _selection_table(tuple(sorted((parameters or {}).items())))
+    """The selection table under ``parameters`` (default: the table's values); see :func:`_selection_table`. The
+    model's key is part of the cache key, so a table written back by a fit is never answered from the old one."""
+    return _selection_table(tuple(sorted((parameters or {}).items())), model_key())
 
 
 @lru_cache(maxsize=4)
-def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:
+def _selection_table(parameters: tuple[tuple[str, float], ...], model: str) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_build_selection_table`, kept in the disk cache (``selection/`` beside the compiled model) so that a
     later run loads it (the same arrays to the bit) instead of solving the 1,500 pilot people again. The key
     covers the model and its values, ``parameters``, the code that builds the table and SciPy's version."""
     folder = _selection_folder()
-    stored = folder / f"{_selection_key(parameters)}.npz" if folder else None
+    stored = folder / f"{_selection_key(parameters, model)}.npz" if folder else None
     if stored is not None:
         try:
             with np.load(stored) as data:
@@ -185,13 +186,13 @@ def _selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[np.ndar
     return table
 
 
-def _selection_key(parameters: tuple[tuple[str, float], ...]) -> str:
+def _selection_key(parameters: tuple[tuple[str, float], ...], model: str) -> str:
     import scipy
 
     from gutjoint._studies import priors
 
     code = Path(priors.__file__).read_bytes() + Path(__file__).read_bytes()
-    text = json.dumps([model_key(), parameters, scipy.__version__, hashlib.sha256(code).hexdigest()])
+    text = json.dumps([model, parameters, scipy.__version__, hashlib.sha256(code).hexdigest()])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -341,7 +342,7 @@ def run_chunk(config: PopulationConfig, chunk: int,
     """Run subjects ``[chunk * size, min(n, (chunk + 1) * size))``: select each, then solve the chunk's problems
     (actual, and with ``config.comparisons`` without gut drivers and without interventions) through the batched
     engine. Metrics come from arrays; the chunk's tables are the only DataFrames made."""
-    from gutjoint._studies.attribution import without_gut_drivers
+    from gutjoint._studies.scenario import without_gut_drivers
 
     base = living_under(load_scenario(config.scenario), config.parameters)
     rests: dict = {}  # a chosen person's resting state, solved during selection, is the scenario's too when the

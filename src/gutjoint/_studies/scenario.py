@@ -284,6 +284,21 @@ def json_schema(*, max_days: float = MAX_DAYS, max_items: int | None = None) -> 
     }
 
 
+GUT_INPUTS = ("dysbiosis", "barrier_insult", "enteric_infection", "high_fat_diet", "diet_antigen")
+"""The exposures that come from the gut: what a person without gut drivers lives without."""
+assert set(GUT_INPUTS) <= set(INPUT_DEFAULTS)
+
+
+def without_gut_drivers(scenario: Scenario) -> Scenario:
+    """The counterfactual scenario: gut exposures at their defaults, barrier resilience typical (the gut share
+    and a population's comparison run compare with it)."""
+    from dataclasses import replace
+
+    inputs = tuple(w for w in scenario.inputs if w.name not in GUT_INPUTS)
+    subject = {k: v for k, v in scenario.subject.items() if k != "barrier_resilience"}
+    return replace(scenario, name=f"{scenario.name} (gut drivers removed)", inputs=inputs, subject=subject)
+
+
 def builtin_scenarios() -> dict[str, Path]:
     """Built-in scenario names and their files."""
     folder = resources.files("gutjoint._studies").joinpath("scenarios")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gutjoint._errors import SolverError
 from gutjoint._biology import species
 from gutjoint._numerics.integrate import Tolerances
 from gutjoint._numerics.status import Status
@@ -52,10 +53,15 @@ class SimulationResult:
 
         return write_array_table(*self.solution.table(), path)
 
-def resting_outputs(scenario, parameters: dict[str, float] | None = None) -> dict[str, float] | None:
-    """Output values at the subject's resting state (``None`` when no steady state is found)."""
+def resting_outputs(scenario, parameters: dict[str, float] | None = None) -> dict[str, float]:
+    """Output values at the subject's resting state; :class:`~gutjoint.SolverError` with the ``steady_state`` status
+    when none is found (a failure named by its status, never a ``None`` to trip over later)."""
     problem = prepare(scenario, parameters)
-    return problem.resting_outputs() if problem.rest.ok else None
+    if not problem.rest.ok:
+        status = Status.STEADY_STATE
+        raise SolverError(f"{problem.scenario.source}: {status.message} ({problem.rest.method}, residual "
+                          f"{problem.rest.residual:.3g})", code=status.code, advice=status.advice)
+    return problem.resting_outputs()
 
 
 def simulate(

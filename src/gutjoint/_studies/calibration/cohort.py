@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gutjoint._errors import SolverError
 from gutjoint._studies import priors
 from gutjoint._studies.priors import EXPOSURE_NAMES
 from gutjoint._studies.runtime import get_runtime
@@ -41,10 +42,12 @@ def cohort_rest(params: dict[str, float], subjects: list[dict[str, float]] | Non
                 rec = table[name]
                 value = float(np.clip(params.get(name, rec.value) * value / rec.value, rec.low, rec.high))
             overrides[name] = value
-        rest = resting_outputs(scenario, overrides)
-        if rest is not None:
-            for c in columns:
-                out[c][k] = rest[c]
+        try:
+            rest = resting_outputs(scenario, overrides)
+        except SolverError:  # no resting state: this person's row stays NaN
+            continue
+        for c in columns:
+            out[c][k] = rest[c]
     return out
 
 

@@ -27,7 +27,7 @@ from importlib import resources
 import numpy as np
 from scipy.optimize import least_squares
 
-from gutjoint._errors import ModelDefinitionError
+from gutjoint._errors import ModelDefinitionError, SolverError
 from gutjoint._processes import local_pool
 from gutjoint._biology.parameters import COLUMNS, load_parameters
 from gutjoint._studies.calibration import cohort, data, experiments
@@ -129,7 +129,7 @@ def barrier_residuals(params: dict[str, float]) -> np.ndarray:
         alcohol = experiments.alcohol_cessation(params)
         gfd = experiments.gluten_free_diet(params, levels["gfd_insult"], levels["gfd_injury"])
         zhou = experiments.barrier_support_trial(params)
-    except (ValueError, FloatingPointError):
+    except (SolverError, ValueError, FloatingPointError):  # no resting state, or a run that failed
         return np.full(7, FAILED)
     week1, month2 = data.gfd_relative("gfd_week1"), data.gfd_relative("gfd_month2")
     rhamnose, lactulose = data.gfd_relative("gfd_rhamnose_month3"), data.gfd_relative("gfd_lactulose_month12")
@@ -402,13 +402,12 @@ def write_back(values: dict[str, float], tags: dict[str, str], folder=None) -> N
 
 def reload_tables() -> None:
     """Forget every cached table and the compiled model built from them, together (after the package tables
-    change on disk): parameters, calibration data, the symbolic model, the runtime and the population's
-    selection model."""
+    change on disk): parameters, calibration data, the symbolic model and the runtime. (Caches built from them,
+    such as the population's selection model, are keyed by the model's key, so they follow without being told.)"""
     from gutjoint._biology.model import build_model
-    from gutjoint._studies.population import _selection_table
     from gutjoint._studies.runtime import get_runtime
 
-    for cached in (load_parameters, data.read_table, build_model, get_runtime, _selection_table):
+    for cached in (load_parameters, data.read_table, build_model, get_runtime):
         cached.cache_clear()
 
 
@@ -438,9 +437,7 @@ def references(values: dict[str, float]) -> dict[str, float]:
 
     values = {k: v for k, v in values.items() if k not in NUISANCE_RANGES}
     table = load_parameters()
-    rest = resting_outputs("healthy", values)
-    if rest is None:
-        raise ValueError("no healthy resting state")
+    rest = resting_outputs("healthy", values)  # SolverError where there is no healthy resting state
     tnf, il6 = rest["tnf_pg_ml"], rest["il6_pg_ml"]
     half = {k: values.get(k, table[k].value) for k in ("tnf_half_joint", "il6_half_joint")}
     return {"reference_joint_cytokines": tnf / (tnf + half["tnf_half_joint"])

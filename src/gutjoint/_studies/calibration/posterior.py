@@ -44,8 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
+from gutjoint._errors import SolverError
 from gutjoint._biology.parameters import load_parameters
 from gutjoint._studies.calibration import fit
+from gutjoint._studies.ensemble import ENSEMBLE_FILE, PROVENANCE_FILE, ensemble_path
 
 SAMPLED = ("barrier", "innate")
 """The blocks whose posterior is sampled."""
@@ -53,8 +55,6 @@ HELD = ("crp_max", "il6_per_metabolic", "il6_per_synovitis", "reactive_seeding")
 """Fitted parameters kept at their fitted values in the ensemble (their likelihood is a cohort, or a fit of its
 own; see the module docstring)."""
 DERIVED_PER_DRAW = ("lps_per_fat", "reference_joint_cytokines", "reference_autoreactivity")
-ENSEMBLE_FILE = "ensemble.parquet"
-PROVENANCE_FILE = "ensemble.json"
 
 
 def _block(name: str) -> fit.Block:
@@ -209,10 +209,6 @@ def prior_of(name: str) -> Prior | None:
 
 # --- the ensemble ------------------------------------------------------------------------------------------------
 
-def ensemble_path(name: str = ENSEMBLE_FILE) -> Path:
-    return Path(str(resources.files("gutjoint.data").joinpath(name)))
-
-
 HEALTHY_REST = {"pain_nrs": (0.0, 2.0), "crp_mg_l": (0.2, 3.0), "lm_ratio": (0.005, 0.05)}
 """What a parameter set must give the healthy scenario at rest to enter the ensemble: little pain (NRS < 2, the
 'low pain' band of the population phenotypes; assumed), CRP at most 3 mg/L (the cut of the adult CRP targets,
@@ -365,7 +361,7 @@ def _misfit(values: dict[str, float]) -> float:
         own = {k: v for k, v in values.items() if k not in fit.NUISANCE_RANGES or k in block.parameters}
         try:
             r = block.residuals(own)
-        except (TypeError, ValueError, FloatingPointError, ZeroDivisionError):  # no resting state in an experiment
+        except (SolverError, ValueError, FloatingPointError, ZeroDivisionError):  # no resting state, or a failed run
             return math.inf
         total += float(np.sum(np.square(r)))
     return total if math.isfinite(total) else math.inf
@@ -432,7 +428,7 @@ def _derived(values: dict[str, float]) -> dict[str, float]:
     try:
         meal = fit.fit_meal(values)
         refs = fit.references({**values, **meal})
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+    except (SolverError, KeyError, ValueError, ZeroDivisionError):  # no healthy rest, or no meal fit
         return {}
     return {**meal, **refs}
 
@@ -446,7 +442,7 @@ def write_ensemble(frame, basis: dict[str, str], provenance: dict, folder: Path 
     atomic_write(folder / ENSEMBLE_FILE, lambda tmp: frame.to_parquet(tmp, index=False), field="out")
     atomic_write(folder / PROVENANCE_FILE, lambda tmp: tmp.write_text(json.dumps({**provenance, "basis": basis},
                                                                                   indent=1)), field="out")
-    from gutjoint._studies.uncertainty import _load
+    from gutjoint._studies.ensemble import _load
 
     _load.cache_clear()  # a later load_ensemble in this process reads what was just written
     return folder / ENSEMBLE_FILE
@@ -577,7 +573,7 @@ def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: flo
                            ("validation", lambda: validation_residuals(values))):
             try:
                 residuals[block].append(run())
-            except (TypeError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
+            except (SolverError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
                 residuals[block].append(np.full(sizes[block], fit.FAILED))
     tail = (1 - level) / 2
     rows = []
@@ -609,7 +605,7 @@ def target_pass_rates(ensemble, *, draws: int = 60) -> list[dict]:
     for values, levels in zip(sets, conditions):
         try:
             outcomes = check(values, {**_shipped_conditions(), **levels})
-        except (TypeError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
+        except (SolverError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
             unsettled += 1
             continue
         for target, outcome in outcomes:
