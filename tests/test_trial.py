@@ -220,3 +220,29 @@ def test_a_trial_files_key_is_its_content_not_its_location(tmp_path):
     assert T.trial_digest(T.load_trial(str(copy))) == T.trial_digest(T.load_trial("barrier-support-joint-pain"))
     copy.write_text(source.read_text(encoding="utf-8").replace("seed = ", "seed = 1"), encoding="utf-8")
     assert T.trial_digest(T.load_trial(str(copy))) != T.trial_digest(T.load_trial("barrier-support-joint-pain"))
+
+
+def test_one_trial_design_serves_the_trial_the_power_curve_and_the_web(monkeypatch):
+    """gutjoint trial, the power curve and the web's sampled trial all allocate with ``allocate`` and turn people
+    into endpoints with ``conduct``; the power curve's tests are ``compare``'s."""
+    from gutjoint._studies import trial as trials
+
+    calls = []
+    for name in ("allocate", "conduct", "compare"):
+        real = getattr(trials, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(trials, name, spy)
+    spec = trials.load_trial("barrier-support-joint-pain")
+    trials.run_trial(spec)
+    assert {"allocate", "conduct", "compare"} <= set(calls)
+    calls.clear()
+    pool = trials.pool(spec, 80)
+    trials.trial_power(spec, [10], repeats=10, pools=[pool])
+    assert calls.count("allocate") == calls.count("conduct") == calls.count("compare") == 10
+    calls.clear()
+    trials.sample_trial(spec, pool, 10)
+    assert calls == ["allocate", "conduct", "compare"]

@@ -363,27 +363,54 @@ def screen(trial: Trial, *, parameters: dict[str, float] | None = None, screened
 
 
 def randomise(trial: Trial, eligible: list[dict], per_arm: int, rng: np.random.Generator) -> list[tuple[dict, str]]:
-    """The first ``per_arm * arms`` eligible people, in permuted blocks of two per arm (within each stratum of
-    ``trial.stratify``: above/below its median for a continuous value)."""
+    """The first ``per_arm * arms`` eligible people, allocated by :func:`allocate`."""
     n_arms = len(trial.arms)
     chosen = eligible[: per_arm * n_arms]
     if len(chosen) < per_arm * n_arms:
         raise OptionError("trial", "screened", trial.screened,
                           f"more people: only {len(eligible)} eligible, {per_arm * n_arms} needed", problem="is too few")
-    strata = np.zeros(len(chosen), dtype=int)
-    if trial.stratify:
-        values = np.array([float(p.get(trial.stratify, 0.0)) for p in chosen])
+    return list(zip(chosen, allocate(trial, stratify_values(trial, chosen), rng)))
+
+
+def stratify_values(trial: Trial, people: list[dict]) -> np.ndarray:
+    """Each person's value of ``trial.stratify`` (zeros when the trial is not stratified)."""
+    return np.array([float(p.get(trial.stratify, 0.0)) if trial.stratify else 0.0 for p in people])
+
+
+def allocate(trial: Trial, values: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """The trial's one randomisation: permuted blocks of two per arm within each stratum of ``trial.stratify``
+    (above/below the median of ``values`` for a continuous value, its two levels for a 0/1 one)."""
+    strata = np.zeros(len(values), dtype=int)
+    if trial.stratify and len(values):
         strata = (values > (0.5 if set(np.unique(values)) <= {0.0, 1.0} else np.median(values))).astype(int)
-    assignment = [None] * len(chosen)
+    assignment: list = [None] * len(values)
     names = [a.name for a in trial.arms]
     for stratum in np.unique(strata):
         members = np.flatnonzero(strata == stratum)
-        blocks = []
+        blocks: list[str] = []
         while len(blocks) < len(members):
             blocks.extend(rng.permutation(names * 2).tolist())
         for k, i in enumerate(members):
             assignment[i] = blocks[k]
-    return list(zip(chosen, assignment))
+    return assignment
+
+
+def conduct(trial: Trial, outcomes: dict, rows: np.ndarray, arm_of: np.ndarray, rng: np.random.Generator) -> dict:
+    """The trial's one way of turning allocated people into endpoints: each person's placebo factor, dropout (a
+    uniform week, for the share ``trial.dropout``) and reporting scatter, then each arm's endpoints over those who
+    completed. ``rows`` index ``outcomes``; ``arm_of`` is each one's arm. The same for one trial and for every
+    trial of a power curve."""
+    n = len(rows)
+    factor = PLACEBO.factors(rng, n)
+    dropped_week = np.where(rng.random(n) < trial.dropout, rng.uniform(0, trial.weeks, n), np.inf)
+    noise = REPORTING_NOISE.draw(rng, n, outcomes["weeks"].size)
+    finite = np.isfinite(outcomes[trial.arms[0].name]["pain_nrs"][rows]).all(axis=1) if n else np.zeros(0, bool)
+    completed = (dropped_week > trial.endpoint_week) & finite
+    results = {}
+    for arm in trial.arms:
+        k = np.flatnonzero((arm_of == arm.name) & completed)
+        results[arm.name] = endpoints(trial, arm, outcomes, rows[k], factor[k], noise[k])
+    return {"results": results, "completed": completed, "factor": factor, "dropped_week": dropped_week}
 
 
 # --- running ------------------------------------------------------------------------------------------------------
@@ -447,9 +474,10 @@ def endpoints(trial: Trial, arm: Arm, outcomes: dict, rows: np.ndarray, factor: 
             "pain": pain}
 
 
-def compare(active: dict, control: dict) -> dict:
+def compare(active: dict, control: dict, *, odds_ratios: bool = True) -> dict:
     """Active arm against control: mean pain change difference (Welch, 95% CI), responder rates with odds ratio
-    and Fisher's exact test, and the CRP and L:M change differences."""
+    and Fisher's exact test, and the CRP and L:M change differences (``odds_ratios=False`` leaves out the odds
+    ratios, which a power curve's thousands of trials do not read)."""
     from scipy import stats
     from scipy.stats.contingency import odds_ratio
 
@@ -463,7 +491,7 @@ def compare(active: dict, control: dict) -> dict:
         table = [[int(a.sum()), int((~a).sum())], [int(c.sum()), int((~c).sum())]]
         entry = {"active": float(a.mean()), "control": float(c.mean()), "difference": float(a.mean() - c.mean()),
                  "p_fisher": float(stats.fisher_exact(table).pvalue)}
-        if min(min(r) for r in table) > 0:
+        if odds_ratios and min(min(r) for r in table) > 0:
             ratio = odds_ratio(table)
             interval = ratio.confidence_interval(0.95)
             entry.update(odds_ratio=float(ratio.statistic), odds_ratio_ci95=[float(interval.low), float(interval.high)])
@@ -496,15 +524,12 @@ def run_trial(trial, *, parameters: dict[str, float] | None = None) -> TrialResu
     assigned = randomise(trial, eligible, trial.per_arm, rng)
     pool = [p for p, _ in assigned]
     outcomes = potential_outcomes(trial, pool, rest_cache=cache, parameters=parameters)
-    factor = PLACEBO.factors(rng, len(pool))
-    dropped_week = np.where(rng.random(len(pool)) < trial.dropout, rng.uniform(0, trial.weeks, len(pool)), np.inf)
-    noise = REPORTING_NOISE.draw(rng, len(pool), outcomes["weeks"].size)
-    completed = (dropped_week > trial.endpoint_week) & np.isfinite(outcomes[trial.arms[0].name]["pain_nrs"]).all(axis=1)
     arm_of = np.array([a for _, a in assigned])
-    results, weekly = {}, {}
+    conducted = conduct(trial, outcomes, np.arange(len(pool)), arm_of, rng)
+    results, completed = conducted["results"], conducted["completed"]
+    factor, dropped_week = conducted["factor"], conducted["dropped_week"]
+    weekly = {}
     for arm in trial.arms:
-        rows = np.flatnonzero((arm_of == arm.name) & completed)
-        results[arm.name] = endpoints(trial, arm, outcomes, rows, factor[rows], noise[rows])
         pain = results[arm.name]["pain"]
         weekly[arm.name] = {"weeks": outcomes["weeks"], "mean": pain.mean(axis=0),
                             "q25": np.quantile(pain, 0.25, axis=0), "q75": np.quantile(pain, 0.75, axis=0)}
@@ -639,9 +664,9 @@ def sample_trial(trial, pool_: dict, per_arm: int, seed: int = 0) -> dict:
     """One trial drawn from a pool: the arms' endpoint summaries and each active arm against the control."""
     trial = load_trial(trial)
     res = _draw_from_pool(trial, pool_, per_arm, np.random.default_rng([trial.seed, per_arm, seed, 15485863]))
-    control = next(i for i, a in enumerate(trial.arms) if a.control)
-    return {"arms": {trial.arms[k].name: _arm_summary(r) for k, r in res.items()},
-            "comparisons": {trial.arms[k].name: compare(res[k], res[control]) for k in res if k != control}}
+    control = trial.control.name
+    return {"arms": {name: _arm_summary(r) for name, r in res.items()},
+            "comparisons": {name: compare(res[name], res[control]) for name in res if name != control}}
 
 
 def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | None = None, workers: int = 1,
@@ -653,7 +678,7 @@ def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | Non
 
     trial = load_trial(trial)
     folder = Path(out) / "power" if out is not None else None
-    stem = json.dumps([trial_digest(trial), size, engine_key()])
+    stem = json.dumps([trial_digest(trial), size, engine_key(), POOL_FORMAT])
     paths = [folder / f"pool_{hashlib.sha256(json.dumps([stem, sorted((v or {}).items())]).encode()).hexdigest()[:16]}.npz"
              if folder is not None else None for v in parameter_sets]
     pools: list = [None] * len(parameter_sets)
@@ -681,6 +706,10 @@ def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | Non
     for k, result in zip(todo, results):
         pools[k] = result
     return pools
+
+
+POOL_FORMAT = 2
+"""The layout of a stored pool (2: with each person's stratification value); a pool of another is rebuilt."""
 
 
 def engine_key() -> str:
@@ -718,7 +747,7 @@ def _pool_job(job) -> dict | None:
         def write(tmp):
             with open(tmp, "wb") as handle:
                 np.savez(handle, weeks=built["outcomes"]["weeks"], rows=built["rows"],
-                         effect=np.array(built["effect"]), **arrays)
+                         effect=np.array(built["effect"]), strata=built["strata"], **arrays)
 
         atomic_write(path, write, field="out")
     return built
@@ -729,7 +758,8 @@ def _read_pool(trial: Trial, path: Path) -> dict:
         outcomes = {arm.name: {c: stored[f"{i}|{c}"] for c in ("pain_nrs", "crp_mg_l", "lm_ratio")}
                     for i, arm in enumerate(trial.arms)}
         outcomes["weeks"] = stored["weeks"]
-        return {"outcomes": outcomes, "rows": stored["rows"], "effect": float(stored["effect"])}
+        return {"outcomes": outcomes, "rows": stored["rows"], "effect": float(stored["effect"]),
+                "strata": stored["strata"]}
 
 
 def _pool(trial: Trial, parameters, size: int) -> dict:
@@ -740,6 +770,7 @@ def _pool(trial: Trial, parameters, size: int) -> dict:
         raise ScenarioError(trial.source, "screened", trial.screened, f"a screening that finds at least {size // 2} "
                             f"eligible people for a power pool of {size} (it found {len(people)})")
     people = people[:size]
+    strata = stratify_values(trial, people)
     outcomes = potential_outcomes(trial, people, rest_cache=cache, parameters=parameters)
     ok = np.all([np.isfinite(outcomes[a.name]["pain_nrs"]).all(axis=1) for a in trial.arms], axis=0)
     rows = np.flatnonzero(ok)
@@ -748,28 +779,22 @@ def _pool(trial: Trial, parameters, size: int) -> dict:
     ones = np.ones(rows.size)
     effect = float(np.mean(endpoints(trial, active, outcomes, rows, ones)["pain_change"]
                            - endpoints(trial, control, outcomes, rows, ones)["pain_change"]))
-    return {"outcomes": outcomes, "rows": rows, "effect": effect}
+    return {"outcomes": outcomes, "rows": rows, "effect": effect, "strata": strata}
 
 
-def _draw_from_pool(trial: Trial, pool_: dict, n: int, rng: np.random.Generator) -> dict[int, dict]:
-    """Sample ``n`` per arm from the pool, randomise, draw placebo factors and dropout: endpoints by arm index."""
-    n_arms = len(trial.arms)
-    rows = rng.choice(pool_["rows"], size=min(n * n_arms, pool_["rows"].size), replace=False)
-    arms = rng.permutation(np.repeat(np.arange(n_arms), math.ceil(rows.size / n_arms))[: rows.size])
-    factor = PLACEBO.factors(rng, rows.size)
-    kept = rng.random(rows.size) >= trial.dropout * (trial.endpoint_week / trial.weeks)
-    noise = REPORTING_NOISE.draw(rng, rows.size, pool_["outcomes"]["weeks"].size)
-    return {k: endpoints(trial, trial.arms[k], pool_["outcomes"], rows[(arms == k) & kept],
-                         factor[(arms == k) & kept], noise[(arms == k) & kept]) for k in range(n_arms)}
+def _draw_from_pool(trial: Trial, pool_: dict, n: int, rng: np.random.Generator) -> dict[str, dict]:
+    """One trial of ``n`` per arm from a pool: ``n`` times the arms drawn from its people, then allocated and
+    conducted as :func:`run_trial` does (:func:`allocate`, :func:`conduct`): endpoints by arm."""
+    rows = rng.choice(pool_["rows"], size=min(n * len(trial.arms), pool_["rows"].size), replace=False)
+    arm_of = np.array(allocate(trial, pool_["strata"][rows], rng))
+    return conduct(trial, pool_["outcomes"], rows, arm_of, rng)["results"]
 
 
 def _one_trial(trial: Trial, pool_: dict, n: int, rng: np.random.Generator, alpha: float) -> np.ndarray:
-    from scipy import stats
-
+    """Whether one trial of ``n`` per arm shows the pain change and the 30% responders (by :func:`compare`'s
+    tests) at ``alpha``."""
     res = _draw_from_pool(trial, pool_, n, rng)
-    control = next(i for i, a in enumerate(trial.arms) if a.control)
-    active = next(i for i, a in enumerate(trial.arms) if not a.control)
-    p_pain = stats.ttest_ind(res[active]["pain_change"], res[control]["pain_change"], equal_var=False).pvalue
-    a, c = res[active]["responder_30"], res[control]["responder_30"]
-    p_resp = stats.fisher_exact([[int(a.sum()), int((~a).sum())], [int(c.sum()), int((~c).sum())]]).pvalue
-    return np.array([p_pain < alpha, p_resp < alpha], dtype=float)
+    comparison = compare(res[next(a.name for a in trial.arms if not a.control)], res[trial.control.name],
+                         odds_ratios=False)
+    return np.array([comparison["pain_change_difference"]["p"] < alpha,
+                     comparison["responder_30"]["p_fisher"] < alpha], dtype=float)
