@@ -516,7 +516,7 @@ def trial(
                       f"{d['estimate']:+.2f} (95% CI {d['ci95'][0]:+.2f} to {d['ci95'][1]:+.2f}), p {d['p']:.2g}",
                       soft_wrap=True)
     for check in result.published:
-        console.print(f"  {check['kind']}: {printable(published_line(check))}", soft_wrap=True)
+        console.print(f"  {check['kind']}: {printable(published_line(check), LINE_LIMIT)}", soft_wrap=True)
     if result.published:
         from gutjoint._studies.trial import held_words
 
