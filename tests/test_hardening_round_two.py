@@ -3,6 +3,7 @@ no request that stalls the server, every argument checked. Each test failed on t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -475,3 +476,24 @@ def test_the_readme_states_the_limits_the_code_holds():
                    f"did not arrive within {web.BODY_SECONDS:g} s", f"estimate of the work at {web.MAX_WORK:,.0f} units"):
         assert phrase in readme, phrase
     assert f"under 1/{round(1 / BOLUS_BELOW_HOURS)}" in readme
+
+
+def test_the_disk_cache_builds_once_reads_back_rebuilds_damage_and_stays_bounded(tmp_path):
+    from gutjoint._files import DiskCache
+
+    built = []
+
+    def build():
+        built.append(1)
+        return {"value": len(built)}
+
+    cache = DiskCache(tmp_path, ".json", lambda v, tmp: tmp.write_text(json.dumps(v)),
+                      lambda path: json.loads(path.read_text()), limit=5, lock=True)
+    assert cache.get("a", build) == {"value": 1} and cache.get("a", build) == {"value": 1} and len(built) == 1
+    cache.path("a").write_text("{damaged")
+    assert cache.get("a", build) == {"value": 2}  # built again, and stored again
+    for k in range(8):
+        cache.get(f"k{k}", build)
+    assert len(list(tmp_path.glob("*.json"))) <= 5
+    assert DiskCache(None, ".json", None, None).get("x", lambda: 3) == 3  # no folder: nothing kept
+    assert not list(tmp_path.glob("*.tmp"))

@@ -293,7 +293,7 @@ def test_a_band_is_computed_once_for_every_server_process(tmp_path, monkeypatch)
     monkeypatch.setattr(web, "MAX_STORED_BANDS", 10)  # the folder does not grow without bound
     for k in range(12):
         (tmp_path / "bands" / f"old{k}.json").write_text("{}")
-    web._prune_bands(tmp_path / "bands")
+    web.band_cache().prune()
     assert len(list((tmp_path / "bands").glob("*.json"))) == 9
     web._band_folder.cache_clear()
 

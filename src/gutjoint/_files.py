@@ -127,3 +127,64 @@ def write_array_table(names: tuple[str, ...], values: np.ndarray, path: str | Pa
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     return atomic_write(path, write, field=field)
+
+
+class DiskCache:
+    """One folder of the disk cache: entries keyed by content (the caller hashes what an entry depends on into its
+    key), written atomically, read back when present and built again when missing or damaged, and at most
+    ``limit`` of them (past it, the oldest tenth goes). With ``lock``, processes that need the same missing entry
+    wait for the first to build it instead of building it again (a file lock beside the entry). ``folder`` None
+    keeps nothing on disk: every ``get`` builds. The population's selection table and the web's bands use it."""
+
+    def __init__(self, folder: Path | None, suffix: str, dump: Callable[[object, Path], None],
+                 load: Callable[[Path], object], *, limit: int = 1000, lock: bool = False):
+        self.folder, self.suffix, self.dump, self.load, self.limit, self.lock = folder, suffix, dump, load, limit, lock
+
+    def path(self, key: str) -> Path | None:
+        return None if self.folder is None else self.folder / f"{key}{self.suffix}"
+
+    def get(self, key: str, build: Callable[[], object]):
+        """The entry ``key``: read back, or built by ``build()`` and stored (an unwritable cache only costs the
+        next process the same work)."""
+        stored = self.path(key)
+        if stored is None:
+            return build()
+        if not self.lock:
+            return self._read_or_build(stored, build)
+        import fcntl
+
+        with open(stored.with_suffix(".lock"), "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            return self._read_or_build(stored, build)
+
+    def _read_or_build(self, stored: Path, build: Callable[[], object]):
+        try:
+            return self.load(stored)
+        except (OSError, ValueError, KeyError, EOFError):  # missing or damaged: build it
+            pass
+        value = build()
+        try:
+            atomic_write(stored, lambda tmp: self.dump(value, tmp), field="cache")
+        except InputError:
+            return value
+        self.prune()
+        return value
+
+    def prune(self) -> None:
+        """Keep at most ``limit`` entries: past it, remove the oldest tenth (and their locks)."""
+        stored = list(self.folder.glob(f"*{self.suffix}"))
+        if len(stored) <= self.limit:
+            return
+
+        def age(path: Path) -> float:
+            try:
+                return path.stat().st_mtime
+            except OSError:
+                return 0.0
+
+        for path in sorted(stored, key=age)[: len(stored) - int(0.9 * self.limit)]:
+            for old in (path, path.with_suffix(".lock")):
+                try:
+                    old.unlink()
+                except OSError:
+                    pass  # another process removed it first

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from gutjoint._arguments import path as checked_path, whole
-from gutjoint._errors import GutjointError, InputError, OptionError
+from gutjoint._errors import InputError, OptionError
 from gutjoint._biology import species
 from gutjoint._biology.parameters import load_parameters
 from gutjoint._studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
@@ -54,6 +54,8 @@ NOT_SELECTED = "not_selected"
 """The status of a subject for whom no plausible candidate was drawn in ``MAX_ATTEMPTS``: never run, so counted
 apart from solver failures."""
 PILOT_SIZE = 1500
+MAX_STORED_SELECTIONS = 200
+"""Selection tables kept in the disk cache (one per model and parameter draw, about 30 kB each)."""
 PILOT_SEED = 20160101
 
 
@@ -164,26 +166,18 @@ def _selection_table(parameters: tuple[tuple[str, float], ...], model: str) -> t
     """:func:`_build_selection_table`, kept in the disk cache (``selection/`` beside the compiled model) so that a
     later run loads it (the same arrays to the bit) instead of solving the 1,500 pilot people again. The key
     covers the model and its values, ``parameters``, the code that builds the table and SciPy's version."""
-    folder = _selection_folder()
-    stored = folder / f"{_selection_key(parameters, model)}.npz" if folder else None
-    if stored is not None:
-        try:
-            with np.load(stored) as data:
-                return data["grid"], data["probability"]
-        except (OSError, ValueError, KeyError):
-            pass  # missing or unreadable: build it
-    table = _build_selection_table(parameters)
-    if stored is not None:
-        from gutjoint._files import atomic_write
+    from gutjoint._files import DiskCache
 
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, grid=table[0], probability=table[1])
-        try:
-            atomic_write(stored, write, field="cache")
-        except GutjointError:
-            pass  # an unwritable cache only costs the next run the same work
-    return table
+    def dump(table, tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, grid=table[0], probability=table[1])
+
+    def load(path: Path):
+        with np.load(path) as data:
+            return data["grid"], data["probability"]
+
+    cache = DiskCache(_selection_folder(), ".npz", dump, load, limit=MAX_STORED_SELECTIONS)
+    return cache.get(_selection_key(parameters, model), lambda: _build_selection_table(parameters))
 
 
 def _selection_key(parameters: tuple[tuple[str, float], ...], model: str) -> str:

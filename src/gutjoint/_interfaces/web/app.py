@@ -29,7 +29,6 @@ ignored, as RFC 8259 §8.1 lets a parser do.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import tempfile
 from collections.abc import Sequence
@@ -49,7 +48,7 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from gutjoint._errors import GutjointError, InputError, OptionError, ScenarioError, SolverError, printable, quoted
 from gutjoint._biology import species
-from gutjoint._files import atomic_write
+from gutjoint._files import DiskCache
 from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
 from gutjoint._studies.problem import needs_slow_rest
 from gutjoint._studies.scenario import CROSS_FIELD_RULES, builtin_scenarios, json_schema, schedule_edges
@@ -667,24 +666,7 @@ def _bands(scenario, columns: tuple[str, ...]) -> dict:
     key = hashlib.sha256(text).hexdigest()[:32]
     if key in _BAND_CACHE:
         return _BAND_CACHE[key]
-    folder = _band_folder()
-    stored = folder / f"{key}.json" if folder else None
-    if stored is None:
-        answer = _compute_bands(scenario, columns)
-    else:
-        with open(folder / f"{key}.lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            try:
-                answer = orjson.loads(stored.read_bytes())
-            except (OSError, orjson.JSONDecodeError):
-                answer = _compute_bands(scenario, columns)
-                try:
-                    atomic_write(stored, lambda tmp: tmp.write_bytes(
-                        orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)), field="cache")
-                except GutjointError:
-                    pass  # an unwritable cache only costs the next process the same work
-                else:
-                    _prune_bands(folder)
+    answer = band_cache().get(key, lambda: _compute_bands(scenario, columns))
     if len(_BAND_CACHE) > 64:
         _BAND_CACHE.clear()
     _BAND_CACHE[key] = answer
@@ -698,21 +680,11 @@ MAX_STORED_BANDS = 2000
 """Bands kept in the disk cache (about 50-150 kB each); past this, the oldest tenth is removed."""
 
 
-def _prune_bands(folder: Path) -> None:
-    stored = list(folder.glob("*.json"))
-    if len(stored) <= MAX_STORED_BANDS:
-        return
-    def age(path):
-        try:
-            return path.stat().st_mtime
-        except OSError:
-            return 0.0
-    for path in sorted(stored, key=age)[: len(stored) - int(0.9 * MAX_STORED_BANDS)]:
-        for old in (path, path.with_suffix(".lock")):
-            try:
-                old.unlink()
-            except OSError:
-                pass  # another process removed it first
+def band_cache() -> DiskCache:
+    """The bands in the disk cache: JSON, at most :data:`MAX_STORED_BANDS`, one process building each."""
+    return DiskCache(_band_folder(), ".json", lambda value, tmp: tmp.write_bytes(
+        orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)), lambda path: orjson.loads(path.read_bytes()),
+        limit=MAX_STORED_BANDS, lock=True)
 
 
 @lru_cache(maxsize=1)
