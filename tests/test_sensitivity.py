@@ -77,3 +77,18 @@ def test_sobol_analysis_equals_salibs_own(seed):
     for index in ("S1", "ST"):
         np.testing.assert_allclose(ours[index][0], theirs[index], rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(ours[index][1], theirs[f"{index}_conf"], rtol=1e-10, atol=1e-12)
+
+
+def test_the_same_indices_on_local_workers_and_on_a_dask_cluster():
+    """One executor for every back end: the runs and the analyses give the same indices in this process, on two
+    local workers and on a Dask cluster."""
+    distributed = pytest.importorskip("distributed")
+    from gutjoint._studies.sensitivity import run_sensitivity
+
+    options = dict(method="morris", n=4, parameters=("lps_clearance", "tj_per_tnf"), every_days=120.0)
+    serial = run_sensitivity("healthy", **options).indices
+    local = run_sensitivity("healthy", workers=2, **options).indices
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = run_sensitivity("healthy", scheduler=cluster.scheduler_address, **options).indices
+    pd.testing.assert_frame_equal(serial, local)
+    pd.testing.assert_frame_equal(serial, remote)

@@ -76,3 +76,45 @@ def kill_pool(pool: ProcessPoolExecutor) -> None:
             except (OSError, ValueError, AttributeError):
                 pass  # already gone
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Executor:
+    """Where a study's independent jobs run, behind one interface: this process (``workers`` 1), local worker
+    processes that end with this one (:func:`local_pool`), or a Dask distributed cluster (``scheduler``: its
+    address). :meth:`map` returns the results in the order of its arguments, so a study's results never depend on
+    where its jobs ran. Use it as a context manager; ``initializer`` runs once in each local worker (and on each
+    Dask worker)."""
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None, initializer: Callable | None = None):
+        self.workers, self.scheduler, self.initializer = workers, scheduler, initializer
+        self._pool = self._client = None
+
+    def __enter__(self) -> Executor:
+        if self.scheduler:
+            from dask.distributed import Client
+
+            self._client = Client(self.scheduler)
+            if self.initializer is not None:
+                self._client.run(self.initializer)
+        elif self.workers > 1:
+            self._pool = local_pool(self.workers, initializer=self.initializer)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._pool is not None:
+            self._pool.shutdown()
+        self._pool = self._client = None
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None or self._client is not None
+
+    def map(self, function: Callable, *iterables) -> list:
+        """``[function(*args) for args in zip(*iterables)]``, run where this executor runs jobs."""
+        if self._client is not None:
+            return self._client.gather(self._client.map(function, *iterables, pure=False))
+        if self._pool is not None:
+            return list(self._pool.map(function, *iterables))
+        return [function(*args) for args in zip(*iterables)]

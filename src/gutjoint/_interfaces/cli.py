@@ -209,6 +209,7 @@ def sensitivity(
     every: Optional[float] = typer.Option(None, "--every", help="report indices every this many days"),
     seed: int = typer.Option(1, "--seed"),
     workers: int = typer.Option(1, "--workers", min=1, help="local worker processes"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="address of a Dask distributed scheduler"),
     out: Path = typer.Option(..., "--out", help="folder for indices.csv and sensitivity.png"),
 ) -> None:
     """Time-resolved global sensitivity (SALib) of one output, with bootstrap confidence intervals."""
@@ -218,10 +219,12 @@ def sensitivity(
     from gutjoint._files import write_table
     from gutjoint._studies.sensitivity import DEFAULT_PARAMETERS, run_sensitivity
 
+    if workers > 1 and scheduler:
+        raise InputError("sensitivity: options '--workers' and '--scheduler' were both given; allowed: one of them")
     names = tuple(p.strip() for p in params.split(",") if p.strip()) if params else DEFAULT_PARAMETERS
     started = time.perf_counter()
     result = run_sensitivity(scenario, output, method=method, n=n, parameters=names, every_days=every, seed=seed,
-                             workers=workers)
+                             workers=workers, scheduler=scheduler)
     out.mkdir(parents=True, exist_ok=True)
     write_table(result.indices, out / "indices.csv", field="--out")
     sensitivity_figure(result, out / "sensitivity.png")

@@ -179,25 +179,21 @@ def _evaluate_block(scenario, names, values, output, times=None):
 def evaluate(scenario, names: tuple[str, ...], values: np.ndarray, output: str, *, workers: int = 1,
              block: int = 512, times: np.ndarray | None = None, pool=None) -> np.ndarray:
     """The output column for every parameter row of ``values`` (natural scale) at ``times`` (default: every
-    output time): an array [rows, times]. ``pool``: an executor to run the blocks on (else one is made when
-    ``workers`` > 1)."""
+    output time): an array [rows, times]. ``pool``: the :class:`~gutjoint._processes.Executor` to run the blocks
+    on (else one of ``workers`` local processes)."""
+    from gutjoint._processes import Executor
+
+    if pool is None:
+        with Executor(workers) as own:
+            return evaluate(scenario, names, values, output, block=block, times=times, pool=own)
     blocks = [values[i:i + block] for i in range(0, len(values), block)]
     n = len(blocks)
-    if pool is None and workers > 1:
-        from gutjoint._processes import local_pool
-
-        with local_pool(workers) as own:
-            return evaluate(scenario, names, values, output, block=block, times=times, pool=own)
-    if pool is not None:
-        parts = list(pool.map(_evaluate_block, [scenario] * n, [names] * n, blocks, [output] * n, [times] * n))
-    else:
-        parts = [_evaluate_block(scenario, names, b, output, times) for b in blocks]
-    return np.vstack(parts)
+    return np.vstack(pool.map(_evaluate_block, [scenario] * n, [names] * n, blocks, [output] * n, [times] * n))
 
 
 def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol", n: int = 256,
                     parameters: tuple[str, ...] = DEFAULT_PARAMETERS, every_days: float | None = None, seed: int = 1,
-                    workers: int = 1) -> SensitivityResult:
+                    workers: int = 1, scheduler: str | None = None) -> SensitivityResult:
     """Time-resolved global sensitivity of ``output`` in ``scenario`` to ``parameters``.
 
     Sobol: ``n`` base samples, n * (D + 2) runs (first-order and total indices). Morris: ``n`` trajectories,
@@ -231,14 +227,14 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
     picks = sorted({int(np.abs(grid - t).argmin()) for t in np.arange(0.0, scenario.days + 1e-9, step)}
                    | {len(grid) - 1})
     times = grid[picks]  # the runs report only the times analysed (Problem.at: the same values as the full grid)
-    with _pool(workers) as pool:
+    with _pool(workers, scheduler) as pool:
         Y = evaluate(scenario, names, X, output, times=times, pool=pool)
         failed = ~np.isfinite(Y).all(axis=1)
         if failed.any():  # SALib needs the full design; a failed run gets the column mean (counted in n_failed)
             Y[failed] = np.nanmean(Y[~failed], axis=0)
         varying = [k for k in range(times.size) if np.ptp(Y[:, k]) > 0]
         m = len(varying)
-        if pool is not None and m > 1:  # one analysis per reported time: spread over the same workers
+        if pool.parallel and m > 1:  # one analysis per reported time: spread over the same workers
             shipped = X if METHOD_REGISTRY[method].reads_inputs else None  # not pickled 50 times for nothing
             analysed = dict(zip(varying, pool.map(analyse, [spec] * m, [method] * m, [shipped] * m,
                                                   [Y[:, k] for k in varying], [seed] * m)))
@@ -255,17 +251,13 @@ def run_sensitivity(scenario, output: str = "pain_nrs", *, method: str = "sobol"
     return SensitivityResult(scenario.name, output, method, names, len(X), int(failed.sum()), pd.DataFrame(rows))
 
 
-def _pool(workers: int):
-    """A process pool shared by the runs and the analyses (a context that gives None for one worker)."""
-    import contextlib
+def _pool(workers: int, scheduler: str | None = None):
+    """The executor shared by the runs and the analyses: ``workers`` local processes or a Dask cluster."""
+    from gutjoint._memory import keep_freed_memory
+    from gutjoint._processes import Executor
 
-    if workers > 1:
-        from gutjoint._memory import keep_freed_memory
-        from gutjoint._processes import local_pool
-
-        # SALib's bootstrap frees and allocates megabyte arrays thousands of times: 3x faster with this
-        return local_pool(workers, initializer=keep_freed_memory)
-    return contextlib.nullcontext()
+    # SALib's bootstrap frees and allocates megabyte arrays thousands of times: 3x faster with this
+    return Executor(workers, scheduler, initializer=keep_freed_memory)
 
 
 ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1  # SALib.test_functions.Ishigami's defaults

@@ -691,18 +691,10 @@ def build_pools(trial, parameter_sets: list, size: int, *, out: str | Path | Non
         else:
             todo.append(k)
     jobs = [(trial, parameter_sets[k], size, paths[k], k > 0) for k in todo]
-    if scheduler:
-        from dask.distributed import Client
+    from gutjoint._processes import Executor
 
-        with Client(scheduler) as client:
-            results = client.gather(client.map(_pool_job, jobs, pure=False))
-    elif workers > 1 and len(jobs) > 1:
-        from gutjoint._processes import local_pool
-
-        with local_pool(workers) as executor:
-            results = list(executor.map(_pool_job, jobs))
-    else:
-        results = [_pool_job(job) for job in jobs]
+    with Executor(workers if len(jobs) > 1 else 1, scheduler if jobs else None) as executor:
+        results = executor.map(_pool_job, jobs)
     for k, result in zip(todo, results):
         pools[k] = result
     return pools

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from gutjoint._errors import ModelDefinitionError, SolverError
-from gutjoint._processes import local_pool
+from gutjoint._processes import Executor
 from gutjoint._biology.parameters import COLUMNS, load_parameters
 from gutjoint._studies.calibration import cohort, data, experiments
 from gutjoint._studies.calibration.conditions import load_conditions
@@ -335,10 +335,8 @@ def profile_block(block: Block, fitted: BlockFit, base: dict[str, float], *, wor
                   offsets=(-1.6, -0.7, 0.7, 1.6), max_nfev: int = 15) -> list[Profile]:
     """Profiles of every parameter of a fitted block (natural-log offsets from the estimate)."""
     jobs = [(block, fitted, name, base, offsets, max_nfev) for name in block.parameters]
-    if workers > 1:
-        with local_pool(workers) as pool:
-            return list(pool.map(_profile_one, jobs))
-    return [_profile_one(job) for job in jobs]
+    with Executor(workers) as executor:
+        return executor.map(_profile_one, jobs)
 
 
 # --- writing the results back --------------------------------------------------------------------------------------
