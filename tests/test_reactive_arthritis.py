@@ -76,16 +76,16 @@ def test_a_population_given_the_infection_matches_the_published_incidence_onset_
     assert cases["arthritis_onset_days"].notna().all() and cases["arthritis_days"].ge(REACTIVE_ARTHRITIS.min_days).all()
 
 
-def test_at_finnish_carriage_the_prior_gives_the_population_based_incidence_and_b27_share(monkeypatch):
+def test_at_finnish_carriage_the_prior_gives_the_population_based_incidence_and_b27_share():
     """The population the numbers come from (Tuompo 2013: 22 of 496 Salmonella cases, 4.4%; HLA-B27 in 42% of them;
     14% carriage). Tolerances from that study's size: the incidence inside the Wilson 95% interval of 22/496
     (2.9-6.6%), the B27 share within two binomial SEs of 42% over 22 cases (21-63%), and so the carrier risk ratio
     about 4 (2.5-8 over those intervals), not Ekman 2000's 12 from 6 cases."""
     import tempfile
 
-    monkeypatch.setattr(priors, "HLA_B27_PREVALENCE", priors.HLA_B27_PREVALENCE_FINLAND)
     with tempfile.TemporaryDirectory() as out:
-        run_population("reactive-arthritis", n=3000, seed=2, out=out, workers=2, comparisons=False)
+        run_population("reactive-arthritis", n=3000, seed=2, out=out, workers=2, comparisons=False,
+                       hla_b27_prevalence=priors.HLA_B27_PREVALENCE_FINLAND)
         r = reactive_arthritis_summary(pd.read_parquet(f"{out}/subjects.parquet"))
     assert 0.029 <= r["incidence"] <= 0.066
     assert 0.21 <= r["hla_b27_share_of_cases"] <= 0.63

@@ -51,9 +51,13 @@ def real(where: str, argument: str, value: object, low: float, high: float, *, l
     """``value`` as :func:`number_in` reads it, or :class:`OptionError` naming the argument."""
     number = number_in(value, low, high, low_open=low_open)
     if number is None:
-        allowed = what or (f"a number in ({low:g}, {high:g}]" if low_open else f"a number in [{low:g}, {high:g}]")
-        raise OptionError(where, argument, value, allowed)
+        raise OptionError(where, argument, value, what or range_words(low, high, low_open=low_open))
     return number
+
+
+def range_words(low: float, high: float, *, low_open: bool = False) -> str:
+    """What :func:`number_in` allows, in words: 'a number in [0, 1]' (``(0, 1]`` with ``low_open``)."""
+    return f"a number in ({low:g}, {high:g}]" if low_open else f"a number in [{low:g}, {high:g}]"
 
 
 def path(where: str, argument: str, value: object) -> Path:

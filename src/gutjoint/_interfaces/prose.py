@@ -186,17 +186,12 @@ def _rea_population(carriage: float) -> dict:
 
     import pandas as pd
 
-    from gutjoint._studies import priors
     from gutjoint._studies.population import reactive_arthritis_summary, run_population
 
-    kept = priors.HLA_B27_PREVALENCE
-    priors.HLA_B27_PREVALENCE = carriage
-    try:
-        with tempfile.TemporaryDirectory() as out:
-            run_population("reactive-arthritis", n=10_000, seed=1, out=out, workers=2, comparisons=False)
-            return reactive_arthritis_summary(pd.read_parquet(f"{out}/subjects.parquet"))
-    finally:
-        priors.HLA_B27_PREVALENCE = kept
+    with tempfile.TemporaryDirectory() as out:
+        run_population("reactive-arthritis", n=10_000, seed=1, out=out, workers=2, comparisons=False,
+                       hla_b27_prevalence=carriage)
+        return reactive_arthritis_summary(pd.read_parquet(f"{out}/subjects.parquet"))
 
 
 def reactive_arthritis() -> str:

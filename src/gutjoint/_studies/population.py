@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gutjoint._arguments import path as checked_path, whole
+from gutjoint._arguments import path as checked_path, real, whole
 from gutjoint._errors import InputError, OptionError
 from gutjoint._biology import species
 from gutjoint._biology.parameters import load_parameters
 from gutjoint._studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
-from gutjoint._studies.priors import DRAWS, EXPOSURE_NAMES, LABELS, draw_subject
+from gutjoint._studies.priors import DRAWS, EXPOSURE_NAMES, HLA_B27_PREVALENCE, LABELS, draw_subject
 from gutjoint._studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
 from gutjoint._numerics.integrate import Tolerances
 from gutjoint._studies.problem import (DEFAULT_TOLERANCES, MANY_RUN_TOLERANCES, Solution, checked_overrides,
@@ -72,11 +72,12 @@ class PopulationConfig:
     comparisons: bool = True  # the two comparison runs per person (gut_share, relief)
     rtol: float = DEFAULT_TOLERANCES.rtol  # the engine's tolerances for every run (a manifest written before they
     atol: float = DEFAULT_TOLERANCES.atol  # were recorded was run at these; new runs record their own)
+    hla_b27_prevalence: float = HLA_B27_PREVALENCE  # carriers among the people drawn
 
     def digest(self) -> str:
         content = asdict(self)
         for key, default in (("comparisons", True), ("rtol", DEFAULT_TOLERANCES.rtol),
-                             ("atol", DEFAULT_TOLERANCES.atol)):
+                             ("atol", DEFAULT_TOLERANCES.atol), ("hla_b27_prevalence", HLA_B27_PREVALENCE)):
             if content[key] == default:
                 del content[key]  # so that a run made before the option existed still resumes
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -251,7 +252,8 @@ def _phenotype(row: dict) -> str:
 def select_subjects(seed: int, indices: range, select: bool,
                     acceptance: tuple[np.ndarray, np.ndarray] | None = None,
                     parameters: dict[str, float] | None = None,
-                    rest_cache: dict | None = None) -> list[tuple[dict, dict[str, float] | None]]:
+                    rest_cache: dict | None = None,
+                    hla_b27_prevalence: float = HLA_B27_PREVALENCE) -> list[tuple[dict, dict[str, float] | None]]:
     """Draw subjects ``indices`` (with plausibility selection among general adults at rest). Every subject keeps
     its own random streams (``[seed, index, attempt]``); each round of attempts solves its candidates' resting
     states in one batch, so the result is the same as drawing subject by subject. ``acceptance`` is the
@@ -270,7 +272,7 @@ def select_subjects(seed: int, indices: range, select: bool,
         if not waiting:
             break
         rngs = [np.random.default_rng([seed, i, attempt]) for i in waiting]
-        candidates = [draw_subject(rng, values) for rng in rngs]
+        candidates = [draw_subject(rng, values, hla_b27_prevalence=hla_b27_prevalence) for rng in rngs]
         rests = _candidate_rests(adults, candidates, values, rest_cache)
         still = []
         for i, rng, candidate, out in zip(waiting, rngs, candidates, rests):
@@ -343,7 +345,8 @@ def run_chunk(config: PopulationConfig, chunk: int,
     # scenario changes nothing at rest (the cache is keyed by the exact parameter and input vectors)
     picked = select_subjects(config.seed, range(chunk * config.chunk_size,
                                                 min(config.n, (chunk + 1) * config.chunk_size)), config.select,
-                             acceptance, config.parameters, rest_cache=rests)
+                             acceptance, config.parameters, rest_cache=rests,
+                             hla_b27_prevalence=config.hla_b27_prevalence)
     live = [(row, subject_scenario(base, subject)) for row, subject in picked if subject is not None]
     has_intervention = config.comparisons and _first_intervention(base) is not None
     # The engine steps each subject on its own, so a subject's result does not depend on the chunk size or on
@@ -385,13 +388,15 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
                    scheduler: str | None = None, trajectories: bool = False, select: bool = True,
                    progress: Callable[[int, int], None] | None = None,
                    parameters: dict[str, float] | None = None, comparisons: bool = True,
-                   tolerances: Tolerances = MANY_RUN_TOLERANCES) -> Path:
+                   tolerances: Tolerances = MANY_RUN_TOLERANCES,
+                   hla_b27_prevalence: float = HLA_B27_PREVALENCE) -> Path:
     """Run a virtual population; write ``subjects.parquet`` and ``summary.json`` (and trajectories) in ``out``.
     ``parameters`` (an ensemble draw) sets the model's values the people live under. ``comparisons=False``
     leaves out each person's two comparison runs (without the gut drivers, without the interventions), a third
     of the work each: ``gut_share`` and ``relief`` are then NaN, and every other column is the same.
     ``tolerances``: the engine's (``benchmarks/tolerance.py`` prints what a looser one costs in accuracy against
-    the reference and gains in speed)."""
+    the reference and gains in speed). ``hla_b27_prevalence``: the carriers among the people (default: US adults;
+    ``priors.HLA_B27_PREVALENCE_FINLAND`` for the population the reactive-arthritis numbers come from)."""
     n = whole("population", "n", n, 1, MAX_N)
     seed = whole("population", "seed", seed, 0, 2**63 - 1)
     chunk_size = whole("population", "chunk_size", chunk_size, 1)
@@ -402,7 +407,8 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
     base = load_scenario(scenario)
     config = PopulationConfig(scenario_to_dict(base), n, seed, chunk_size, bool(trajectories), bool(select),
                               model_key(), checked_overrides(load_parameters(), parameters, "population"),
-                              bool(comparisons), float(tolerances.rtol), float(tolerances.atol))
+                              bool(comparisons), float(tolerances.rtol), float(tolerances.atol),
+                              real("population", "hla_b27_prevalence", hla_b27_prevalence, 0.0, 1.0))
     chunks_dir = out / "chunks"
     try:
         chunks_dir.mkdir(parents=True, exist_ok=True)

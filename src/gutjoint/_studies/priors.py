@@ -70,9 +70,10 @@ LABELS = ("hla_b27",)
 """Drawn with a subject and reported with it, but neither a trait nor a parameter of the model."""
 
 
-def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None) -> dict[str, float]:
+def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None, *,
+                 hla_b27_prevalence: float = HLA_B27_PREVALENCE) -> dict[str, float]:
     """One subject: values for every prior, clipped to the plausible ranges (``base`` overrides the table
-    values that ``factor`` draws multiply)."""
+    values that ``factor`` draws multiply), an HLA-B27 carrier with probability ``hla_b27_prevalence``."""
     base = base or {}
     subject = {}
     for name, kind, a, b, low, high, value in _draw_plan():
@@ -84,7 +85,7 @@ def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None)
             x = rng.beta(a, b)
         subject[name] = float(min(max(x, low), high))
     # drawn last, so that every earlier draw is the same as before these were added
-    carrier = int(rng.random() < HLA_B27_PREVALENCE)
+    carrier = int(rng.random() < hla_b27_prevalence)
     subject["hla_b27"] = float(carrier)
     subject["reactive_susceptibility"] = float(rng.beta(*REACTIVE_SUSCEPTIBILITY[carrier]))
     return subject

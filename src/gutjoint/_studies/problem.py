@@ -229,12 +229,17 @@ def needs_slow_rest(scenario, *, runtime: Runtime | None = None) -> bool:
     runtime = runtime or get_runtime()
     scenario = load_scenario(scenario)
     P = parameter_vector(runtime, scenario)[None, :]
-    U = resting_inputs(runtime, scenario)[None, :]
-    rest = find_steady_states(runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guesses(P), P, U,
+    return not _steady_states(runtime, runtime.rest_guesses(P), P, resting_inputs(runtime, scenario)[None, :],
+                              fallback=False)[0].ok
+
+
+def _steady_states(runtime: Runtime, guesses: np.ndarray, P: np.ndarray, U: np.ndarray, *,
+                   fallback: bool) -> list[SteadyState]:
+    """The model's resting states from ``guesses``: the compiled Newton, then SciPy's fallbacks if ``fallback``."""
+    return find_steady_states(runtime.compiled.rhs, runtime.compiled.jac, guesses, P, U,
                               fixed=[runtime.state_index(s) for s in species.STRUCTURAL_STATES],
-                              newton=runtime.compiled.rest_newton_batch, fallback=False,
-                              pattern=runtime.compiled.jacobian_pattern)[0]
-    return not rest.ok
+                              newton=runtime.compiled.rest_newton_batch, fallback=fallback,
+                              pattern=runtime.compiled.jacobian_pattern)
 
 
 def rest_states(runtime: Runtime, P: np.ndarray, U: np.ndarray, traits: Sequence[Mapping[str, float]], *,
@@ -246,13 +251,8 @@ def rest_states(runtime: Runtime, P: np.ndarray, U: np.ndarray, traits: Sequence
     keys = [(p.tobytes(), u.tobytes()) for p, u in zip(P, U)]
     todo = list({key: i for i, key in enumerate(keys) if key not in cache}.values())
     if todo:
-        fixed = [runtime.state_index(s) for s in species.STRUCTURAL_STATES]
-
         def solve(indices, guesses, fallback):
-            return find_steady_states(runtime.compiled.rhs, runtime.compiled.jac, guesses,
-                                      P[indices], U[indices],
-                                      fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=fallback,
-                                      pattern=runtime.compiled.jacobian_pattern)
+            return _steady_states(runtime, guesses, P[indices], U[indices], fallback=fallback)
 
         rests = solve(todo, runtime.rest_guesses(P[todo]), relax)
         failed = [k for k, rest in enumerate(rests) if not rest.ok]
@@ -265,11 +265,8 @@ def rest_states(runtime: Runtime, P: np.ndarray, U: np.ndarray, traits: Sequence
             missing = list({keys_of[k]: k for k in failed if keys_of[k] not in cache}.values())
             if missing:
                 nominal = np.array([nominal_of[k][0] for k in missing])
-                found = find_steady_states(
-                    runtime.compiled.rhs, runtime.compiled.jac, runtime.rest_guesses(nominal),
-                    nominal, np.array([nominal_of[k][1] for k in missing]),
-                    fixed=fixed, newton=runtime.compiled.rest_newton_batch, fallback=True,
-                    pattern=runtime.compiled.jacobian_pattern)
+                found = _steady_states(runtime, runtime.rest_guesses(nominal), nominal,
+                                       np.array([nominal_of[k][1] for k in missing]), fallback=True)
                 cache.update(zip((keys_of[k] for k in missing), found))
             usable = [k for k in failed if cache[keys_of[k]].ok]
             if usable:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from gutjoint._arguments import number_in
+from gutjoint._arguments import number_in, range_words
 from gutjoint._errors import ScenarioError
 from gutjoint._biology import species
 from gutjoint._biology.parameters import load_parameters
@@ -99,8 +99,7 @@ def _number(source: str, field_name: str, value: Any, low: float, high: float, *
             what: str | None = None) -> float:
     number = number_in(value, low, high, low_open=low_open)
     if number is None:
-        allowed = what or (f"a number in ({low:g}, {high:g}]" if low_open else f"a number in [{low:g}, {high:g}]")
-        raise ScenarioError(source, field_name, value, allowed)
+        raise ScenarioError(source, field_name, value, what or range_words(low, high, low_open=low_open))
     return number
 
 

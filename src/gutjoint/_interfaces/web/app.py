@@ -74,6 +74,7 @@ MAX_DEPTH = 32
 MAX_CONNECTIONS = 1000
 """Open connections per server process; past it, uvicorn answers 503."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""The names a server bound to loopback (or to every interface) answers to besides its own address."""
 CAPS = {"body_bytes": MAX_BODY_BYTES, "days": MAX_DAYS, "rows": MAX_ROWS, "population_n": MAX_POPULATION,
         "doses": MAX_ITEMS, "inputs": MAX_ITEMS, "work": MAX_WORK}
 CROSS_FIELD = {**CROSS_FIELD_RULES, "step_hours": f"at most the horizon, and giving at most {MAX_ROWS} rows",
@@ -301,7 +302,7 @@ class HostRule:
     def for_bind(cls, host: str, extra: Sequence[str] = ()) -> HostRule:
         """The rule for a server bound to ``host`` (``--host``), with ``extra`` names (``--allow-host``)."""
         wildcard = host in ("0.0.0.0", "::", "")
-        own = {host.lower()} | ({"localhost", "127.0.0.1", "::1"} if wildcard or _loopback(host) else set())
+        own = {host.lower()} | (set(LOOPBACK_HOSTS) if wildcard or _loopback(host) else set())
         return cls(frozenset(own - {"", "0.0.0.0", "::"} | {e.lower() for e in extra}), any_address=wildcard)
 
     def allows(self, header: str) -> bool:
