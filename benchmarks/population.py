@@ -33,7 +33,7 @@ COLUMNS = ("pain_nrs", "crp_mg_l", "lm_ratio")
 
 def _population(n: int):
     """Parameter vectors, schedules and resting states of n subjects drawn from the priors."""
-    from gutjoint._studies.population import subject_scenario
+    from gutjoint._studies.people import subject_scenario
     from gutjoint._studies.priors import draw_subject
     from gutjoint._studies.problem import prepare
     from gutjoint._studies.scenario import load_scenario

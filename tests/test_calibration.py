@@ -65,7 +65,7 @@ def test_synthetic_rows_are_never_read():
 def test_synthetic_rows_cannot_move_the_fit(monkeypatch):
     """Corrupting the synthetic rows changes nothing: the objective is identical."""
     before = innate_residuals({})
-    original = data.read_table.__wrapped__
+    original = data.read_table
 
     def corrupted(filename, *, keep_synthetic=False):
         frame = original(filename, keep_synthetic=True)
@@ -73,7 +73,7 @@ def test_synthetic_rows_cannot_move_the_fit(monkeypatch):
             frame = frame.copy()
             bad = frame["flag"].fillna("").str.contains("synthetic")
             frame.loc[bad, [c for c in frame.columns if c.endswith("_mean")]] = 1e6
-        return original.__globals__["pd"].DataFrame(frame) if keep_synthetic else _drop(frame)
+        return frame if keep_synthetic else _drop(frame)
 
     def _drop(frame):
         keep = ~frame["flag"].fillna("").str.contains("synthetic") if "flag" in frame else slice(None)

@@ -102,7 +102,7 @@ def test_batched_runs_equal_a_loop_of_single_runs():
     """Many subjects through one engine call give exactly the single runs (each subject keeps its own steps)."""
     from dataclasses import replace
 
-    from gutjoint._studies.population import subject_scenario
+    from gutjoint._studies.people import subject_scenario
     from gutjoint._studies.priors import draw_subject
     from gutjoint._studies.scenario import load_scenario
     from gutjoint._studies.simulate import simulate_many
@@ -158,7 +158,7 @@ def test_stability_by_blocks_equals_the_full_eigenvalue_check():
     resting states of varied people its largest real part is the full free block's."""
     from gutjoint._biology import species
     from gutjoint._numerics.steady import _largest_real_part, stability_blocks
-    from gutjoint._studies.population import GENERAL_ADULTS, candidate_vectors
+    from gutjoint._studies.people import GENERAL_ADULTS, candidate_vectors
     from gutjoint._studies.priors import draw_subject
     from gutjoint._studies.problem import rest_states
     from gutjoint._studies.runtime import get_runtime

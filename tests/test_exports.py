@@ -47,7 +47,7 @@ def test_petab_export_passes_the_linter(tmp_path):
     import pandas as pd
 
     measurements = pd.read_csv(tmp_path / "petab" / "measurements.tsv", sep="\t")
-    janum = measurements[measurements["datasetId"] == "janum2016"]
+    janum = measurements[measurements["datasetId"].str.match("C[123]_")]
     assert janum["time"].max() <= 6 / 24 + 1e-12  # the synthetic 7 h and 8 h rows are not exported
     parameters = pd.read_csv(tmp_path / "petab" / "parameters.tsv", sep="\t")
     assert parameters["estimate"].sum() >= 20
@@ -69,18 +69,38 @@ def test_petab_measurements_and_estimates_come_from_the_calibration_definition()
     scales = {rec.name: rec.scale for rec in gutjoint.parameters().records}  # the one scale the fit's priors use
     assert all(table.loc[n, "parameterScale"] == {"log": "log10", "lin": "lin"}[scales[n]] for n in fitted)
     m = measurements_table()
-    gfd = m[m["datasetId"] == "gluten_free_diet"].sort_values("time")
+    gfd = m[m["datasetId"].str.startswith("C7_gfd")].sort_values("time")
     targets = ("gfd_week1", "gfd_month2", "gfd_rhamnose_month3", "gfd_lactulose_month12")
     assert list(gfd["measurement"]) == [data.gfd_relative(t) for t in targets]
     assert list(gfd["noiseParameters"]) == [data.relative_sd(t) for t in targets]
     ppt = m[m["observableId"] == "obs_ppt_relative"]
     assert set(ppt["noiseParameters"]) == {data.THRESHOLD_SD}  # the fit's error model, not the data's SD
     before, after, day = data.support_definition()
-    zhou = m[m["datasetId"] == "zhou2019"].sort_values("time")
+    zhou = m[m["datasetId"] == "barrier_support"].sort_values("time")
     assert list(zhou["measurement"]) == [before, after] and list(zhou["time"]) == [0.0, day]
     cytokines = data.janum_cytokines()
     tnf = m[m["observableId"] == "obs_tnf"].sort_values("time")
     np.testing.assert_array_equal(tnf["noiseParameters"], data.log_noise(cytokines["tnf_mean"], cytokines["tnf_sd"]))
+
+
+def test_the_petab_measurements_are_the_observation_rows_it_can_state_and_the_rest_say_why(tmp_path):
+    """Every row of the one observation table is either a PEtab measurement (same value, time and SD) or listed in
+    ``left_out.tsv`` with its reason; the one-sided bounds (C6, the coeliac year) are among the latter."""
+    import pandas as pd
+
+    from gutjoint._interfaces.petab_export import left_out, measurements_table
+    from gutjoint._studies.calibration import observations
+
+    table = observations.observations()
+    stated, skipped = measurements_table(), left_out()
+    assert len(stated) + len(skipped) == len(table)
+    kept = table.drop(skipped.index)
+    np.testing.assert_array_equal(stated["measurement"], kept["value"])
+    np.testing.assert_array_equal(stated["noiseParameters"], kept["sigma"])
+    assert (skipped["why"] != "").all()
+    assert set(skipped.loc[skipped["noise"] == "at-most", "experiment"]) == {"alcohol-cessation", "gluten-free-diet"}
+    export_petab(tmp_path / "petab")
+    assert len(pd.read_csv(tmp_path / "petab" / "left_out.tsv", sep="\t")) == len(skipped)
 
 
 # --- scenarios encoded in the SBML, checked by other engines -------------------------------------------------
@@ -188,7 +208,7 @@ def test_the_exported_petab_problem_gives_the_fits_residuals(tmp_path):
     rr = roadrunner.RoadRunner(str(tmp_path / "petab" / "model.xml"))
     rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-10, 1e-12
     conditions = problem.condition_df
-    measured = problem.measurement_df[problem.measurement_df["datasetId"] == "janum2016"]
+    measured = problem.measurement_df[problem.measurement_df["datasetId"].str.match("C[123]_")]
     assert set(measured["preequilibrationConditionId"]) == {"healthy"}
 
     def apply(condition: str) -> None:

@@ -178,7 +178,7 @@ def test_without_the_comparison_runs_every_other_column_is_the_same(tmp_path):
 def test_selection_builds_the_vectors_a_scenario_gives_to_the_bit(under_a_draw):
     """Selection builds its candidates' parameter and input rows as arrays; they must be the very numbers that
     preparing each candidate's scenario gives, or the chosen people's resting states would not be reused."""
-    from gutjoint._studies.population import GENERAL_ADULTS, candidate_vectors, living_under, subject_scenario
+    from gutjoint._studies.people import GENERAL_ADULTS, candidate_vectors, living_under, subject_scenario
     from gutjoint._studies.priors import draw_subject
     from gutjoint._studies.problem import parameter_vector, resting_inputs
     from gutjoint._studies.runtime import get_runtime

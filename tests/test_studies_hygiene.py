@@ -65,3 +65,26 @@ def test_a_missing_resting_state_is_a_named_failure_not_none():
         resting_outputs(broken)
     assert failure.value.code == "steady_state" and failure.value.advice
     assert resting_outputs("healthy")["pain_nrs"] < 2
+
+
+def _square(k: int) -> int:
+    return k * k
+
+
+def test_one_executor_drains_the_same_results_here_on_local_workers_and_on_dask():
+    """`Executor.drain` (the population's chunk loop) hands every key's result over once, wherever it ran."""
+    from gutjoint._processes import Executor
+
+    def collect(executor):
+        seen = {}
+        with executor:
+            executor.drain(_square, range(9), lambda k, r: seen.__setitem__(k, r))
+        return seen
+
+    serial = collect(Executor(1))
+    assert serial == {k: k * k for k in range(9)} == collect(Executor(2))
+    distributed = __import__("pytest").importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        assert collect(Executor(scheduler=c.scheduler_address)) == serial
+    with Executor(1) as here:
+        assert here.submit(_square, 3).result() == 9

@@ -266,12 +266,14 @@ def test_every_shipped_draw_gives_a_healthy_person_a_plausible_rest(ensemble):
 def test_the_held_out_datasets_get_a_predictive_check_with_their_tolerance_as_noise():
     """V1-V3 print no spread, so each point's noise is its target's tolerance taken as 2 SD: a residual within
     +-2 is a point inside the target's range, the way the target itself reads it."""
-    from gutjoint._studies.calibration.targets import Evaluation
+    from gutjoint._studies.calibration import observations
+    from gutjoint._studies.calibration.experiments import Evaluation
 
     r = posterior.validation_residuals({})
-    assert len(r) == len(posterior.residual_labels()["validation"]) == len(posterior.VALIDATION_POINTS)
+    rows = observations.rows_of("validation")
+    assert len(r) == len(posterior.residual_labels()["validation"]) == len(rows)
     crp = Evaluation({}).anti_tnf_in_ra["crp_mg_l"]
     fall = 1 - crp.loc[72.0] / crp.loc[29.75]
     assert r[-1] == pytest.approx((fall - 0.80) / 0.075)
     assert (abs(r[-1]) <= 2) == (0.65 <= fall <= 0.95)
-    assert posterior.VALIDATION_POINTS[0][2] == pytest.approx(math.log(2.0))  # Krabbe's 2-fold TNF rise
+    assert math.log(rows["value"].iloc[0]) == pytest.approx(math.log(2.0))  # Krabbe's 2-fold TNF rise

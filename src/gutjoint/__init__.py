@@ -35,6 +35,8 @@ __version__ = _version("gutjoint")
 
 
 _STUDIES = {  # name -> (module, attribute); imported on first use, so `import gutjoint` stays light
+    "context": ("gutjoint._studies.context", "context"),
+    "Context": ("gutjoint._studies.context", "Context"),
     "prepare": ("gutjoint._studies.problem", "prepare"),
     "solve_many": ("gutjoint._studies.problem", "solve_many"),
     "Problem": ("gutjoint._studies.problem", "Problem"),

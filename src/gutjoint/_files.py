@@ -188,3 +188,19 @@ class DiskCache:
                     old.unlink()
                 except OSError:
                     pass  # another process removed it first
+
+
+def file_version(resource) -> tuple:
+    """What identifies the current content of a file (a path or a package resource): its path, inode, size and
+    modification time in nanoseconds, or for a resource that is not a file on disk a hash of its bytes. A rename
+    into place (every write here) changes the inode, so a cache keyed by this never serves an old table."""
+    if isinstance(resource, (str, os.PathLike)):
+        try:
+            stat = os.stat(resource)
+        except OSError:
+            pass
+        else:
+            return (os.fspath(resource), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    import hashlib
+
+    return (str(resource), hashlib.sha256(resource.read_bytes()).hexdigest())

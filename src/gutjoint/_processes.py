@@ -9,6 +9,8 @@ second.
 
 from __future__ import annotations
 
+import itertools
+
 import ctypes
 import ctypes.util
 import os
@@ -118,3 +120,54 @@ class Executor:
         if self._pool is not None:
             return list(self._pool.map(function, *iterables))
         return [function(*args) for args in zip(*iterables)]
+
+    def submit(self, function: Callable, *args):
+        """Start ``function(*args)`` where this executor runs jobs; a future (``done()``, ``result()``). In this
+        process the call runs at once and the future is already done."""
+        if self._client is not None:
+            return self._client.submit(function, *args, pure=False)
+        if self._pool is not None:
+            return self._pool.submit(function, *args)
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # kept for result() to raise, as a pool's future does
+            future.set_exception(exc)
+        return future
+
+    @property
+    def slots(self) -> int:
+        """How many jobs run at once: the cluster's threads, the local workers, or 1."""
+        if self._client is not None:
+            workers = self._client.scheduler_info().get("workers", {}).values()
+            return max(1, sum(w.get("nthreads", 1) for w in workers))
+        return self.workers if self._pool is not None else 1
+
+    def drain(self, function: Callable, keys, finished: Callable) -> None:
+        """``finished(key, function(key))`` for every key, each as soon as its job ends, with at most two jobs per
+        slot in flight, so that the memory held for results does not grow with the number of keys. In this process
+        the keys run in order."""
+        if not self.parallel:
+            for key in keys:
+                finished(key, function(key))
+            return
+        queue = iter(keys)
+        pending = {self.submit(function, key): key for key in itertools.islice(queue, 2 * self.slots)}
+        while pending:
+            for future in self._first_done(list(pending)):
+                key = pending.pop(future)
+                finished(key, future.result())
+                following = next(queue, None)
+                if following is not None:
+                    pending[self.submit(function, following)] = following
+
+    def _first_done(self, futures: list) -> set:
+        if self._client is not None:
+            from dask.distributed import wait
+
+            return wait(futures, return_when="FIRST_COMPLETED").done
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        return wait(futures, return_when=FIRST_COMPLETED).done

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gutjoint._errors import ModelDefinitionError
-from gutjoint._biology.parameters import _read_records
+from gutjoint._files import file_version
+from gutjoint._biology.parameters import _read_records, table_resource
 
 QUALIFIERS = ("is", "isVersionOf", "isPropertyOf")
 PATTERNS = {
@@ -42,9 +43,13 @@ class Identifier:
         return self.resource.split(":", 1)[0]
 
 
-@lru_cache(maxsize=1)
 def load_identifiers() -> dict[str, Identifier]:
-    """Load and check ``identifiers.csv``: element id -> :class:`Identifier`."""
+    """``identifiers.csv`` as it is on disk now, loaded and checked: element id -> :class:`Identifier`."""
+    return _identifiers_at(file_version(table_resource("identifiers.csv")))
+
+
+@lru_cache(maxsize=2)
+def _identifiers_at(version: tuple) -> dict[str, Identifier]:
     out = {}
     for row in _read_records("identifiers.csv"):
         ident = Identifier(**{k: v.strip() for k, v in row.items()})

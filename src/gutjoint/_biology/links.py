@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gutjoint._errors import ModelDefinitionError
-from gutjoint._biology.parameters import GRADES, _read_records, load_parameters
+from gutjoint._files import file_version
+from gutjoint._biology.parameters import GRADES, ParameterTable, _read_records, load_parameters, table_resource
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,14 @@ def link_order(link_id: str) -> tuple[str, int, str]:
     return kind, int(number), part
 
 
-@lru_cache(maxsize=1)
 def load_links() -> tuple[Link, ...]:
-    """Load and check ``links.csv``."""
+    """``links.csv`` as it is on disk now, loaded and its grades checked against the parameter table, once per
+    version of the two."""
+    return _links_at(file_version(table_resource("links.csv")), load_parameters())
+
+
+@lru_cache(maxsize=2)
+def _links_at(version: tuple, table: ParameterTable) -> tuple[Link, ...]:
     links = []
     for row in _read_records("links.csv"):
         link = Link(**{k: v.strip() for k, v in row.items()})
@@ -44,7 +50,7 @@ def load_links() -> tuple[Link, ...]:
         if link.effect not in ("+", "-"):
             raise ModelDefinitionError(f"link {link.id}: effect must be '+' or '-'")
         links.append(link)
-    check_grades(links, load_parameters())
+    check_grades(links, table)
     return tuple(links)
 
 
@@ -94,9 +100,13 @@ class Reference:
         return bool(self.doi or self.pmid)
 
 
-@lru_cache(maxsize=1)
 def load_references() -> dict[str, Reference]:
-    """The references the tables cite, keyed by how they cite them (``references.csv``)."""
+    """The references the tables cite, keyed by how they cite them (``references.csv`` as it is on disk now)."""
+    return _references_at(file_version(table_resource("references.csv")))
+
+
+@lru_cache(maxsize=2)
+def _references_at(version: tuple) -> dict[str, Reference]:
     return {row["key"].strip(): Reference(**{k: (v or "").strip() for k, v in row.items()})
             for row in _read_records("references.csv")}
 

@@ -362,10 +362,14 @@ def _joint_and_pain(t: _Terms, rhs: dict, gut: dict) -> dict[str, sp.Expr]:
     return outputs
 
 
-@lru_cache(maxsize=1)
-def build_model() -> Model:
-    """Build the symbolic gut–joint model from the parameter table, module by module (see the module docstring)."""
-    table = load_parameters()
+def build_model(table: ParameterTable | None = None) -> Model:
+    """The symbolic gut–joint model of ``table`` (default: the parameter table as it is on disk now), built module
+    by module (see the module docstring), once per table."""
+    return _build_model(table or load_parameters())
+
+
+@lru_cache(maxsize=2)
+def _build_model(table: ParameterTable) -> Model:
     input_names = PUBLIC_INPUTS + tuple(v.name for v in DOSE_RATE_INPUTS)
     t = _Terms(table, input_names)
     rhs: dict[str, sp.Expr] = {}

@@ -16,6 +16,7 @@ from importlib import resources
 import numpy as np
 
 from gutjoint._errors import ModelDefinitionError
+from gutjoint._files import file_version
 
 GRADES = (
     "human RCT",
@@ -109,9 +110,11 @@ class Parameter:
             raise ModelDefinitionError(f"parameter {self.name!r} has no source (write 'assumed: <reason>')")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ParameterTable:
-    """All parameters, in a fixed order; ``vector`` gives the values in that order."""
+    """All parameters, in a fixed order; ``vector`` gives the values in that order. Compared and hashed by identity
+    (one object per version of the file, see :func:`load_parameters`), so what is built from a table can be cached
+    on the table itself."""
 
     records: tuple[Parameter, ...]
 
@@ -178,15 +181,26 @@ def bound_side(value: float, low: float, high: float, scale: str, tolerance: flo
     return "low" if near_low else "high" if near_high else None
 
 
+@lru_cache(maxsize=None)
+def table_resource(filename: str):
+    """Where the package's copy of table ``filename`` lives (its content is read afresh, once per version)."""
+    return resources.files("gutjoint._biology").joinpath(filename)
+
+
 def _read_records(filename: str) -> list[dict[str, str]]:
-    text = resources.files("gutjoint._biology").joinpath(filename).read_text(encoding="utf-8")
+    text = table_resource(filename).read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     return list(csv.DictReader(lines))
 
 
-@lru_cache(maxsize=1)
 def load_parameters() -> ParameterTable:
-    """Load and check ``parameters.csv``."""
+    """``parameters.csv`` as it is on disk now, loaded and checked once per version of the file (the same object
+    while the file is unchanged; a new one after a fit writes it, with nothing to clear)."""
+    return _parameters_at(file_version(table_resource("parameters.csv")))
+
+
+@lru_cache(maxsize=4)
+def _parameters_at(version: tuple) -> ParameterTable:
     records = []
     seen = set()
     rows = _read_records("parameters.csv")

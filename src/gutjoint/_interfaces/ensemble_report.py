@@ -43,7 +43,7 @@ def checks_section(coverage: list[dict], pass_rates: list[dict], meta: dict | No
               "own measurement noise. Coverage near 90% means honest bands; far above means the bands are wider "
               "than the data need (the prior-only parameters widen them), far below means overconfident. The "
               "validation data print no spread, so their noise is each target's tolerance taken as 2 SD "
-              "(`VALIDATION_POINTS` in `_studies/calibration/posterior.py`).", "",
+              "(the `validation` rows of the observation table, `_studies/calibration/observations.py`).", "",
               "| block | dataset | points | inside the 90% band | coverage | draws |", "|---|---|---:|---:|---:|---:|"]
     lines += [f"| {r['block']} | {r['dataset']} | {r['points']} | {r['covered']} | {r['coverage']:.0%} | {r['draws']} |"
               for r in coverage]

@@ -6,13 +6,15 @@ What is in it: the time-series targets that PEtab v1 can state without events, e
 - the 2 ng/kg LPS bolus (Janum 2016: TNF, IL-6, IL-8, IL-10 on a log scale, temperature, pressure-pain
   threshold relative to before the dose and control-corrected, with the fit's error), the bolus given as the
   initial amount of ``lps_iv``; synthetic rows excluded;
-- alcohol cessation (L:M back to the healthy median by day 14);
 - coeliac disease on a gluten-free diet (L:M relative to its start at 1 week and 2 months; each probe on its own:
   rhamnose, as the model's monosaccharide uptake, at 3 months and lactulose at 12 months);
 - PI-IBS-D with barrier support (Zhou 2019: L:M 0.11 -> 0.05 at 8 weeks).
 
-Left out, and why: the 5-day repeated bolus (needs events), the meal (a dose into the stomach, needs an event),
-and the population targets (a cohort, not one condition). ``gutjoint calibrate`` covers those.
+The measurements are the rows of the observation table (``_studies/calibration/observations.py``) whose
+experiment and noise model PEtab v1 can state; :func:`left_out` lists the others, each with why: the 5-day repeated
+bolus and the 0.5 ng/kg bolus's summary (need events or a summary over time), the population targets (a cohort,
+not one condition), the held-out validation rows, and the two one-sided bounds (alcohol cessation's L:M excess at
+day 14 and the coeliac L:M at a year, hinges PEtab v1 cannot state). ``gutjoint calibrate`` covers those.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gutjoint._biology.model import build_model
 from gutjoint._biology.parameters import load_parameters
 from gutjoint._files import atomic_write
 from gutjoint._interfaces.sbml import build_sbml
-from gutjoint._studies.calibration import data, experiments
+from gutjoint._studies.calibration import experiments, observations
 from gutjoint._studies.calibration.conditions import load_conditions
 from gutjoint._studies.scenario import Scenario
 from gutjoint._studies.simulate import resting_outputs
@@ -55,8 +57,6 @@ def conditions_table(pi_ibs_level: float) -> pd.DataFrame:
     rows = [
         {"conditionId": "healthy", **_inputs(), "lps_iv": np.nan, **rest},
         {"conditionId": "lps_bolus_2ngkg", **_inputs(), "lps_iv": 2.0 * to_state, **run},
-        {"conditionId": "drinking", **_inputs(barrier_insult=1.0), "lps_iv": np.nan, **rest},
-        {"conditionId": "abstinent", **_inputs(), "lps_iv": np.nan, **run},
         {"conditionId": "coeliac_on_gluten", **_inputs(enteric_infection="gfd_injury", barrier_insult="gfd_insult"),
          "lps_iv": np.nan, **rest},
         {"conditionId": "gluten_free_diet", **_inputs(), "lps_iv": np.nan, **run},
@@ -94,45 +94,63 @@ def observables_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+PETAB_EXPERIMENTS = {
+    "lps-bolus-2ngkg": ("lps_bolus_2ngkg", "healthy"),
+    "gluten-free-diet": ("gluten_free_diet", "coeliac_on_gluten"),
+    "zhou-glutamine": ("pi_ibs_d_supported", "pi_ibs_d"),
+}
+"""The experiments of the observation table this problem states: (simulation, preequilibration) condition."""
+
+PETAB_OBSERVABLES = {
+    "tnf_pg_ml": ("obs_tnf", np.nan), "il6_pg_ml": ("obs_il6", np.nan), "il8_pg_ml": ("obs_il8", np.nan),
+    "il10_pg_ml": ("obs_il10", np.nan), "temperature_c": ("obs_temperature", np.nan),
+    "pain_threshold_rel": ("obs_ppt_relative", np.nan),
+    "rel_day7": ("obs_lm_relative", "gfd_lm_start"), "rel_day60": ("obs_lm_relative", "gfd_lm_start"),
+    "mannitol_day90": ("obs_mannitol_relative", "gfd_mannitol_start"),
+    "lactulose_day365": ("obs_lactulose_relative", "gfd_lactulose_start"),
+    "lm_start": ("obs_lm", np.nan), "lm_week8": ("obs_lm", np.nan),
+}
+"""The table's observables as this problem's observables (with the observable parameter a relative one needs)."""
+
+
+NOT_STATED = {
+    "lps-daily-2ngkg": "five daily boluses need events",
+    "lps-bolus-0.5ngkg": "a mean over 0-6 h relative to rest is a summary of a time course, not a point",
+    "alcohol-cessation": "the excess left at day 14 is relative to the healthy rest, a second condition",
+    "reference-cohort": "a cohort of 400 people, not one condition",
+    "mechanical-oa-vs-healthy": "a difference between two conditions",
+}
+"""Why an experiment of the observation table is not in this problem (validation rows: never fitted, so left
+out of a calibration problem)."""
+
+
+def _why_not(row) -> str:
+    if row.role == "validate":
+        return "held-out validation: never fitted"
+    if observations.NOISE_MODELS[row.noise].petab is None:
+        return f"PEtab v1 cannot state its noise model ({row.noise})"
+    return NOT_STATED.get(row.experiment, "")
+
+
+def left_out() -> pd.DataFrame:
+    """The rows of the observation table this problem does not state, each with why."""
+    table = observations.observations()
+    out = table.assign(why=[_why_not(row) for row in table.itertuples()])
+    return out[out["why"] != ""][["block", "dataset", "experiment", "observable", "noise", "why"]]
+
+
 def measurements_table() -> pd.DataFrame:
+    """The observation table's rows that PEtab v1 can state (:func:`left_out` lists the others)."""
+    table = observations.observations()
+    stated = table.drop(left_out().index)
     rows = []
-    bolus = {"simulationConditionId": "lps_bolus_2ngkg", "preequilibrationConditionId": "healthy"}
-    cyt = data.janum_cytokines()  # synthetic rows already excluded
-    for key in CYTOKINE_COLUMNS:
-        for _, r in cyt.iterrows():
-            cv = float(data.log_noise(r[f"{key}_mean"], r[f"{key}_sd"]))
-            rows.append({**bolus, "observableId": f"obs_{key}", "time": r["time_h"] / 24, "measurement": r[f"{key}_mean"],
-                         "noiseParameters": cv, "observableParameters": np.nan, "datasetId": "janum2016"})
-    for _, r in data.janum_temperature().iterrows():
-        rows.append({**bolus, "observableId": "obs_temperature", "time": r["time_h"] / 24,
-                     "measurement": r["temperature_c_mean"], "noiseParameters": r["temperature_c_sd"],
-                     "observableParameters": np.nan, "datasetId": "janum2016"})
-    hours, effect = data.janum_threshold_effect()  # relative to pre-dose and control-corrected, as the fit states it
-    for time_h, measurement in zip(hours[1:], effect[1:]):
-        rows.append({**bolus, "observableId": "obs_ppt_relative", "time": time_h / 24,
-                     "measurement": measurement, "noiseParameters": data.THRESHOLD_SD,
-                     "observableParameters": np.nan, "datasetId": "janum2016"})
-    rows.append({"simulationConditionId": "abstinent", "preequilibrationConditionId": "drinking", "observableId": "obs_lm",
-                 "time": 14.0, "measurement": 0.014, "noiseParameters": 0.008, "observableParameters": np.nan,
-                 "datasetId": "alcohol_cessation"})
-    targets = data.barrier_targets()
-    for target in ("gfd_week1", "gfd_month2"):
-        rows.append({"simulationConditionId": "gluten_free_diet", "preequilibrationConditionId": "coeliac_on_gluten",
-                     "observableId": "obs_lm_relative", "time": float(targets.loc[target, "time_days"]),
-                     "measurement": data.gfd_relative(target), "noiseParameters": data.relative_sd(target),
-                     "observableParameters": "gfd_lm_start", "datasetId": "gluten_free_diet"})
-    for target, observable, start in (("gfd_rhamnose_month3", "obs_mannitol_relative", "gfd_mannitol_start"),
-                                      ("gfd_lactulose_month12", "obs_lactulose_relative", "gfd_lactulose_start")):
-        rows.append({"simulationConditionId": "gluten_free_diet", "preequilibrationConditionId": "coeliac_on_gluten",
-                     "observableId": observable, "time": float(targets.loc[target, "time_days"]),
-                     "measurement": data.gfd_relative(target), "noiseParameters": data.relative_sd(target),
-                     "observableParameters": start, "datasetId": "gluten_free_diet"})
-    before, after, day = data.support_definition()
-    for time, value in ((0.0, before), (day, after)):
-        rows.append({"simulationConditionId": "pi_ibs_d_supported", "preequilibrationConditionId": "pi_ibs_d",
-                     "observableId": "obs_lm", "time": time, "measurement": value,
-                     "noiseParameters": data.relative_sd("barrier_support_definition"),
-                     "observableParameters": np.nan, "datasetId": "zhou2019"})
+    for row in stated.itertuples():
+        simulation, preequilibration = PETAB_EXPERIMENTS[row.experiment]
+        observable, parameters = PETAB_OBSERVABLES[row.observable]
+        rows.append({"simulationConditionId": simulation, "preequilibrationConditionId": preequilibration,
+                     "observableId": observable, "time": row.time_days, "measurement": row.value,
+                     "noiseParameters": row.sigma, "observableParameters": parameters,
+                     "datasetId": row.target})
     return pd.DataFrame(rows)
 
 
@@ -181,6 +199,7 @@ def export_petab(folder: str | Path) -> Path:
     atomic_write(folder / "model.xml", lambda tmp: tmp.write_text(sbml_text, encoding="utf-8"))
     for name, table in tables.items():
         atomic_write(folder / name, lambda tmp, t=table: t.to_csv(tmp, sep="\t", index=False))
+    atomic_write(folder / "left_out.tsv", lambda tmp: left_out().to_csv(tmp, sep="\t", index=False))
     yaml_text = "\n".join([
         "format_version: 1",
         "parameter_file: parameters.tsv",

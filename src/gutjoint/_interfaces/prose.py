@@ -21,6 +21,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
+from gutjoint._studies.ensemble import load_ensemble
+from gutjoint._studies.runtime import model_key
+
 MARK = re.compile(r"<!-- computed: ([a-z0-9-]+) -->\n(.*?)<!-- /computed -->", re.S)
 
 
@@ -54,8 +57,14 @@ def attribution_table() -> str:
     return "\n".join(lines)
 
 
+def _basis() -> tuple:
+    """What the computed passages depend on: the model (code and parameter values) and the ensemble; the memos
+    below are keyed by it, so a refit in the same process is seen."""
+    return model_key(), load_ensemble().key
+
+
 @lru_cache(maxsize=1)
-def _checks():
+def _checks(basis: tuple):
     from gutjoint._studies.calibration import check
 
     return check()
@@ -65,7 +74,7 @@ def held_out() -> str:
     from gutjoint._studies.calibration import verdict
 
     lines = ["| held-out result | the model today | result |", "|---|---|---|"]
-    for target, outcome in _checks():
+    for target, outcome in _checks(_basis()):
         if target.group == "validation":
             lines.append(f"| {target.id}: {target.what} ({target.expected}) | {outcome.value} | "
                          f"{verdict(target, outcome)} |")
@@ -75,8 +84,8 @@ def held_out() -> str:
 def calibration_counts() -> str:
     from gutjoint._studies.calibration import verdict
 
-    words = [verdict(t, o) for t, o in _checks()]
-    misses = [(t, o) for t, o in _checks() if verdict(t, o) == "miss"]
+    words = [verdict(t, o) for t, o in _checks(_basis())]
+    misses = [(t, o) for t, o in _checks(_basis()) if verdict(t, o) == "miss"]
     counts = ", ".join(f"{words.count(w)} {w}" for w in ("pass", "miss", "FAIL", "out of scope") if w in words)
     return (f"`calibrate --check` holds the shipped parameters to {len(words)} targets today: {counts}. The misses "
             "are stated with their reasons: " + "; ".join(f"{t.id} ({t.what}: {o.value})" for t, o in misses) + ".")
@@ -89,7 +98,7 @@ def _ensemble():
 
 
 @lru_cache(maxsize=1)
-def _default_band():
+def _default_band(basis: tuple):
     from gutjoint._interfaces.cli import DEFAULT_SCENARIO
     from gutjoint._studies import uncertainty as unc
     from gutjoint._studies.attribution import explain_ensemble
@@ -105,7 +114,7 @@ def _default_band():
 
 
 def default_band() -> str:
-    name, attrs, line, last, drivers, gut = _default_band()
+    name, attrs, line, last, drivers, gut = _default_band(_basis())
     ran = attrs["n_draws"] - attrs["n_failed"]
     shares = ", ".join(f"`{d['parameter']}` ({d['share']:.0%} of the variance; {d['value_grade']})" for d in drivers)
     return (f"For the default scenario ({name}) the model's line ends at pain {line:.1f} on day 365, but 90% of the "
@@ -137,12 +146,12 @@ def predictive_coverage() -> str:
     return (coverage_words(posterior.predictive_coverage(_ensemble())) + f" The blocks held at the fit ({held}: "
             "the population CRP block among them) do not vary across the ensemble, so single draws meet the "
             "population CRP targets only as often as the other blocks' draws allow: "
-            + ", ".join(f"{r['target']} in {r['pass_rate']:.0%}" for r in _pass_rates()
+            + ", ".join(f"{r['target']} in {r['pass_rate']:.0%}" for r in _pass_rates(_basis())
                         if r["target"] in ("C5_crp_median", "C5_crp_share")) + " of draws.")
 
 
 @lru_cache(maxsize=1)
-def _pass_rates():
+def _pass_rates(basis: tuple):
     from gutjoint._studies.calibration import posterior
 
     return posterior.target_pass_rates(_ensemble())

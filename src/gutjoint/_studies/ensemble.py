@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from gutjoint._errors import InputError
+from gutjoint._files import file_version
 
 ENSEMBLE_FILE = "ensemble.parquet"
 PROVENANCE_FILE = "ensemble.json"
@@ -72,15 +73,20 @@ def load_ensemble(path: str | Path | None = None) -> Ensemble:
     path = Path(path) if path is not None else ensemble_path()
     if path.is_dir():
         path = path / ENSEMBLE_FILE
-    return _load(str(path), PROVENANCE_FILE)
+    meta = path.parent / PROVENANCE_FILE
+    if not path.exists() or not meta.exists():
+        missing = path if not path.exists() else meta
+        raise InputError(f"{missing}: field 'ensemble': file not found; allowed: an ensemble written by "
+                         "`gutjoint calibrate --sample` (the package ships one)")
+    return _load(str(path), str(meta), (file_version(path), file_version(meta)))
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, provenance_name: str) -> Ensemble:
+def _load(path: str, meta_path: str, versions: tuple) -> Ensemble:
+    """The ensemble in ``path`` with its provenance, read once per version of the two files."""
     import pandas as pd
 
-    file = Path(path)
-    meta = file.parent / provenance_name
+    file, meta = Path(path), Path(meta_path)
     if not file.exists() or not meta.exists():
         missing = file if not file.exists() else meta
         raise InputError(f"{missing}: field 'ensemble': file not found; allowed: an ensemble written by "

@@ -20,8 +20,8 @@ pilot's central 99%.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -33,16 +33,18 @@ import pandas as pd
 
 from gutjoint._arguments import path as checked_path, real, whole
 from gutjoint._errors import InputError, OptionError
+from gutjoint._processes import Executor
 from gutjoint._biology import species
 from gutjoint._biology.parameters import load_parameters
+from gutjoint._studies.people import GENERAL_ADULTS, candidate_vectors, living_under, subject_scenario
 from gutjoint._studies.outcomes import REACTIVE_ARTHRITIS, time_to_improvement
-from gutjoint._studies.priors import DRAWS, EXPOSURE_NAMES, HLA_B27_PREVALENCE, LABELS, draw_subject
-from gutjoint._studies.scenario import InputWindow, Scenario, load_scenario, scenario_to_dict
+from gutjoint._studies.priors import HLA_B27_PREVALENCE, draw_subject
+from gutjoint._studies.scenario import Scenario, load_scenario, scenario_to_dict
 from gutjoint._numerics.integrate import Tolerances
 from gutjoint._studies.problem import (DEFAULT_TOLERANCES, MANY_RUN_TOLERANCES, Solution, checked_overrides,
                                      prepare_many, relax_for,
-                                     rest_states, resting_inputs, solve_many)
-from gutjoint._studies.runtime import Runtime, get_runtime, model_key
+                                     rest_states, solve_many)
+from gutjoint._studies.runtime import get_runtime, model_key
 
 MAX_N = 10_000_000
 LM_PLAUSIBLE = (0.005, 0.25)  # healthy lower limit (Hirsch 1997) up to active Crohn's disease (0.24, Noth)
@@ -83,51 +85,6 @@ class PopulationConfig:
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-GENERAL_ADULTS = Scenario(name="general adults at rest", days=1.0, step_hours=24.0)
-
-
-def subject_scenario(base: Scenario, subject: dict[str, float]) -> Scenario:
-    """The scenario as this subject lives it. The subject's sampled traits replace the scenario's own
-    ``[subject]`` (a population varies the people, the scenario fixes what happens to them); sampled
-    parameters apply unless the scenario overrides them; sampled background exposures apply to every input the
-    scenario leaves untouched."""
-    touched = {w.name for w in base.inputs}
-    background = tuple(InputWindow(e, subject[e], 0.0, base.days) for e in EXPOSURE_NAMES if e not in touched)
-    traits = {k: v for k, v in subject.items() if k in species.TRAITS}
-    params = {k: v for k, v in subject.items() if k not in species.TRAITS and k not in EXPOSURE_NAMES
-              and k not in LABELS and k not in base.parameters}
-    return replace(base, subject=traits, parameters={**base.parameters, **params}, inputs=background + base.inputs)
-
-
-def candidate_vectors(adults: Scenario, candidates: list[dict[str, float]],
-                      runtime: Runtime | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Parameter rows and resting-input rows of candidates living in ``adults`` (a scenario without
-    interventions), built as arrays: the same numbers, to the bit, as :func:`prepare_many` gives for
-    ``[subject_scenario(adults, c) for c in candidates]``, without making those scenarios."""
-    runtime = runtime or get_runtime()
-    if not candidates:
-        return np.empty((0, len(runtime.parameters.names))), np.empty((0, len(runtime.input_names)))
-    index = {n: i for i, n in enumerate(runtime.parameters.names)}
-    keys = list(candidates[0])
-    params = [k for k in keys if k not in species.TRAITS and k not in EXPOSURE_NAMES and k not in LABELS
-              and k not in adults.parameters]
-    traits = [k for k in keys if k in species.TRAITS]
-    unknown = [k for k in params + traits if k not in index]
-    if unknown:
-        raise InputError(f"{adults.source}: unknown parameter {unknown[0]!r}")
-    values = np.array([[c[k] for k in keys] for c in candidates])
-    column = {k: j for j, k in enumerate(keys)}
-    P = np.tile(runtime.parameters.vector(adults.parameters), (len(candidates), 1))
-    for group in (params, traits):  # in overrides() order: a trait wins over a parameter of the same name
-        P[:, [index[k] for k in group]] = values[:, [column[k] for k in group]]
-    U = np.tile(resting_inputs(runtime, adults), (len(candidates), 1))
-    touched = {w.name for w in adults.inputs}
-    exposures = [e for e in EXPOSURE_NAMES if e not in touched and e in runtime.input_names
-                 and e not in species.INTERVENTIONS]
-    U[:, [runtime.input_index(e) for e in exposures]] = values[:, [column[e] for e in exposures]]
-    return P, U
-
-
 def _candidate_rests(adults: Scenario, candidates: list[dict[str, float]], values: dict[str, float],
                      rest_cache: dict | None) -> list[tuple[float, float] | None]:
     """Resting CRP and L:M of each candidate (None without a resting state), from one batch of resting states;
@@ -145,15 +102,6 @@ def _candidate_rests(adults: Scenario, candidates: list[dict[str, float]], value
         else:
             out.append(None)
     return out
-
-
-def living_under(scenario: Scenario, parameters: dict[str, float]) -> Scenario:
-    """``scenario`` under a parameter set (an ensemble draw): its values apply below the scenario's own, and
-    the parameters people differ in (``priors.DRAWS``) stay each person's."""
-    if not parameters:
-        return scenario
-    shared = {k: v for k, v in parameters.items() if k not in DRAWS and k not in scenario.overrides()}
-    return replace(scenario, parameters={**shared, **scenario.parameters})
 
 
 def _selection_model(parameters: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -351,6 +299,8 @@ def run_chunk(config: PopulationConfig, chunk: int,
     has_intervention = config.comparisons and _first_intervention(base) is not None
     # The engine steps each subject on its own, so a subject's result does not depend on the chunk size or on
     # which worker ran it.
+    # each person's own scenario first, then its counterfactuals (the person's sampled gut exposures and barrier
+    # resilience are removed with the scenario's)
     kinds = [[sc for _, sc in live]]
     if config.comparisons:
         kinds.append([without_gut_drivers(sc) for _, sc in live])
@@ -447,26 +397,8 @@ def run_population(scenario, *, n: int, seed: int, out: str | Path, chunk_size: 
             progress(done, n_chunks)
 
     acceptance = _selection_model(config.parameters) if config.select and todo else None  # built once, for all
-    if scheduler:
-        from dask.distributed import Client
-        from dask.distributed import wait as dask_wait
-
-        with Client(scheduler) as client:
-            _drain(lambda k: client.submit(run_chunk, config, k, acceptance, pure=False),
-                   lambda fs: dask_wait(fs, return_when="FIRST_COMPLETED").done, todo, 2 * _cluster_cores(client),
-                   finished)
-    elif workers > 1:
-        from concurrent.futures import FIRST_COMPLETED
-        from concurrent.futures import wait as pool_wait
-
-        from gutjoint._processes import local_pool
-
-        with local_pool(workers) as pool:
-            _drain(lambda k: pool.submit(run_chunk, config, k, acceptance),
-                   lambda fs: pool_wait(fs, return_when=FIRST_COMPLETED).done, todo, 2 * workers, finished)
-    else:
-        for k in todo:
-            finished(k, run_chunk(config, k, acceptance))
+    with Executor(workers, scheduler) as executor:
+        executor.drain(functools.partial(run_chunk, config, acceptance=acceptance), todo, finished)
     return _assemble(out, n_chunks, trajectories)
 
 
@@ -484,24 +416,6 @@ def _changed(previous: dict, config: PopulationConfig) -> str:
             parts.append(label if key in ("scenario", "model_key", "parameters")
                          else f"{label} ({then!r} then, {now[key]!r} now)")
     return ", ".join(parts) or "configuration (the stored manifest is from another version)"
-
-
-def _drain(submit, wait_first, todo: list[int], window: int, finished) -> None:
-    """Run chunks with at most ``window`` in flight, handing each result to ``finished`` as it arrives, so the
-    memory held for results does not grow with the number of chunks."""
-    queue = iter(todo)
-    pending = {submit(k): k for k in itertools.islice(queue, window)}
-    while pending:
-        for future in wait_first(list(pending)):
-            k = pending.pop(future)
-            finished(k, future.result())
-            following = next(queue, None)
-            if following is not None:
-                pending[submit(following)] = following
-
-
-def _cluster_cores(client) -> int:
-    return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()))
 
 
 def _assemble(out: Path, n_chunks: int, trajectories: bool) -> Path:

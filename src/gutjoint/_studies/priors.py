@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from gutjoint._biology.parameters import load_parameters
+from gutjoint._biology.parameters import ParameterTable, load_parameters
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None,
     values that ``factor`` draws multiply), an HLA-B27 carrier with probability ``hla_b27_prevalence``."""
     base = base or {}
     subject = {}
-    for name, kind, a, b, low, high, value in _draw_plan():
+    for name, kind, a, b, low, high, value in _draw_plan(load_parameters()):
         if kind == "lognormal":
             x = rng.lognormal(math.log(a), b)
         elif kind == "factor":
@@ -91,10 +91,9 @@ def draw_subject(rng: np.random.Generator, base: dict[str, float] | None = None,
     return subject
 
 
-@lru_cache(maxsize=1)
-def _draw_plan() -> tuple[tuple, ...]:
-    """Each draw with its plausible range and table value (an unbounded range for a name not in the table)."""
-    table = load_parameters()
+@lru_cache(maxsize=2)
+def _draw_plan(table: ParameterTable) -> tuple[tuple, ...]:
+    """Each draw with its plausible range and its value in ``table`` (an unbounded range for a name not in it)."""
     plan = []
     for name, d in DRAWS.items():
         record = table[name] if name in table else None

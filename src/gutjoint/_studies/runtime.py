@@ -59,16 +59,21 @@ def _definition_key(table: ParameterTable) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=1)
 def get_runtime() -> Runtime:
-    """Compile (first use on this machine) or load (afterwards) the model's right-hand side and Jacobian."""
-    table = load_parameters()
+    """The compiled model of the parameter table as it is on disk now (see :func:`runtime_of`)."""
+    return runtime_of(load_parameters())
+
+
+@lru_cache(maxsize=2)
+def runtime_of(table: ParameterTable) -> Runtime:
+    """Compile (first use on this machine) or load (afterwards) the right-hand side and Jacobian of the model of
+    ``table``, once per table."""
     input_names = species.PUBLIC_INPUTS + tuple(v.name for v in species.DOSE_RATE_INPUTS)
 
     def build():
         from gutjoint._biology.model import build_model
 
-        return build_model().symbolic_system()
+        return build_model(table).symbolic_system()
 
     compiled = compile_system(_definition_key(table), build, metadata={"outputs": list(species.MODEL_OUTPUTS)})
     return Runtime(
@@ -81,8 +86,13 @@ def get_runtime() -> Runtime:
 
 
 def model_key() -> str:
-    """A hash of the model's code and its parameter values: stored results made under another model are
-    never reused."""
-    runtime = get_runtime()
-    values = ",".join(f"{v:.12g}" for v in runtime.parameters.vector())
-    return hashlib.sha256((_definition_key(runtime.parameters) + values).encode()).hexdigest()[:16]
+    """A hash of the model's code and its parameter values (as the table is on disk now): stored results made
+    under another model are never reused."""
+    return model_key_of(load_parameters())
+
+
+@lru_cache(maxsize=4)
+def model_key_of(table: ParameterTable) -> str:
+    """:func:`model_key` of ``table``."""
+    values = ",".join(f"{v:.12g}" for v in table.vector())
+    return hashlib.sha256((_definition_key(table) + values).encode()).hexdigest()[:16]

@@ -319,7 +319,7 @@ def _published(source: str, entries, arms: list[Arm]) -> tuple[Published, ...]:
 # --- screening ------------------------------------------------------------------------------------------------
 
 def _screening_scenario(trial: Trial):
-    from gutjoint._studies.population import GENERAL_ADULTS
+    from gutjoint._studies.people import GENERAL_ADULTS
 
     base = GENERAL_ADULTS if trial.screening == "general" else load_scenario(trial.screening)
     keep = tuple(w for w in base.inputs if w.name not in species.INTERVENTIONS)
@@ -332,8 +332,9 @@ def screen(trial: Trial, *, parameters: dict[str, float] | None = None, screened
     batches, solve each one's resting state and mark who is eligible; stop early once ``needed`` are eligible.
     Returns one record per person screened, with the resting outputs. Under a draw (``parameters``), a person whose
     resting state the compiled Newton does not settle is not eligible (``problem.relax_for``)."""
-    from gutjoint._studies.population import living_under, select_subjects, subject_scenario
-    from gutjoint._studies.problem import prepare_many, relax_for
+    from gutjoint._studies.people import living_under, people_problems
+    from gutjoint._studies.population import select_subjects
+    from gutjoint._studies.problem import relax_for
 
     base = living_under(_screening_scenario(trial), dict(parameters or {}))
     relax = relax_for(parameters)
@@ -342,12 +343,9 @@ def screen(trial: Trial, *, parameters: dict[str, float] | None = None, screened
     for start in range(0, limit, batch):
         picked = select_subjects(trial.seed, range(start, min(limit, start + batch)), True, parameters=parameters)
         people = [(row, subject) for row, subject in picked if subject is not None]
-        # the person's sampled traits, over the screening scenario's own (a trait the priors do not draw, such as
-        # the RA-like autoimmunity, stays the scenario's)
-        scenarios = [(lambda sc: replace(sc, subject={**base.subject, **sc.subject}))(subject_scenario(base, subject))
-                     for _, subject in people]
-        for (row, subject), scenario, problem in zip(people, scenarios,
-                                                     prepare_many(scenarios, rest_cache=rest_cache, relax=relax)):
+        problems = people_problems(base, [subject for _, subject in people], rest_cache=rest_cache, relax=relax)
+        for (row, subject), problem in zip(people, problems):
+            scenario = problem.scenario
             record = {"subject": row["subject"], "scenario": scenario, "rest_ok": problem.rest.ok,
                       "hla_b27": subject.get("hla_b27", 0.0), **{t: subject.get(t) for t in species.TRAITS}}
             if problem.rest.ok:

@@ -606,9 +606,16 @@ def _explanation(scenario, day: float | None) -> dict:
             "evidence": {s: dict(zip(SOURCE_LINKS[s], grades[s])) for s in grades}, "disclaimer": DISCLAIMER}
 
 
-@lru_cache(maxsize=2)
 def _trial_pool(name: str) -> dict:
-    """The pool of eligible people behind the page's trials, simulated once per process under every arm."""
+    """The pool of eligible people behind the page's trials, simulated once per process and model under every
+    arm."""
+    from gutjoint._studies.trial import engine_key
+
+    return _trial_pool_of(name, engine_key())
+
+
+@lru_cache(maxsize=2)
+def _trial_pool_of(name: str, engine: str) -> dict:
     from gutjoint._studies.trial import pool
 
     return pool(name, 4 * MAX_TRIAL_PER_ARM)
@@ -688,7 +695,6 @@ def band_cache() -> DiskCache:
         limit=MAX_STORED_BANDS, lock=True)
 
 
-@lru_cache(maxsize=1)
 def _band_basis() -> list:
     """What a stored band depends on besides its request: the model, the ensemble, the number of draws and the
     engine's tolerances for work over many runs."""

@@ -12,13 +12,21 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from gutjoint._files import file_version
+
 SYNTHETIC_MARK = "synthetic"
 
 
-@lru_cache(maxsize=None)
 def read_table(filename: str, *, keep_synthetic: bool = False) -> pd.DataFrame:
-    """A calibration table; rows flagged synthetic (and the flag column) are dropped unless ``keep_synthetic``."""
-    with resources.files("gutjoint.data.calibration").joinpath(filename).open("r", encoding="utf-8") as fh:
+    """A calibration table as it is on disk now; rows flagged synthetic (and the flag column) are dropped unless
+    ``keep_synthetic``. Read once per version of the file; callers must not modify the frame."""
+    resource = resources.files("gutjoint.data.calibration").joinpath(filename)
+    return _table_at(resource, file_version(resource), keep_synthetic)
+
+
+@lru_cache(maxsize=32)
+def _table_at(resource, version: tuple, keep_synthetic: bool) -> pd.DataFrame:
+    with resource.open("r", encoding="utf-8") as fh:
         frame = pd.read_csv(fh, comment="#")
     if "flag" in frame and not keep_synthetic:
         synthetic = frame["flag"].fillna("").astype(str).str.contains(SYNTHETIC_MARK, case=False)

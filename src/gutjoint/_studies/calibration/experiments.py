@@ -13,10 +13,15 @@ states it. Conditions that the data do not describe in model terms are set by st
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from gutjoint._studies.calibration import cohort
+from gutjoint._studies.calibration.conditions import load_conditions
 from gutjoint._studies.scenario import Dose, InputWindow, Scenario
 from gutjoint._studies.simulate import SimulationResult, resting_outputs, simulate
 
@@ -169,3 +174,62 @@ def barrier_support_trial(params: dict[str, float]) -> dict[str, float]:
     t, p = _run(treated, params).frame, _run(placebo, params).frame
     return {"injury_level": level, "lm_start": float(t["lm_ratio"].iloc[0]), "lm_week8": float(t["lm_ratio"].iloc[-1]),
             "placebo_week8": float(p["lm_ratio"].iloc[-1])}
+
+
+def mean_over_rest(frame: pd.DataFrame, column: str, hours: float = 6.0) -> float:
+    """The mean of ``column`` over the first ``hours``, relative to its value at the start."""
+    window = frame[frame["time_days"] * 24 <= hours + 1e-9]
+    return float(window[column].mean() / frame[column].iloc[0])
+
+
+# --- every experiment of one parameter set, each run once ----------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    """The model's answers for one set of parameter overrides, computed lazily and once."""
+
+    params: dict[str, float] = field(default_factory=dict)
+    conditions: dict[str, float] = field(default_factory=load_conditions)
+
+    @cached_property
+    def bolus(self):
+        return bolus(self.params)
+
+    def bolus_of(self, dose_ng_kg: float):
+        """The bolus of another dose, run once per dose."""
+        if dose_ng_kg == 2.0:
+            return self.bolus
+        runs = self.__dict__.setdefault("_boluses", {})
+        if dose_ng_kg not in runs:
+            runs[dose_ng_kg] = bolus(self.params, dose_ng_kg)
+        return runs[dose_ng_kg]
+
+    @cached_property
+    def anti_tnf_in_ra(self):
+        return anti_tnf_in_ra(self.params)
+
+    @cached_property
+    def tolerance(self):
+        return tolerance_reduction(self.params)
+
+    @cached_property
+    def alcohol(self):
+        return alcohol_cessation(self.params)
+
+    @cached_property
+    def gfd(self):
+        return gluten_free_diet(self.params, self.conditions["gfd_insult"], self.conditions["gfd_injury"])
+
+    @cached_property
+    def zhou(self):
+        return barrier_support_trial(self.params)
+
+    @cached_property
+    def cohort(self):
+        return cohort.cohort_summary(self.params)
+
+    @cached_property
+    def oa_crp_excess(self):
+        oa = simulate("mechanical-oa", parameters=self.params).frame["crp_mg_l"].iloc[0]
+        healthy = simulate("healthy", parameters=self.params).frame["crp_mg_l"].iloc[0]
+        return float(oa - healthy)

@@ -27,16 +27,16 @@ from importlib import resources
 import numpy as np
 from scipy.optimize import least_squares
 
-from gutjoint._errors import ModelDefinitionError, SolverError
+from gutjoint._errors import ModelDefinitionError
 from gutjoint._processes import Executor
 from gutjoint._biology.parameters import COLUMNS, load_parameters
-from gutjoint._studies.calibration import cohort, data, experiments
+from gutjoint._studies.calibration import experiments, observations
 from gutjoint._studies.calibration.conditions import load_conditions
+from gutjoint._studies.context import context
 from gutjoint._studies.calibration.targets import BARRIER, BASAL, FEVER, INNATE, SUPPORT, THRESHOLD, TOLERANCE
 
 CHI2_95 = 3.84
 NUISANCE_RANGES = {"gfd_insult": (0.0, 1.0), "gfd_injury": (0.001, 1.0)}
-FAILED = 1e3  # residual given to a failed simulation, so the optimiser walks away from it
 
 BOUND_REASONS = {
     "il6_basal": "resting IL-6 (1.05 pg/mL in Janum 2016, 1.3-1.5 in population samples) already comes from the "
@@ -71,79 +71,21 @@ def fit_at_bound(name: str, value: float) -> str | None:
     return bound_side(value, low, high, scale_of(name))
 
 
-# --- residuals, one function per block -------------------------------------------------------------------------
+# --- residuals, one function per block: the block's rows of the observation table -----------------------------
 
 def innate_residuals(params: dict[str, float]) -> np.ndarray:
     """C1 (log cytokines / CV), C2 (temperature / SD), C3 (threshold, control-corrected, 2 SD = 7 points),
-    tolerance."""
-    bolus = experiments.bolus(params)
-    n = 4 * len(data.janum_cytokines()) + len(data.janum_temperature()) + 2 + 2 + len(LOW_DOSE)
-    if not bolus.ok:
-        return np.full(n, FAILED)
-    out: list[float] = []
-    table = data.janum_cytokines()
-    hours = table["time_h"].to_numpy()
-    for key, column in (("tnf", "tnf_pg_ml"), ("il6", "il6_pg_ml"), ("il8", "il8_pg_ml"), ("il10", "il10_pg_ml")):
-        mean, sd = table[f"{key}_mean"].to_numpy(), table[f"{key}_sd"].to_numpy()
-        model = np.maximum(experiments.at_hours(bolus.frame, column, hours), 1e-6)
-        out.extend((np.log(model) - np.log(mean)) / data.log_noise(mean, sd))
-    temp = data.janum_temperature()
-    model_t = experiments.at_hours(bolus.frame, "temperature_c", temp["time_h"])
-    out.extend((model_t - temp["temperature_c_mean"].to_numpy()) / temp["temperature_c_sd"].to_numpy())
-    hours_p, rel = data.janum_threshold_effect()
-    model_p = experiments.at_hours(bolus.frame, "pain_threshold_rel", hours_p)
-    out.extend((model_p[1:] - rel[1:]) / data.THRESHOLD_SD)
-    tol = experiments.tolerance_reduction(params)
-    out.extend([(tol["tnf"] - 0.97) / 0.03, (tol["il6"] - 0.88) / 0.08])
-    out.extend(low_dose_residuals(params))
-    out = np.asarray(out, dtype=float)
-    return np.where(np.isfinite(out), out, FAILED)
-
-
-LOW_DOSE = (("tnf", "tnf_pg_ml"), ("il6", "il6_pg_ml"), ("il8", "il8_pg_ml"))
-
-
-def low_dose_residuals(params: dict[str, float]) -> np.ndarray:
-    """N1: the 0-6 h mean over rest after 0.5 ng/kg (Dillingh 2014), on the log scale, its factor-2 tolerance
-    taken as 2 SD."""
-    result = experiments.bolus(params, 0.5)
-    if not result.ok:
-        return np.full(len(LOW_DOSE), FAILED)
-    frame = result.frame[result.frame["time_days"] * 24 <= 6 + 1e-9]
-    studies = data.other_studies()
-    out = []
-    for key, column in LOW_DOSE:
-        observed = 1 + float(studies.loc[f"dillingh2014_{key}", "value"]) / 100
-        model = float(frame[column].mean() / frame[column].iloc[0])
-        out.append((math.log(model) - math.log(observed)) / (math.log(2) / 2))
-    return np.asarray(out)
+    tolerance, N1 (the 0.5 ng/kg 0-6 h mean over rest, log scale, factor 2 as 2 SD): ``observations.py``."""
+    return observations.residuals("innate", params)
 
 
 def barrier_residuals(params: dict[str, float]) -> np.ndarray:
     """C6 (hinge: excess left at day 14 above 5%), C7 (the L:R at 1 week and 2 months, L:M normal at 1 year, the
-    rhamnose rise at 3 months and the lactulose fall at 12 months), Zhou 2019."""
-    conditions = {k: v for k, v in params.items() if k in NUISANCE_RANGES}
-    params = {k: v for k, v in params.items() if k not in NUISANCE_RANGES}  # the caller's dict is left as it was
-    levels = {**load_conditions(), **conditions}
-    try:
-        alcohol = experiments.alcohol_cessation(params)
-        gfd = experiments.gluten_free_diet(params, levels["gfd_insult"], levels["gfd_injury"])
-        zhou = experiments.barrier_support_trial(params)
-    except (SolverError, ValueError, FloatingPointError):  # no resting state, or a run that failed
-        return np.full(7, FAILED)
-    week1, month2 = data.gfd_relative("gfd_week1"), data.gfd_relative("gfd_month2")
-    rhamnose, lactulose = data.gfd_relative("gfd_rhamnose_month3"), data.gfd_relative("gfd_lactulose_month12")
-    _, support_after, _ = data.support_definition()
-    out = np.array([
-        max(0.0, alcohol["excess_left_day14"] - 0.05) / 0.02,
-        (gfd["rel_day7"] - week1) / data.relative_sd("gfd_week1"),  # the +-20% tolerance taken as 2 SD
-        (gfd["rel_day60"] - month2) / data.relative_sd("gfd_month2"),
-        max(0.0, gfd["lm_day365"] - 0.025) / 0.0025,
-        (gfd["mannitol_day90"] - rhamnose) / data.relative_sd("gfd_rhamnose_month3"),
-        (gfd["lactulose_day365"] - lactulose) / data.relative_sd("gfd_lactulose_month12"),
-        (zhou["lm_week8"] - support_after) / data.relative_sd("barrier_support_definition"),  # +-30% as 2 SD
-    ])
-    return np.where(np.isfinite(out), out, FAILED)
+    rhamnose rise at 3 months and the lactulose fall at 12 months), Zhou 2019. Nuisance levels among ``params``
+    (``gfd_insult``, ``gfd_injury``) replace the fitted ones; the caller's dict is left as it was."""
+    conditions = {**load_conditions(), **{k: v for k, v in params.items() if k in NUISANCE_RANGES}}
+    return observations.residuals("barrier", {k: v for k, v in params.items() if k not in NUISANCE_RANGES},
+                                  conditions)
 
 
 def population_residuals(params: dict[str, float]) -> np.ndarray:
@@ -152,13 +94,7 @@ def population_residuals(params: dict[str, float]) -> np.ndarray:
     C5: cohort CRP median 1.9 mg/L and share above 3 mg/L 34.6%. Both come from NHANES-like surveys (median
     2.1, share 32-37%), so they are fitted together near the top of the 0.8-2.1 median range: a median of ~1.5
     with a third above 3 mg/L would need an implausibly wide distribution (log-SD ~1.9)."""
-    from gutjoint._studies.calibration.targets import Evaluation
-
-    summary = cohort.cohort_summary(params)
-    oa_excess = Evaluation(dict(params)).oa_crp_excess
-    out = np.array([(summary["crp_median"] - 1.9) / 0.2, (summary["crp_share_above_3"] - 0.346) / 0.025,
-                    (oa_excess - 1.19) / 0.27])
-    return np.where(np.isfinite(out), out, FAILED)
+    return observations.residuals("population", params)
 
 
 @dataclass(frozen=True)
@@ -358,10 +294,11 @@ def _rewrite_csv(path, rows_update: Callable[[list[str]], list[str] | None]) -> 
     atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines), encoding="utf-8"), field="parameters")
 
 
-def write_back(values: dict[str, float], tags: dict[str, str], folder=None) -> None:
+def write_back(values: dict[str, float], tags: dict[str, str], folder=None):
     """Store fitted values, each source marked ``fitted: <target ids>``: as copies of the parameter and condition
-    tables in ``folder``, or (``folder`` None) as the package defaults, after which every cached table and
-    compiled model is reloaded."""
+    tables in ``folder``, or (``folder`` None) as the package defaults. Returns the context after the write
+    (``gutjoint._studies.context``): every table is read once per version of its file, so the next study in this
+    process reads the new values with nothing to clear."""
     import shutil
     from pathlib import Path
 
@@ -392,21 +329,10 @@ def write_back(values: dict[str, float], tags: dict[str, str], folder=None) -> N
     _rewrite_csv(cond_path, lambda row: [row[0], f"{values[row[0]]:.5g}", *row[2:]]
                  if row[0] in values and row[0] in NUISANCE_RANGES else None)
     if folder is None:
-        reload_tables()
         derive_references()
     else:
         derive_references(values, params_path)
-
-
-def reload_tables() -> None:
-    """Forget every cached table and the compiled model built from them, together (after the package tables
-    change on disk): parameters, calibration data, the symbolic model and the runtime. (Caches built from them,
-    such as the population's selection model, are keyed by the model's key, so they follow without being told.)"""
-    from gutjoint._biology.model import build_model
-    from gutjoint._studies.runtime import get_runtime
-
-    for cached in (load_parameters, data.read_table, build_model, get_runtime):
-        cached.cache_clear()
+    return context()
 
 
 def derive_references(values: dict[str, float] | None = None, path=None) -> dict[str, float]:
@@ -421,10 +347,7 @@ def derive_references(values: dict[str, float] | None = None, path=None) -> dict
         row[COLUMNS.index("value")] = f"{references_[row[0]]:.6g}"
         return row
 
-    package = path is None
     _rewrite_csv(path or resources.files("gutjoint._biology").joinpath("parameters.csv"), update)
-    if package:
-        reload_tables()
     return references_
 
 

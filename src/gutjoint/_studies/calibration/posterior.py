@@ -45,8 +45,9 @@ from pathlib import Path
 import numpy as np
 
 from gutjoint._errors import SolverError
+from gutjoint._processes import Executor
 from gutjoint._biology.parameters import load_parameters
-from gutjoint._studies.calibration import fit
+from gutjoint._studies.calibration import fit, observations
 from gutjoint._studies.ensemble import ENSEMBLE_FILE, PROVENANCE_FILE, ensemble_path
 
 SAMPLED = ("barrier", "innate")
@@ -276,7 +277,7 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
     pending, tried, plausible_priors = list(range(draws)), 0, 0
     scales = acting_parameters(priors) if condition else {}
     rates, redrawn = [], 0
-    with _condition_pool(workers if scales else 1) as pool:
+    with Executor(workers if scales else 1) as executor:
         for attempt in range(MAX_ROUNDS):
             if not pending:
                 break
@@ -289,7 +290,7 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
             if scales and accepted:
                 # conditioning may move a draw out of the healthy window: checked again, and redrawn if so
                 jobs = [(c, priors, scales, [seed, i, attempt]) for i, c in accepted]
-                done = list(pool.map(_condition_one, jobs, chunksize=8)) if pool else [_condition_one(j) for j in jobs]
+                done = executor.map(_condition_one, jobs)
                 rates += [rate for _, rate in done]
                 again = _plausible([{k: v for k, v in c.items() if k in table} for c, _ in done])
                 redrawn += int((~again).sum())
@@ -321,14 +322,6 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
 def _condition_one(args):
     draw, priors, scales, seed = args
     return condition_draw(draw, priors, scales, seed)
-
-
-def _condition_pool(workers: int):
-    import contextlib
-
-    from gutjoint._processes import local_pool
-
-    return local_pool(workers) if workers > 1 else contextlib.nullcontext()
 
 
 ACTING_THRESHOLD = 1.0
@@ -442,9 +435,6 @@ def write_ensemble(frame, basis: dict[str, str], provenance: dict, folder: Path 
     atomic_write(folder / ENSEMBLE_FILE, lambda tmp: frame.to_parquet(tmp, index=False), field="out")
     atomic_write(folder / PROVENANCE_FILE, lambda tmp: tmp.write_text(json.dumps({**provenance, "basis": basis},
                                                                                   indent=1)), field="out")
-    from gutjoint._studies.ensemble import _load
-
-    _load.cache_clear()  # a later load_ensemble in this process reads what was just written
     return folder / ENSEMBLE_FILE
 
 
@@ -507,55 +497,21 @@ def recondition_threshold(values, *, seed: int = 7, steps: int = RECONDITION_STE
 # --- posterior predictive checks ----------------------------------------------------------------------------------
 
 def residual_labels() -> dict[str, list[str]]:
-    """The dataset each entry of a block's residual vector belongs to."""
-    from gutjoint._studies.calibration import data
-
-    n, m = len(data.janum_cytokines()), len(data.janum_temperature())
-    innate = [f"Janum 2016 {k} after 2 ng/kg" for k in ("TNF", "IL-6", "IL-8", "IL-10") for _ in range(n)]
-    innate += ["Janum 2016 temperature"] * m + ["Janum 2016 pressure-pain threshold"] * (len(data.janum_pain_threshold()) - 1)
-    innate += ["endotoxin tolerance (TNF, IL-6)"] * 2 + ["Dillingh 2014 0.5 ng/kg (TNF, IL-6, IL-8)"] * len(fit.LOW_DOSE)
-    barrier = ["alcohol cessation, L:M excess at day 14 (hinge)", "gluten-free diet L:R, week 1",
-               "gluten-free diet L:R, month 2", "gluten-free diet L:M normal at 1 year (hinge)",
-               "gluten-free diet rhamnose, month 3", "gluten-free diet lactulose, month 12",
-               "Zhou 2019 barrier support, L:M at week 8"]
-    return {"innate": innate, "barrier": barrier, "validation": [p[0] for p in VALIDATION_POINTS]}
-
-
-def _validation_points() -> tuple[tuple[str, str, float, float, str], ...]:
-    from gutjoint._studies.calibration.targets import HELD_OUT, TARGETS
-
-    what = {t.id: t.what for t in TARGETS}
-    points = []
-    for target, (_, ranges) in HELD_OUT.items():
-        for label, (low, high, scale) in ranges.items():
-            lo, hi = (math.log(low), math.log(high)) if scale == "log" else (low, high)
-            points.append((f"{target}: {what[target]}", label, (lo + hi) / 2, (hi - lo) / 4, scale))
-    return tuple(points)
-
-
-VALIDATION_POINTS = _validation_points()
-"""The held-out validation datasets as points with an error model, for their posterior predictive check:
-(dataset, quantity, data, SD, scale). None of the sources reports a spread for these numbers, so each point is
-the centre of its target's range (``targets.HELD_OUT``; geometric for a fold) and its SD a quarter of the range,
-the tolerance taken as 2 SD as for C7 and N1."""
+    """The dataset each entry of a block's residual vector belongs to (the ``dataset`` of its observation row)."""
+    return {block: list(observations.rows_of(block)["dataset"]) for block in ("innate", "barrier", "validation")}
 
 
 def validation_residuals(params: dict[str, float]) -> np.ndarray:
-    """Standardised residuals (model - data) / SD of :data:`VALIDATION_POINTS` under ``params``, on each point's
-    scale."""
-    from gutjoint._studies.calibration.targets import HELD_OUT, Evaluation, held_out
-
-    ev = Evaluation(dict(params))
-    values = [v for target in HELD_OUT for v in held_out(ev, target).values()]
-    model = np.array([math.log(max(v, 1e-6)) if scale == "log" else v
-                      for v, (*_, scale) in zip(values, VALIDATION_POINTS)], dtype=float)
-    out = (model - np.array([p[2] for p in VALIDATION_POINTS])) / np.array([p[3] for p in VALIDATION_POINTS])
-    return np.where(np.isfinite(out), out, fit.FAILED)
+    """Standardised residuals (model - data) / SD of the held-out validation rows of the observation table under
+    ``params``: each target's tolerance range read as data, its centre (geometric for a fold) with a quarter of
+    the range as SD. None of the sources reports a spread for these numbers, so the tolerance is taken as 2 SD, as
+    for C7 and N1."""
+    return observations.residuals("validation", params)
 
 
 def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: float = 0.90) -> list[dict]:
     """Posterior predictive check of every calibration data point with a measurement error model, and of the
-    held-out validation datasets (:data:`VALIDATION_POINTS`, block ``validation``): the share of points inside the
+    held-out validation datasets (the ``validation`` rows of ``observations.py``): the share of points inside the
     central ``level`` band of the predictive distribution (model under each draw plus the point's own measurement
     noise, drawn once per draw). Residuals are standardised (model - data) / SD, so a point is covered when 0 lies
     inside the band of ``r + noise``. The validation block draws its noise after the others, so adding it left
@@ -574,12 +530,12 @@ def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: flo
             try:
                 residuals[block].append(run())
             except (SolverError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
-                residuals[block].append(np.full(sizes[block], fit.FAILED))
+                residuals[block].append(np.full(sizes[block], observations.FAILED))
     tail = (1 - level) / 2
     rows = []
     for block, names in labels.items():
         R = np.array(residuals[block])
-        ok = (np.abs(R) < fit.FAILED).all(axis=1)
+        ok = (np.abs(R) < observations.FAILED).all(axis=1)
         predictive = R[ok] + rng.standard_normal(R[ok].shape)
         lo, hi = np.quantile(predictive, [tail, 1 - tail], axis=0)
         covered = (lo <= 0) & (0 <= hi)
@@ -680,8 +636,6 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
     import datetime
     import importlib.metadata
     from gutjoint._errors import OptionError
-    from gutjoint._processes import local_pool
-
     if steps < 100:
         raise OptionError("calibrate", "steps", steps, "at least 100 (half are discarded as burn-in)")
     if not 10 <= draws <= 5000:
@@ -695,8 +649,8 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(name, str(out), steps, seconds, seed, moves) for name in SAMPLED]
     t0 = time.perf_counter()
-    with local_pool(max(1, min(workers, len(jobs)))) as pool:
-        futures = [pool.submit(_sample_to_file, job) for job in jobs]
+    with Executor(max(1, min(workers, len(jobs)))) as executor:
+        futures = [executor.submit(_sample_to_file, job) for job in jobs]
         while not all(f.done() for f in futures):
             time.sleep(1.0)
             if progress:

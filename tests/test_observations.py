@@ -1,0 +1,106 @@
+"""The one table of observations and the context: every datum is a row, every study reads today's tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gutjoint
+from gutjoint._studies.calibration import fit, observations, posterior
+
+
+def test_every_fit_block_and_the_validation_targets_read_their_rows_of_the_one_table():
+    table = observations.observations()
+    assert tuple(table.columns) == observations.COLUMNS
+    for block, residuals in (("innate", fit.innate_residuals({})), ("barrier", fit.barrier_residuals({})),
+                             ("validation", posterior.validation_residuals({}))):
+        rows = observations.rows_of(block)
+        assert len(residuals) == len(rows) and (np.abs(residuals) < observations.FAILED).all()
+        assert posterior.residual_labels()[block] == list(rows["dataset"])
+    assert set(table["role"]) == set(observations.ROLES)
+    assert set(table.loc[table["role"] == "validate", "block"]) == {"validation"}
+
+
+@pytest.mark.parametrize("noise, model, value, sigma, n, expected", [
+    ("normal", 3.0, 2.0, 0.5, math.nan, 2.0),
+    ("log-normal", math.e, 1.0, 0.5, math.nan, 2.0),
+    ("binomial", 0.4, 0.3, math.nan, 100, (0.4 - 0.3) / math.sqrt(0.3 * 0.7 / 100)),
+    ("at-most", 0.04, 0.05, 0.02, math.nan, 0.0),
+    ("at-most", 0.09, 0.05, 0.02, math.nan, 2.0),
+])
+def test_each_noise_model_standardises_as_its_meaning_says(noise, model, value, sigma, n, expected):
+    rows = pd.DataFrame({"noise": [noise], "value": [value], "sigma": [sigma], "n": [n]})
+    assert observations.standardised(rows, np.array([model]))[0] == pytest.approx(expected)
+
+
+def test_a_row_without_a_model_value_is_a_failed_residual_not_a_nan():
+    rows = pd.DataFrame({"noise": ["normal", "log-normal"], "value": [1.0, 1.0], "sigma": [1.0, 1.0], "n": [1, 1]})
+    assert list(observations.standardised(rows, np.array([np.nan, np.inf]))) == [observations.FAILED] * 2
+
+
+def test_a_bad_row_is_refused_naming_its_field_and_what_is_allowed():
+    good = observations.observations().iloc[[0]].copy()
+    for field, value, word in (("noise", "cauchy", "noise 'cauchy'"), ("experiment", "moon-walk", "experiment"),
+                               ("role", "guess", "role 'guess'"), ("sigma", 0.0, "sigma 0.0")):
+        bad = good.copy()
+        bad[field] = value
+        with pytest.raises(ValueError, match=word):
+            observations.check(bad)
+    share = good.assign(noise="binomial", value=0.3, n=math.nan)
+    with pytest.raises(ValueError, match="n nan"):
+        observations.check(share)
+
+
+def test_the_low_dose_ratio_is_computed_once_for_the_fit_and_the_check():
+    """N1's 0-6 h mean over rest: the target's printed ratios are the model values the fit's residuals use."""
+    from gutjoint._studies.calibration.experiments import Evaluation
+    from gutjoint._studies.calibration.targets import TARGETS
+
+    ev = Evaluation({})
+    rows = observations.observations()
+    rows = rows[rows["target"] == "N1_dose_0p5"]
+    model = observations.model_values(rows, ev)
+    outcome = next(t for t in TARGETS if t.id == "N1_dose_0p5").evaluate(ev)
+    assert all(f"x{v:.2f}" in outcome.value for v in model)
+    expected = (np.log(model) - np.log(rows["value"].to_numpy())) / (math.log(2) / 2)
+    np.testing.assert_allclose(fit.innate_residuals({})[-3:], expected, rtol=0, atol=1e-12)
+
+
+@pytest.fixture
+def package_tables():
+    """The package's parameter and condition tables, put back as they were after the test."""
+    from importlib import resources
+
+    from gutjoint._studies.calibration.conditions import conditions_path
+
+    paths = [resources.files("gutjoint._biology").joinpath("parameters.csv"), conditions_path()]
+    saved = [p.read_bytes() for p in paths]
+    yield
+    for path, content in zip(paths, saved):
+        path.write_bytes(content)
+
+
+def test_a_fit_written_back_reaches_the_next_study_in_the_same_process(package_tables):
+    """`calibrate --write` then any study, in one process: the new values are read with nothing cleared by hand
+    (the draw plan behind the reference cohort and the populations used to keep the pre-fit crp_max)."""
+    from gutjoint._studies import priors
+    from gutjoint._studies.calibration import cohort
+    from gutjoint._studies.runtime import get_runtime, model_key
+
+    before = gutjoint.context()
+    old = before.parameters["crp_max"].value
+    draw = priors.draw_subject(np.random.default_rng(1))
+    crp = cohort.cohort_rest({}, cohort.draw_cohort(5, 1))["crp_mg_l"]
+    rest = gutjoint.simulate("healthy").frame["crp_mg_l"].iloc[0]
+
+    new = float(f"{2 * old:.5g}")  # the table keeps five significant digits
+    after = fit.write_back({"crp_max": new}, {"crp_max": "C5_crp_median"})
+    assert after.parameters["crp_max"].value == new
+    assert gutjoint.parameters() is after.parameters and get_runtime() is after.runtime
+    assert after.model_key == model_key() != before.model_key
+    assert priors.draw_subject(np.random.default_rng(1))["crp_max"] == pytest.approx(new / old * draw["crp_max"])
+    assert (cohort.cohort_rest({}, cohort.draw_cohort(5, 1))["crp_mg_l"] > crp).all()
+    assert gutjoint.simulate("healthy").frame["crp_mg_l"].iloc[0] > rest
