@@ -219,3 +219,19 @@ def test_the_selection_table_is_stored_once_and_loaded_to_the_bit(tmp_path, monk
     again = population._selection_model()
     assert all(a.tobytes() == b.tobytes() for a, b in zip(built, again))
     population._selection_table.cache_clear()
+
+
+def test_a_trait_the_priors_do_not_draw_stays_the_scenarios_for_every_study():
+    """The RA-like autoimmunity is not drawn: a population, a trial's screening and the cohort keep the scenario's
+    0.7 (a population of `ra-like` used to give its people the default, and so no autoimmunity at all)."""
+    from gutjoint._studies.people import people_problems, subject_scenario
+    from gutjoint._studies.priors import draw_subject
+    from gutjoint._studies.scenario import load_scenario
+
+    base = load_scenario("ra-like")
+    person = draw_subject(np.random.default_rng(4))
+    lived = subject_scenario(base, person)
+    assert lived.subject["autoimmunity"] == 0.7
+    assert lived.subject["pain_sensitivity"] == person["pain_sensitivity"]  # a drawn trait is the person's
+    (problem,) = people_problems(base, [person])
+    assert problem.scenario.subject == lived.subject

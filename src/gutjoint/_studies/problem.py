@@ -163,6 +163,9 @@ def checked_overrides(table: ParameterTable, parameters: object, where: str = "p
         rec = table[name]
         slack = RANGE_SLACK * (rec.high - rec.low)  # a fit's step to a bound may land a rounding past it
         low, high = (rec.low - slack, rec.high + slack) if within_ranges else (-math.inf, math.inf)
+        if type(value) is float and low <= value <= high and math.isfinite(value):  # the common case, checked fast
+            checked[name] = value
+            continue
         checked[name] = real(where, f"{argument}[{name!r}]", value, low, high,
                              what=f"a number in its plausible range [{rec.low:g}, {rec.high:g}] {rec.unit}"
                              if within_ranges else "a finite number")
