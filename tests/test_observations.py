@@ -21,7 +21,8 @@ def test_every_fit_block_and_the_validation_targets_read_their_rows_of_the_one_t
         assert len(residuals) == len(rows) and (np.abs(residuals) < observations.FAILED).all()
         assert posterior.residual_labels()[block] == list(rows["dataset"])
     assert set(table["role"]) == set(observations.ROLES)
-    assert set(table.loc[table["role"] == "validate", "block"]) == {"validation"}
+    assert set(table.loc[table["role"] == "validate", "block"]) == {"validation", "timecourses"}
+    assert not set(table.loc[table["role"] == "validate", "block"]) & {b.name for b in fit.BLOCKS}  # never fitted
 
 
 @pytest.mark.parametrize("noise, model, value, sigma, n, expected", [
@@ -104,3 +105,28 @@ def test_a_fit_written_back_reaches_the_next_study_in_the_same_process(package_t
     assert priors.draw_subject(np.random.default_rng(1))["crp_max"] == pytest.approx(new / old * draw["crp_max"])
     assert (cohort.cohort_rest({}, cohort.draw_cohort(5, 1))["crp_mg_l"] > crp).all()
     assert gutjoint.simulate("healthy").frame["crp_mg_l"].iloc[0] > rest
+
+
+def test_an_assay_factor_is_profiled_out_per_dataset_and_cytokine():
+    """Within a scale group the factor leaves the weighted log residuals centred; a model off by a constant
+    factor fits the shape exactly; rows without a group are untouched."""
+    rows = pd.DataFrame({"noise": ["log-normal"] * 4, "value": [10.0, 40.0, 5.0, 7.0], "sigma": [0.5, 0.5, 0.5, 1.0],
+                         "n": [math.nan] * 4, "scale": ["a", "a", "", "b"]})
+    model = np.array([1.0, 4.0, 5.0, 2.0])
+    factors = observations.profiled_scales(rows, model)
+    np.testing.assert_allclose(factors, [10.0, 10.0, 1.0, 3.5])
+    np.testing.assert_allclose(observations.standardised(rows, model), 0.0, atol=1e-12)
+
+
+def test_the_held_out_time_courses_are_predicted_not_fitted():
+    """Every dataset of endotoxemia_timecourses.csv is a validation row group with its own assay factor, and the
+    prediction table reports each: the data's and the model's peak times on the data's own times."""
+    from gutjoint._studies.calibration import data
+
+    courses = data.other_timecourses()
+    table = observations.timecourse_predictions()
+    assert set(table["dataset"]) == set(courses["dataset"])
+    assert len(table) == courses.groupby(["dataset", "cytokine"]).ngroups
+    assert (table["assay_factor"] > 0).all() and table["log_residual_sd"].notna().all()
+    taudorf = table[(table["dataset"] == "taudorf2007_0p3") & (table["cytokine"] == "il6")].iloc[0]
+    assert taudorf["data_peak_h"] == 3.0  # as digitised: IL-6 40.3 pg/mL at 3 h

@@ -236,10 +236,24 @@ def reactive_arthritis() -> str:
     return "\n".join(lines)
 
 
+def dose_response() -> str:
+    from gutjoint._interfaces.calibration_report import dose_response_lines
+
+    return "\n".join(dose_response_lines())
+
+
+def timecourses() -> str:
+    from gutjoint._interfaces.calibration_report import timecourse_lines
+
+    return "\n".join(timecourse_lines())
+
+
 PASSAGES: dict[str, Callable[[], str]] = {
     "value-grades": value_grades,
     "attribution-table": attribution_table,
     "held-out": held_out,
+    "dose-response": dose_response,
+    "timecourses": timecourses,
     "calibration-counts": calibration_counts,
     "default-band": default_band,
     "posterior-diagnostics": posterior_diagnostics,

@@ -38,6 +38,17 @@ def janum_cytokines() -> pd.DataFrame:
     return read_table("endotoxemia_bolus_2ngkg_janum2016_cytokines.csv")
 
 
+HELD_OUT_TABLES = ("endotoxemia_timecourses.csv",)
+"""Tables no fit or sampler reads (held-out validation only): the ensemble's data digest leaves them out, so adding
+one does not ask for the posterior to be sampled again."""
+
+
+def other_timecourses() -> pd.DataFrame:
+    """Cytokine time courses from other laboratories (``endotoxemia_timecourses.csv``: Taudorf 2007, Dillingh
+    2014, Kiers 2017, Copeland 2005), one row per dataset, time and cytokine, in pg/mL."""
+    return read_table("endotoxemia_timecourses.csv")
+
+
 def janum_temperature() -> pd.DataFrame:
     return read_table("endotoxemia_bolus_2ngkg_janum2016_temperature.csv")
 

@@ -49,6 +49,18 @@ def bolus_scenario(dose_ng_kg: float = 2.0, hours: float = BOLUS_HOURS, step_hou
                     doses=(Dose("lps_iv", dose_ng_kg, 0.0),), source=f"calibration: {dose_ng_kg:g} ng/kg IV bolus")
 
 
+def lps_scenario(dose_ng_kg: float, rate_ng_kg_h: float = 0.0, infusion_hours: float = 0.0,
+                 hours: float = BOLUS_HOURS) -> Scenario:
+    """An IV endotoxin bolus of ``dose_ng_kg`` from rest, then (``rate_ng_kg_h`` > 0) an infusion at that rate
+    for ``infusion_hours``; output every 3 minutes for ``hours``."""
+    doses = (Dose("lps_iv", dose_ng_kg, 0.0),)
+    if rate_ng_kg_h > 0:
+        doses += (Dose("lps_iv", rate_ng_kg_h * infusion_hours, 0.0, infusion_hours),)
+    name = f"lps-{dose_ng_kg:g}ngkg" + (f"-then-{rate_ng_kg_h:g}ngkgh-{infusion_hours:g}h" if rate_ng_kg_h > 0 else "")
+    return Scenario(name=name, days=hours / 24, step_hours=0.05, doses=doses,
+                    source=f"calibration: {name.removeprefix('lps-')} IV endotoxin")
+
+
 def daily_bolus_scenario(n_days: int = 5) -> Scenario:
     return Scenario(name="lps-daily-2ngkg", days=float(n_days), step_hours=0.1,
                     doses=tuple(Dose("lps_iv", 2.0, float(d)) for d in range(n_days)),
@@ -203,6 +215,17 @@ class Evaluation:
         if dose_ng_kg not in runs:
             runs[dose_ng_kg] = bolus(self.params, dose_ng_kg)
         return runs[dose_ng_kg]
+
+    def lps(self, dose_ng_kg: float, rate_ng_kg_h: float = 0.0, infusion_hours: float = 0.0):
+        """A bolus, or a bolus then an infusion (:func:`lps_scenario`), run once per regimen; a plain bolus is
+        :meth:`bolus_of`'s run."""
+        if rate_ng_kg_h == 0.0:
+            return self.bolus_of(dose_ng_kg)
+        runs = self.__dict__.setdefault("_infusions", {})
+        key = (dose_ng_kg, rate_ng_kg_h, infusion_hours)
+        if key not in runs:
+            runs[key] = _run(lps_scenario(*key), self.params)
+        return runs[key]
 
     @cached_property
     def anti_tnf_in_ra(self):

@@ -6,7 +6,9 @@ summary of a column such as ``il6_pg_ml.peak_fold``, or a number the experiment 
 ``noise`` model with ``sigma`` (and ``n`` for a share). ``block`` is the fit block it informs, or ``validation``
 for the held-out results; ``role`` is ``calibrate``, ``validate`` or ``condition`` (a datum that sets up an
 experiment, met exactly by construction: the fit does not score it). ``low``/``high`` is the target's tolerance
-where the target is a range.
+where the target is a range. ``scale`` names a group of rows that share one unknown multiplicative factor (a
+laboratory's assay scale for one cytokine): the factor is profiled out in closed form (:func:`standardised`), so
+the rows test the shape of a time course, not its absolute level.
 
 Everything that compares the model with data reads this table: the fit's residuals (:func:`residuals`), the
 posterior predictive check, the validation targets of ``calibrate --check``, and the PEtab export. A new datum is a
@@ -35,7 +37,7 @@ FAILED = 1e3
 counts the draw as failed."""
 
 COLUMNS = ("block", "dataset", "target", "experiment", "observable", "label", "time_days", "value", "noise", "sigma",
-           "n", "low", "high", "role", "source")
+           "n", "low", "high", "role", "scale", "source")
 ROLES = ("calibrate", "validate", "condition")
 
 
@@ -91,6 +93,9 @@ EXPERIMENTS: dict[str, Callable[[Evaluation], object]] = {
     "reference-cohort": lambda ev: ev.cohort,
     "mechanical-oa-vs-healthy": lambda ev: {"crp_excess": ev.oa_crp_excess},
     "ra-anti-tnf": lambda ev: ev.anti_tnf_in_ra,
+    "lps-bolus-0.3ngkg": lambda ev: ev.bolus_of(0.3),
+    "lps-bolus-1ngkg": lambda ev: ev.bolus_of(1.0),
+    "lps-1ngkg-then-1ngkgh-3h": lambda ev: ev.lps(1.0, 1.0, 3.0),
 }
 """Each experiment a row can name, and how to run it: a simulation (its frame), or a mapping of the numbers the
 experiment reports (see ``experiments.py`` for what each one is)."""
@@ -155,10 +160,11 @@ def _observations_at(versions: tuple) -> pd.DataFrame:
     rows: list[dict] = []
 
     def add(block, dataset, target, experiment, observable, value, noise, sigma, *, time_days=math.nan, label="",
-            n=math.nan, low=math.nan, high=math.nan, role="calibrate", source=""):
+            n=math.nan, low=math.nan, high=math.nan, role="calibrate", scale="", source=""):
         rows.append(dict(block=block, dataset=dataset, target=target, experiment=experiment, observable=observable,
                          label=label or observable, time_days=float(time_days), value=float(value), noise=noise,
-                         sigma=float(sigma), n=float(n), low=float(low), high=float(high), role=role, source=source))
+                         sigma=float(sigma), n=float(n), low=float(low), high=float(high), role=role, scale=scale,
+                         source=source))
 
     janum = "Janum 2016 Innate Immun 22:546, Table/Figure data (synthetic rows excluded)"
     cytokines = data.janum_cytokines()
@@ -223,9 +229,30 @@ def _observations_at(versions: tuple) -> pd.DataFrame:
         add("validation", f"{target}: {HELD_OUT_WHAT[target]}", target, experiment, observable, value,
             "log-normal" if scale == "log" else "normal", sigma, label=label, low=low, high=high, role="validate",
             source="the target's tolerance range as data: its centre (geometric for a fold), a quarter of it as SD")
+    courses = data.other_timecourses()
+    for (dataset, cytokine), course in courses.groupby(["dataset", "cytokine"], sort=False):
+        first = course.iloc[0]
+        experiment = _lps_experiment(first["dose_ng_kg"], first["infusion_ng_kg_h"], first["infusion_hours"])
+        for r in course.itertuples():
+            if r.value > 0:  # a zero (below detection, or a baseline subtracted) has no log
+                add("timecourses", f"{first['study']}, {first['dose_ng_kg']:g} ng/kg {first['regimen']}",
+                    dataset, experiment, f"{cytokine}_pg_ml", r.value, "log-normal", TIMECOURSE_SIGMA,
+                    time_days=r.time_h / 24, label=cytokine, role="validate", scale=f"{dataset}:{cytokine}",
+                    source=f"{r.how}; {r.where}")
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     check(table)
     return table
+
+
+TIMECOURSE_SIGMA = 0.5
+"""Assumed error (log scale) of a digitised mean cytokine level from another laboratory, which prints no spread we
+can read: about the between-person CV of Janum 2016's cytokines at their peaks (0.19-0.84). Used for the rows'
+standardised residuals only; :func:`timecourse_predictions` reports the spread the data imply instead."""
+
+
+def _lps_experiment(dose: float, rate: float, hours: float) -> str:
+    """The name of the endotoxin experiment of a regimen (:data:`EXPERIMENTS` must hold it: :func:`check`)."""
+    return f"lps-bolus-{dose:g}ngkg" if rate == 0 else f"lps-{dose:g}ngkg-then-{rate:g}ngkgh-{hours:g}h"
 
 
 HELD_OUT_WHAT = {
@@ -264,6 +291,8 @@ def check(table: pd.DataFrame) -> None:
             problems.append(f"role {row.role!r} (allowed: {', '.join(ROLES)})")
         if not row.sigma > 0 and row.noise != "binomial":
             problems.append(f"sigma {row.sigma!r} (allowed: above 0)")
+        if row.scale and row.noise != "log-normal":
+            problems.append(f"scale {row.scale!r} with noise {row.noise!r} (allowed: a scale group of log-normal rows)")
         if row.noise == "binomial" and not (row.n > 0 and 0 < row.value < 1):
             problems.append(f"n {row.n!r}, value {row.value!r} (allowed: n above 0, a share strictly inside 0-1)")
         if problems:
@@ -288,8 +317,28 @@ def model_values(rows: pd.DataFrame, ev: Evaluation) -> np.ndarray:
     return out
 
 
+def profiled_scales(rows: pd.DataFrame, model: np.ndarray) -> np.ndarray:
+    """Each row's multiplicative factor: 1 without a ``scale`` group; within a group (log-normal rows), the factor
+    that minimises the group's squared standardised residuals, exp(sum w (log data - log model)) / sum w) with
+    w = 1 / sigma^2, over the rows with a model value."""
+    factors = np.ones(len(rows))
+    groups = rows["scale"].to_numpy()
+    logs = np.log(np.maximum(model, 1e-6)) if len(model) else model
+    for group in set(groups) - {""}:
+        mask = (groups == group) & np.isfinite(model)
+        if not mask.any():
+            continue
+        w = 1 / rows["sigma"].to_numpy()[mask] ** 2
+        gap = np.log(rows["value"].to_numpy()[mask]) - logs[mask]
+        factors[groups == group] = math.exp(float(np.sum(w * gap) / np.sum(w)))
+    return factors
+
+
 def standardised(rows: pd.DataFrame, model: np.ndarray) -> np.ndarray:
-    """(model - data) / SD of each row under its noise model; :data:`FAILED` where the model has no value."""
+    """(model - data) / SD of each row under its noise model, the model times its row's profiled factor
+    (:func:`profiled_scales`); :data:`FAILED` where the model has no value."""
+    if "scale" in rows:
+        model = model * profiled_scales(rows, model)
     out = np.empty(len(rows))
     noise = rows["noise"].to_numpy()
     for name in set(noise):
@@ -305,3 +354,26 @@ def residuals(block: str, params: dict[str, float], conditions: dict[str, float]
     rows = rows_of(block)
     ev = Evaluation(dict(params)) if conditions is None else Evaluation(dict(params), dict(conditions))
     return standardised(rows, model_values(rows, ev))
+
+
+def timecourse_predictions(params: dict[str, float] | None = None) -> pd.DataFrame:
+    """The model's prediction of each held-out time course from another laboratory (block ``timecourses``), one
+    row per dataset and cytokine: the assay factor profiled out, the spread of the log residuals left after it (the
+    noise the data imply), and the time of the peak in the data and in the model on the data's sampling times."""
+    rows = rows_of("timecourses")
+    ev = Evaluation(dict(params or {}))
+    model = model_values(rows, ev)
+    factors = profiled_scales(rows, model)
+    out = []
+    for group, idx in rows.groupby("scale", sort=False).indices.items():
+        r, m = rows.iloc[idx], model[idx]
+        ok = np.isfinite(m)
+        gap = np.log(r["value"].to_numpy()[ok]) - np.log(np.maximum(m[ok] * factors[idx][ok], 1e-6))
+        hours = r["time_days"].to_numpy() * 24
+        out.append({"dataset": r["target"].iloc[0], "experiment": r["experiment"].iloc[0],
+                    "cytokine": r["label"].iloc[0], "points": int(ok.sum()),
+                    "assay_factor": float(factors[idx][0]),
+                    "log_residual_sd": float(np.sqrt(np.mean(gap ** 2))) if ok.any() else math.nan,
+                    "data_peak_h": float(hours[int(np.argmax(r["value"].to_numpy()))]),
+                    "model_peak_h": float(hours[int(np.nanargmax(m))]) if ok.any() else math.nan})
+    return pd.DataFrame(out)

@@ -583,15 +583,18 @@ def _shipped_conditions() -> dict[str, float]:
 # --- the whole run: `gutjoint calibrate --sample` -------------------------------------------------------------------
 
 def data_digest() -> str:
-    """SHA-256 of the calibration data tables (their rows, not their comments) and of what the chains read from
-    the parameter table: each parameter's name, value, range, scale and estimate (a new column, a comment or a
-    reworded source leaves it)."""
+    """SHA-256 of the calibration data tables the chains read (their rows, not their comments; the held-out
+    tables of ``data.HELD_OUT_TABLES`` are not among them) and of what the chains read from the parameter table:
+    each parameter's name, value, range, scale and estimate (a new column, a comment or a reworded source leaves
+    it)."""
     import hashlib
+
+    from gutjoint._studies.calibration.data import HELD_OUT_TABLES
 
     digest = hashlib.sha256()
     folder = resources.files("gutjoint.data.calibration")
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        if item.name.endswith(".csv"):
+        if item.name.endswith(".csv") and item.name not in HELD_OUT_TABLES:
             rows = [line for line in item.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
             digest.update("\n".join(rows).encode())
     for rec in load_parameters().records:
