@@ -201,17 +201,21 @@ def timecourse_lines(params=None) -> list[str]:
     from gutjoint._studies.calibration.observations import timecourse_predictions
 
     table = timecourse_predictions(params)
-    lines = ["| dataset | regimen | cytokine | points | assay factor | log residual SD | data peak | model peak |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r.dataset} | {r.experiment.removeprefix('lps-')} | {r.cytokine.upper().replace('IL', 'IL-')} | "
+    lines = ["| dataset | group | regimen | cytokine | points | assay factor | log residual SD | data peak | "
+             "model peak |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r.dataset} | {'fitted' if r.role == 'calibrate' else 'held out'} | "
+              f"{r.experiment.removeprefix('lps-')} | {r.cytokine.upper().replace('IL', 'IL-')} | "
               f"{r.points} | {r.assay_factor:.2f} | {r.log_residual_sd:.2f} | {r.data_peak_h:g} h | "
               f"{r.model_peak_h:g} h |" for r in table.itertuples()]
-    late = table[table["data_peak_h"] > table["model_peak_h"]]
-    early = table[table["data_peak_h"] < table["model_peak_h"]]
-    lines += ["", f"On the data's own sampling times, the model's peak comes before the data's in {len(late)} of "
-              f"{len(table)} series, after it in {len(early)}, and at the same time in "
-              f"{len(table) - len(late) - len(early)}. The median log residual SD after the assay factor is "
-              f"{table['log_residual_sd'].median():.2f}."]
+    for role, words in (("validate", "held out"), ("calibrate", "fitted")):
+        part = table[table["role"] == role]
+        if part.empty:
+            continue
+        late, early = part[part["data_peak_h"] > part["model_peak_h"]], part[part["data_peak_h"] < part["model_peak_h"]]
+        lines += ["", f"Series {words}: on the data's own sampling times, the model's peak comes before the data's in "
+                  f"{len(late)} of {len(part)}, after it in {len(early)}, and at the same time in "
+                  f"{len(part) - len(late) - len(early)}; the median log residual SD after the assay factor is "
+                  f"{part['log_residual_sd'].median():.2f}."]
     return lines
 
 

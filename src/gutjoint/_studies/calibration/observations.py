@@ -357,10 +357,11 @@ def residuals(block: str, params: dict[str, float], conditions: dict[str, float]
 
 
 def timecourse_predictions(params: dict[str, float] | None = None) -> pd.DataFrame:
-    """The model's prediction of each held-out time course from another laboratory (block ``timecourses``), one
-    row per dataset and cytokine: the assay factor profiled out, the spread of the log residuals left after it (the
+    """The model against each time course from another laboratory (the rows with an assay factor: ``calibrate``
+    ones are fitted, ``validate`` ones held out), one row per dataset and cytokine: the assay factor profiled out, the spread of the log residuals left after it (the
     noise the data imply), and the time of the peak in the data and in the model on the data's sampling times."""
-    rows = rows_of("timecourses")
+    table = observations()
+    rows = table[table["scale"] != ""]
     ev = Evaluation(dict(params or {}))
     model = model_values(rows, ev)
     factors = profiled_scales(rows, model)
@@ -370,7 +371,7 @@ def timecourse_predictions(params: dict[str, float] | None = None) -> pd.DataFra
         ok = np.isfinite(m)
         gap = np.log(r["value"].to_numpy()[ok]) - np.log(np.maximum(m[ok] * factors[idx][ok], 1e-6))
         hours = r["time_days"].to_numpy() * 24
-        out.append({"dataset": r["target"].iloc[0], "experiment": r["experiment"].iloc[0],
+        out.append({"dataset": r["target"].iloc[0], "role": r["role"].iloc[0], "experiment": r["experiment"].iloc[0],
                     "cytokine": r["label"].iloc[0], "points": int(ok.sum()),
                     "assay_factor": float(factors[idx][0]),
                     "log_residual_sd": float(np.sqrt(np.mean(gap ** 2))) if ok.any() else math.nan,
