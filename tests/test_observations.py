@@ -21,7 +21,7 @@ def test_every_fit_block_and_the_validation_targets_read_their_rows_of_the_one_t
         assert len(residuals) == len(rows) and (np.abs(residuals) < observations.FAILED).all()
         assert posterior.residual_labels()[block] == list(rows["dataset"])
     assert set(table["role"]) == set(observations.ROLES)
-    assert set(table.loc[table["role"] == "validate", "block"]) == {"validation", "timecourses"}
+    assert set(table.loc[table["role"] == "validate", "block"]) == {"validation", "timecourses", "gut-joint"}
     assert not set(table.loc[table["role"] == "validate", "block"]) & {b.name for b in fit.BLOCKS}  # never fitted
 
 
@@ -130,3 +130,37 @@ def test_the_held_out_time_courses_are_predicted_not_fitted():
     assert (table["assay_factor"] > 0).all() and table["log_residual_sd"].notna().all()
     taudorf = table[(table["dataset"] == "taudorf2007_0p3") & (table["cytokine"] == "il6")].iloc[0]
     assert taudorf["data_peak_h"] == 3.0  # as digitised: IL-6 40.3 pg/mL at 3 h
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    p, d = k / n, 1 + z * z / n
+    centre, half = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return centre - half, centre + half
+
+
+def test_the_gut_joint_rows_come_from_the_trials_published_spans_and_the_printed_numbers():
+    """nsaid-ra's spans are the Wilson intervals of 23/29 and 1/7 (Br J Rheumatol 1987); every gut-joint row is
+    held out, and its model value is the trial's own check of the same entry."""
+    from gutjoint._studies.trial import load_trial, run_trial
+
+    spans = {e.arm: (e.low, e.high) for e in load_trial("nsaid-ra").published}
+    for arm, (k, n) in (("NSAID", (23, 29)), ("no NSAID", (1, 7))):
+        assert spans[arm] == pytest.approx(_wilson(k, n), abs=6e-4)
+    table = observations.gut_joint_predictions()
+    assert (observations.rows_of("gut-joint")["role"] == "validate").all()
+    checks = {f"probiotic-ra: {c['arm']}, {c['endpoint']}": c["model"]
+              for c in run_trial(load_trial("probiotic-ra")).published}
+    for dataset, model in checks.items():
+        assert table.loc[table["dataset"] == dataset, "model"].iloc[0] == pytest.approx(model)
+
+
+def test_an_arm_that_sets_an_exposure_starts_from_each_persons_own_rest():
+    """The NSAID arm's people are at their own resting L:M in week 0 (the same as the control arm's), and only
+    then does the drug act."""
+    from gutjoint._studies import trial as T
+
+    trial = T.load_trial("nsaid-ra")
+    people = [p for p in T.screen(trial, needed=20) if p["eligible"]][:20]
+    outcomes = T.potential_outcomes(trial, people)
+    np.testing.assert_allclose(outcomes["NSAID"]["lm_ratio"][:, 0], outcomes["no NSAID"]["lm_ratio"][:, 0], rtol=1e-9)
+    assert (outcomes["NSAID"]["lm_ratio"][:, -1] > outcomes["no NSAID"]["lm_ratio"][:, -1]).all()

@@ -195,6 +195,16 @@ def dose_response_lines(params=None) -> list[str]:
     return lines
 
 
+def gut_joint_lines(params=None) -> list[str]:
+    """The held-out gut-to-joint rows against the model (``observations.gut_joint_predictions``)."""
+    from gutjoint._studies.calibration.observations import gut_joint_predictions
+
+    table = gut_joint_predictions(params)
+    return (["| human result | data | model | inside |", "|---|---|---:|---|"]
+            + [f"| {r.dataset} | {r.low:g} to {r.high:g} | {r.model:.3g} | {'yes' if r.inside else 'no'} |"
+               for r in table.itertuples()])
+
+
 def timecourse_lines(params=None) -> list[str]:
     """The held-out time courses from other laboratories against the model: one row per dataset and cytokine
     (``observations.timecourse_predictions``)."""
@@ -301,6 +311,10 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
               "them: never fitted. Absolute levels differ between laboratories, so each dataset and cytokine gets "
               "one assay factor, profiled out; what is left tests the shape and the timing.", "",
               *timecourse_lines(params)]
+    lines += ["", "## The gut-to-joint arm against human data (held out)", "",
+              "Human gut-to-joint results as held-out rows (block `gut-joint` of the observation table): never "
+              "fitted; the trials' files (`probiotic-ra`, `nsaid-ra`) say where each number comes from.", "",
+              *gut_joint_lines(params)]
     lines += ["", "## The key uncertainty", "", KEY_UNCERTAINTY]
     lines += ["", "## Model against data", ""] + [f"![{f}]({f})" for f in figures]
     if result is None:

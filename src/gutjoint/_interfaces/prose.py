@@ -248,12 +248,36 @@ def timecourses() -> str:
     return "\n".join(timecourse_lines())
 
 
+def gut_joint() -> str:
+    from gutjoint._studies.calibration.observations import gut_joint_predictions
+    from gutjoint._studies.trial import load_trial, run_trial
+
+    table = gut_joint_predictions()
+    lines = ["| human result (held out) | data | the model today | inside |", "|---|---|---:|---|"]
+    lines += [f"| {r.dataset} | {r.low:g} to {r.high:g} | {r.model:.3g} | {'yes' if r.inside else 'no'} |"
+              for r in table.itertuples()]
+    probiotic = run_trial(load_trial("probiotic-ra"))
+    arm = next(iter(probiotic.comparisons))
+    pain = probiotic.comparisons[arm]["pain_change_difference"]
+    crp = probiotic.comparisons[arm]["crp_change_difference"]
+    nsaid = run_trial(load_trial("nsaid-ra"))
+    nsaid_pain = nsaid.comparisons["NSAID"]["pain_change_difference"]["estimate"]
+    lines += ["", f"{int(table['inside'].sum())} of {len(table)} hold. In `probiotic-ra` the best case of a gut-ecosystem "
+              f"intervention lowers the model's pain by {-pain['estimate']:.2f} NRS points more than placebo (95% CI "
+              f"{-pain['ci95'][1]:.2f} to {-pain['ci95'][0]:.2f}) but its CRP by only {-crp:.2f} mg/L. The pooled "
+              "trials show the opposite pattern: CRP falls by a few mg/L, while disease activity and pain do not "
+              f"move measurably. In `nsaid-ra` the drug, as the model's barrier insult, raises pain by "
+              f"{nsaid_pain:.2f} points: the model has no analgesic effect of an NSAID."]
+    return "\n".join(lines)
+
+
 PASSAGES: dict[str, Callable[[], str]] = {
     "value-grades": value_grades,
     "attribution-table": attribution_table,
     "held-out": held_out,
     "dose-response": dose_response,
     "timecourses": timecourses,
+    "gut-joint": gut_joint,
     "calibration-counts": calibration_counts,
     "default-band": default_band,
     "posterior-diagnostics": posterior_diagnostics,

@@ -107,7 +107,7 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Published:
-    """A published result the trial is held to: ``endpoint`` of ``arm`` (for ``pain_change_difference``: the arm
+    """A published result the trial is held to: ``endpoint`` of ``arm`` (for an endpoint ending in ``_difference``: the arm
     minus the control) must lie in ``[low, high]``, the published span with its stated tolerance, in the model's
     units (NRS points, %, shares)."""
 
@@ -126,6 +126,8 @@ class Published:
     def check(self, arms: dict[str, dict], comparisons: dict[str, dict]) -> dict:
         if self.endpoint == "pain_change_difference":
             value = comparisons[self.arm]["pain_change_difference"]["estimate"]
+        elif self.endpoint == "crp_change_difference":
+            value = comparisons[self.arm]["crp_change_difference"]
         else:
             value = arms[self.arm][self.endpoint]
         return {"arm": self.arm, "endpoint": self.endpoint, "model": float(value), "low": self.low,
@@ -153,7 +155,14 @@ PUBLISHED_ENDPOINTS = {
     "responder_50": "share with at least 50% less pain",
     "crp_change_mean": "mean change in CRP (mg/L)",
     "pain_change_difference": "mean change in pain, arm minus control (NRS points)",
+    "crp_change_difference": "mean change in CRP, arm minus control (mg/L)",
+    "permeability_raised": "share with a raised intestinal permeability (L:M at least 0.03) at the endpoint",
 }
+ARM_EXPOSURE_START = 1e-6
+"""Day an arm's exposure change begins at the earliest (0.09 s): after the baseline rest, which is solved at day 0."""
+LM_RAISED = 0.03
+"""An L:M at or above this is raised permeability (the barrier-support trial's eligibility; the healthy cohort's
+median is about 0.014)."""
 """What a trial's ``[[published]]`` entry may hold the model to."""
 
 
@@ -191,6 +200,11 @@ TOP_LEVEL = ("description", "weeks", "screening", "screened", "per_arm", "seed",
              "eligibility", "arms", "stratify", "published")
 ARM_KEYS = ("name", "interventions", "control", "blinded")
 INTERVENTION_KEYS = ("name", "level", "start_week", "end_week")
+ARM_INPUTS = (*species.INTERVENTIONS, "dysbiosis", "barrier_insult", "enteric_infection", "diet_antigen",
+              "high_fat_diet")
+"""What an arm may set for its weeks: a treatment, or an exposure set to a level (for a gut-ecosystem intervention,
+``dysbiosis`` at 0 is its best case: the dysbiosis the person lives with removed). The arm's window comes after
+the person's own exposures, so it replaces them while it lasts."""
 PUBLISHED_KEYS = ("arm", "endpoint", "low", "high", "source")
 MAX_SCREENED = 200_000
 
@@ -269,11 +283,14 @@ def trial_from_dict(data: dict, *, source: str = "<trial>", name: str = "trial")
         for j, item in enumerate(arm.get("interventions", [])):
             at = f"{where}.interventions[{j}]"
             _check_keys(source, f"{at}.", _table(source, at, item), INTERVENTION_KEYS)
-            _name(source, f"{at}.name", item.get("name"), species.INTERVENTIONS)
+            _name(source, f"{at}.name", item.get("name"), ARM_INPUTS)
             level = _num(source, f"{at}.level", item.get("level", 1.0), 0.0, 1.0)
             start = _num(source, f"{at}.start_week", item.get("start_week", 0.0), 0.0, weeks)
             end = _num(source, f"{at}.end_week", item.get("end_week", weeks), start, weeks)
-            windows.append(InputWindow(item["name"], float(level), 7.0 * start, 7.0 * end))
+            # an exposure set by the arm starts just after week 0, so that each person's resting state (the trial's
+            # baseline) is their own; a treatment (an intervention) is left out of the rest anyway
+            begin = 7.0 * start if item["name"] in species.INTERVENTIONS else max(7.0 * start, ARM_EXPOSURE_START)
+            windows.append(InputWindow(item["name"], float(level), begin, 7.0 * end))
         control = arm.get("control", False)
         blinded = arm.get("blinded", True)
         for key, value in (("control", control), ("blinded", blinded)):
@@ -305,7 +322,7 @@ def _published(source: str, entries, arms: list[Arm]) -> tuple[Published, ...]:
         endpoint = entry.get("endpoint")
         if endpoint not in PUBLISHED_ENDPOINTS:
             raise ScenarioError(source, f"{where}.endpoint", endpoint, ", ".join(PUBLISHED_ENDPOINTS))
-        names = [a.name for a in arms if not (endpoint == "pain_change_difference" and a.control)]
+        names = [a.name for a in arms if not (endpoint.endswith("_difference") and a.control)]
         if entry.get("arm") not in names:
             raise ScenarioError(source, f"{where}.arm", entry.get("arm"), ", ".join(names))
         low = _num(source, f"{where}.low", entry.get("low"), -1e6, 1e6)
@@ -469,6 +486,7 @@ def endpoints(trial: Trial, arm: Arm, outcomes: dict, rows: np.ndarray, factor: 
             "responder_30": end <= 0.7 * base, "responder_50": end <= 0.5 * base,
             "crp_change": outcomes[arm.name]["crp_mg_l"][rows, k] - outcomes[arm.name]["crp_mg_l"][rows, 0],
             "lm_change": outcomes[arm.name]["lm_ratio"][rows, k] - outcomes[arm.name]["lm_ratio"][rows, 0],
+            "permeability_raised": outcomes[arm.name]["lm_ratio"][rows, k] >= LM_RAISED,
             "pain": pain}
 
 
@@ -558,6 +576,7 @@ def _arm_summary(r: dict) -> dict:
             "pain_change_pct_mean": float(np.nanmean(r["pain_change_pct"])),
             "responder_30": float(np.mean(r["responder_30"])), "responder_50": float(np.mean(r["responder_50"])),
             "crp_change_mean": float(np.nanmean(r["crp_change"])), "lm_change_mean": float(np.nanmean(r["lm_change"])),
+            "permeability_raised": float(np.mean(r["permeability_raised"])),
             "baseline_pain_mean": float(np.mean(r["pain"][:, 0]))}
 
 

@@ -96,9 +96,24 @@ EXPERIMENTS: dict[str, Callable[[Evaluation], object]] = {
     "lps-bolus-0.3ngkg": lambda ev: ev.bolus_of(0.3),
     "lps-bolus-1ngkg": lambda ev: ev.bolus_of(1.0),
     "lps-1ngkg-then-1ngkgh-3h": lambda ev: ev.lps(1.0, 1.0, 3.0),
+    "trial:probiotic-ra": lambda ev: trial_numbers("probiotic-ra", ev.params),
+    "trial:nsaid-ra": lambda ev: trial_numbers("nsaid-ra", ev.params),
 }
 """Each experiment a row can name, and how to run it: a simulation (its frame), or a mapping of the numbers the
 experiment reports (see ``experiments.py`` for what each one is)."""
+
+
+GUT_JOINT_TRIALS = ("probiotic-ra", "nsaid-ra")
+"""Built-in virtual trials whose ``[[published]]`` results are rows of the gut-to-joint block (held out)."""
+
+
+def trial_numbers(name: str, params: dict[str, float]) -> dict[str, float]:
+    """The model's value of each ``[[published]]`` result of built-in trial ``name`` under ``params``, by
+    ``"<arm>:<endpoint>"``."""
+    from gutjoint._studies.trial import load_trial, run_trial
+
+    result = run_trial(load_trial(name), parameters=dict(params) or None)
+    return {f"{c['arm']}:{c['endpoint']}": c["model"] for c in result.published}
 
 
 def _fall_by_week6(frame: pd.DataFrame, column: str) -> float:
@@ -229,6 +244,22 @@ def _observations_at(versions: tuple) -> pd.DataFrame:
         add("validation", f"{target}: {HELD_OUT_WHAT[target]}", target, experiment, observable, value,
             "log-normal" if scale == "log" else "normal", sigma, label=label, low=low, high=high, role="validate",
             source="the target's tolerance range as data: its centre (geometric for a fold), a quarter of it as SD")
+    barrier_source = "Gan 2022 BMC Gastroenterol 22:16 (meta-analysis, 19 coeliac studies; abstract): pooled L:M"
+    for observable, value, low, high, what in (
+            ("lm_start", 0.133, 0.089, 0.178, "untreated coeliac disease"),
+            ("lm_day365", 0.037, 0.019, 0.055, "treated coeliac disease (the model: a year on the diet)")):
+        add("gut-joint", f"Gan 2022: L:M in {what}", "coeliac_lm", "gluten-free-diet", observable, value, "normal",
+            (high - low) / (2 * 1.959964), time_days=0.0 if observable == "lm_start" else 365.0, label=what,
+            low=low, high=high, role="validate", source=f"{barrier_source} {value} (95% CI {low}-{high})")
+    from gutjoint._studies.trial import load_trial
+
+    for name in GUT_JOINT_TRIALS:
+        trial = load_trial(name)
+        for entry in trial.published:
+            add("gut-joint", f"{name}: {entry.arm}, {entry.endpoint}", name, f"trial:{name}",
+                f"{entry.arm}:{entry.endpoint}", (entry.low + entry.high) / 2, "normal", (entry.high - entry.low) / 4,
+                label=f"{entry.arm}: {entry.endpoint}", low=entry.low, high=entry.high, role="validate",
+                source=entry.source + "; the span taken as 2 SD each side of its centre")
     courses = data.other_timecourses()
     for (dataset, cytokine), course in courses.groupby(["dataset", "cytokine"], sort=False):
         first = course.iloc[0]
@@ -378,3 +409,14 @@ def timecourse_predictions(params: dict[str, float] | None = None) -> pd.DataFra
                     "data_peak_h": float(hours[int(np.argmax(r["value"].to_numpy()))]),
                     "model_peak_h": float(hours[int(np.nanargmax(m))]) if ok.any() else math.nan})
     return pd.DataFrame(out)
+
+
+def gut_joint_predictions(params: dict[str, float] | None = None) -> pd.DataFrame:
+    """The model against the human gut-to-joint results (block ``gut-joint``, held out, never fitted): each row's
+    data span and the model's value, inside or not."""
+    rows = rows_of("gut-joint")
+    model = model_values(rows, Evaluation(dict(params or {})))
+    return pd.DataFrame({"dataset": rows["dataset"].to_numpy(), "low": rows["low"].to_numpy(),
+                         "high": rows["high"].to_numpy(), "model": model,
+                         "inside": (rows["low"].to_numpy() <= model) & (model <= rows["high"].to_numpy()),
+                         "source": rows["source"].to_numpy()})
