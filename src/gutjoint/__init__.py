@@ -38,6 +38,8 @@ _STUDIES = {  # name -> (module, attribute); imported on first use, so `import g
     "context": ("gutjoint._studies.context", "context"),
     "Context": ("gutjoint._studies.context", "Context"),
     "prepare": ("gutjoint._studies.problem", "prepare"),
+    "infer_person": ("gutjoint._studies.person", "infer_person"),
+    "read_person": ("gutjoint._studies.person", "read_person"),
     "solve_many": ("gutjoint._studies.problem", "solve_many"),
     "Problem": ("gutjoint._studies.problem", "Problem"),
     "Solution": ("gutjoint._studies.problem", "Solution"),

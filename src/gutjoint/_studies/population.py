@@ -437,7 +437,9 @@ def _assemble(out: Path, n_chunks: int, trajectories: bool) -> Path:
                 if schema is None:
                     schema = table.schema
                     writer = pq.ParquetWriter(tmp, schema)
-                pending.append(table.cast(schema) if table.schema != schema else table)
+                if table.schema != schema:  # a chunk with failures lists its columns in another order
+                    table = table.select(schema.names).cast(schema)
+                pending.append(table)
                 if sum(t.num_rows for t in pending) >= ROW_GROUP:
                     writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP * 2)
                     pending = []

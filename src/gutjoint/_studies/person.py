@@ -1,0 +1,373 @@
+"""From a person's own measurements to their forecast (issue 31).
+
+A person's data is a small CSV file: ``day,observable,value`` rows (day 0 is today; earlier measurements have
+negative days). Observables: ``pain_nrs`` (a diary), ``crp_mg_l`` and ``lm_ratio`` (labs), ``hla_b27`` (0 or 1,
+if known) and ``red_flag`` (an id of :data:`gutjoint._safety.RED_FLAG_IDS`). A red flag stops the forecast: the
+triage comes first and alone.
+
+The inference is importance weighting over a bank of virtual people (the general-adult priors of
+``priors.py``, each living their own background exposures, at rest, then given barrier support from day 0,
+simulated once through ``population.run_population``). Each banked person is weighted by the likelihood of the
+person's data (:data:`NOISE`), which gives the posterior of their traits, their gut share (the share of their
+pain that would go without the gut drivers) and their forecast under barrier support. The person is assumed to be
+at their resting state (the diary's days are repeated measures of one resting level). The model's own parameters
+are a second, separate uncertainty: the same weighting over banks made under ensemble draws gives the spread of
+the answer across them.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gutjoint._errors import InputError
+from gutjoint._safety import RED_FLAG_IDS, Triage, triage
+from gutjoint._studies.scenario import InputWindow, Scenario
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How a measured observable scatters around the person's resting value: ``normal`` (SD in its unit) or
+    ``log-normal`` (SD on the log scale), with the bank's column that holds the resting value."""
+
+    column: str
+    kind: str
+    sd: float
+    low: float
+    high: float
+    source: str
+
+    def log_likelihood(self, model: np.ndarray, value: float) -> np.ndarray:
+        if self.kind == "normal":
+            return -0.5 * ((model - value) / self.sd) ** 2
+        return -0.5 * ((np.log(np.maximum(model, 1e-9)) - math.log(value)) / self.sd) ** 2
+
+    def draw(self, rng: np.random.Generator, model: float, size: int) -> np.ndarray:
+        if self.kind == "normal":
+            return np.clip(model + rng.normal(0.0, self.sd, size), self.low, self.high)
+        return model * np.exp(rng.normal(0.0, self.sd, size))
+
+
+def _pain_noise() -> Noise:
+    from gutjoint._studies.trial import REPORTING_NOISE
+
+    return Noise("baseline_pain", "normal", REPORTING_NOISE.sd, 0.0, 10.0,
+                 "the visit-to-visit scatter of a reported pain score (trial.REPORTING_NOISE: derived from a 28-day "
+                 "test-retest study in RA)")
+
+
+NOISE = {
+    "pain_nrs": _pain_noise(),
+    "crp_mg_l": Noise("baseline_crp", "log-normal", 0.5, 0.01, 500.0,
+                      "assumed: CRP varies from week to week within a person by tens of percent (no pooled "
+                      "within-person CV was read for this project); 0.5 on the log scale"),
+    "lm_ratio": Noise("baseline_lm", "log-normal", 0.35, 0.001, 2.0,
+                      "assumed: test-to-test scatter of a urinary L:M, including collection (no source read); 0.35 on "
+                      "the log scale"),
+}
+"""The measured observables a person's file may hold, with their noise models and plausible ranges."""
+
+OBSERVABLES = (*NOISE, "hla_b27", "red_flag")
+MAX_ROWS = 10_000
+BANK_SCENARIO = Scenario(name="your own numbers, then barrier support", days=365.0, step_hours=24.0,
+                         inputs=(InputWindow("barrier_support", 1.0, 0.0, 365.0),),
+                         source="person: each banked person's own exposures, barrier support from day 0")
+TRAITS = ("barrier_resilience", "cross_reactivity", "mechanical_load", "pain_sensitivity", "immune_resolution",
+          "dysbiosis", "barrier_insult", "metabolic_stress")
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """One person's measurements (a table of day, observable, value), known HLA-B27 status and red flags."""
+
+    measurements: pd.DataFrame
+    hla_b27: int | None = None
+    red_flags: tuple[str, ...] = ()
+    source: str = "<person>"
+
+
+def read_person(path: str | Path) -> PersonData:
+    """Read and check a person's file; :class:`InputError` names the file, row, field, value and what is allowed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: unreadable ({type(exc).__name__}); allowed: a UTF-8 CSV file with columns "
+                         "day,observable,value") from None
+    rows = list(csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#")))
+    return person_from_rows(rows, source=str(path))
+
+
+def person_from_rows(rows: list[dict], *, source: str = "<person>") -> PersonData:
+    """:func:`read_person` for rows already read (dicts with ``day``, ``observable``, ``value``)."""
+    if not rows:
+        raise InputError(f"{source}: no rows; allowed: a CSV with a header day,observable,value and one row per "
+                         "measurement")
+    if len(rows) > MAX_ROWS:
+        raise InputError(f"{source}: {len(rows)} rows; allowed: at most {MAX_ROWS}")
+    missing = {"day", "observable", "value"} - set(rows[0])
+    if missing:
+        raise InputError(f"{source}: header {sorted(rows[0])} lacks {sorted(missing)}; allowed: day,observable,value")
+    measured, flags, hla = [], [], None
+    for i, row in enumerate(rows, start=2):
+        where = f"{source}: row {i}"
+        name = "" if row.get("observable") is None else str(row.get("observable")).strip()
+        if name not in OBSERVABLES:
+            raise InputError(f"{where}: field 'observable' is {name!r}; allowed: {', '.join(OBSERVABLES)}")
+        raw = "" if row.get("value") is None else str(row.get("value")).strip()
+        if name == "red_flag":
+            if raw not in RED_FLAG_IDS:
+                raise InputError(f"{where}: field 'value' is {raw!r}; allowed for a red_flag: {', '.join(RED_FLAG_IDS)}")
+            flags.append(raw)
+            continue
+        day = _number(where, "day", row.get("day"), -3650.0, 0.0, "a day from -3650 to 0 (0 is today)")
+        if name == "hla_b27":
+            if raw not in ("0", "1"):
+                raise InputError(f"{where}: field 'value' is {raw!r}; allowed for hla_b27: 0 or 1")
+            hla = int(raw)
+            continue
+        noise = NOISE[name]
+        value = _number(where, "value", raw, noise.low, noise.high,
+                        f"a {name} from {noise.low:g} to {noise.high:g}")
+        measured.append({"day": day, "observable": name, "value": value})
+    return PersonData(pd.DataFrame(measured, columns=["day", "observable", "value"]), hla, tuple(flags), source)
+
+
+def _number(where: str, field_name: str, raw, low: float, high: float, allowed: str) -> float:
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InputError(f"{where}: field '{field_name}' is {raw!r}; allowed: {allowed}")
+    return value
+
+
+# --- the bank of virtual people ---------------------------------------------------------------------------------
+
+def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, float] | None = None,
+                workers: int = 1) -> pd.DataFrame:
+    """``size`` virtual general adults under ``parameters`` (an ensemble draw; default the table), each at rest on
+    their own exposures and then given barrier support: the population table (``population.run_population``)."""
+    from gutjoint._studies.population import run_population
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = run_population(BANK_SCENARIO, n=size, seed=seed, out=Path(folder) / "bank", workers=workers,
+                             parameters=parameters)
+        bank = pd.read_parquet(out / "subjects.parquet")
+    return bank[bank["status"] == "success"].reset_index(drop=True)
+
+
+def log_weights(bank: pd.DataFrame, data: PersonData) -> np.ndarray:
+    """The log-likelihood of the person's data under each banked person."""
+    logw = np.zeros(len(bank))
+    for row in data.measurements.itertuples():
+        noise = NOISE[row.observable]
+        logw += noise.log_likelihood(bank[noise.column].to_numpy(float), row.value)
+    if data.hla_b27 is not None:
+        logw = np.where(bank["prior_hla_b27"].to_numpy() == data.hla_b27, logw, -np.inf)
+    return logw
+
+
+def _normalised(logw: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(logw)
+    if not finite.any():
+        return np.zeros_like(logw)
+    w = np.where(finite, np.exp(logw - logw[finite].max()), 0.0)
+    return w / w.sum()
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs=(0.05, 0.5, 0.95)) -> list[float]:
+    """Quantiles ``qs`` of ``values`` under ``weights`` (NaN left out; +inf, such as "never", kept and returned)."""
+    ok = ~np.isnan(values) & (weights > 0)
+    if not ok.any():
+        return [math.nan] * len(qs)
+    order = np.argsort(values[ok])
+    v, w = values[ok][order], weights[ok][order]
+    cumulative = (np.cumsum(w) - 0.5 * w) / w.sum()
+    out = []
+    for q in qs:
+        k = int(np.searchsorted(cumulative, q))
+        if k >= v.size or not np.isfinite(v[min(k, v.size - 1)]) or (k > 0 and not np.isfinite(v[k - 1])):
+            out.append(float(v[min(k, v.size - 1)]))  # at or next to an infinite value: no interpolation
+        else:
+            out.append(float(np.interp(q, cumulative, v)))
+    return out
+
+
+# --- the answer -------------------------------------------------------------------------------------------------
+
+@dataclass
+class PersonResult:
+    """What a person's data say: the triage (alone, when a red flag is present), or the posterior and forecast."""
+
+    triage: Triage
+    stopped: bool
+    effective_people: float = 0.0
+    bank_size: int = 0
+    summaries: dict = field(default_factory=dict)
+    traits: dict = field(default_factory=dict)
+    parameter_spread: dict = field(default_factory=dict)
+    measure_next: list = field(default_factory=list)
+
+
+SUMMARIES = {
+    "gut_share": "share of the pain that would go without the gut drivers",
+    "baseline_pain": "pain at rest today (NRS)",
+    "final_pain": "pain after a year of barrier support (NRS)",
+    "days_to_30pct": "days to 30% less pain under barrier support (never: not within the year)",
+}
+
+
+def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, parameter_banks: list | None = None,
+                 candidates: bool = True) -> PersonResult:
+    """The posterior of a person's traits and gut share, and their forecast under barrier support, given their
+    data (:func:`read_person`). ``bank``: the virtual people to weight (default: :func:`person_bank`);
+    ``parameter_banks``: banks made under ensemble draws, for the spread across the model's parameters."""
+    care = triage(data.red_flags)
+    if data.red_flags:
+        return PersonResult(care, stopped=True)
+    bank = bank if bank is not None else person_bank()
+    w = _normalised(log_weights(bank, data))
+    result = PersonResult(care, stopped=False, effective_people=float(1.0 / np.sum(w**2)) if w.any() else 0.0,
+                          bank_size=len(bank))
+    for name in SUMMARIES:
+        values = bank[name].to_numpy(float)
+        if name == "days_to_30pct":
+            result.summaries["improves_within_12_weeks"] = float(np.sum(w * (values <= 84)))
+            result.summaries["improves_within_a_year"] = float(np.sum(w * np.isfinite(values)))
+            values = np.where(np.isfinite(values), values, np.inf)
+        result.summaries[name] = weighted_quantiles(values, w)
+    for trait in TRAITS:
+        prior = bank[f"prior_{trait}"].to_numpy(float)
+        result.traits[trait] = {"prior": weighted_quantiles(prior, np.full(len(prior), 1 / len(prior))),
+                                "posterior": weighted_quantiles(prior, w)}
+    for k, other in enumerate(parameter_banks or []):
+        wk = _normalised(log_weights(other, data))
+        result.parameter_spread.setdefault("gut_share_median", []).append(
+            weighted_quantiles(other["gut_share"].to_numpy(float), wk, (0.5,))[0])
+    if candidates:
+        result.measure_next = measure_next(bank, data, w)
+    return result
+
+
+CANDIDATES = {
+    "one CRP": [("crp_mg_l", 1)],
+    "one L:M test": [("lm_ratio", 1)],
+    "four weeks of a daily pain diary": [("pain_nrs", 28)],
+}
+
+
+def measure_next(bank: pd.DataFrame, data: PersonData, weights: np.ndarray, *, simulations: int = 64,
+                 seed: int = 7) -> list[dict]:
+    """For each candidate measurement, the expected narrowing of the gut share's posterior (its SD now, and its
+    expected SD after the measurement: preposterior over the person's own predictive distribution)."""
+    rng = np.random.default_rng(seed)
+    share = bank["gut_share"].to_numpy(float)
+    ok = np.isfinite(share)
+    sd_now = _weighted_sd(share[ok], weights[ok])
+    base = log_weights(bank, data)
+    out = []
+    for name, plan in CANDIDATES.items():
+        sds = []
+        for _ in range(simulations):
+            truth = bank.iloc[rng.choice(len(bank), p=weights)]
+            logw = base.copy()
+            for observable, count in plan:
+                noise = NOISE[observable]
+                for value in noise.draw(rng, float(truth[noise.column]), count):
+                    logw += noise.log_likelihood(bank[noise.column].to_numpy(float), float(value))
+            w = _normalised(logw)
+            sds.append(_weighted_sd(share[ok], w[ok]))
+        out.append({"measurement": name, "gut_share_sd_now": sd_now, "gut_share_sd_after": float(np.mean(sds))})
+    return sorted(out, key=lambda r: r["gut_share_sd_after"])
+
+
+def _weighted_sd(values: np.ndarray, weights: np.ndarray) -> float:
+    total = weights.sum()
+    if total <= 0:
+        return math.nan
+    mean = float(np.sum(weights * values) / total)
+    return float(math.sqrt(np.sum(weights * (values - mean) ** 2) / total))
+
+
+# --- calibration of the inference -------------------------------------------------------------------------------
+
+DIARY_PLANS = {
+    "nothing": [],
+    "one CRP": [("crp_mg_l", 1)],
+    "a 4-week diary": [("pain_nrs", 28)],
+    "a 4-week diary, an L:M and a CRP": [("pain_nrs", 28), ("lm_ratio", 1), ("crp_mg_l", 1)],
+}
+
+
+def simulation_based_calibration(bank: pd.DataFrame, truths: pd.DataFrame, plan: list, *, seed: int = 11,
+                                 quantity: str = "gut_share") -> dict:
+    """Simulation-based calibration (Talts et al. 2018) of the weighting for ``quantity``: for each true person of
+    ``truths`` (simulated apart from ``bank``), draw their measurements by ``plan`` with noise, weight the bank,
+    and record the posterior rank of the truth (the weighted share of the bank below it) and whether the central
+    90% interval holds it. With a correct posterior the ranks are uniform and the coverage is 90%."""
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    values = bank[quantity].to_numpy(float)
+    ranks, inside, widths = [], [], []
+    for _, truth in truths.iterrows():
+        rows = [{"day": -float(d), "observable": obs, "value": float(v)}
+                for obs, count in plan for d, v in enumerate(NOISE[obs].draw(rng, float(truth[NOISE[obs].column]),
+                                                                            count))]
+        data = PersonData(pd.DataFrame(rows, columns=["day", "observable", "value"]))
+        w = _normalised(log_weights(bank, data))
+        ok = np.isfinite(values)
+        w_ok = w[ok] / w[ok].sum()
+        ranks.append(float(np.sum(w_ok * (values[ok] < truth[quantity])) + 0.5 * np.sum(w_ok * (values[ok] == truth[quantity]))))
+        low, _, high = weighted_quantiles(values[ok], w_ok)
+        inside.append(low <= truth[quantity] <= high)
+        widths.append(high - low)
+    ranks = np.array(ranks)
+    counts = np.histogram(ranks, bins=10, range=(0, 1))[0]
+    return {"people": len(ranks), "coverage_90": float(np.mean(inside)), "interval_width_median": float(np.median(widths)),
+            "rank_counts": counts.tolist(), "uniformity_p": float(stats.chisquare(counts).pvalue)}
+
+
+def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
+    """The answer in words, red flags and the disclaimer first (what ``gutjoint person`` prints and reports)."""
+    from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE
+
+    if result.stopped:
+        return ["**Stop: a red flag in your data.** " + result.triage.message,
+                "", "No forecast is given while a red flag is present: see a clinician first.", "", DISCLAIMER]
+    s, lines = result.summaries, [f"{RED_FLAG_LINE} {DISCLAIMER}", ""]
+    g = s["gut_share"]
+    lines += [f"Your data: {len(data.measurements)} measurements"
+              + (f", HLA-B27 {'carrier' if data.hla_b27 else 'non-carrier'}" if data.hla_b27 is not None else "")
+              + f". They match {result.effective_people:.0f} of {result.bank_size} virtual people well (the effective "
+              "number of people behind the answer)."
+              + (" That is few: your numbers lie at the edge of what the virtual population holds, so the answer is "
+                 "rough." if result.effective_people < 30 else ""), "",
+              f"- **How much of the pain is from the gut** (the share that would go without the gut drivers): "
+              f"{g[1]:.0%} (90% interval {g[0]:.0%} to {g[2]:.0%}), given what is not known about you.",
+              f"- **Pain at rest now** (the model's, behind your diary): {s['baseline_pain'][1]:.1f} "
+              f"({s['baseline_pain'][0]:.1f} to {s['baseline_pain'][2]:.1f}).",
+              f"- **Under barrier support**: 30% less pain within 12 weeks for {s['improves_within_12_weeks']:.0%} of "
+              f"the people like you, within a year for {s['improves_within_a_year']:.0%}; pain after a year "
+              f"{s['final_pain'][1]:.1f} ({s['final_pain'][0]:.1f} to {s['final_pain'][2]:.1f})."]
+    if result.parameter_spread:
+        spread = result.parameter_spread["gut_share_median"]
+        lines.append(f"- **What the model does not know** (its parameters, {len(spread)} ensemble draws): the gut "
+                     f"share's median moves from {min(spread):.0%} to {max(spread):.0%} between them.")
+    else:
+        lines.append("- The model's own parameter uncertainty is not included in these intervals (run with --draws).")
+    if result.measure_next:
+        best = result.measure_next[0]
+        lines += ["", f"**What to measure next**: {best['measurement']} would narrow the gut share most (its SD from "
+                  f"{best['gut_share_sd_now']:.3f} to about {best['gut_share_sd_after']:.3f})."]
+    lines += ["", "This is a model of a typical adult like you, not a diagnosis. The noise models of CRP and L:M are "
+              "assumed; pain's is the trials' reporting scatter."]
+    return lines
