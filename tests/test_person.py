@@ -80,3 +80,14 @@ def test_simulation_based_calibration_of_the_gut_share(banks, plan):
     assert check["people"] == len(truths)
     assert 0.80 <= check["coverage_90"] <= 0.97, check
     assert check["uniformity_p"] > 0.01, check
+
+
+def test_the_shipped_bank_of_virtual_people_is_current_and_is_what_the_code_makes():
+    """Made by ``python -c "from gutjoint._studies import person; person.write_shipped_bank()"``: a changed model,
+    engine tolerance or bank scenario makes it stale (the CLI then simulates a bank, and the web refuses). Its
+    first people are the ones a fresh bank of the same seed gives (to float32)."""
+    shipped = P.shipped_bank()
+    assert shipped is not None, "the shipped person bank is stale or missing: regenerate it (see this docstring)"
+    assert len(shipped) == P.SHIPPED_SIZE
+    fresh = P.person_bank(100, P.SHIPPED_SEED)[list(P.BANK_COLUMNS)]
+    np.testing.assert_allclose(shipped.iloc[:100].to_numpy(), fresh.to_numpy(), rtol=1e-6, equal_nan=True)

@@ -337,3 +337,26 @@ def test_each_arrow_of_the_chain_shows_its_weakest_link(page):
     page.locator("#chain .link").nth(3).focus()
     info = page.locator("#link-info").inner_text()
     assert "weakest link: animal" in info and all(i in info for i in chain[3])
+
+
+def test_the_person_api_answers_stops_on_a_red_flag_and_refuses_bad_rows(client):
+    """Own numbers in, the words and numbers out (the shipped bank); a red flag gives the triage alone; a value out
+    of range is a 422 naming the row, the field and what is allowed."""
+    rows = [{"day": -7, "observable": "pain_nrs", "value": 6}, {"day": 0, "observable": "lm_ratio", "value": 0.03}]
+    answer = client.post("/api/person", json={"rows": rows}).json()
+    assert not answer["stopped"] and 0 <= answer["summaries"]["gut_share"][1] <= 1
+    assert answer["lines"][0].startswith("If joint pain is severe") and "disclaimer" in answer
+    flagged = client.post("/api/person", json={"rows": rows + [{"observable": "red_flag", "value": "fever"}]}).json()
+    assert flagged["stopped"] and flagged["triage"]["refer"] and "gut share" not in " ".join(flagged["lines"])
+    bad = client.post("/api/person", json={"rows": [{"day": 0, "observable": "crp_mg_l", "value": 900}]})
+    assert bad.status_code == 422 and "row 2: field 'value' is '900.0'" in bad.json()["detail"]
+
+
+def test_your_own_numbers_panel_answers_in_the_page(page):
+    page.click("#person-run")
+    page.wait_for_function("document.querySelector('#person-out').textContent.includes('from the gut')",
+                           timeout=30_000)
+    text = page.inner_text("#person-out")
+    assert "90% interval" in text and "not medical advice" in text
+    assert page.evaluate("window.localStorage.length + window.sessionStorage.length") == 0
+    _shot(page, "web-person.png")

@@ -582,7 +582,9 @@ def person(
     else:
         banks = [P.person_bank(2_000, 31 + k, parameters=values, workers=workers)
                  for k, values in enumerate(load_ensemble().parameter_sets()[:draws])]
-        result = P.infer_person(data, bank=P.person_bank(bank, 31, workers=workers), parameter_banks=banks)
+        people = (P.default_bank(workers) if bank == P.SHIPPED_SIZE else P.person_bank(bank, P.SHIPPED_SEED,
+                                                                                         workers=workers))
+        result = P.infer_person(data, bank=people, parameter_banks=banks)
     lines = P.summary_lines(result, data)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "report.md", lambda tmp: tmp.write_text("# Your own numbers\n\n" + "\n".join(lines) + "\n",

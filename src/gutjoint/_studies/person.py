@@ -116,36 +116,38 @@ def person_from_rows(rows: list[dict], *, source: str = "<person>") -> PersonDat
         raise InputError(f"{source}: header {sorted(rows[0])} lacks {sorted(missing)}; allowed: day,observable,value")
     measured, flags, hla = [], [], None
     for i, row in enumerate(rows, start=2):
-        where = f"{source}: row {i}"
+        where, at = f"{source}: row {i}", f"rows[{i - 2}]"  # the file's line; the request's index
         name = "" if row.get("observable") is None else str(row.get("observable")).strip()
         if name not in OBSERVABLES:
-            raise InputError(f"{where}: field 'observable' is {name!r}; allowed: {', '.join(OBSERVABLES)}")
+            raise InputError(f"{where}: field 'observable' is {name!r}; allowed: {', '.join(OBSERVABLES)}",
+                             field=f"{at}.observable")
         raw = "" if row.get("value") is None else str(row.get("value")).strip()
         if name == "red_flag":
             if raw not in RED_FLAG_IDS:
-                raise InputError(f"{where}: field 'value' is {raw!r}; allowed for a red_flag: {', '.join(RED_FLAG_IDS)}")
+                raise InputError(f"{where}: field 'value' is {raw!r}; allowed for a red_flag: {', '.join(RED_FLAG_IDS)}",
+                                 field=f"{at}.value")
             flags.append(raw)
             continue
-        day = _number(where, "day", row.get("day"), -3650.0, 0.0, "a day from -3650 to 0 (0 is today)")
+        day = _number(where, f"{at}.day", "day", row.get("day"), -3650.0, 0.0, "a day from -3650 to 0 (0 is today)")
         if name == "hla_b27":
             if raw not in ("0", "1"):
-                raise InputError(f"{where}: field 'value' is {raw!r}; allowed for hla_b27: 0 or 1")
+                raise InputError(f"{where}: field 'value' is {raw!r}; allowed for hla_b27: 0 or 1", field=f"{at}.value")
             hla = int(raw)
             continue
         noise = NOISE[name]
-        value = _number(where, "value", raw, noise.low, noise.high,
+        value = _number(where, f"{at}.value", "value", raw, noise.low, noise.high,
                         f"a {name} from {noise.low:g} to {noise.high:g}")
         measured.append({"day": day, "observable": name, "value": value})
     return PersonData(pd.DataFrame(measured, columns=["day", "observable", "value"]), hla, tuple(flags), source)
 
 
-def _number(where: str, field_name: str, raw, low: float, high: float, allowed: str) -> float:
+def _number(where: str, path: str, field_name: str, raw, low: float, high: float, allowed: str) -> float:
     try:
         value = float(str(raw).strip())
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and low <= value <= high):
-        raise InputError(f"{where}: field '{field_name}' is {raw!r}; allowed: {allowed}")
+        raise InputError(f"{where}: field '{field_name}' is {raw!r}; allowed: {allowed}", field=path)
     return value
 
 
@@ -162,6 +164,63 @@ def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, flo
                              parameters=parameters)
         bank = pd.read_parquet(out / "subjects.parquet")
     return bank[bank["status"] == "success"].reset_index(drop=True)
+
+
+BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "gut_share", "final_pain", "days_to_30pct",
+                *(f"prior_{t}" for t in TRAITS), "prior_hla_b27")
+SHIPPED_BANK = ("person_bank.parquet", "person_bank.json")
+SHIPPED_SIZE, SHIPPED_SEED = 20_000, 31
+
+
+def bank_key() -> str:
+    """What a shipped bank depends on: the model, the engine's many-run tolerances, the bank scenario and size."""
+    import hashlib
+
+    from gutjoint._studies.scenario import scenario_to_dict
+    from gutjoint._studies.trial import engine_key
+
+    text = repr((engine_key(), scenario_to_dict(BANK_SCENARIO), SHIPPED_SIZE, SHIPPED_SEED, BANK_COLUMNS))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def write_shipped_bank(folder=None, *, workers: int = 2) -> Path:
+    """Make the bank of :data:`SHIPPED_SIZE` people and store it with its key in the package data (or ``folder``),
+    for the web and for ``gutjoint person`` to load instead of simulating it: an amortised prior."""
+    import json
+    from importlib import resources
+
+    from gutjoint._files import atomic_write
+
+    folder = Path(folder) if folder is not None else Path(str(resources.files("gutjoint.data")))
+    bank = person_bank(SHIPPED_SIZE, SHIPPED_SEED, workers=workers)[list(BANK_COLUMNS)].astype("float32")
+    atomic_write(folder / SHIPPED_BANK[0], lambda tmp: bank.to_parquet(tmp, index=False, compression="zstd"),
+                 field="out")
+    atomic_write(folder / SHIPPED_BANK[1], lambda tmp: tmp.write_text(json.dumps({"key": bank_key(), "people": len(bank)})),
+                 field="out")
+    return folder / SHIPPED_BANK[0]
+
+
+def shipped_bank() -> pd.DataFrame | None:
+    """The bank shipped with the package, or None when it was made under another model or engine (then a bank is
+    simulated; regenerate with ``person.write_shipped_bank()``)."""
+    import json
+    from importlib import resources
+
+    folder = resources.files("gutjoint.data")
+    try:
+        meta = json.loads(folder.joinpath(SHIPPED_BANK[1]).read_text(encoding="utf-8"))
+        if meta.get("key") != bank_key():
+            return None
+        with folder.joinpath(SHIPPED_BANK[0]).open("rb") as handle:
+            return pd.read_parquet(handle).astype("float64")
+    except (OSError, ValueError):
+        return None
+
+
+def default_bank(workers: int = 1) -> pd.DataFrame:
+    """The shipped bank when it is current, else one simulated now (:func:`person_bank`)."""
+    bank = shipped_bank()
+    return bank if bank is not None else person_bank(SHIPPED_SIZE, SHIPPED_SEED, workers=workers)
 
 
 def log_weights(bank: pd.DataFrame, data: PersonData) -> np.ndarray:
@@ -233,7 +292,7 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
     care = triage(data.red_flags)
     if data.red_flags:
         return PersonResult(care, stopped=True)
-    bank = bank if bank is not None else person_bank()
+    bank = bank if bank is not None else default_bank()
     w = _normalised(log_weights(bank, data))
     result = PersonResult(care, stopped=False, effective_people=float(1.0 / np.sum(w**2)) if w.any() else 0.0,
                           bank_size=len(bank))
@@ -347,7 +406,7 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
     g = s["gut_share"]
     lines += [f"Your data: {len(data.measurements)} measurements"
               + (f", HLA-B27 {'carrier' if data.hla_b27 else 'non-carrier'}" if data.hla_b27 is not None else "")
-              + f". They match {result.effective_people:.0f} of {result.bank_size} virtual people well (the effective "
+              + f". They match {result.effective_people:,.0f} of {result.bank_size:,} virtual people well (the effective "
               "number of people behind the answer)."
               + (" That is few: your numbers lie at the edge of what the virtual population holds, so the answer is "
                  "rough." if result.effective_people < 30 else ""), "",
@@ -363,11 +422,16 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
         lines.append(f"- **What the model does not know** (its parameters, {len(spread)} ensemble draws): the gut "
                      f"share's median moves from {min(spread):.0%} to {max(spread):.0%} between them.")
     else:
-        lines.append("- The model's own parameter uncertainty is not included in these intervals (run with --draws).")
+        lines.append("- The model's own parameter uncertainty is not in these intervals (`gutjoint person --draws K` "
+                     "adds its spread).")
     if result.measure_next:
         best = result.measure_next[0]
-        lines += ["", f"**What to measure next**: {best['measurement']} would narrow the gut share most (its SD from "
-                  f"{best['gut_share_sd_now']:.3f} to about {best['gut_share_sd_after']:.3f})."]
+        if best["gut_share_sd_after"] < 0.9 * best["gut_share_sd_now"]:
+            lines += ["", f"**What to measure next**: {best['measurement']} would narrow the gut share most (its SD "
+                      f"from {best['gut_share_sd_now']:.3f} to about {best['gut_share_sd_after']:.3f})."]
+        else:
+            lines += ["", "**What to measure next**: none of " + ", ".join(c["measurement"] for c in result.measure_next)
+                      + " would narrow the gut share by a tenth: for people like you it hardly depends on them."]
     lines += ["", "This is a model of a typical adult like you, not a diagnosis. The noise models of CRP and L:M are "
               "assumed; pain's is the trials' reporting scatter."]
     return lines

@@ -80,7 +80,9 @@ CAPS = {"body_bytes": MAX_BODY_BYTES, "days": MAX_DAYS, "rows": MAX_ROWS, "popul
 CROSS_FIELD = {**CROSS_FIELD_RULES, "step_hours": f"at most the horizon, and giving at most {MAX_ROWS} rows",
                "work": f"at most {MAX_WORK:g} work units (runs x (segments + years + {REST_FALLBACK_WORK:g} where "
                        "the resting state needs the slow fallback))",
-               "day": "within the scenario's horizon"}
+               "day": "within the scenario's horizon",
+               "rows[].value": "in its observable's range: pain_nrs 0-10, crp_mg_l 0.01-500, lm_ratio 0.001-2, "
+                               "hla_b27 0 or 1, red_flag an id of /api/red-flags"}
 """Rules between fields, which the schema states in words; a conforming request that breaks one gets a 422
 whose ``field`` names it (indices written ``[]``)."""
 
@@ -134,6 +136,17 @@ class TrialRequest(BaseModel):
     trial: Literal["barrier-support-joint-pain", "anti-tnf-ra"] = Field(default="barrier-support-joint-pain",
                                                                         description="a built-in trial")
     per_arm: JSONInteger = Field(default=40, ge=5, le=MAX_TRIAL_PER_ARM, description=f"people per arm, 5 to {MAX_TRIAL_PER_ARM}")
+
+
+class PersonRow(BaseModel):
+    day: JSONNumber = Field(default=0.0, ge=-3650, le=0, description="day of the measurement (0 is today)")
+    observable: Literal["pain_nrs", "crp_mg_l", "lm_ratio", "hla_b27", "red_flag"]
+    value: JSONNumber | RedFlagId = Field(description="the measured value (for red_flag: its id); "
+                                          + CROSS_FIELD["rows[].value"])
+
+
+class PersonRequest(BaseModel):
+    rows: list[PersonRow] = Field(min_length=1, max_length=2000, description="the person's measurements")
 
 
 class PopulationRequest(BaseModel):
@@ -550,6 +563,33 @@ async def population(body: PopulationRequest, request: Request) -> dict:
 async def trial(body: TrialRequest, request: Request) -> dict:
     """A small virtual trial (at most 100 per arm here) and its power at three sizes, in plain words."""
     return await _heavy(request).run(request, _trial, body.trial, body.per_arm)
+
+@api.post("/api/person", responses=ERRORS)
+async def person(body: PersonRequest, request: Request) -> dict:
+    """What a person's own numbers say (the shipped bank of virtual people weighed by them): the gut share, pain
+    at rest, the response to barrier support, what to measure next, in words and numbers. A red flag stops it and
+    returns the triage alone. Nothing is stored."""
+    from gutjoint._studies import person as P
+
+    data = P.person_from_rows([row.model_dump() for row in body.rows], source="<request>")
+    if data.red_flags:
+        result = P.infer_person(data)
+    else:
+        result = await _heavy(request).run(request, _person, data)
+    return {"stopped": result.stopped, "triage": result.triage.as_dict(), "lines": P.summary_lines(result, data),
+            "summaries": result.summaries, "effective_people": result.effective_people,
+            "measure_next": result.measure_next, "disclaimer": DISCLAIMER}
+
+
+def _person(data):
+    from gutjoint._studies import person as P
+
+    bank = P.shipped_bank()
+    if bank is None:
+        raise ScenarioError("<request>", "bank", "stale", "a bank of virtual people made under this model (regenerate "
+                            "it with person.write_shipped_bank(); the CLI simulates one instead)")
+    return P.infer_person(data, bank=bank)
+
 
 @api.post("/api/triage", responses=ERRORS)
 def triage(request: TriageRequest) -> TriageAnswer:

@@ -328,6 +328,33 @@ async function triage() {
   box.className = r.refer ? "refer" : "";
 }
 
+function personRows(text) {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const header = lines.shift().split(",").map((h) => h.trim());
+  return lines.map((line) => {
+    const cells = line.split(",").map((c) => c.trim());
+    const row = Object.fromEntries(header.map((h, k) => [h, cells[k]]));
+    const number = Number(row.value);
+    return {day: Number(row.day), observable: row.observable,
+            value: row.observable === "red_flag" || row.value === "" || Number.isNaN(number) ? row.value : number};
+  });
+}
+
+async function personRun() {
+  const out = $("person-out");
+  out.textContent = "Weighing your numbers against the virtual people...";
+  try {
+    const answer = await api("/api/person", {rows: personRows($("person-data").value)});
+    out.replaceChildren(...answer.lines.filter((l) => l).map((line) => {
+      const p = document.createElement("p");
+      p.textContent = line.replaceAll("**", "");
+      return p;
+    }));
+  } catch (error) {
+    out.textContent = String(error.message || error);
+  }
+}
+
 async function main() {
   const table = await api("/api/parameters");
   table.links.forEach((l) => { links[l.id] = l; });
@@ -339,6 +366,7 @@ async function main() {
     slider($("traits"), [id, label, r.low, r.high, step, r.value]);
   });
   HELPS.forEach(([id, label]) => checkbox($("helps"), `help-${id}`, label, schedule));
+  $("person-run").addEventListener("click", personRun);
   $("start-day").addEventListener("input", () => { $("start-day-value").textContent = $("start-day").value; schedule(); });
   drawChain(null);
   faq();
