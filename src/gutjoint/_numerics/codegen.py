@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import os
 import sys
 import tempfile
@@ -127,6 +128,16 @@ def markowitz_order(pattern) -> list[int]:
         cols = [j for j in left if (pivot, j) in struct]
         struct.update((i, j) for i in rows for j in cols)
     return order
+
+
+def lu_summary(pattern) -> dict[str, int]:
+    """The size of the factorisation :func:`sparse_lu_source` generates for ``pattern``: the matrix order, its
+    structural non-zeros (J's and the diagonal), the fill-ins the Markowitz order adds, and the multiply-adds."""
+    factor, _, flops = sparse_lu_source(pattern)
+    n = len(pattern)
+    initial = sum(1 for i in range(n) for j in range(n) if pattern[i][j] or i == j)
+    final = sum(1 for line in factor if re.match(r"    M\[\d+, \d+\] = (c\[|0\.0)", line))
+    return {"order": n, "nonzeros": initial, "fill_ins": final - initial, "multiply_adds": flops}
 
 
 def sparse_lu_source(pattern) -> tuple[list[str], list[str], int]:
