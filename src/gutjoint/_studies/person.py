@@ -6,8 +6,8 @@ if known) and ``red_flag`` (an id of :data:`gutjoint._safety.RED_FLAG_IDS`). A r
 triage comes first and alone.
 
 The inference is importance weighting over a bank of virtual people (the general-adult priors of
-``priors.py``, each living their own background exposures, at rest, then given barrier support from day 0,
-simulated once through ``population.run_population``). Each banked person is weighted by the likelihood of the
+``priors.py``, each living their own background exposures, at rest,
+simulated once through ``population.run_population``, and again with barrier support). Each banked person is weighted by the likelihood of the
 person's data (:data:`NOISE`), which gives the posterior of their traits, their gut share (the share of their
 pain that would go without the gut drivers) and their forecast under barrier support. The person is assumed to be
 at their resting state (the diary's days are repeated measures of one resting level). The model's own parameters
@@ -75,9 +75,13 @@ NOISE = {
 
 OBSERVABLES = (*NOISE, "hla_b27", "red_flag")
 MAX_ROWS = 10_000
-BANK_SCENARIO = Scenario(name="your own numbers, then barrier support", days=365.0, step_hours=24.0,
-                         inputs=(InputWindow("barrier_support", 1.0, 0.0, 365.0),),
-                         source="person: each banked person's own exposures, barrier support from day 0")
+REST_SCENARIO = Scenario(name="your own numbers", days=365.0, step_hours=24.0,
+                         source="person: each banked person's own exposures, nothing changed")
+SUPPORT_SCENARIO = Scenario(name="your own numbers, then barrier support", days=365.0, step_hours=24.0,
+                            inputs=(InputWindow("barrier_support", 1.0, 0.0, 365.0),),
+                            source="person: each banked person's own exposures, barrier support from day 0")
+"""The bank's two lives of the same people: at rest on their own exposures (their gut share is the share of that
+pain which would go without the gut drivers), and the same with barrier support from day 0 (their forecast)."""
 TRAITS = ("barrier_resilience", "cross_reactivity", "mechanical_load", "pain_sensitivity", "immune_resolution",
           "dysbiosis", "barrier_insult", "metabolic_stress")
 
@@ -155,15 +159,27 @@ def _number(where: str, path: str, field_name: str, raw, low: float, high: float
 
 def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, float] | None = None,
                 workers: int = 1) -> pd.DataFrame:
-    """``size`` virtual general adults under ``parameters`` (an ensemble draw; default the table), each at rest on
-    their own exposures and then given barrier support: the population table (``population.run_population``)."""
+    """``size`` virtual general adults under ``parameters`` (an ensemble draw; default the table): each at rest on
+    their own exposures (``population.run_population`` of :data:`REST_SCENARIO`: resting values, the gut share at
+    rest, the traits), and the same people given barrier support (:data:`SUPPORT_SCENARIO`: the pain after a year
+    and the days to 30% less). The same seed draws the same people in both."""
     from gutjoint._studies.population import run_population
 
     with tempfile.TemporaryDirectory() as folder:
-        out = run_population(BANK_SCENARIO, n=size, seed=seed, out=Path(folder) / "bank", workers=workers,
-                             parameters=parameters)
-        bank = pd.read_parquet(out / "subjects.parquet")
-    return bank[bank["status"] == "success"].reset_index(drop=True)
+        tables = []
+        for k, (scenario, comparisons) in enumerate(((REST_SCENARIO, True), (SUPPORT_SCENARIO, False))):
+            out = run_population(scenario, n=size, seed=seed, out=Path(folder) / f"bank{k}", workers=workers,
+                                 parameters=parameters, comparisons=comparisons)
+            tables.append(pd.read_parquet(out / "subjects.parquet"))
+    rest, support = tables
+    both = rest.merge(support[["subject", "status", "baseline_pain", "final_pain", "days_to_30pct"]], on="subject",
+                      suffixes=("", "_support"))
+    ok = (both["status"] == "success") & (both["status_support"] == "success")
+    if not np.allclose(both.loc[ok, "baseline_pain"], both.loc[ok, "baseline_pain_support"], rtol=1e-9, atol=1e-9):
+        raise AssertionError("the bank's two populations are not the same people")
+    both = both[ok].drop(columns=["final_pain", "days_to_30pct"]).rename(
+        columns={"final_pain_support": "final_pain", "days_to_30pct_support": "days_to_30pct"})
+    return both.reset_index(drop=True)
 
 
 BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "gut_share", "final_pain", "days_to_30pct",
@@ -179,7 +195,8 @@ def bank_key() -> str:
     from gutjoint._studies.scenario import scenario_to_dict
     from gutjoint._studies.trial import engine_key
 
-    text = repr((engine_key(), scenario_to_dict(BANK_SCENARIO), SHIPPED_SIZE, SHIPPED_SEED, BANK_COLUMNS))
+    text = repr((engine_key(), scenario_to_dict(REST_SCENARIO), scenario_to_dict(SUPPORT_SCENARIO), SHIPPED_SIZE,
+                 SHIPPED_SEED, BANK_COLUMNS))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -277,7 +294,7 @@ class PersonResult:
 
 
 SUMMARIES = {
-    "gut_share": "share of the pain that would go without the gut drivers",
+    "gut_share": "share of the pain at rest that would go without the gut drivers",
     "baseline_pain": "pain at rest today (NRS)",
     "final_pain": "pain after a year of barrier support (NRS)",
     "days_to_30pct": "days to 30% less pain under barrier support (never: not within the year)",
@@ -410,7 +427,7 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
               "number of people behind the answer)."
               + (" That is few: your numbers lie at the edge of what the virtual population holds, so the answer is "
                  "rough." if result.effective_people < 30 else ""), "",
-              f"- **How much of the pain is from the gut** (the share that would go without the gut drivers): "
+              f"- **How much of the pain is from the gut** (the share of your pain at rest that would go without the gut drivers): "
               f"{g[1]:.0%} (90% interval {g[0]:.0%} to {g[2]:.0%}), given what is not known about you.",
               f"- **Pain at rest now** (the model's, behind your diary): {s['baseline_pain'][1]:.1f} "
               f"({s['baseline_pain'][0]:.1f} to {s['baseline_pain'][2]:.1f}).",
