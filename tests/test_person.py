@@ -91,3 +91,15 @@ def test_the_shipped_bank_of_virtual_people_is_current_and_is_what_the_code_make
     assert len(shipped) == P.SHIPPED_SIZE
     fresh = P.person_bank(100, P.SHIPPED_SEED)[list(P.BANK_COLUMNS)]
     np.testing.assert_allclose(shipped.iloc[:100].to_numpy(), fresh.to_numpy(), rtol=1e-6, equal_nan=True)
+
+
+def test_enrichment_enrols_by_the_posterior_gut_share_and_compares_power_at_equal_size():
+    """Half the pool enrols at the default threshold (the median posterior); both designs report a power in 0-1 with
+    its standard error, at the same size per arm, over the same number of trials."""
+    result = P.enrichment(per_arm=20, repeats=40, pool_size=300, bank_size=1500)
+    assert 0.45 <= result["enrolled_share"] <= 0.55
+    assert result["enriched"]["people"] < result["unselected"]["people"]
+    for design in ("unselected", "enriched"):
+        assert 0.0 <= result[design]["power"] <= 1.0 and result[design]["power_se"] >= 0.0
+    low, mid, high = result["posterior_gut_share"]
+    assert low <= result["threshold"] <= high and mid == pytest.approx(result["threshold"], abs=1e-12)
