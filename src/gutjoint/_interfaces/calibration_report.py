@@ -163,13 +163,18 @@ DOSE_DATA = {  # what people showed, from the calibration tables (abstract-level
 PEAK_COLUMNS = (("TNF", "tnf_pg_ml"), ("IL-6", "il6_pg_ml"), ("IL-8", "il8_pg_ml"), ("IL-10", "il10_pg_ml"))
 
 
+def _cytokine_label(key: str) -> str:
+    """``tnf`` -> ``TNF``, ``il6`` -> ``IL-6``."""
+    return key.upper().replace("IL", "IL-")
+
+
 def timecourse_peaks(dose: float) -> str:
     """The peak times of the held-out bolus time courses at ``dose`` (``endotoxemia_timecourses.csv``), in words."""
     courses = data.other_timecourses()
     courses = courses[(courses["dose_ng_kg"] == dose) & (courses["regimen"] == "bolus")]
     parts = []
     for study, course in courses.groupby("study", sort=False):
-        peaks = [f"{c.upper().replace('IL', 'IL-')} {float(g.loc[g['value'].idxmax(), 'time_h']):g} h"
+        peaks = [f"{_cytokine_label(c)} {float(g.loc[g['value'].idxmax(), 'time_h']):g} h"
                  for c, g in course.groupby("cytokine", sort=False)]
         parts.append(f"peaks {', '.join(peaks)} ({study.split(' ')[0]} {study.split(' ')[1]}, held out)")
     return "; ".join(parts)
@@ -214,7 +219,7 @@ def timecourse_lines(params=None) -> list[str]:
     lines = ["| dataset | group | regimen | cytokine | points | assay factor | log residual SD | data peak | "
              "model peak |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {r.dataset} | {'fitted' if r.role == 'calibrate' else 'held out'} | "
-              f"{r.experiment.removeprefix('lps-')} | {r.cytokine.upper().replace('IL', 'IL-')} | "
+              f"{r.experiment.removeprefix('lps-')} | {_cytokine_label(r.cytokine)} | "
               f"{r.points} | {r.assay_factor:.2f} | {r.log_residual_sd:.2f} | {r.data_peak_h:g} h | "
               f"{r.model_peak_h:g} h |" for r in table.itertuples()]
     for role, words in (("validate", "held out"), ("calibrate", "fitted")):

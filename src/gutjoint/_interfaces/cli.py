@@ -567,12 +567,13 @@ def person(
     bank: int = typer.Option(20_000, "--bank", min=10_000, max=200_000, help="virtual people to weigh against your "
                              "data (at least 10,000: smaller banks fail the simulation-based calibration)"),
     draws: int = typer.Option(0, "--draws", min=0, max=20, help="ensemble draws for the model's own uncertainty "
-                                                                "(a bank of 2,000 people each)"),
+                                                                "(a bank of 2,000 people each: the spread of the "
+                                                                "median)"),
     workers: int = typer.Option(2, "--workers", min=1, max=64, help="local worker processes"),
 ) -> None:
     """What your own numbers say: how much of your joint pain the model puts on the gut, and how you might respond
     to barrier support, with intervals. A red flag in the file stops the forecast."""
-    from gutjoint._files import atomic_write
+    from gutjoint._interfaces.person_report import summary_lines, write_report
     from gutjoint._studies import person as P
     from gutjoint._studies.uncertainty import load_ensemble
 
@@ -580,21 +581,13 @@ def person(
     if data.red_flags:  # the triage alone: no bank is made
         result = P.infer_person(data)
     else:
-        banks = [P.person_bank(2_000, 31 + k, parameters=values, workers=workers)
+        banks = [P.person_bank(P.DRAW_BANK_SIZE, P.SHIPPED_SEED + k, parameters=values, workers=workers)
                  for k, values in enumerate(load_ensemble().parameter_sets()[:draws])]
         people = (P.default_bank(workers) if bank == P.SHIPPED_SIZE else P.person_bank(bank, P.SHIPPED_SEED,
                                                                                          workers=workers))
         result = P.infer_person(data, bank=people, parameter_banks=banks)
-    lines = P.summary_lines(result, data)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "report.md", lambda tmp: tmp.write_text("# Your own numbers\n\n" + "\n".join(lines) + "\n",
-                                                               encoding="utf-8"))
-    payload = {"stopped": result.stopped, "triage": result.triage.as_dict(), "effective_people": result.effective_people,
-               "bank_size": result.bank_size, "summaries": result.summaries, "traits": result.traits,
-               "parameter_spread": result.parameter_spread, "measure_next": result.measure_next,
-               "noise": {k: vars(v) for k, v in P.NOISE.items()}}
-    atomic_write(out / "person.json", lambda tmp: tmp.write_text(json.dumps(payload, indent=1, default=float),
-                                                                 encoding="utf-8"))
+    lines = summary_lines(result, data)
+    write_report(out, result, data)
     for line in lines:
         console.print(line, soft_wrap=True)
     console.print(f"report -> {printable(out / 'report.md')}", style="dim")

@@ -42,6 +42,8 @@ class Noise:
     low: float
     high: float
     source: str
+    grade: str
+    value_grade: str
 
     def log_likelihood(self, model: np.ndarray, value: float) -> np.ndarray:
         if self.kind == "normal":
@@ -59,19 +61,20 @@ def _pain_noise() -> Noise:
 
     return Noise("baseline_pain", "normal", REPORTING_NOISE.sd, 0.0, 10.0,
                  "the visit-to-visit scatter of a reported pain score (trial.REPORTING_NOISE: derived from a 28-day "
-                 "test-retest study in RA)")
+                 "test-retest study in RA)", REPORTING_NOISE.grade, REPORTING_NOISE.value_grade)
 
 
 NOISE = {
     "pain_nrs": _pain_noise(),
     "crp_mg_l": Noise("baseline_crp", "log-normal", 0.5, 0.01, 500.0,
                       "assumed: CRP varies from week to week within a person by tens of percent (no pooled "
-                      "within-person CV was read for this project); 0.5 on the log scale"),
+                      "within-person CV was read for this project); 0.5 on the log scale", "assumed", "assumed"),
     "lm_ratio": Noise("baseline_lm", "log-normal", 0.35, 0.001, 2.0,
                       "assumed: test-to-test scatter of a urinary L:M, including collection (no source read); 0.35 on "
-                      "the log scale"),
+                      "the log scale", "assumed", "assumed"),
 }
-"""The measured observables a person's file may hold, with their noise models and plausible ranges."""
+"""The measured observables a person's file may hold, with their noise models, plausible ranges and grades (the
+evidence for the scatter, and the basis of its value; ``assumed`` where no source was read)."""
 
 OBSERVABLES = (*NOISE, "hla_b27", "red_flag")
 MAX_ROWS = 10_000
@@ -186,6 +189,8 @@ BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "gut_share", "fi
                 *(f"prior_{t}" for t in TRAITS), "prior_hla_b27")
 SHIPPED_BANK = ("person_bank.parquet", "person_bank.json")
 SHIPPED_SIZE, SHIPPED_SEED = 20_000, 31
+DRAW_BANK_SIZE = 2_000
+"""People in the bank made under each ensemble draw for the parameter spread (a median per draw, not intervals)."""
 
 
 def bank_key() -> str:
@@ -249,6 +254,15 @@ def log_weights(bank: pd.DataFrame, data: PersonData) -> np.ndarray:
     if data.hla_b27 is not None:
         logw = np.where(bank["prior_hla_b27"].to_numpy() == data.hla_b27, logw, -np.inf)
     return logw
+
+
+def simulated_measurements(rng: np.random.Generator, truth, plan) -> PersonData:
+    """A person's measurements by ``plan`` (``(observable, count)`` pairs), each drawn with its noise around the
+    resting value ``truth[column]`` (a bank row, or a mapping of bank columns), on consecutive days back from 0."""
+    rows = [{"day": -float(day), "observable": observable, "value": float(value)}
+            for observable, count in plan
+            for day, value in enumerate(NOISE[observable].draw(rng, float(truth[NOISE[observable].column]), count))]
+    return PersonData(pd.DataFrame(rows, columns=["day", "observable", "value"]))
 
 
 def _normalised(logw: np.ndarray) -> np.ndarray:
@@ -354,12 +368,7 @@ def measure_next(bank: pd.DataFrame, data: PersonData, weights: np.ndarray, *, s
         sds = []
         for _ in range(simulations):
             truth = bank.iloc[rng.choice(len(bank), p=weights)]
-            logw = base.copy()
-            for observable, count in plan:
-                noise = NOISE[observable]
-                for value in noise.draw(rng, float(truth[noise.column]), count):
-                    logw += noise.log_likelihood(bank[noise.column].to_numpy(float), float(value))
-            w = _normalised(logw)
+            w = _normalised(base + log_weights(bank, simulated_measurements(rng, truth, plan)))
             sds.append(_weighted_sd(share[ok], w[ok]))
         out.append({"measurement": name, "gut_share_sd_now": sd_now, "gut_share_sd_after": float(np.mean(sds))})
     return sorted(out, key=lambda r: r["gut_share_sd_after"])
@@ -395,11 +404,7 @@ def simulation_based_calibration(bank: pd.DataFrame, truths: pd.DataFrame, plan:
     values = bank[quantity].to_numpy(float)
     ranks, inside, widths = [], [], []
     for _, truth in truths.iterrows():
-        rows = [{"day": -float(d), "observable": obs, "value": float(v)}
-                for obs, count in plan for d, v in enumerate(NOISE[obs].draw(rng, float(truth[NOISE[obs].column]),
-                                                                            count))]
-        data = PersonData(pd.DataFrame(rows, columns=["day", "observable", "value"]))
-        w = _normalised(log_weights(bank, data))
+        w = _normalised(log_weights(bank, simulated_measurements(rng, truth, plan)))
         ok = np.isfinite(values)
         w_ok = w[ok] / w[ok].sum()
         ranks.append(float(np.sum(w_ok * (values[ok] < truth[quantity])) + 0.5 * np.sum(w_ok * (values[ok] == truth[quantity]))))
@@ -410,48 +415,6 @@ def simulation_based_calibration(bank: pd.DataFrame, truths: pd.DataFrame, plan:
     counts = np.histogram(ranks, bins=10, range=(0, 1))[0]
     return {"people": len(ranks), "coverage_90": float(np.mean(inside)), "interval_width_median": float(np.median(widths)),
             "rank_counts": counts.tolist(), "uniformity_p": float(stats.chisquare(counts).pvalue)}
-
-
-def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
-    """The answer in words, red flags and the disclaimer first (what ``gutjoint person`` prints and reports)."""
-    from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE
-
-    if result.stopped:
-        return ["**Stop: a red flag in your data.** " + result.triage.message,
-                "", "No forecast is given while a red flag is present: see a clinician first.", "", DISCLAIMER]
-    s, lines = result.summaries, [f"{RED_FLAG_LINE} {DISCLAIMER}", ""]
-    g = s["gut_share"]
-    lines += [f"Your data: {len(data.measurements)} measurements"
-              + (f", HLA-B27 {'carrier' if data.hla_b27 else 'non-carrier'}" if data.hla_b27 is not None else "")
-              + f". They match {result.effective_people:,.0f} of {result.bank_size:,} virtual people well (the effective "
-              "number of people behind the answer)."
-              + (" That is few: your numbers lie at the edge of what the virtual population holds, so the answer is "
-                 "rough." if result.effective_people < 30 else ""), "",
-              f"- **How much of the pain is from the gut** (the share of your pain at rest that would go without the gut drivers): "
-              f"{g[1]:.0%} (90% interval {g[0]:.0%} to {g[2]:.0%}), given what is not known about you.",
-              f"- **Pain at rest now** (the model's, behind your diary): {s['baseline_pain'][1]:.1f} "
-              f"({s['baseline_pain'][0]:.1f} to {s['baseline_pain'][2]:.1f}).",
-              f"- **Under barrier support**: 30% less pain within 12 weeks for {s['improves_within_12_weeks']:.0%} of "
-              f"the people like you, within a year for {s['improves_within_a_year']:.0%}; pain after a year "
-              f"{s['final_pain'][1]:.1f} ({s['final_pain'][0]:.1f} to {s['final_pain'][2]:.1f})."]
-    if result.parameter_spread:
-        spread = result.parameter_spread["gut_share_median"]
-        lines.append(f"- **What the model does not know** (its parameters, {len(spread)} ensemble draws): the gut "
-                     f"share's median moves from {min(spread):.0%} to {max(spread):.0%} between them.")
-    else:
-        lines.append("- The model's own parameter uncertainty is not in these intervals (`gutjoint person --draws K` "
-                     "adds its spread).")
-    if result.measure_next:
-        best = result.measure_next[0]
-        if best["gut_share_sd_after"] < 0.9 * best["gut_share_sd_now"]:
-            lines += ["", f"**What to measure next**: {best['measurement']} would narrow the gut share most (its SD "
-                      f"from {best['gut_share_sd_now']:.3f} to about {best['gut_share_sd_after']:.3f})."]
-        else:
-            lines += ["", "**What to measure next**: none of " + ", ".join(c["measurement"] for c in result.measure_next)
-                      + " would narrow the gut share by a tenth: for people like you it hardly depends on them."]
-    lines += ["", "This is a model of a typical adult like you, not a diagnosis. The noise models of CRP and L:M are "
-              "assumed; pain's is the trials' reporting scatter."]
-    return lines
 
 
 # --- enrichment of a trial by the posterior gut share ------------------------------------------------------------
@@ -475,7 +438,7 @@ def enrichment(trial_name: str = "barrier-support-joint-pain", *, threshold: flo
     trial = T.load_trial(trial_name)
     pool_ = T.pool(trial, pool_size)
     with tempfile.TemporaryDirectory() as folder:
-        out = run_population(T._screening_scenario(trial), n=bank_size, seed=seed + 1000, out=Path(folder) / "bank")
+        out = run_population(T.screening_scenario(trial), n=bank_size, seed=seed + 1000, out=Path(folder) / "bank")
         bank = pd.read_parquet(out / "subjects.parquet")
     bank = bank[bank["status"] == "success"]
     eligible = np.ones(len(bank), bool)
@@ -492,12 +455,7 @@ def enrichment(trial_name: str = "barrier-support-joint-pain", *, threshold: flo
     for k, row in enumerate(rows):
         rest = {"baseline_pain": control["pain_nrs"][row, 0], "baseline_lm": control["lm_ratio"][row, 0],
                 "baseline_crp": control["crp_mg_l"][row, 0]}
-        logw = np.zeros(len(bank))
-        for observable, count in SCREENING_PLAN:
-            noise = NOISE[observable]
-            for value in noise.draw(rng, float(rest[noise.column]), count):
-                logw += noise.log_likelihood(bank[noise.column].to_numpy(float), float(value))
-        w = _normalised(logw)
+        w = _normalised(log_weights(bank, simulated_measurements(rng, rest, SCREENING_PLAN)))
         posterior[k] = float(np.sum(w * np.nan_to_num(share)))
     threshold = float(np.median(posterior)) if threshold is None else threshold
     enriched = dict(pool_, rows=rows[posterior >= threshold])
@@ -509,7 +467,7 @@ def enrichment(trial_name: str = "barrier-support-joint-pain", *, threshold: flo
             result[name] = {"power": math.nan, "power_se": math.nan, "people": int(chosen["rows"].size)}
             continue
         draws = np.random.default_rng(seed + 1)
-        hits = np.array([T._one_trial(trial, chosen, per_arm, draws, alpha)[0] for _ in range(repeats)])
+        hits = np.array([T.one_trial(trial, chosen, per_arm, draws, alpha)[0] for _ in range(repeats)])
         result[name] = {"power": float(hits.mean()), "power_se": float(math.sqrt(hits.mean() * (1 - hits.mean())
                                                                                    / repeats)),
                         "people": int(chosen["rows"].size), "effect": _effect(trial, chosen)}

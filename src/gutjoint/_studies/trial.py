@@ -335,7 +335,9 @@ def _published(source: str, entries, arms: list[Arm]) -> tuple[Published, ...]:
 
 # --- screening ------------------------------------------------------------------------------------------------
 
-def _screening_scenario(trial: Trial):
+def screening_scenario(trial: Trial):
+    """What the trial's screened people live: its screening scenario's exposures over the trial's weeks, without
+    any treatment (each arm adds its own)."""
     from gutjoint._studies.people import GENERAL_ADULTS
 
     base = GENERAL_ADULTS if trial.screening == "general" else load_scenario(trial.screening)
@@ -353,7 +355,7 @@ def screen(trial: Trial, *, parameters: dict[str, float] | None = None, screened
     from gutjoint._studies.population import select_subjects
     from gutjoint._studies.problem import relax_for
 
-    base = living_under(_screening_scenario(trial), dict(parameters or {}))
+    base = living_under(screening_scenario(trial), dict(parameters or {}))
     relax = relax_for(parameters)
     limit = screened or trial.screened
     records: list[dict] = []
@@ -622,7 +624,7 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
             hits = np.zeros(2)
             for r in range(repeats):
                 pool = chosen[r % len(chosen)]
-                hits += _one_trial(trial, pool, n, np.random.default_rng([trial.seed, n, r, 104729]), alpha)
+                hits += one_trial(trial, pool, n, np.random.default_rng([trial.seed, n, r, 104729]), alpha)
             row[f"power_pain_{label}"] = float(hits[0] / repeats)
             row[f"power_responder30_{label}"] = float(hits[1] / repeats)
         rows.append(row)
@@ -799,7 +801,7 @@ def _draw_from_pool(trial: Trial, pool_: dict, n: int, rng: np.random.Generator)
     return conduct(trial, pool_["outcomes"], rows, arm_of, rng)["results"]
 
 
-def _one_trial(trial: Trial, pool_: dict, n: int, rng: np.random.Generator, alpha: float) -> np.ndarray:
+def one_trial(trial: Trial, pool_: dict, n: int, rng: np.random.Generator, alpha: float) -> np.ndarray:
     """Whether one trial of ``n`` per arm shows the pain change and the 30% responders (by :func:`compare`'s
     tests) at ``alpha``."""
     res = _draw_from_pool(trial, pool_, n, rng)

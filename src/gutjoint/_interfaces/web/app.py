@@ -576,9 +576,9 @@ async def person(body: PersonRequest, request: Request) -> dict:
         result = P.infer_person(data)
     else:
         result = await _heavy(request).run(request, _person, data)
-    return {"stopped": result.stopped, "triage": result.triage.as_dict(), "lines": P.summary_lines(result, data),
-            "summaries": result.summaries, "effective_people": result.effective_people,
-            "measure_next": result.measure_next, "disclaimer": DISCLAIMER}
+    from gutjoint._interfaces.person_report import as_dict
+
+    return as_dict(result, data)
 
 
 def _person(data):

@@ -13,7 +13,7 @@ states it. Conditions that the data do not describe in model terms are set by st
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -53,12 +53,13 @@ def lps_scenario(dose_ng_kg: float, rate_ng_kg_h: float = 0.0, infusion_hours: f
                  hours: float = BOLUS_HOURS) -> Scenario:
     """An IV endotoxin bolus of ``dose_ng_kg`` from rest, then (``rate_ng_kg_h`` > 0) an infusion at that rate
     for ``infusion_hours``; output every 3 minutes for ``hours``."""
-    doses = (Dose("lps_iv", dose_ng_kg, 0.0),)
-    if rate_ng_kg_h > 0:
-        doses += (Dose("lps_iv", rate_ng_kg_h * infusion_hours, 0.0, infusion_hours),)
-    name = f"lps-{dose_ng_kg:g}ngkg" + (f"-then-{rate_ng_kg_h:g}ngkgh-{infusion_hours:g}h" if rate_ng_kg_h > 0 else "")
-    return Scenario(name=name, days=hours / 24, step_hours=0.05, doses=doses,
-                    source=f"calibration: {name.removeprefix('lps-')} IV endotoxin")
+    bolus = bolus_scenario(dose_ng_kg, hours)
+    if rate_ng_kg_h == 0:
+        return bolus
+    name = f"lps-{dose_ng_kg:g}ngkg-then-{rate_ng_kg_h:g}ngkgh-{infusion_hours:g}h"
+    return replace(bolus, name=name, doses=bolus.doses + (Dose("lps_iv", rate_ng_kg_h * infusion_hours, 0.0,
+                                                               infusion_hours),),
+                   source=f"calibration: {name.removeprefix('lps-')} IV endotoxin")
 
 
 def daily_bolus_scenario(n_days: int = 5) -> Scenario:

@@ -1,0 +1,75 @@
+"""A person's answer in words and as JSON (``gutjoint person``, ``POST /api/person``): red flags and the
+disclaimer first, then the gut share, the forecast and what to measure next, each with how uncertain it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gutjoint._files import atomic_write
+from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE
+from gutjoint._studies.person import DRAW_BANK_SIZE, NOISE, PersonData, PersonResult
+
+
+def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
+    """The answer in words, red flags and the disclaimer first (what ``gutjoint person`` prints and reports)."""
+    if result.stopped:
+        return ["**Stop: a red flag in your data.** " + result.triage.message,
+                "", "No forecast is given while a red flag is present: see a clinician first.", "", DISCLAIMER]
+    s, lines = result.summaries, [f"{RED_FLAG_LINE} {DISCLAIMER}", ""]
+    g = s["gut_share"]
+    lines += [f"Your data: {len(data.measurements)} measurements"
+              + (f", HLA-B27 {'carrier' if data.hla_b27 else 'non-carrier'}" if data.hla_b27 is not None else "")
+              + f". They match {result.effective_people:,.0f} of {result.bank_size:,} virtual people well (the effective "
+              "number of people behind the answer)."
+              + (" That is few: your numbers lie at the edge of what the virtual population holds, so the answer is "
+                 "rough." if result.effective_people < 30 else ""), "",
+              f"- **How much of the pain is from the gut** (the share of your pain at rest that would go without the gut drivers): "
+              f"{g[1]:.0%} (90% interval {g[0]:.0%} to {g[2]:.0%}), given what is not known about you.",
+              f"- **Pain at rest now** (the model's, behind your diary): {s['baseline_pain'][1]:.1f} "
+              f"({s['baseline_pain'][0]:.1f} to {s['baseline_pain'][2]:.1f}).",
+              f"- **Under barrier support**: 30% less pain within 12 weeks for {s['improves_within_12_weeks']:.0%} of "
+              f"the people like you, within a year for {s['improves_within_a_year']:.0%}; pain after a year "
+              f"{s['final_pain'][1]:.1f} ({s['final_pain'][0]:.1f} to {s['final_pain'][2]:.1f})."]
+    if result.parameter_spread:
+        spread = result.parameter_spread["gut_share_median"]
+        lines.append(f"- **What the model does not know** (its parameters, {len(spread)} ensemble draws): the gut "
+                     f"share's median moves from {min(spread):.0%} to {max(spread):.0%} between them (each draw "
+                     f"weighs a bank of {DRAW_BANK_SIZE:,} people: enough for a median, too few for intervals).")
+    else:
+        lines.append("- The model's own parameter uncertainty is not in these intervals (`gutjoint person --draws K` "
+                     "adds its spread).")
+    if result.measure_next:
+        best = result.measure_next[0]
+        if best["gut_share_sd_after"] < 0.9 * best["gut_share_sd_now"]:
+            lines += ["", f"**What to measure next**: {best['measurement']} would narrow the gut share most (its SD "
+                      f"from {best['gut_share_sd_now']:.3f} to about {best['gut_share_sd_after']:.3f})."]
+        else:
+            lines += ["", "**What to measure next**: none of " + ", ".join(c["measurement"] for c in result.measure_next)
+                      + " would narrow the gut share by a tenth: for people like you it hardly depends on them."]
+    lines += ["", "This is a model of a typical adult like you, not a diagnosis. The noise models of CRP and L:M are "
+              "assumed; pain's is the trials' reporting scatter."]
+    return lines
+
+
+
+
+
+def as_dict(result: PersonResult, data: PersonData) -> dict:
+    """Everything the answer rests on, for ``person.json`` and the web."""
+    return {"stopped": result.stopped, "triage": result.triage.as_dict(), "lines": summary_lines(result, data),
+            "effective_people": result.effective_people, "bank_size": result.bank_size,
+            "summaries": result.summaries, "traits": result.traits, "parameter_spread": result.parameter_spread,
+            "measure_next": result.measure_next, "noise": {k: vars(v) for k, v in NOISE.items()},
+            "disclaimer": DISCLAIMER}
+
+
+def write_report(out: Path, result: PersonResult, data: PersonData) -> Path:
+    """``report.md`` (the words) and ``person.json`` (:func:`as_dict`) in ``out``, each written atomically."""
+    answer = as_dict(result, data)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "report.md", lambda tmp: tmp.write_text("# Your own numbers\n\n" + "\n".join(answer["lines"])
+                                                               + "\n", encoding="utf-8"))
+    atomic_write(out / "person.json", lambda tmp: tmp.write_text(json.dumps(answer, indent=1, default=float),
+                                                                 encoding="utf-8"))
+    return out / "report.md"
