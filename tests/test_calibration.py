@@ -191,3 +191,17 @@ def test_calibrate_writes_its_fit_to_out_and_leaves_the_package_defaults_alone(t
     assert (tmp_path / "report.md").exists() and (tmp_path / "fitted_conditions.csv").exists()
     row = next(line for line in fitted.splitlines() if line.startswith("tj_repair_rate,"))
     assert float(row.split(",")[1]) == pytest.approx(outcome.values["tj_repair_rate"], rel=1e-4)
+
+
+def test_the_sampler_leaves_out_exactly_the_parameters_the_data_do_not_inform():
+    """A fitted parameter is sampled unless its Laplace posterior SD at the fit is at least ``UNINFORMED`` of its
+    prior's (the data leave it where the prior had it); each one left out carries its reason."""
+    from gutjoint._studies.calibration import fit, posterior
+
+    for name in posterior.SAMPLED:
+        block = next(b for b in fit.BLOCKS if b.name == name)
+        ratio = posterior.information_ratio(name)
+        uninformed = {n for n, r in ratio.items() if r >= posterior.UNINFORMED}
+        assert uninformed == set(posterior.NOT_SAMPLED) & set(block.parameters), ratio
+        assert posterior.sampled(name) == tuple(n for n in block.parameters if n not in uninformed)
+    assert all(len(reason) > 40 for reason in posterior.NOT_SAMPLED.values())

@@ -80,12 +80,14 @@ def test_each_parameter_declares_one_scale_and_how_it_is_estimated():
     table = gutjoint.parameters()
     fit.check_estimates()
     for block in fit.BLOCKS[:2]:
-        flat = posterior._flat(block)
+        flat = posterior._flat(block.parameters)
         assert list(flat) == [fit.scale_of(n) == "lin" for n in block.parameters]
         for name in block.parameters:
             if name in table:
                 prior = posterior.prior_of(name)
-                assert prior.kind == {"log": "log-uniform", "lin": "uniform"}[table[name].scale], name
+                expected = "log-normal" if name in posterior.LITERATURE_PRIORS else {
+                    "log": "log-uniform", "lin": "uniform"}[table[name].scale]
+                assert prior.kind == expected, name
     spec = problem_spec(("tnf_basal", "tj_per_tnf"))
     assert spec["dists"] == ["logunif", "unif"]  # tnf_basal 0.5-3 is positive; tj_per_tnf's range starts at 0
     tj = table["tj_per_tnf"]

@@ -40,9 +40,10 @@ def test_the_shipped_ensemble_has_its_provenance_and_passes_its_diagnostics(ense
     assert len(ensemble) == meta["draws"] >= 500 and "emcee" in meta["sampler"]
     for block in meta["blocks"].values():
         assert block["steps"] >= 1000 and block["walkers"] >= 2 * len(block["parameters"])
-    assert set(ensemble.constrained()) == {n for b in posterior.SAMPLED
-                                           for n in next(x for x in posterior.fit.BLOCKS if x.name == b).parameters
+    assert set(ensemble.constrained()) == {n for b in posterior.SAMPLED for n in posterior.sampled(b)
                                            if n in load_parameters()}
+    assert {n for n, basis in ensemble.basis.items() if basis.startswith("held at the fit (")} == set(
+        posterior.NOT_SAMPLED)
 
 
 def test_ensemble_quantiles_are_reproducible_for_a_seed(ensemble):
@@ -53,10 +54,10 @@ def test_ensemble_quantiles_are_reproducible_for_a_seed(ensemble):
 
 def test_building_an_ensemble_is_reproducible_for_a_seed():
     rng = np.random.default_rng(0)
-    block = next(b for b in posterior.fit.BLOCKS if b.name == "innate")
-    centre = posterior.fit._current(block.parameters, {})
-    samples = centre + 0.01 * rng.standard_normal((40, 6, len(block.parameters)))
-    chain = posterior.Chain("innate", block.parameters, samples, np.zeros((40, 6)), 0.3, 0.0)
+    names = posterior.sampled("innate")
+    centre = posterior.fit._current(names, {})
+    samples = centre + 0.01 * rng.standard_normal((40, 6, len(names)))
+    chain = posterior.Chain("innate", names, samples, np.zeros((40, 6)), 0.3, 0.0)
     # (the conditioning step has its own test below: it would add about 30 s here)
     a, _, _ = posterior.build_ensemble({"innate": chain}, draws=12, seed=5, condition=False)
     b, _, _ = posterior.build_ensemble({"innate": chain}, draws=12, seed=5, condition=False)

@@ -26,21 +26,14 @@ def _narrowing(ensemble) -> list[tuple[str, str, float]]:
     return sorted(rows, key=lambda r: r[2])
 
 
-CHECKS_END = "Read the two checks together"
-"""The paragraph after the checks section of ``ensemble.md`` (where :func:`refresh_checks` stops replacing)."""
-
-
-def checks_section(coverage: list[dict], pass_rates: list[dict], meta: dict | None = None) -> list[str]:
-    """The posterior predictive checks and the targets under the ensemble, as lines of ``ensemble.md`` (after a
-    note of any re-conditioning since the chains were sampled, from the provenance ``meta``)."""
-    again = (meta or {}).get("reconditioned")
-    note = ([f"Re-conditioned on {again['when']}: {', '.join(again['parameters'])}, {again['steps']} Metropolis steps "
-             f"per draw (acceptance {again['acceptance']:.0%}). Why: {again['why']}", ""] if again else [])
+def checks_section(coverage: list[dict], pass_rates: list[dict]) -> list[str]:
+    """The posterior predictive checks and the targets under the ensemble, as lines of ``ensemble.md``."""
     lines = [
-              "## Posterior predictive checks", "", *note,
+              "## Posterior predictive checks", "",
               "Each calibration data point, and each point of the held-out validation datasets (block "
               "`validation`, never fitted), against the 90% band of the model under the ensemble plus the point's "
-              "own measurement noise. Coverage near 90% means honest bands; far above means the bands are wider "
+              "own measurement noise (for a dataset with its own noise scale, the draw's scale). Coverage near 90% "
+              "means honest bands; far above means the bands are wider "
               "than the data need (the prior-only parameters widen them), far below means overconfident. The "
               "validation data print no spread, so their noise is each target's tolerance taken as 2 SD "
               "(the `validation` rows of the observation table, `_studies/calibration/observations.py`).", "",
@@ -59,16 +52,6 @@ def checks_section(coverage: list[dict], pass_rates: list[dict], meta: dict | No
     return lines + [""]
 
 
-def refresh_checks(path, coverage: list[dict], pass_rates: list[dict], meta: dict | None = None) -> Path:
-    """Rewrite the checks section of an existing ``ensemble.md`` for the same ensemble after a target changed
-    (the chains that the rest of the report plots need not be at hand)."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    start, end = text.index("## Posterior predictive checks"), text.index(CHECKS_END)
-    new = text[:start] + "\n".join(checks_section(coverage, pass_rates, meta)) + "\n" + text[end:]
-    return atomic_write(path, lambda tmp: tmp.write_text(new, encoding="utf-8"), field="out")
-
-
 def _conditioning(summary: dict | None) -> list[str]:
     """The conditioning step of the ensemble: which parameters, their scales, the acceptance."""
     if not summary:
@@ -84,6 +67,50 @@ def _conditioning(summary: dict | None) -> list[str]:
              "values, so the trade-offs between the two are not explored.",
              "", "| parameter | SD the data leave (prior's coordinate) |", "|---|---:|"]
     return lines + [f"| `{n}` | {v:.3g} |" for n, v in summary["parameters"].items()] + [""]
+
+
+def _not_sampled() -> list[str]:
+    """The fitted parameters the sampler holds at the fit, and why."""
+    from gutjoint._studies.calibration.posterior import NOT_SAMPLED, UNINFORMED
+
+    lines = ["## Fitted parameters the data do not inform (held at the fit)", "",
+             f"Their Laplace posterior SD at the fit is at least {UNINFORMED:.0%} of their prior's, so a chain over "
+             "them would only wander over the prior (the first ensembles sampled all of them, and their innate "
+             "chains did not converge). A test recomputes the rule.", "", "| parameter | why |", "|---|---|"]
+    return lines + [f"| `{n}` | {why} |" for n, why in NOT_SAMPLED.items()] + [""]
+
+
+def _literature_priors() -> list[str]:
+    """The fitted parameters whose prior is centred on a published human model's value."""
+    from gutjoint._biology.parameters import load_parameters
+    from gutjoint._studies.calibration.posterior import LITERATURE_PRIORS, LITERATURE_SD
+
+    table = load_parameters()
+    lines = ["## Priors from published human endotoxemia models", "",
+             f"Log-normal around the published value, a factor of {np.exp(LITERATURE_SD):.0f} at 1 SD (assumed: "
+             "the models differ in structure from this one; neither prints an uncertainty), truncated to the "
+             "range. Every other sampled parameter has a log-uniform prior over its range (uniform where the range "
+             "starts at 0).", "", "| parameter | prior centre | fitted value | source |", "|---|---:|---:|---|"]
+    return lines + [f"| `{n}` | {c:.4g} | {table[n].value:.4g} | {why} |" for n, (c, why) in LITERATURE_PRIORS.items()] + [""]
+
+
+def _noise_scales(ensemble) -> list[str]:
+    """Each estimated noise scale over the ensemble: median and 90% interval."""
+    from gutjoint._studies.calibration.posterior import NOISE_MIN_POINTS, NOISE_PREFIX
+
+    columns = [c for c in ensemble.values.columns if c.startswith(NOISE_PREFIX)]
+    if not columns:
+        return []
+    lines = ["## Noise scales of the datasets", "",
+             f"A dataset with at least {NOISE_MIN_POINTS} points has its own noise: its rows' SDs (the spread "
+             "between people) times a scale, integrated out of the likelihood under a scale-invariant prior and "
+             "drawn for each draw from its conditional posterior (`posterior.deviance`). Below 1, the mean curve "
+             "is followed more closely than the spread between people.", "",
+             "| dataset | median scale | 90% interval |", "|---|---:|---|"]
+    for column in columns:
+        lo, mid, hi = np.nanquantile(ensemble.values[column].to_numpy(), [0.05, 0.5, 0.95])
+        lines.append(f"| {column.removeprefix(NOISE_PREFIX)} | {mid:.2f} | {lo:.2f}-{hi:.2f} |")
+    return lines + [""]
 
 
 def _plots(chains, folder: Path, burn) -> list[str]:
@@ -165,19 +192,20 @@ def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_r
               "|---|---|---:|"]
     lines += [f"| `{n}` | {g} | {r:.2f} |" for n, g, r in _narrowing(ensemble)]
     lines += ["", f"Prior-only parameters (assumed values, drawn from their priors): {len(ensemble.prior_only())}. "
-              f"Held at the fit: {', '.join(meta['held'])}. Prior draws accepted by the healthy-rest window "
+              f"Held at the fit: {', '.join(meta['held'])} (fitted to data of their own, see the sampler's "
+              f"docstring), and those below. Prior draws accepted by the healthy-rest window "
               f"{meta['healthy_rest_window']}: {meta['prior_draw_acceptance']:.0%}.", ""]
+    lines += _not_sampled() + _literature_priors() + _noise_scales(ensemble)
     lines += _conditioning(meta.get("conditioning"))
-    lines += checks_section(coverage, pass_rates, meta)
+    lines += checks_section(coverage, pass_rates)
     figures = _plots(chains, folder, burn) if chains else []
     lines += ["", "Read the two checks together: the 90% bands hold the calibration points (too wide, if they hold "
-              "all of them), and single draws meet the targets at the rates above. The prior-drawn parameters that act in the calibration experiments "
-              "are conditioned on those data, draw by draw (see above). Drawn from their priors alone they took "
-              "single draws far from the data: on the same 40 draws of the previous chains, conditioning raised the "
-              "share meeting the LPS challenge's TNF target from 5% to 33%, IL-6 from 7% to 35%, IL-10 from 10% to "
-              "35% and temperature from 7% to 40%, and the held-out V2 from 17% to 55% (V3 went from 47% to 35%, V1 "
-              "stayed at 0%). Sampling those parameters jointly with their blocks would be exact; the conditioning "
-              "approximates it; joint sampling is the next step.", "", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
+              "all of them), and single draws meet the targets at the rates above. A target's tolerance is a "
+              "verdict on one parameter set, so single draws of an honest posterior miss it often where the "
+              "tolerance is tighter than the posterior's spread. The prior-drawn parameters that act in the "
+              "calibration experiments are conditioned on those data, draw by draw (see above); sampling them "
+              "jointly with their blocks would be exact, and the conditioning approximates it.", "", "## Figures",
+              ""] + [f"![{f}]({f})" for f in figures]
     path = folder / "ensemble.md"
     atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"), field="out")
     return path

@@ -125,17 +125,26 @@ def default_band() -> str:
             f"{gut['draws'] - gut['failed']} sets).")
 
 
+R_HAT_GOAL, ESS_GOAL = 1.01, 400.0
+"""The sampler's goals: every sampled parameter's rank-normalised split R-hat at most this, bulk ESS at least this."""
+
+
 def posterior_diagnostics() -> str:
     meta = _ensemble().provenance
-    lines = []
+    lines, missed = [], []
     for name, block in meta["blocks"].items():
         diagnostics = block["diagnostics"]
         r_hat = [d["r_hat"] for d in diagnostics.values()]
         ess = [d["ess_bulk"] for d in diagnostics.values()]
         lines.append(f"- **{name.capitalize()} block** ({len(diagnostics)} parameters): {block['steps']:,} steps x "
-                     f"{block['walkers']} walkers. R-hat {min(r_hat):.3f} to {max(r_hat):.3f} (goal at most 1.01); "
-                     f"smallest bulk ESS {min(ess):,.0f} (goal at least 400).")
-    return "\n".join(lines)
+                     f"{block['walkers']} walkers. R-hat {min(r_hat):.3f} to {max(r_hat):.3f} (goal at most "
+                     f"{R_HAT_GOAL}); smallest bulk ESS {min(ess):,.0f} (goal at least {ESS_GOAL:.0f}).")
+        if max(r_hat) > R_HAT_GOAL or min(ess) < ESS_GOAL:
+            missed.append(name)
+    verdict = ("Every sampled parameter of both blocks meets both goals." if not missed else
+               f"Still short of a goal: the {' and '.join(missed)} block ({len(missed)} of {len(meta['blocks'])}). "
+               "Read its bands as a rough picture, not a converged posterior.")
+    return "\n".join(lines + ["", verdict])
 
 
 def predictive_coverage() -> str:

@@ -36,8 +36,10 @@ def at_hours(frame: pd.DataFrame, column: str, hours) -> np.ndarray:
     return np.interp(np.asarray(hours, dtype=float), frame["time_days"].to_numpy() * 24, frame[column].to_numpy())
 
 
-def at_days(frame: pd.DataFrame, column: str, days) -> np.ndarray:
-    return np.interp(np.asarray(days, dtype=float), frame["time_days"].to_numpy(), frame[column].to_numpy())
+def at_days(run, column: str, days) -> np.ndarray:
+    """``column`` of a frame or a :class:`SimulationResult` at ``days`` (linear between output times)."""
+    return np.interp(np.asarray(days, dtype=float), np.asarray(run["time_days"], dtype=float),
+                     np.asarray(run[column], dtype=float))
 
 
 # --- endotoxemia ---------------------------------------------------------------------------------------------
@@ -73,10 +75,12 @@ def bolus(params: dict[str, float], dose_ng_kg: float = 2.0, hours: float = BOLU
     return _run(bolus_scenario(dose_ng_kg, hours), params)
 
 
-def peak(frame: pd.DataFrame, column: str) -> tuple[float, float]:
-    """Peak over the resting value (fold) and its time in hours."""
-    k = int(frame[column].idxmax())
-    return float(frame[column].iloc[k] / frame[column].iloc[0]), float(frame["time_days"].iloc[k] * 24)
+def peak(run, column: str) -> tuple[float, float]:
+    """Peak over the resting value (fold) and its time in hours (the first output time at the maximum), of a run's
+    frame or its :class:`SimulationResult` (read as arrays, without building a frame)."""
+    values = np.asarray(run[column], dtype=float)
+    k = int(np.argmax(values))
+    return float(values[k] / values[0]), float(np.asarray(run["time_days"], dtype=float)[k] * 24)
 
 
 def anti_tnf_in_ra(params: dict[str, float], block: float = 0.9) -> pd.DataFrame:
@@ -91,13 +95,13 @@ def tolerance_reduction(params: dict[str, float]) -> dict[str, float]:
     result = _run(daily_bolus_scenario(), params)
     if not result.ok:
         return {k: np.nan for k in ("tnf", "il6", "il10")}
-    f = result.frame
-    day = np.floor(f["time_days"].to_numpy() + 1e-9)
+    day = np.floor(result["time_days"] + 1e-9)
     out = {}
     for key, column in (("tnf", "tnf_pg_ml"), ("il6", "il6_pg_ml"), ("il10", "il10_pg_ml")):
-        base = f[column].iloc[0]
-        first = f[column][day == 0].max() - base
-        fifth = f[column][day == 4].max() - base
+        values = result[column]
+        base = values[0]
+        first = values[day == 0].max() - base
+        fifth = values[day == 4].max() - base
         out[key] = 1.0 - fifth / first
     return out
 
@@ -189,10 +193,12 @@ def barrier_support_trial(params: dict[str, float]) -> dict[str, float]:
             "placebo_week8": float(p["lm_ratio"].iloc[-1])}
 
 
-def mean_over_rest(frame: pd.DataFrame, column: str, hours: float = 6.0) -> float:
-    """The mean of ``column`` over the first ``hours``, relative to its value at the start."""
-    window = frame[frame["time_days"] * 24 <= hours + 1e-9]
-    return float(window[column].mean() / frame[column].iloc[0])
+def mean_over_rest(run, column: str, hours: float = 6.0) -> float:
+    """The mean of ``column`` over the output times of the first ``hours``, relative to its value at the start (of a
+    frame or a :class:`SimulationResult`)."""
+    values = np.asarray(run[column], dtype=float)
+    window = np.asarray(run["time_days"], dtype=float) * 24 <= hours + 1e-9
+    return float(values[window].mean() / values[0])
 
 
 # --- every experiment of one parameter set, each run once ----------------------------------------------------------

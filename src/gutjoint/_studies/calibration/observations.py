@@ -121,24 +121,23 @@ def _fall_by_week6(frame: pd.DataFrame, column: str) -> float:
     return float(1 - frame.loc[72.0, column] / frame.loc[29.75, column])
 
 
-SUMMARIES: dict[str, Callable[[pd.DataFrame, str], float]] = {
-    "peak_fold": lambda frame, column: experiments.peak(frame, column)[0],
-    "peak_time_h": lambda frame, column: experiments.peak(frame, column)[1],
-    "rise": lambda frame, column: float(frame[column].max() - frame[column].iloc[0]),
-    "mean_over_rest_6h": lambda frame, column: experiments.mean_over_rest(frame, column, 6.0),
+SUMMARIES: dict[str, Callable[[object, str], float]] = {
+    "peak_fold": lambda run, column: experiments.peak(run, column)[0],
+    "peak_time_h": lambda run, column: experiments.peak(run, column)[1],
+    "rise": lambda run, column: float(np.max(run[column]) - np.asarray(run[column])[0]),
+    "mean_over_rest_6h": lambda run, column: experiments.mean_over_rest(run, column, 6.0),
     "fall_by_week6": _fall_by_week6,
 }
-"""Named summaries of one output column of a run: an observable ``<column>.<summary>``."""
+"""Named summaries of one output column of a run (a :class:`SimulationResult`, or the frame an experiment returns):
+an observable ``<column>.<summary>``."""
 
 
 def observe(run, observable: str, time_days: float) -> float:
     """The model's value of ``observable`` in ``run`` (what an :data:`EXPERIMENTS` entry returns) at ``time_days``."""
     if isinstance(run, dict):
         return float(run[observable])
-    if hasattr(run, "ok"):  # a SimulationResult
-        if not run.ok:
-            return math.nan
-        run = run.frame
+    if hasattr(run, "ok") and not run.ok:  # a SimulationResult (read as arrays, no frame built)
+        return math.nan
     column, _, summary = observable.partition(".")
     if summary:
         return float(SUMMARIES[summary](run, column))

@@ -3,11 +3,15 @@ that every prediction's band is drawn from.
 
 Likelihood: the blocks' standardised residuals (each target's own error model: log-normal cytokines, normal
 temperature, the 2-SD threshold band, the L:M probes; see :mod:`gutjoint._studies.calibration.fit`) give
-``log L = -sum(r**2) / 2``.
+``log L = -sum(r**2) / 2``, except that a dataset with at least :data:`NOISE_MIN_POINTS` points (the Janum 2016
+curves) has its own noise scale, integrated out (:func:`deviance`): the SDs its rows state are the spread between
+people, wider than the error of the mean curve the model is held to.
 
 Priors, from the parameter table (each rule is applied by :func:`prior_of`):
 
-- a parameter fitted here: log-uniform over its plausible range (the range is the literature's span; nothing
+- a parameter fitted here with a value from a published human endotoxemia model (:data:`LITERATURE_PRIORS`:
+  Dobreva 2021, Windoloski 2024): log-normal around that value, a factor of 2 at 1 SD, truncated to the range;
+- any other parameter fitted here: log-uniform over its plausible range (the range is the literature's span; nothing
   narrower is known before the fit); uniform where the range starts at 0 (a fraction, or a gain that may
   vanish: a log-uniform prior there would put half its mass below a thousandth of the range). The nuisance levels of the gluten-free-diet condition: log-uniform over
   ``fit.NUISANCE_RANGES`` (with 1e-6 for a lower end of 0).
@@ -25,8 +29,11 @@ Priors, from the parameter table (each rule is applied by :func:`prior_of`):
 
 Sampling (emcee's ensemble samplers, Foreman-Mackey et al. 2013, PASP 125:306: differential evolution with
 snooker updates by default, ter Braak 2006 and ter Braak & Vrugt 2008, or the affine-invariant stretch move of
-Goodman & Weare 2010, Comm App Math Comp Sci 5:65; walkers start drawn from the prior) runs block by block: the barrier block (L:M probes) and the innate block (the LPS
-challenge), each conditional on the table's values of everything else; the two share no targets. The cohort
+Goodman & Weare 2010, Comm App Math Comp Sci 5:65) runs block by block: the barrier block (L:M probes) and the
+innate block (the LPS challenge), each conditional on the table's values of everything else; the two share no
+targets. Only the parameters the data inform are sampled (:data:`NOT_SAMPLED` names the others, held at the fit).
+Walkers start around the posterior mode, at 1.5 times the Laplace SD (:func:`laplace`): over-dispersed, but not
+spread over the whole prior box, from which the first ensembles' innate walkers never settled. The cohort
 block (CRP distribution, 300 ms a likelihood) and the one-parameter fits (``lps_per_fat``: recomputed from each
 draw, as the fit does; ``reactive_seeding``) are not sampled: ``lps_per_fat`` follows each draw, the others stay at
 their fitted values and are marked ``held``. Chains are stored with emcee's HDF5 backend, so an interrupted run
@@ -62,22 +69,159 @@ def _block(name: str) -> fit.Block:
     return next(b for b in fit.BLOCKS if b.name == name)
 
 
-def _flat(block: fit.Block) -> np.ndarray:
-    """Which of a block's parameters are on the ``lin`` scale (a range from 0: a fraction, or a gain that may
-    vanish): their prior is uniform on the natural scale, not log-uniform."""
-    return np.array([fit.scale_of(n) == "lin" for n in block.parameters])
+NOT_SAMPLED = {
+    "il6_basal": "at the floor of its range in the fit; " + fit.BOUND_REASONS["il6_basal"],
+    "threshold_recovery": "at the floor of its range in the fit; " + fit.BOUND_REASONS["threshold_recovery"],
+    "il10_half_inhibition_il6_il8": "at the top of its range in the fit; "
+                                    + fit.BOUND_REASONS["il10_half_inhibition_il6_il8"],
+    "il8_tnf_upregulation": fit.BOUND_REASONS["il8_tnf_upregulation"],
+    "tj_repair_rate": "none of the barrier data moves it: the L:M probes are read at days to months, when the tight "
+                      "junctions (hours) have long settled",
+    "absorptive_recovery_rate": "none of the barrier data moves it: its only target, the mannitol recovery on the "
+                                "gluten-free diet, is carried by the villus loss and the structural repair rate",
+    "support_drive_relief": "at the top of its range in the fit, and the one barrier-support trial (Zhou 2019) is met "
+                            "by the repair boost alone",
+}
+"""Fitted parameters the sampler leaves at their fitted values, and why: the data do not inform them (their Laplace
+posterior SD at the fit is at least :data:`UNINFORMED` of the prior's; ``tests/test_calibration.py`` recomputes
+it), so a chain over them would only wander over the prior, which is what made the innate chains of the first
+ensembles fail to converge (25 parameters, R-hat up to 1.28 after 24,536 steps). In the ensemble they are held at
+the fit, like :data:`HELD`."""
+UNINFORMED = 0.95
+
+LITERATURE_PRIORS = {
+    "monocyte_deactivation": (2.51, "Dobreva 2021 kma = 2.51 1/h (fixed there; EVIDENCE 3e)"),
+    "lps_half_activation": (80.0, "Dobreva 2021: a half-maximum of 3.3 ng/kg, about 80 pg/mL in 40 mL/kg of plasma"),
+    "tnf_activation_boost": (209.0, "Windoloski 2024 bolus fit: kMTNF / kM = 8.65 / 0.0414"),
+    "tnf_half_activation": (140.8, "Windoloski 2024 bolus fit: xMTNF = 140.8 pg/mL"),
+    "il6_clearance": (0.797, "Dobreva 2021 k6 = 0.797 1/h (EVIDENCE 3e)"),
+    "il8_clearance": (0.698, "Dobreva 2021 k8 = 0.698 1/h (EVIDENCE 3e)"),
+}
+"""Fitted parameters with a value from a published human endotoxemia model: their prior is log-normal around that
+value (truncated to the range), with :data:`LITERATURE_SD` in the log, in place of a log-uniform over the range."""
+LITERATURE_SD = math.log(2.0)
+"""The log-SD of a :data:`LITERATURE_PRIORS` prior: a factor of 2 at 1 SD (assumed: the published models differ in
+structure from this one, so their values carry over only roughly; neither paper prints an uncertainty for these)."""
+
+
+def sampled(block_name: str) -> tuple[str, ...]:
+    """The parameters the sampler moves in a block: the block's, less :data:`NOT_SAMPLED`."""
+    return tuple(n for n in _block(block_name).parameters if n not in NOT_SAMPLED)
+
+
+def _flat(names) -> np.ndarray:
+    """Which of the parameters are on the ``lin`` scale (a range from 0: a fraction, or a gain that may vanish):
+    their prior is uniform on the natural scale, not log-uniform."""
+    return np.array([fit.scale_of(n) == "lin" for n in names])
+
+
+def _log_prior(x: np.ndarray, names) -> float:
+    """The log prior density at log-parameters ``x`` (up to a constant), in ``x``: flat for a log-uniform, the
+    Jacobian ``x`` for a uniform on the natural scale, a normal for a :data:`LITERATURE_PRIORS` log-normal."""
+    value = float(np.sum(x[_flat(names)]))
+    for i, name in enumerate(names):
+        if name in LITERATURE_PRIORS:
+            value -= 0.5 * ((x[i] - math.log(LITERATURE_PRIORS[name][0])) / LITERATURE_SD) ** 2
+    return value
+
+
+NOISE_MIN_POINTS = 5
+"""A dataset of a sampled block with at least this many points has its noise scale estimated (:func:`deviance`);
+one with fewer keeps the SDs its rows state."""
+
+
+def noise_groups(block_name: str) -> dict[str, np.ndarray]:
+    """The datasets of a block whose noise scale is estimated, each with the positions of its rows in the block's
+    residual vector."""
+    names = observations.rows_of(block_name)["dataset"].to_numpy()
+    return {d: np.flatnonzero(names == d) for d in dict.fromkeys(names) if (names == d).sum() >= NOISE_MIN_POINTS}
+
+
+def deviance(r: np.ndarray, groups: dict[str, np.ndarray]) -> float:
+    """-2 log likelihood (up to a constant) of a block's standardised residuals ``r``. A row outside ``groups``
+    counts ``r**2``. A dataset in ``groups`` has an unknown noise scale ``k`` (its rows' SDs times ``k``: the
+    Janum 2016 SDs are between people, wider than the error of a mean curve): with the scale-invariant prior
+    ``p(k) ~ 1/k`` integrated out, it counts ``n log(sum r**2)`` for its ``n`` rows (Gelman et al., Bayesian Data
+    Analysis, 3rd ed., sec. 3.2)."""
+    inside = np.zeros(len(r), dtype=bool)
+    total = 0.0
+    for rows in groups.values():
+        inside[rows] = True
+        total += len(rows) * math.log(max(float(np.sum(r[rows] ** 2)), 1e-300))
+    return total + float(np.sum(r[~inside] ** 2))
+
+
+def noise_scales(r: np.ndarray, groups: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, float]:
+    """One draw of each dataset's noise scale from its conditional posterior given the residuals ``r``:
+    ``k**2 = sum r**2 / chi2(n)`` (the scaled inverse chi-square of :func:`deviance`'s prior)."""
+    return {d: math.sqrt(float(np.sum(r[rows] ** 2)) / rng.chisquare(len(rows))) for d, rows in groups.items()}
+
+
+NOISE_PREFIX = "noise scale: "
+"""Ensemble columns holding each draw's noise scale of a dataset (:func:`noise_scales`)."""
 
 
 def log_probability(x: np.ndarray, block_name: str, lo: np.ndarray, hi: np.ndarray) -> float:
-    """Log posterior (up to a constant) of a block at log-parameters ``x``: the prior of :func:`prior_of`
-    (log-uniform, or uniform on the natural scale for a range from 0: the Jacobian ``sum(x)`` of those
-    coordinates), standardised residuals as the likelihood."""
+    """Log posterior (up to a constant) of a block at the log-values ``x`` of its :func:`sampled` parameters: the
+    prior of :func:`prior_of` (:func:`_log_prior`), and the likelihood of :func:`deviance`."""
     if np.any(x <= lo) or np.any(x >= hi):
         return -np.inf
-    block = _block(block_name)
-    r = block.residuals(dict(zip(block.parameters, np.exp(x))))
-    value = -0.5 * float(np.sum(r**2)) + float(np.sum(x[_flat(block)]))
+    block, names = _block(block_name), sampled(block_name)
+    r = block.residuals(dict(zip(names, np.exp(x))))
+    value = -0.5 * deviance(r, noise_groups(block_name)) + _log_prior(x, names)
     return value if math.isfinite(value) else -np.inf
+
+
+def laplace(block_name: str, step: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """The posterior mode of a block (log-values of its :func:`sampled` parameters; L-BFGS-B from the fitted values)
+    and the Laplace covariance there: the inverse of the Gauss-Newton information of :func:`deviance` (each noise
+    group's residuals weighted by ``n / sum r**2``) plus the prior's (the range as 4 SD, or the literature prior's
+    SD). Where the walkers start."""
+    from scipy.optimize import minimize
+
+    block, names = _block(block_name), sampled(block_name)
+    lo, hi = fit._bounds(names)
+    inner = list(zip(lo + 2 * step, hi - 2 * step))
+    start = np.clip(fit._current(names, {}), lo + 2 * step, hi - 2 * step)
+
+    def cost(x):
+        value = -log_probability(x, block_name, lo, hi)
+        return value if math.isfinite(value) else 1e12
+
+    mode = minimize(cost, start, method="L-BFGS-B", bounds=inner, options={"maxiter": 200}).x
+    r = block.residuals(dict(zip(names, np.exp(mode))))
+    weights = np.ones(len(r))
+    for rows in noise_groups(block_name).values():
+        weights[rows] = math.sqrt(len(rows) / max(float(np.sum(r[rows] ** 2)), 1e-12))
+    J = _jacobian(block, names, mode, step) * weights[:, None]
+    return mode, np.linalg.inv(J.T @ J + np.diag(1 / _prior_sd(names) ** 2))
+
+
+def _jacobian(block: fit.Block, names, x: np.ndarray, step: float) -> np.ndarray:
+    """Central-difference Jacobian of a block's standardised residuals in the log-values ``x`` of ``names``."""
+    def r(z):
+        return block.residuals(dict(zip(names, np.exp(z))))
+
+    return np.column_stack([(r(x + step * e) - r(x - step * e)) / (2 * step) for e in np.eye(len(names))])
+
+
+def _prior_sd(names) -> np.ndarray:
+    """Each parameter's prior SD in its log-value: the literature prior's, else its range as 4 SD."""
+    lo, hi = fit._bounds(names)
+    return np.array([LITERATURE_SD if n in LITERATURE_PRIORS else (b - a) / 4 for n, a, b in zip(names, lo, hi)])
+
+
+def information_ratio(block_name: str, step: float = 1e-4) -> dict[str, float]:
+    """Each fitted parameter of a block (sampled or not): its Laplace posterior SD at the fitted values over its
+    prior SD, with the rows' stated SDs (1: the data say nothing about it). The rule behind :data:`NOT_SAMPLED`."""
+    block = _block(block_name)
+    names = block.parameters
+    lo, hi = fit._bounds(names)
+    x0 = np.clip(fit._current(names, {}), lo + 2 * step, hi - 2 * step)
+    J = _jacobian(block, names, x0, step)
+    sd = _prior_sd(names)
+    cov = np.linalg.inv(J.T @ J + np.diag(1 / sd**2))
+    return dict(zip(names, (np.sqrt(np.diag(cov)) / sd).tolist()))
 
 
 @dataclass(frozen=True)
@@ -105,9 +249,9 @@ def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None
     no burn-in to spread) or in a 1e-3 ball around the fitted values (``"fit"``)."""
     import emcee
 
-    block = _block(block_name)
-    lo, hi = fit._bounds(block.parameters)
-    ndim = len(block.parameters)
+    names = sampled(block_name)
+    lo, hi = fit._bounds(names)
+    ndim = len(names)
     walkers = walkers or 2 * ndim + 2
     backend = emcee.backends.HDFBackend(str(path), name=block_name)
     done = backend.iteration if Path(path).exists() and block_name in _groups(path) else 0
@@ -115,13 +259,16 @@ def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None
         backend.reset(walkers, ndim)
         rng = np.random.default_rng([seed, ndim])
         if start_from == "prior":
-            flat = _flat(block)
+            flat = _flat(names)
             u = rng.uniform(size=(walkers, ndim))
             start = np.where(flat, np.log(np.exp(lo) + u * (np.exp(hi) - np.exp(lo))), lo + u * (hi - lo))
-            start = np.clip(start, lo + 1e-9, hi - 1e-9)
+        elif start_from == "laplace":  # 1.5 times the Laplace SD around the mode: over-dispersed, as R-hat wants
+            centre, cov = laplace(block_name)
+            start = centre + 1.5 * rng.standard_normal((walkers, ndim)) @ np.linalg.cholesky(cov).T
         else:
-            centre = np.clip(fit._current(block.parameters, {}), lo + 1e-6, hi - 1e-6)
-            start = np.clip(centre + 1e-3 * rng.standard_normal((walkers, ndim)), lo + 1e-9, hi - 1e-9)
+            centre = np.clip(fit._current(names, {}), lo + 1e-6, hi - 1e-6)
+            start = centre + 1e-3 * rng.standard_normal((walkers, ndim))
+        start = np.clip(start, lo + 1e-9, hi - 1e-9)
     else:
         start = backend.get_last_sample()  # resume from the stored walkers
     sampler = emcee.EnsembleSampler(walkers, ndim, log_probability, args=(block_name, lo, hi), backend=backend,
@@ -148,7 +295,7 @@ def read_chain(path, block_name: str, seconds: float = float("nan")) -> Chain:
     import emcee
 
     backend = emcee.backends.HDFBackend(str(path), name=block_name, read_only=True)
-    return Chain(block_name, _block(block_name).parameters, backend.get_chain(), backend.get_log_prob(),
+    return Chain(block_name, sampled(block_name), backend.get_chain(), backend.get_log_prob(),
                  float(np.mean(backend.accepted / max(backend.iteration, 1))), seconds)
 
 
@@ -178,6 +325,7 @@ class Prior:
     high: float
     centre: float
     basis: str
+    sd: float | None = None  # in the normal's coordinate (the log for a log-normal); None: the range as +-2 SD
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         lo, hi = self.low, self.high
@@ -187,7 +335,7 @@ class Prior:
             return rng.uniform(lo, hi, n)
         log = self.kind == "log-normal"
         a, b, c = (math.log(lo), math.log(hi), math.log(self.centre)) if log else (lo, hi, self.centre)
-        sd = (b - a) / 4.0
+        sd = self.sd or (b - a) / 4.0
         out = np.empty(0)
         while out.size < n:  # truncation by rejection (the range is +-2 SD, so ~95% are kept)
             x = rng.normal(c, sd, 2 * n)
@@ -202,7 +350,9 @@ def prior_of(name: str) -> Prior | None:
     if rec.value_grade == "definition" or rec.low == rec.high:
         return None
     log = rec.scale == "log"
-    if rec.estimated:  # as sampled (log_probability): log-uniform, or uniform on the lin scale
+    if rec.estimated and name in LITERATURE_PRIORS:  # as sampled (log_probability)
+        return Prior("log-normal", rec.low, rec.high, LITERATURE_PRIORS[name][0], "fitted", LITERATURE_SD)
+    if rec.estimated:  # log-uniform, or uniform on the lin scale
         return Prior("log-uniform" if log else "uniform", max(rec.low, 1e-6), rec.high, rec.value, "fitted")
     return Prior("log-normal" if log and rec.value > 0 else "normal", rec.low, rec.high, rec.value,
                  "prior-only" if rec.source_kind == "assumed" else "source")
@@ -270,6 +420,8 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
         prior = prior_of(name)
         if name in HELD:
             basis[name] = "held at the fit"
+        elif name in NOT_SAMPLED:
+            basis[name] = "held at the fit (the data do not inform it)"
         elif prior is not None and prior.basis != "fitted":
             priors[name] = prior
             basis[name] = prior.basis
@@ -311,12 +463,29 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
         for name in scales:
             basis[name] = f"conditioned on the calibration data ({priors[name].basis} prior)"
     frame = pd.DataFrame(rows)
+    scales = [_draw_noise_scales(row, np.random.default_rng([seed, i, 13])) for i, row in enumerate(rows)]
+    for name in scales[0]:
+        frame[NOISE_PREFIX + name] = [k.get(name, np.nan) for k in scales]
+        basis[NOISE_PREFIX + name] = "drawn per draw from its conditional posterior (posterior.noise_scales)"
     derived = [_derived({k: v for k, v in row.items() if k in table}) for row in rows]
     for name in DERIVED_PER_DRAW:
         frame[name] = [d.get(name, np.nan) for d in derived]
         basis[name] = "recomputed per draw"
     frame.insert(0, "draw", np.arange(draws))
     return frame, basis, summary
+
+
+def _draw_noise_scales(values: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
+    """The noise scale of each dataset of :func:`noise_groups`, drawn given one ensemble draw's residuals."""
+    residuals = _block_residuals(values) or {}
+    out = {}
+    for name in SAMPLED:
+        groups = noise_groups(name)
+        if name in residuals:
+            out.update(noise_scales(residuals[name], groups, rng))
+        else:
+            out.update(dict.fromkeys(groups, math.nan))
+    return out
 
 
 def _condition_one(args):
@@ -341,22 +510,31 @@ def _transform(prior: Prior, value):
     z = np.log(value) if log else value
     a, b, c = (math.log(prior.low), math.log(prior.high), math.log(prior.centre)) if log else (
         prior.low, prior.high, prior.centre)
-    return z, a, b, c, (b - a) / 4.0
+    return z, a, b, c, prior.sd or (b - a) / 4.0
+
+
+def _block_residuals(values: dict[str, float]) -> dict[str, np.ndarray] | None:
+    """Each sampled block's standardised residuals under ``values`` (None where an experiment has no resting state
+    or its run fails). Each block gets its own copy, with only its own calibration-condition levels (an ensemble
+    row carries the barrier block's)."""
+    out, table = {}, load_parameters()
+    for name in SAMPLED:
+        block = _block(name)
+        own = {k: v for k, v in values.items() if k in table or k in block.parameters}
+        try:
+            out[name] = block.residuals(own)
+        except (SolverError, ValueError, FloatingPointError, ZeroDivisionError):  # no resting state, or a failed run
+            return None
+    return out
 
 
 def _misfit(values: dict[str, float]) -> float:
-    """The sampled blocks' summed squared standardised residuals under ``values``; inf where an experiment has
-    no resting state or its run fails. Each block gets its own copy, with only its own calibration-condition levels
-    (an ensemble row carries the barrier block's)."""
-    total = 0.0
-    for name in SAMPLED:
-        block = _block(name)
-        own = {k: v for k, v in values.items() if k not in fit.NUISANCE_RANGES or k in block.parameters}
-        try:
-            r = block.residuals(own)
-        except (SolverError, ValueError, FloatingPointError, ZeroDivisionError):  # no resting state, or a failed run
-            return math.inf
-        total += float(np.sum(np.square(r)))
+    """The sampled blocks' summed :func:`deviance` under ``values``; inf where an experiment has no resting state or
+    its run fails."""
+    residuals = _block_residuals(values)
+    if residuals is None:
+        return math.inf
+    total = sum(deviance(r, noise_groups(name)) for name, r in residuals.items())
     return total if math.isfinite(total) else math.inf
 
 
@@ -438,62 +616,6 @@ def write_ensemble(frame, basis: dict[str, str], provenance: dict, folder: Path 
     return folder / ENSEMBLE_FILE
 
 
-THRESHOLD_PAIR = ("threshold_drop_per_lps", "threshold_recovery")
-
-
-def threshold_residuals(sets: list[dict[str, float]]) -> np.ndarray:
-    """The innate block's pressure-pain-threshold residuals (draw, point) under each parameter set, batched: one
-    2 ng/kg bolus each (inf where a run fails)."""
-    from gutjoint._studies.calibration import data, experiments
-    from gutjoint._studies.problem import prepare_many, solve_many
-
-    hours, effect = data.janum_threshold_effect()
-    problems = prepare_many([experiments.bolus_scenario()] * len(sets), sets, relax=False, within_ranges=False)
-    out = np.full((len(sets), len(hours) - 1), np.inf)
-    for k, solution in enumerate(solve_many([p.at(hours / 24.0) for p in problems])):
-        if solution.ok:
-            out[k] = (solution["pain_threshold_rel"][1:] - effect[1:]) / data.THRESHOLD_SD
-    return out
-
-
-RECONDITION_STEPS = 400
-"""Metropolis steps per draw of :func:`recondition_threshold`: the median of ``threshold_drop_per_lps`` over the
-ensemble was 0.564 after 200 steps and 0.567 after 400 (from 0.960), acceptance 16%."""
-
-
-def recondition_threshold(values, *, seed: int = 7, steps: int = RECONDITION_STEPS) -> tuple[object, float]:
-    """A Gibbs step over the threshold pair for every ensemble draw: ``steps`` random-walk Metropolis steps on
-    ``p(threshold data | draw) * prior`` (log-uniform: flat in the log), from each draw's own values, with the draw's
-    other values held. Used once, when the threshold target was control-corrected after the chains were sampled: the
-    pair feeds no other state, and its 2 points barely inform the rest of the block. Returns the updated frame and
-    the acceptance rate."""
-    rng = np.random.default_rng([seed, 11])
-    frame = values.copy()
-    table = load_parameters()
-    names = list(THRESHOLD_PAIR)
-    lo = np.log([max(table[n].low, 1e-6) for n in names])
-    hi = np.log([table[n].high for n in names])
-    z = np.log(frame[names].to_numpy(dtype=float))
-    step = 2.38 / math.sqrt(len(names)) * z.std(axis=0)
-    base = [{k: float(v) for k, v in row.items() if k in table} for row in frame.to_dict("records")]
-
-    def log_target(zz):
-        inside = np.all((zz >= lo) & (zz <= hi), axis=1)
-        sets = [{**b, **dict(zip(names, np.exp(row).tolist()))} for b, row in zip(base, zz)]
-        r = threshold_residuals(sets)
-        return np.where(inside, -0.5 * np.sum(r ** 2, axis=1), -np.inf)
-
-    current, accepted = log_target(z), 0
-    for _ in range(steps):
-        proposal = z + step * rng.standard_normal(z.shape)
-        value = log_target(proposal)
-        take = np.log(rng.uniform(size=len(z))) < value - current
-        z[take], current[take] = proposal[take], value[take]
-        accepted += int(take.sum())
-    frame[names] = np.exp(z)
-    return frame, accepted / (steps * len(z))
-
-
 # --- posterior predictive checks ----------------------------------------------------------------------------------
 
 def residual_labels() -> dict[str, list[str]]:
@@ -519,8 +641,8 @@ def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: flo
     rng = np.random.default_rng(seed)
     labels = residual_labels()
     sets = ensemble.parameter_sets()[:draws]
-    conditions = [{k: float(v) for k, v in row.items() if k in fit.NUISANCE_RANGES}
-                  for row in ensemble.values.iloc[:draws].to_dict("records")]
+    records = ensemble.values.iloc[:draws].to_dict("records")
+    conditions = [{k: float(v) for k, v in row.items() if k in fit.NUISANCE_RANGES} for row in records]
     residuals = {"innate": [], "barrier": [], "validation": []}
     sizes = {block: len(names) for block, names in labels.items()}
     for values, levels in zip(sets, conditions):
@@ -536,7 +658,11 @@ def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: flo
     for block, names in labels.items():
         R = np.array(residuals[block])
         ok = (np.abs(R) < observations.FAILED).all(axis=1)
-        predictive = R[ok] + rng.standard_normal(R[ok].shape)
+        scale = np.ones(R.shape)  # each point's noise SD in its row's SD: the draw's scale of its dataset, or 1
+        for j, name in enumerate(names):
+            column = NOISE_PREFIX + name
+            scale[:, j] = [row.get(column, 1.0) for row in records[:len(R)]] if block != "validation" else 1.0
+        predictive = R[ok] + scale[ok] * rng.standard_normal(R[ok].shape)
         lo, hi = np.quantile(predictive, [tail, 1 - tail], axis=0)
         covered = (lo <= 0) & (0 <= hi)
         for dataset in dict.fromkeys(names):
@@ -625,7 +751,7 @@ def _sample_to_file(args) -> Chain:
             counter.write_text(f"{k} {n}")
 
     return sample_block(block_name, Path(folder) / f"chain_{block_name}.h5", steps=steps, seconds=seconds,
-                        seed=seed, progress=tick, moves=_moves(moves))
+                        seed=seed, progress=tick, moves=_moves(moves), start_from="laplace")
 
 
 def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, draws: int = 500, seed: int = 1,
