@@ -3,7 +3,7 @@
 The posterior: one calibration block (default: the innate block, the Janum 2016 LPS challenge), exactly as
 ``gutjoint calibrate --sample`` samples it (``_studies/calibration/posterior.py``: the parameters the data inform,
 the literature priors, the datasets' noise scales integrated out). The samplers, each in its own fresh process,
-two at a time on the two cores, for the same wall time:
+``--workers`` at a time (one core each), for the same wall time:
 
 1. emcee, differential evolution (ter Braak 2006) with 20% snooker updates (ter Braak & Vrugt 2008): what
    ``calibrate --sample`` uses;
@@ -17,7 +17,7 @@ The three emcee runs start from the same walkers (twice the Laplace SD around th
 acceptance, the smallest bulk ESS over the parameters (ArviZ, walkers as chains, the first half discarded) and that
 ESS per second, and the largest R-hat; for dynesty, Kish's effective sample size of its weighted draws, and log Z.
 
-Run:  .venv/bin/python benchmarks/bench_sampler.py [--block innate] [--seconds 300]
+Run:  .venv/bin/python benchmarks/bench_sampler.py [--block innate] [--seconds 300] [--workers 2]
 """
 
 from __future__ import annotations
@@ -111,8 +111,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--block", default="innate")
     ap.add_argument("--seconds", type=float, default=300.0)
+    ap.add_argument("--workers", type=int, default=2, help="samplers run at a time (one core each)")
     args = ap.parse_args()
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
         emcee_runs = list(pool.map(run_emcee, ["de-snooker", "stretch", "gaussian"], [args.block] * 3,
                                    [args.seconds] * 3))
     calls = max(r["evaluations"] for r in emcee_runs)

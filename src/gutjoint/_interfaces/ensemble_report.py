@@ -30,13 +30,14 @@ def checks_section(coverage: list[dict], pass_rates: list[dict]) -> list[str]:
     """The posterior predictive checks and the targets under the ensemble, as lines of ``ensemble.md``."""
     lines = [
               "## Posterior predictive checks", "",
-              "Each calibration data point, and each point of the held-out validation datasets (block "
-              "`validation`, never fitted), against the 90% band of the model under the ensemble plus the point's "
+              "Each calibration data point, and each point of the held-out validation targets (block "
+              "`validation`) and time courses from other laboratories (block `timecourses`, each with its assay "
+              "factor profiled), never fitted, against the 90% band of the model under the ensemble plus the point's "
               "own measurement noise (for a dataset with its own noise scale, the draw's scale). Coverage near 90% "
               "means honest bands; far above means the bands are wider "
               "than the data need (the prior-only parameters widen them), far below means overconfident. The "
-              "validation data print no spread, so their noise is each target's tolerance taken as 2 SD "
-              "(the `validation` rows of the observation table, `_studies/calibration/observations.py`).", "",
+              "validation targets print no spread, so their noise is each target's tolerance taken as 2 SD; the time courses' "
+              "is the CV their rows state (the observation table, `_studies/calibration/observations.py`).", "",
               "| block | dataset | points | inside the 90% band | coverage | draws |", "|---|---|---:|---:|---:|---:|"]
     lines += [f"| {r['block']} | {r['dataset']} | {r['points']} | {r['covered']} | {r['coverage']:.0%} | {r['draws']} |"
               for r in coverage]
@@ -137,6 +138,8 @@ def _plots(chains, folder: Path, burn) -> list[str]:
     return names
 
 
+HELD_OUT_LABELS = {"validation": "validation-target", "timecourses": "time-course"}
+"""The never-fitted blocks of the predictive check (``posterior.HELD_OUT_BLOCKS``), as the coverage words name them."""
 HONEST_COVERAGE = (0.80, 0.97)
 """Where the coverage of a 90% band lands when the noise model is honest, over a few dozen points: outside it, the
 bands are too wide (above) or overconfident (below)."""
@@ -146,8 +149,9 @@ def coverage_words(coverage: list[dict], level: float = 0.90) -> str:
     """The predictive check in words, calibration and held-out points apart, and what the coverage means: a
     {level:.0%} band that holds every point is too wide, not a success."""
     words = []
-    for label, rows in (("calibration", [r for r in coverage if r["block"] != "validation"]),
-                        ("held-out validation", [r for r in coverage if r["block"] == "validation"])):
+    for label, rows in (("calibration", [r for r in coverage if r["block"] not in HELD_OUT_LABELS]),
+                        *((f"held-out {words}", [r for r in coverage if r["block"] == block])
+                          for block, words in HELD_OUT_LABELS.items())):
         total, inside = sum(r["points"] for r in rows), sum(r["covered"] for r in rows)
         if not total:
             continue

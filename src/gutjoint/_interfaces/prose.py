@@ -147,6 +147,32 @@ def posterior_diagnostics() -> str:
     return "\n".join(lines + ["", verdict])
 
 
+def posterior_setup() -> str:
+    """What was sampled, what was held, and how the noise and the conditioning came out, from the ensemble."""
+    import numpy as np
+
+    from gutjoint._studies.calibration import fit, posterior
+
+    ensemble = _ensemble()
+    meta = ensemble.provenance
+    blocks = "; ".join(
+        f"the {name} block, {len(block['parameters'])} of its {len(next(b for b in fit.BLOCKS if b.name == name).parameters)} "
+        f"fitted parameters" for name, block in meta["blocks"].items())
+    held = ", ".join(f"`{n}`" for n in posterior.NOT_SAMPLED)
+    scales = [(c.removeprefix(posterior.NOISE_PREFIX), float(np.nanmedian(ensemble.values[c])))
+              for c in ensemble.values.columns if c.startswith(posterior.NOISE_PREFIX)]
+    noise = ", ".join(f"{name.removeprefix('Janum 2016 ').removesuffix(' after 2 ng/kg')} {k:.2f}" for name, k in scales)
+    conditioning = meta.get("conditioning") or {}
+    return (f"Sampled: {blocks}. The others ({held}) are held at the fit: the data do not inform them (each "
+            f"one's reason is in `docs/calibration/ensemble.md`). Six innate parameters have priors centred on "
+            f"published human endotoxemia models (Dobreva 2021, Windoloski 2024). Each Janum 2016 curve has its own "
+            f"noise scale, integrated out: the SDs the paper prints are the spread between people, and the mean "
+            f"curves are followed more closely than that (median scales: {noise}). "
+            f"{len(conditioning.get('parameters', {}))} prior-drawn parameters act in the calibration experiments and "
+            f"are conditioned on them draw by draw; {conditioning.get('redrawn', 0)} conditioned sets left the "
+            "healthy window and were drawn again.")
+
+
 def predictive_coverage() -> str:
     from gutjoint._interfaces.ensemble_report import coverage_words
     from gutjoint._studies.calibration import posterior
@@ -337,6 +363,7 @@ PASSAGES: dict[str, Callable[[], str]] = {
     "engine-structure": engine_structure,
     "calibration-counts": calibration_counts,
     "default-band": default_band,
+    "posterior-setup": posterior_setup,
     "posterior-diagnostics": posterior_diagnostics,
     "predictive-coverage": predictive_coverage,
     "anti-tnf-trial": anti_tnf_trial,

@@ -242,7 +242,8 @@ class Chain:
 
 
 def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None = None, seed: int = 1,
-                 seconds: float | None = None, moves=None, progress=None, start_from: str = "prior") -> Chain:
+                 seconds: float | None = None, moves=None, progress=None, start_from: str = "prior",
+                 pool: Executor | None = None) -> Chain:
     """Run (or resume) emcee on one block until ``steps`` steps are stored or ``seconds`` have passed; the
     chain is kept in the HDF5 file ``path`` under the block's name. A new chain's walkers start drawn from the
     prior (``start_from="prior"``: spread over what the data leave open, so an unidentifiable parameter needs
@@ -272,7 +273,7 @@ def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None
     else:
         start = backend.get_last_sample()  # resume from the stored walkers
     sampler = emcee.EnsembleSampler(walkers, ndim, log_probability, args=(block_name, lo, hi), backend=backend,
-                                    moves=moves)
+                                    moves=moves, pool=pool)  # a pool evaluates the walkers in parallel
     sampler.random_state = np.random.RandomState(seed + done).get_state()  # a resumed run continues reproducibly
     t0 = time.perf_counter()
     for k, _ in enumerate(sampler.sample(start, iterations=max(0, steps - done), store=True)
@@ -351,7 +352,7 @@ def prior_of(name: str) -> Prior | None:
         return None
     log = rec.scale == "log"
     if rec.estimated and name in LITERATURE_PRIORS:  # as sampled (log_probability)
-        return Prior("log-normal", rec.low, rec.high, LITERATURE_PRIORS[name][0], "fitted", LITERATURE_SD)
+        return Prior("log-normal", max(rec.low, 1e-6), rec.high, LITERATURE_PRIORS[name][0], "fitted", LITERATURE_SD)
     if rec.estimated:  # log-uniform, or uniform on the lin scale
         return Prior("log-uniform" if log else "uniform", max(rec.low, 1e-6), rec.high, rec.value, "fitted")
     return Prior("log-normal" if log and rec.value > 0 else "normal", rec.low, rec.high, rec.value,
@@ -380,6 +381,11 @@ def _plausible(sets: list[dict[str, float]]) -> np.ndarray:
             rest = problem.resting_outputs()
             ok[i] = all(lo <= rest[k] <= hi for k, (lo, hi) in HEALTHY_REST.items())
     return ok
+
+
+def steps_of(steps: int | dict[str, int], block: str) -> int:
+    """The steps of ``block``: one count for every block, or one per block."""
+    return int(steps[block] if isinstance(steps, dict) else steps)
 
 
 def share_of(burn: float | dict[str, float], block: str) -> float:
@@ -618,9 +624,14 @@ def write_ensemble(frame, basis: dict[str, str], provenance: dict, folder: Path 
 
 # --- posterior predictive checks ----------------------------------------------------------------------------------
 
+HELD_OUT_BLOCKS = ("validation", "timecourses")
+"""The observation blocks never fitted whose points the predictive check also scores: the validation targets and
+the time courses from other laboratories (each with its assay factor profiled, draw by draw)."""
+
+
 def residual_labels() -> dict[str, list[str]]:
     """The dataset each entry of a block's residual vector belongs to (the ``dataset`` of its observation row)."""
-    return {block: list(observations.rows_of(block)["dataset"]) for block in ("innate", "barrier", "validation")}
+    return {block: list(observations.rows_of(block)["dataset"]) for block in (*SAMPLED, *HELD_OUT_BLOCKS)}
 
 
 def validation_residuals(params: dict[str, float]) -> np.ndarray:
@@ -633,35 +644,35 @@ def validation_residuals(params: dict[str, float]) -> np.ndarray:
 
 def predictive_coverage(ensemble, *, draws: int = 200, seed: int = 3, level: float = 0.90) -> list[dict]:
     """Posterior predictive check of every calibration data point with a measurement error model, and of the
-    held-out validation datasets (the ``validation`` rows of ``observations.py``): the share of points inside the
-    central ``level`` band of the predictive distribution (model under each draw plus the point's own measurement
-    noise, drawn once per draw). Residuals are standardised (model - data) / SD, so a point is covered when 0 lies
-    inside the band of ``r + noise``. The validation block draws its noise after the others, so adding it left
-    the calibration blocks' coverage as it was."""
+    held-out points (:data:`HELD_OUT_BLOCKS`): the share of points inside the central ``level`` band of the
+    predictive distribution (model under each draw plus the point's own measurement noise, drawn once per draw: its
+    row's SD, times the draw's noise scale where its dataset has one). Residuals are standardised (model - data) /
+    SD, so a point is covered when 0 lies inside the band of ``r + noise``. Blocks draw their noise in the order of
+    :func:`residual_labels`, so adding a held-out block leaves the earlier blocks' coverage as it was."""
     rng = np.random.default_rng(seed)
     labels = residual_labels()
     sets = ensemble.parameter_sets()[:draws]
     records = ensemble.values.iloc[:draws].to_dict("records")
     conditions = [{k: float(v) for k, v in row.items() if k in fit.NUISANCE_RANGES} for row in records]
-    residuals = {"innate": [], "barrier": [], "validation": []}
-    sizes = {block: len(names) for block, names in labels.items()}
+    residuals: dict[str, list[np.ndarray]] = {block: [] for block in labels}
+    own_parameters = {block: set(_block(block).parameters) if block in SAMPLED else set() for block in labels}
     for values, levels in zip(sets, conditions):
-        for block, run in (("innate", lambda: fit.innate_residuals(dict(values))),
-                           ("barrier", lambda: fit.barrier_residuals({**values, **levels})),
-                           ("validation", lambda: validation_residuals(values))):
+        for block in labels:
             try:
-                residuals[block].append(run())
+                own = {**values, **{k: v for k, v in levels.items() if k in own_parameters[block]}}
+                residuals[block].append(_block(block).residuals(own) if block in SAMPLED
+                                        else observations.residuals(block, values))
             except (SolverError, ValueError, FloatingPointError):  # a draw without a resting state in an experiment
-                residuals[block].append(np.full(sizes[block], observations.FAILED))
+                residuals[block].append(np.full(len(labels[block]), observations.FAILED))
     tail = (1 - level) / 2
     rows = []
     for block, names in labels.items():
         R = np.array(residuals[block])
         ok = (np.abs(R) < observations.FAILED).all(axis=1)
         scale = np.ones(R.shape)  # each point's noise SD in its row's SD: the draw's scale of its dataset, or 1
-        for j, name in enumerate(names):
-            column = NOISE_PREFIX + name
-            scale[:, j] = [row.get(column, 1.0) for row in records[:len(R)]] if block != "validation" else 1.0
+        if block in SAMPLED:
+            for j, name in enumerate(names):
+                scale[:, j] = [row.get(NOISE_PREFIX + name, 1.0) for row in records[:len(R)]]
         predictive = R[ok] + scale[ok] * rng.standard_normal(R[ok].shape)
         lo, hi = np.quantile(predictive, [tail, 1 - tail], axis=0)
         covered = (lo <= 0) & (0 <= hi)
@@ -742,30 +753,33 @@ def _moves(name: str):
     return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
 
 
-def _sample_to_file(args) -> Chain:
-    block_name, folder, steps, seconds, seed, moves = args
+def _sample_to_file(block_name: str, folder: Path, steps: int, seconds: float | None, seed: int, moves: str,
+                    pool: Executor, progress=None) -> Chain:
     counter = Path(folder) / f"progress_{block_name}.txt"
 
     def tick(k, n):
         if k % 10 == 0 or k == n:
             counter.write_text(f"{k} {n}")
+            if progress:
+                progress(_progress(Path(folder)), n * len(SAMPLED))
 
     return sample_block(block_name, Path(folder) / f"chain_{block_name}.h5", steps=steps, seconds=seconds,
-                        seed=seed, progress=tick, moves=_moves(moves), start_from="laplace")
+                        seed=seed, progress=tick, moves=_moves(moves), start_from="laplace", pool=pool)
 
 
-def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, draws: int = 500, seed: int = 1,
-                     workers: int = 2, write: bool = False, progress=None, moves: str = "de-snooker",
+def sample_posterior(out, *, steps: int | dict[str, int] = 4000, seconds: float | None = None, draws: int = 500,
+                     seed: int = 1, workers: int = 2, write: bool = False, progress=None, moves: str = "de-snooker",
                      burn: float | dict[str, float] = 0.5, history: str = "") -> dict:
-    """Sample every block in :data:`SAMPLED` (one worker each; an interrupted run resumes from its HDF5 chains in
+    """Sample every block in :data:`SAMPLED` (one after the other, each block's walkers evaluated on ``workers``
+    processes; ``steps``: one count, or one per block; an interrupted run resumes from its HDF5 chains in
     ``out``), check the chains, build the ensemble and write it with its provenance into ``out`` (and, with
-    ``write``, into the package data). ``progress(done, total)`` is called about once a second. ``moves``: a
+    ``write``, into the package data). ``progress(done, total)`` is called every 10 steps. ``moves``: a
     name in :data:`MOVES`; ``burn``: the share of each chain's steps discarded (one for all, or per block);
     ``history``: how earlier runs that the chains resume from were made (kept in the provenance)."""
     import datetime
     import importlib.metadata
     from gutjoint._errors import OptionError
-    if steps < 100:
+    if min(steps_of(steps, name) for name in SAMPLED) < 100:
         raise OptionError("calibrate", "steps", steps, "at least 100 (half are discarded as burn-in)")
     if not 10 <= draws <= 5000:
         raise OptionError("calibrate", "draws", draws, "10 to 5000")
@@ -776,15 +790,10 @@ def sample_posterior(out, *, steps: int = 4000, seconds: float | None = None, dr
             raise OptionError("calibrate", "burn", burn, "a share of the steps in [0, 0.95)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(name, str(out), steps, seconds, seed, moves) for name in SAMPLED]
     t0 = time.perf_counter()
-    with Executor(max(1, min(workers, len(jobs)))) as executor:
-        futures = [executor.submit(_sample_to_file, job) for job in jobs]
-        while not all(f.done() for f in futures):
-            time.sleep(1.0)
-            if progress:
-                progress(_progress(out), steps * len(jobs))
-        chains = {job[0]: f.result() for job, f in zip(jobs, futures)}
+    with Executor(max(1, workers)) as pool:  # one block after the other, its walkers over the workers
+        chains = {name: _sample_to_file(name, out, steps_of(steps, name), seconds, seed, moves, pool, progress)
+                  for name in SAMPLED}
     elapsed = time.perf_counter() - t0
     checks = {name: diagnostics(chain, share_of(burn, name)) for name, chain in chains.items()}
     frame, basis, built = build_ensemble(chains, draws=draws, seed=seed, burn=burn, workers=workers)
