@@ -278,3 +278,17 @@ def test_the_held_out_datasets_get_a_predictive_check_with_their_tolerance_as_no
     assert r[-1] == pytest.approx((fall - 0.80) / 0.075)
     assert (abs(r[-1]) <= 2) == (0.65 <= fall <= 0.95)
     assert math.log(rows["value"].iloc[0]) == pytest.approx(math.log(2.0))  # Krabbe's 2-fold TNF rise
+
+
+def test_an_interrupted_chain_resumes_where_it_stopped(tmp_path):
+    """The HDF5 chain of a block keeps its steps: asking for more continues it (the first steps unchanged), and
+    asking for no more returns it as stored."""
+    path = tmp_path / "chain.h5"
+    first = posterior.sample_block("barrier", path, steps=6, walkers=18, start_from="fit", seed=4)
+    more = posterior.sample_block("barrier", path, steps=10, walkers=18, start_from="fit", seed=4)
+    again = posterior.sample_block("barrier", path, steps=8, walkers=18, start_from="fit", seed=4)
+    assert first.samples.shape == (6, 18, len(posterior.sampled("barrier")))
+    assert more.samples.shape[0] == again.samples.shape[0] == 10
+    np.testing.assert_array_equal(more.samples[:6], first.samples)
+    np.testing.assert_array_equal(again.samples, more.samples)
+    assert first.parameters == posterior.sampled("barrier")
