@@ -66,6 +66,20 @@ def test_more_data_leaves_fewer_people_behind_the_answer_and_a_known_trait_is_ex
     assert set(bank.loc[weights > 0, "prior_hla_b27"]) == {1.0}
 
 
+def test_an_il6_measurement_is_weighed_with_its_measured_scatter(banks):
+    """IL-6 is a lab a person may bring: its noise is a measured within-person CV, it narrows who is behind the
+    answer, and a value outside its range is refused."""
+    bank, _ = banks
+    assert P.NOISE["il6_pg_ml"].grade == "human observational" and "Knudsen" in P.NOISE["il6_pg_ml"].source
+    diary = [{"day": -d, "observable": "pain_nrs", "value": 5.0} for d in range(7)]
+    without = P.infer_person(P.person_from_rows(diary), bank=bank, candidates=False)
+    with_il6 = P.infer_person(P.person_from_rows(diary + [{"day": -2, "observable": "il6_pg_ml", "value": 3.0}]),
+                              bank=bank, candidates=False)
+    assert with_il6.effective_people < without.effective_people
+    with pytest.raises(InputError, match="il6_pg_ml from 0.05 to 1000"):
+        P.person_from_rows([{"day": 0, "observable": "il6_pg_ml", "value": "5000"}])
+
+
 def test_weighted_quantiles_keep_never_as_never():
     values = np.array([10.0, 20.0, np.inf, np.inf])
     assert P.weighted_quantiles(values, np.full(4, 0.25), (0.1, 0.9)) == [10.0, math.inf]

@@ -47,8 +47,7 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
         else:
             lines += ["", "**What to measure next**: none of " + ", ".join(c["measurement"] for c in result.measure_next)
                       + " would narrow the gut share by a tenth: for people like you it hardly depends on them."]
-    lines += ["", "This is a model of a typical adult like you, not a diagnosis. The noise models of CRP and L:M are "
-              "assumed; pain's is the trials' reporting scatter."]
+    lines += ["", "This is a model of a typical adult like you, not a diagnosis. " + noise_words()]
     return lines
 
 
@@ -73,3 +72,19 @@ def write_report(out: Path, result: PersonResult, data: PersonData) -> Path:
     atomic_write(out / "person.json", lambda tmp: tmp.write_text(json.dumps(answer, indent=1, default=float),
                                                                  encoding="utf-8"))
     return out / "report.md"
+
+
+NOISE_LABELS = {"pain_nrs": "pain", "crp_mg_l": "CRP", "lm_ratio": "L:M", "il6_pg_ml": "IL-6"}
+
+
+def noise_words() -> str:
+    """Which measurement noise models are assumed and which rest on a source, from their grades."""
+    assumed = [NOISE_LABELS.get(n, n) for n, noise in NOISE.items() if noise.value_grade == "assumed"]
+    sourced = [NOISE_LABELS.get(n, n) for n, noise in NOISE.items() if noise.value_grade != "assumed"]
+    words = []
+    if assumed:
+        words.append(f"The noise models of {' and '.join(assumed)} are assumed")
+    if sourced:
+        words.append(f"those of {' and '.join(sourced)} rest on measured scatter (grades in person.json)")
+    return "; ".join(words) + "."
+

@@ -1,7 +1,7 @@
 """From a person's own measurements to their forecast (issue 31).
 
 A person's data is a small CSV file: ``day,observable,value`` rows (day 0 is today; earlier measurements have
-negative days). Observables: ``pain_nrs`` (a diary), ``crp_mg_l`` and ``lm_ratio`` (labs), ``hla_b27`` (0 or 1,
+negative days). Observables: ``pain_nrs`` (a diary), ``crp_mg_l``, ``lm_ratio`` and ``il6_pg_ml`` (labs), ``hla_b27`` (0 or 1,
 if known) and ``red_flag`` (an id of :data:`gutjoint._safety.RED_FLAG_IDS`). A red flag stops the forecast: the
 triage comes first and alone.
 
@@ -72,6 +72,10 @@ NOISE = {
     "lm_ratio": Noise("baseline_lm", "log-normal", 0.35, 0.001, 2.0,
                       "assumed: test-to-test scatter of a urinary L:M, including collection (no source read); 0.35 on "
                       "the log scale", "assumed", "assumed"),
+    "il6_pg_ml": Noise("baseline_il6", "log-normal", 0.27, 0.05, 1000.0,
+                       "Knudsen LS et al., Biomarkers 2008;13:59 (abstract): median within-person CV of plasma IL-6 "
+                       "27% over one month in 27 healthy adults (31% and 26% over 6 and 12 months); taken as 0.27 on "
+                       "the log scale", "human observational", "derived"),
 }
 """The measured observables a person's file may hold, with their noise models, plausible ranges and grades (the
 evidence for the scatter, and the basis of its value; ``assumed`` where no source was read)."""
@@ -185,7 +189,7 @@ def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, flo
     return both.reset_index(drop=True)
 
 
-BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "gut_share", "final_pain", "days_to_30pct",
+BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "baseline_il6", "gut_share", "final_pain", "days_to_30pct",
                 *(f"prior_{t}" for t in TRAITS), "prior_hla_b27")
 SHIPPED_BANK = ("person_bank.parquet", "person_bank.json")
 SHIPPED_SIZE, SHIPPED_SEED = 20_000, 31
@@ -350,6 +354,7 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
 CANDIDATES = {
     "one CRP": [("crp_mg_l", 1)],
     "one L:M test": [("lm_ratio", 1)],
+    "one IL-6": [("il6_pg_ml", 1)],
     "four weeks of a daily pain diary": [("pain_nrs", 28)],
 }
 

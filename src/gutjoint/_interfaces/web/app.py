@@ -82,7 +82,7 @@ CROSS_FIELD = {**CROSS_FIELD_RULES, "step_hours": f"at most the horizon, and giv
                        "the resting state needs the slow fallback))",
                "day": "within the scenario's horizon",
                "rows[].value": "in its observable's range: pain_nrs 0-10, crp_mg_l 0.01-500, lm_ratio 0.001-2, "
-                               "hla_b27 0 or 1, red_flag an id of /api/red-flags"}
+                               "il6_pg_ml 0.05-1000, hla_b27 0 or 1, red_flag an id of /api/red-flags"}
 """Rules between fields, which the schema states in words; a conforming request that breaks one gets a 422
 whose ``field`` names it (indices written ``[]``)."""
 
@@ -140,7 +140,7 @@ class TrialRequest(BaseModel):
 
 class PersonRow(BaseModel):
     day: JSONNumber = Field(default=0.0, ge=-3650, le=0, description="day of the measurement (0 is today)")
-    observable: Literal["pain_nrs", "crp_mg_l", "lm_ratio", "hla_b27", "red_flag"]
+    observable: Literal["pain_nrs", "crp_mg_l", "lm_ratio", "il6_pg_ml", "hla_b27", "red_flag"]
     value: JSONNumber | RedFlagId = Field(description="the measured value (for red_flag: its id); "
                                           + CROSS_FIELD["rows[].value"])
 
