@@ -137,7 +137,7 @@ def posterior_diagnostics() -> str:
         r_hat = [d["r_hat"] for d in diagnostics.values()]
         ess = [d["ess_bulk"] for d in diagnostics.values()]
         lines.append(f"- **{name.capitalize()} block** ({len(diagnostics)} parameters): {block['steps']:,} steps x "
-                     f"{block['walkers']} walkers. R-hat {min(r_hat):.3f} to {max(r_hat):.3f} (goal at most "
+                     f"{block['walkers']} walkers, {block['acceptance']:.0%} of moves accepted. R-hat {min(r_hat):.3f} to {max(r_hat):.3f} (goal at most "
                      f"{R_HAT_GOAL}); smallest bulk ESS {min(ess):,.0f} (goal at least {ESS_GOAL:.0f}).")
         if max(r_hat) > R_HAT_GOAL or min(ess) < ESS_GOAL:
             missed.append(name)

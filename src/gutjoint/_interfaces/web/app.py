@@ -50,6 +50,7 @@ from gutjoint._errors import GutjointError, InputError, OptionError, ScenarioErr
 from gutjoint._biology import species
 from gutjoint._files import DiskCache
 from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
+from gutjoint._studies.person import NOISE as PERSON_NOISE, OBSERVABLES as PERSON_OBSERVABLES
 from gutjoint._studies.problem import needs_slow_rest
 from gutjoint._studies.scenario import CROSS_FIELD_RULES, builtin_scenarios, json_schema, schedule_edges
 
@@ -81,8 +82,9 @@ CROSS_FIELD = {**CROSS_FIELD_RULES, "step_hours": f"at most the horizon, and giv
                "work": f"at most {MAX_WORK:g} work units (runs x (segments + years + {REST_FALLBACK_WORK:g} where "
                        "the resting state needs the slow fallback))",
                "day": "within the scenario's horizon",
-               "rows[].value": "in its observable's range: pain_nrs 0-10, crp_mg_l 0.01-500, lm_ratio 0.001-2, "
-                               "il6_pg_ml 0.05-1000, hla_b27 0 or 1, red_flag an id of /api/red-flags"}
+               "rows[].value": "in its observable's range: "
+                               + ", ".join(f"{name} {noise.low:g}-{noise.high:g}" for name, noise in PERSON_NOISE.items())
+                               + ", hla_b27 0 or 1, red_flag an id of /api/red-flags"}
 """Rules between fields, which the schema states in words; a conforming request that breaks one gets a 422
 whose ``field`` names it (indices written ``[]``)."""
 
@@ -140,7 +142,7 @@ class TrialRequest(BaseModel):
 
 class PersonRow(BaseModel):
     day: JSONNumber = Field(default=0.0, ge=-3650, le=0, description="day of the measurement (0 is today)")
-    observable: Literal["pain_nrs", "crp_mg_l", "lm_ratio", "il6_pg_ml", "hla_b27", "red_flag"]
+    observable: Literal[PERSON_OBSERVABLES]  # type: ignore[valid-type]  # person.OBSERVABLES, one list
     value: JSONNumber | RedFlagId = Field(description="the measured value (for red_flag: its id); "
                                           + CROSS_FIELD["rows[].value"])
 

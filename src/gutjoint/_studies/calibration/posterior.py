@@ -246,8 +246,9 @@ def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None
                  pool: Executor | None = None) -> Chain:
     """Run (or resume) emcee on one block until ``steps`` steps are stored or ``seconds`` have passed; the
     chain is kept in the HDF5 file ``path`` under the block's name. A new chain's walkers start drawn from the
-    prior (``start_from="prior"``: spread over what the data leave open, so an unidentifiable parameter needs
-    no burn-in to spread) or in a 1e-3 ball around the fitted values (``"fit"``)."""
+    prior (``start_from="prior"``), around the posterior mode at 1.5 times the Laplace SD (``"laplace"``, what
+    ``calibrate --sample`` uses) or in a 1e-3 ball around the fitted values (``"fit"``). ``pool``: an executor
+    whose workers evaluate the walkers."""
     import emcee
 
     names = sampled(block_name)
@@ -469,9 +470,9 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
         for name in scales:
             basis[name] = f"conditioned on the calibration data ({priors[name].basis} prior)"
     frame = pd.DataFrame(rows)
-    scales = [_draw_noise_scales(row, np.random.default_rng([seed, i, 13])) for i, row in enumerate(rows)]
-    for name in scales[0]:
-        frame[NOISE_PREFIX + name] = [k.get(name, np.nan) for k in scales]
+    noise = [_draw_noise_scales(row, np.random.default_rng([seed, i, 13])) for i, row in enumerate(rows)]
+    for name in noise[0]:
+        frame[NOISE_PREFIX + name] = [k.get(name, np.nan) for k in noise]
         basis[NOISE_PREFIX + name] = "drawn per draw from its conditional posterior (posterior.noise_scales)"
     derived = [_derived({k: v for k, v in row.items() if k in table}) for row in rows]
     for name in DERIVED_PER_DRAW:
@@ -482,15 +483,13 @@ def build_ensemble(chains: dict[str, Chain], *, draws: int = 500, seed: int = 20
 
 
 def _draw_noise_scales(values: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
-    """The noise scale of each dataset of :func:`noise_groups`, drawn given one ensemble draw's residuals."""
-    residuals = _block_residuals(values) or {}
+    """The noise scale of each dataset of :func:`noise_groups`, drawn given one ensemble draw's residuals (only the
+    blocks that have such datasets are run)."""
+    groups = {name: noise_groups(name) for name in SAMPLED if noise_groups(name)}
+    residuals = _block_residuals(values, tuple(groups)) or {}
     out = {}
-    for name in SAMPLED:
-        groups = noise_groups(name)
-        if name in residuals:
-            out.update(noise_scales(residuals[name], groups, rng))
-        else:
-            out.update(dict.fromkeys(groups, math.nan))
+    for name, own in groups.items():
+        out.update(noise_scales(residuals[name], own, rng) if name in residuals else dict.fromkeys(own, math.nan))
     return out
 
 
@@ -519,12 +518,12 @@ def _transform(prior: Prior, value):
     return z, a, b, c, prior.sd or (b - a) / 4.0
 
 
-def _block_residuals(values: dict[str, float]) -> dict[str, np.ndarray] | None:
-    """Each sampled block's standardised residuals under ``values`` (None where an experiment has no resting state
-    or its run fails). Each block gets its own copy, with only its own calibration-condition levels (an ensemble
-    row carries the barrier block's)."""
+def _block_residuals(values: dict[str, float], blocks: tuple[str, ...] = SAMPLED) -> dict[str, np.ndarray] | None:
+    """Each of ``blocks``' standardised residuals under ``values`` (None where an experiment has no resting state or
+    its run fails). Each block gets its own copy, with only its own calibration-condition levels (an ensemble row
+    carries the barrier block's)."""
     out, table = {}, load_parameters()
-    for name in SAMPLED:
+    for name in blocks:
         block = _block(name)
         own = {k: v for k, v in values.items() if k in table or k in block.parameters}
         try:
