@@ -15,6 +15,7 @@ came from the user is passed through :func:`printable` first, so a message never
 from __future__ import annotations
 
 import unicodedata
+from typing import TypeGuard
 
 ECHO_LIMIT = 120
 """Characters of user-supplied text quoted in a message before it is cut with an ellipsis."""
@@ -32,7 +33,7 @@ def printable(text: object, limit: int = ECHO_LIMIT) -> str:
     return safe if len(safe) <= limit and len(head) == len(text) else safe[: limit - 1] + "…"
 
 
-def _huge(value: object) -> bool:
+def _huge(value: object) -> TypeGuard[int]:
     """An integer too long to quote (its repr can run to thousands of digits, or fail)."""
     return isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 64
 
@@ -111,7 +112,7 @@ class SolverError(GutjointError, RuntimeError):
         return _rebuild, (type(self), dict(vars(self)), str(self))
 
 
-def _rebuild(cls: type, attributes: dict, message: str) -> GutjointError:
+def _rebuild(cls: type[GutjointError], attributes: dict, message: str) -> GutjointError:
     """An error of ``cls`` with ``attributes`` and ``message`` (unpickling: the constructors take other arguments)."""
     error = cls.__new__(cls)
     Exception.__init__(error, message)

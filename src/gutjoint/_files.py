@@ -54,7 +54,7 @@ def sweep_stale_temporaries(folder: Path) -> list[Path]:
     return removed
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None], *, field: str = "--out") -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], object], *, field: str = "--out") -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
     A failure, Ctrl-C or SIGTERM leaves no partial file behind, and an existing ``path`` intact; what a killed

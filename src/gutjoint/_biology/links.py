@@ -28,7 +28,10 @@ LINK_ID = re.compile(r"^([LM])(\d+)([a-z]?)$")
 
 def link_order(link_id: str) -> tuple[str, int, str]:
     """Sort key: L1, L1b, L1c, L2, ..., L21, M1, ..."""
-    kind, number, part = LINK_ID.match(link_id).groups()
+    match = LINK_ID.match(link_id)
+    if match is None:
+        raise ValueError(f"link id {link_id!r}: allowed: L<n> or M<n>, optionally with a letter (L1b)")
+    kind, number, part = match.groups()
     return kind, int(number), part
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -138,7 +139,7 @@ class ParameterTable:
         values.flags.writeable = False
         return values
 
-    def vector(self, overrides: dict[str, float] | None = None) -> np.ndarray:
+    def vector(self, overrides: Mapping[str, float] | None = None) -> np.ndarray:
         """The values in table order (a new array), with ``overrides`` (name -> value) applied."""
         values = self._values.copy()
         index = self._index

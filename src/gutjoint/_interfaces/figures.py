@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from gutjoint._files import atomic_write
 from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE
 
-PANELS = (
+PANELS: tuple[tuple[str, list[tuple[str, str, str]], str, bool], ...] = (
     # title, [(column, label, colour)], y label, log scale
     ("Gut barrier", [("lm_ratio", "lactulose:mannitol", "tab:brown")], "L:M ratio", False),
     ("Blood", [("lps_pg_ml", "endotoxin (LPS)", "tab:olive")], "pg/mL", False),
@@ -53,7 +53,7 @@ def plot_simulation(result, path: str | Path | None = None, bands=None):
     t = frame["time_days"] * scale
     fig = Figure(figsize=(8.5, 12.4), layout="constrained")
     axes = fig.subplots(len(PANELS), 1, sharex=True)
-    fig.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))  # room for the disclaimer below the panels
+    fig.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))  # type: ignore[union-attr,call-arg]  # room for the disclaimer below the panels
     for ax, (title, series, ylabel, log) in zip(axes, PANELS):
         _shade_windows(ax, result, scale)
         if series:

@@ -19,6 +19,7 @@ day 14 and the coeliac L:M at a year, hinges PEtab v1 cannot state). ``gutjoint 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ the meal's one fold change, neither in it)."""
 CYTOKINE_COLUMNS = {"tnf": "tnf", "il6": "il6", "il8": "il8", "il10": "il10"}
 
 
-def _inputs(**levels) -> dict[str, object]:
+def _inputs(**levels) -> dict[str, float]:
     row = {f"u_{k}": v for k, v in INPUT_DEFAULTS.items()}
     row.update({f"u_{k}": v for k, v in levels.items()})
     return row
@@ -167,6 +168,10 @@ def parameters_table(extra: dict[str, tuple[float, float, float, bool]]) -> pd.D
     return pd.DataFrame(rows)
 
 
+def _write_tsv(table, path: Path) -> None:
+    table.to_csv(path, sep="\t", index=False)
+
+
 def export_petab(folder: str | Path) -> Path:
     """Write the PEtab problem into ``folder``; return the path of its YAML file."""
     folder = Path(folder)
@@ -198,7 +203,7 @@ def export_petab(folder: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "model.xml", lambda tmp: tmp.write_text(sbml_text, encoding="utf-8"))
     for name, table in tables.items():
-        atomic_write(folder / name, lambda tmp, t=table: t.to_csv(tmp, sep="\t", index=False))
+        atomic_write(folder / name, functools.partial(_write_tsv, table))
     atomic_write(folder / "left_out.tsv", lambda tmp: left_out().to_csv(tmp, sep="\t", index=False))
     yaml_text = "\n".join([
         "format_version: 1",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gutjoint._arguments import real, whole
 from gutjoint._errors import OptionError, SolverError
@@ -154,7 +155,7 @@ class PackedRun:
 
 
 def integrate_packed(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, schedules: Sequence[Schedule],
-                     times: Sequence[float], *, tolerances: Tolerances = Tolerances(),
+                     times: ArrayLike, *, tolerances: Tolerances = Tolerances(),
                      negative_floor: float = -1e-6) -> PackedRun:
     """Integrate subjects (rows of ``y0`` and ``P``, one schedule each) in one engine call; the arrays come back
     as the engine wrote them (see :func:`integrate_many` for one :class:`Trajectory` per subject).
@@ -163,17 +164,17 @@ def integrate_packed(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, sc
     code and NaN rows from the failure on; the others are unaffected."""
     y0 = np.ascontiguousarray(np.atleast_2d(y0), dtype=float)
     P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
-    times = np.ascontiguousarray(times, dtype=float)
+    grid = np.ascontiguousarray(times, dtype=float)
     n_sub, n = y0.shape
     for schedule in schedules:  # a time past the end would stay NaN in a run reported as a success
-        if times.size and (times[0] < schedule.start or times[-1] > schedule.end):
-            raise ValueError(f"output times [{times[0]!r}, {times[-1]!r}] leave the schedule "
+        if grid.size and (grid[0] < schedule.start or grid[-1] > schedule.end):
+            raise ValueError(f"output times [{grid[0]!r}, {grid[-1]!r}] leave the schedule "
                              f"[{schedule.start!r}, {schedule.end!r}]")
     bounds, counts, inputs, jumps = pack_schedules(schedules, n)
     atol = np.broadcast_to(np.asarray(tolerances.atol, dtype=float), (n,)).copy()
-    out = np.full((n_sub, times.size, n), np.nan)
+    out = np.full((n_sub, grid.size, n), np.nan)
     info = np.zeros((n_sub, 5), dtype=np.int64)
-    compiled.rodas4_batch(y0, P, bounds, counts, inputs, jumps, times, float(tolerances.rtol), atol,
+    compiled.rodas4_batch(y0, P, bounds, counts, inputs, jumps, grid, float(tolerances.rtol), atol,
                           int(tolerances.max_steps), float(negative_floor), out, info)
     return PackedRun(out, info, bounds, counts, inputs)
 
@@ -195,7 +196,7 @@ def trajectories(run: PackedRun, times: np.ndarray, *, throw: bool = False) -> l
 
 
 def integrate_many(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, schedules: Sequence[Schedule],
-                   times: Sequence[float], *, tolerances: Tolerances = Tolerances(), throw: bool = False,
+                   times: ArrayLike, *, tolerances: Tolerances = Tolerances(), throw: bool = False,
                    negative_floor: float = -1e-6) -> list[Trajectory]:
     """Integrate subjects (rows of ``y0`` and ``P``, one schedule each) and return one :class:`Trajectory` each.
 
@@ -203,6 +204,6 @@ def integrate_many(compiled: CompiledSystem, y0: np.ndarray, P: np.ndarray, sche
     with advice and NaN rows from the failure on; the others are unaffected. ``throw=True`` raises
     :class:`SolverError` for the first failure instead.
     """
-    times = np.ascontiguousarray(times, dtype=float)
-    run = integrate_packed(compiled, y0, P, schedules, times, tolerances=tolerances, negative_floor=negative_floor)
-    return trajectories(run, times, throw=throw)
+    grid = np.ascontiguousarray(times, dtype=float)
+    run = integrate_packed(compiled, y0, P, schedules, grid, tolerances=tolerances, negative_floor=negative_floor)
+    return trajectories(run, grid, throw=throw)

@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class PainAttribution:
         return dataclasses.asdict(self)
 
 
-def _value_at(frame, day: float) -> tuple[float, object]:
+def _value_at(frame, day: float) -> tuple[float, Any]:
     row = frame.iloc[(frame["time_days"] - day).abs().argmin()]
     return float(row["pain_nrs"]), row
 

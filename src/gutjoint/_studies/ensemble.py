@@ -14,8 +14,15 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from gutjoint._errors import InputError
 from gutjoint._files import file_version
+
+if TYPE_CHECKING:
+    from collections.abc import Set
+
+    import pandas as pd
 
 ENSEMBLE_FILE = "ensemble.parquet"
 PROVENANCE_FILE = "ensemble.json"
@@ -32,7 +39,7 @@ class Ensemble:
     (``basis``: ``posterior (... block)``, ``prior-only``, ``source``, ``held at the fit``, ``recomputed per draw``)
     and how the set was made (``provenance``)."""
 
-    values: object  # pandas.DataFrame
+    values: pd.DataFrame
     basis: dict[str, str]
     provenance: dict
     path: Path
@@ -45,7 +52,7 @@ class Ensemble:
         """A hash of the ensemble file: results stored under another ensemble are never reused."""
         return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
 
-    def parameter_sets(self, exclude: set[str] = frozenset(), draws: int | None = None) -> list[dict[str, float]]:
+    def parameter_sets(self, exclude: Set[str] = frozenset(), draws: int | None = None) -> list[dict[str, float]]:
         """One dict of parameter values per draw (the first ``draws``; the calibration conditions' levels left
         out)."""
         from gutjoint._biology.parameters import load_parameters

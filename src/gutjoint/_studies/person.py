@@ -407,16 +407,17 @@ def simulation_based_calibration(bank: pd.DataFrame, truths: pd.DataFrame, plan:
 
     rng = np.random.default_rng(seed)
     values = bank[quantity].to_numpy(float)
-    ranks, inside, widths = [], [], []
+    rank_list: list[float] = []
+    inside, widths = [], []
     for _, truth in truths.iterrows():
         w = _normalised(log_weights(bank, simulated_measurements(rng, truth, plan)))
         ok = np.isfinite(values)
         w_ok = w[ok] / w[ok].sum()
-        ranks.append(float(np.sum(w_ok * (values[ok] < truth[quantity])) + 0.5 * np.sum(w_ok * (values[ok] == truth[quantity]))))
+        rank_list.append(float(np.sum(w_ok * (values[ok] < truth[quantity])) + 0.5 * np.sum(w_ok * (values[ok] == truth[quantity]))))
         low, _, high = weighted_quantiles(values[ok], w_ok)
         inside.append(low <= truth[quantity] <= high)
         widths.append(high - low)
-    ranks = np.array(ranks)
+    ranks = np.array(rank_list)
     counts = np.histogram(ranks, bins=10, range=(0, 1))[0]
     return {"people": len(ranks), "coverage_90": float(np.mean(inside)), "interval_width_median": float(np.median(widths)),
             "rank_counts": counts.tolist(), "uniformity_p": float(stats.chisquare(counts).pvalue)}

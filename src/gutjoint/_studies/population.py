@@ -73,7 +73,7 @@ class PopulationConfig:
     parameters: dict = field(default_factory=dict)  # the parameter set the people live under (an ensemble draw)
     comparisons: bool = True  # the two comparison runs per person (gut_share, relief)
     rtol: float = DEFAULT_TOLERANCES.rtol  # the engine's tolerances for every run (a manifest written before they
-    atol: float = DEFAULT_TOLERANCES.atol  # were recorded was run at these; new runs record their own)
+    atol: float = float(DEFAULT_TOLERANCES.atol)  # were recorded was run at these; new runs record their own)
     hla_b27_prevalence: float = HLA_B27_PREVALENCE  # carriers among the people drawn
 
     def digest(self) -> str:
@@ -153,20 +153,21 @@ def _build_selection_table(parameters: tuple[tuple[str, float], ...]) -> tuple[n
     Allen, Rieger & Musante 2016: accept with probability c * target(x) / kde(x), where kde is the density of
     log-CRP over plausible pilot subjects (general adults, background exposures only), target the adult CRP
     distribution, and c the largest scale that keeps the probability at most 1."""
-    logs = []
+    found: list[float] = []
     values = dict(parameters)
     adults = living_under(GENERAL_ADULTS, values)
     pilots = [draw_subject(np.random.default_rng([PILOT_SEED, i]), values) for i in range(PILOT_SIZE)]
     for out in _candidate_rests(adults, pilots, values, None):
         if out and LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1] and out[0] > 0:
-            logs.append(math.log(out[0]))
-    logs = np.array(logs)
+            found.append(math.log(out[0]))
+    logs = np.array(found)
     from scipy.stats import gaussian_kde, norm  # here, not at import: a stored table needs neither
 
     kde = gaussian_kde(logs)
     log_sd = math.log(3.0 / CRP_TARGET_MEDIAN) / norm.ppf(0.66)  # a third of adults above 3 mg/L
     target = lambda x: norm.pdf(x, math.log(CRP_TARGET_MEDIAN), log_sd)  # noqa: E731
-    inner = np.linspace(*np.quantile(logs, [0.005, 0.995]), 200)
+    low, high = np.quantile(logs, [0.005, 0.995])
+    inner = np.linspace(low, high, 200)
     c = 1.0 / float((target(inner) / kde(inner)).max())
     grid = np.linspace(logs.min() - 3.0, logs.max() + 3.0, 4000)
     return grid, np.minimum(1.0, c * target(grid) / np.maximum(kde(grid), 1e-12))
@@ -194,7 +195,7 @@ def _phenotype(row: dict) -> str:
         return "gut-driven"
     sources = {s: row[f"final_pain_{s}"] for s in species.PAIN_SOURCES}
     return {"inflammation": "inflammatory", "immune": "autoimmune", "cartilage": "mechanical",
-            "metabolic": "metabolic"}[max(sources, key=sources.get)]
+            "metabolic": "metabolic"}[max(sources, key=lambda s: sources[s])]
 
 
 def select_subjects(seed: int, indices: range, select: bool,
@@ -211,6 +212,7 @@ def select_subjects(seed: int, indices: range, select: bool,
     values = dict(parameters or {})
     if select and acceptance is None:
         acceptance = _selection_model(values)
+    selection = acceptance or (np.empty(0), np.empty(0))  # read only when select
     adults = living_under(GENERAL_ADULTS, values)
     attempts = {i: 0 for i in indices}
     background = {i: (float("nan"), float("nan")) for i in indices}
@@ -229,7 +231,7 @@ def select_subjects(seed: int, indices: range, select: bool,
                 chosen[i], background[i] = candidate, out or background[i]
             elif out is None or not (LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1]) or out[0] <= 0:
                 still.append(i)
-            elif _accept(out[0], acceptance, rng.uniform()):
+            elif _accept(out[0], selection, rng.uniform()):
                 chosen[i], background[i] = candidate, out
             else:
                 still.append(i)
@@ -551,10 +553,10 @@ def run_population_ensemble(scenario, *, n: int, seed: int, out: str | Path, dra
             progress(k + 1, draws)
     metrics = {}
     for key in ENSEMBLE_METRICS:
-        values = np.array([s.get(key) for s in summaries if s.get(key) is not None], dtype=float)
-        if values.size:
-            metrics[key] = {"per_draw": values.tolist(), "median": float(np.median(values)),
-                            "q05": float(np.quantile(values, 0.05)), "q95": float(np.quantile(values, 0.95))}
+        per_draw = np.array([s.get(key) for s in summaries if s.get(key) is not None], dtype=float)
+        if per_draw.size:
+            metrics[key] = {"per_draw": per_draw.tolist(), "median": float(np.median(per_draw)),
+                            "q05": float(np.quantile(per_draw, 0.05)), "q95": float(np.quantile(per_draw, 0.95))}
     pain = np.array([s["quantiles"]["final_pain"]["q50"] for s in summaries if "final_pain" in s["quantiles"]])
     if pain.size:
         metrics["median_final_pain"] = {"per_draw": pain.tolist(), "median": float(np.median(pain)),

@@ -26,6 +26,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -446,7 +447,7 @@ def potential_outcomes(trial: Trial, people: list[dict], *, rest_cache: dict | N
 
     weeks = np.arange(0.0, math.floor(trial.weeks) + 1e-9) if trial.weeks >= 1 else np.array([0.0])
     weeks = np.unique(np.append(weeks, [trial.endpoint_week, trial.weeks]))
-    out = {}
+    out: dict[str, Any] = {}
     for arm in trial.arms:
         problems = prepare_many([_arm_scenario(p, arm) for p in people], rest_cache=rest_cache,
                                 relax=relax_for(parameters))
@@ -499,7 +500,7 @@ def compare(active: dict, control: dict, *, odds_ratios: bool = True) -> dict:
     from scipy import stats
     from scipy.stats.contingency import odds_ratio
 
-    out = {}
+    out: dict[str, Any] = {}
     welch = stats.ttest_ind(active["pain_change"], control["pain_change"], equal_var=False)
     ci = welch.confidence_interval(0.95)
     out["pain_change_difference"] = {"estimate": float(np.mean(active["pain_change"]) - np.mean(control["pain_change"])),
@@ -507,8 +508,9 @@ def compare(active: dict, control: dict, *, odds_ratios: bool = True) -> dict:
     for key in ("responder_30", "responder_50"):
         a, c = active[key].astype(bool), control[key].astype(bool)
         table = [[int(a.sum()), int((~a).sum())], [int(c.sum()), int((~c).sum())]]
-        entry = {"active": float(a.mean()), "control": float(c.mean()), "difference": float(a.mean() - c.mean()),
-                 "p_fisher": float(stats.fisher_exact(table).pvalue)}
+        entry: dict[str, Any] = {"active": float(a.mean()), "control": float(c.mean()),
+                                 "difference": float(a.mean() - c.mean()),
+                                 "p_fisher": float(stats.fisher_exact(table).pvalue)}
         if odds_ratios and min(min(r) for r in table) > 0:
             ratio = odds_ratio(table)
             interval = ratio.confidence_interval(0.95)
@@ -617,7 +619,7 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
         pools = [p for p in built if p is not None]
     rows = []
     for n in sizes:
-        row = {"per_arm": n}
+        row: dict[str, float] = {"per_arm": n}
         for label, chosen in (("model_right", pools[:1]), ("over_uncertainty", pools[1:])):
             if not chosen:
                 continue
@@ -632,18 +634,19 @@ def trial_power(trial, sizes: list[int], *, repeats: int = 200, ensemble_draws: 
             progress(len(rows), len(sizes))
 
     effects = [p["effect"] for p in pools]
-    out = {"trial": trial.name, "trial_digest": trial_digest(trial), "model_key": engine_key(), "alpha": alpha,
-           "repeats": repeats, "ensemble_draws": ensemble_draws, "rows": rows, "effect_model_right": effects[0],
-           "draws_too_few_eligible": unscreenable, "ensemble_key": ensemble_key}
+    power: dict[str, Any] = {
+        "trial": trial.name, "trial_digest": trial_digest(trial), "model_key": engine_key(), "alpha": alpha,
+        "repeats": repeats, "ensemble_draws": ensemble_draws, "rows": rows, "effect_model_right": effects[0],
+        "draws_too_few_eligible": unscreenable, "ensemble_key": ensemble_key}
     if len(effects) > 1:
-        out["effect_over_uncertainty"] = {"median": float(np.median(effects[1:])),
-                                          "q05": float(np.quantile(effects[1:], 0.05)),
-                                          "q95": float(np.quantile(effects[1:], 0.95))}
+        power["effect_over_uncertainty"] = {"median": float(np.median(effects[1:])),
+                                            "q05": float(np.quantile(effects[1:], 0.05)),
+                                            "q95": float(np.quantile(effects[1:], 0.95))}
     for label in ("model_right", "over_uncertainty"):
         key = f"power_pain_{label}"
         if key in rows[0]:
-            out[f"per_arm_for_80pct_{label}"] = _size_for(sizes, [r[key] for r in rows], 0.8)
-    return out
+            power[f"per_arm_for_80pct_{label}"] = _size_for(sizes, [r[key] for r in rows], 0.8)
+    return power
 
 
 def shipped_power(name: str) -> dict | None:

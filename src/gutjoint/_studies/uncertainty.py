@@ -76,7 +76,7 @@ def simulate_ensemble(scenario, *, ensemble: Ensemble | None = None, draws: int 
     names = solutions[0].problem.runtime.output_names
     data = np.stack([s.outputs for s in solutions])
     times = solutions[0].times
-    variables = {name: (("draw", "time"), data[:, :, k], {"units": species.OUTPUT_UNITS.get(name, "")})
+    variables: dict[str, tuple] = {name: (("draw", "time"), data[:, :, k], {"units": species.OUTPUT_UNITS.get(name, "")})
                  for k, name in enumerate(names)}
     variables["status"] = (("draw",), np.array([s.status.code for s in solutions]))
     n_failed = sum(not s.ok for s in solutions)
