@@ -118,3 +118,30 @@ def _rebuild(cls: type[GutjointError], attributes: dict, message: str) -> Gutjoi
     Exception.__init__(error, message)
     vars(error).update(attributes)
     return error
+
+
+class MissingExtraError(GutjointError):
+    """A feature whose packages come with an optional extra (``pip install 'gutjoint[web]'``) was asked for
+    without them. The CLI exits with code 2."""
+
+
+EXTRAS = {
+    "web": "the web page and its JSON API (gutjoint serve)",
+    "exchange": "SBML, Antimony, PEtab and COMBINE/SED-ML export",
+    "inference": "posterior sampling and its diagnostics (calibrate --sample)",
+    "distributed": "a Dask scheduler for populations, trials and ensembles",
+}
+"""The optional extras of ``pyproject.toml`` (``all`` installs every one) and what each adds."""
+
+
+def require(module: str, extra: str):
+    """Import ``module`` and return it, or raise :class:`MissingExtraError` naming the extra that installs it (and
+    the package that is missing, which may be one ``module`` needs)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or module
+        raise MissingExtraError(f"{missing} is not installed; it comes with the '{extra}' extra ({EXTRAS[extra]}): "
+                                f"pip install 'gutjoint[{extra}]'") from None

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
+from gutjoint._errors import require
+
 PR_SET_PDEATHSIG = 1
 """prctl(2)'s option: the signal this process gets when the thread that created it ends."""
 
@@ -93,7 +95,7 @@ class Executor:
 
     def __enter__(self) -> Executor:
         if self.scheduler:
-            from dask.distributed import Client
+            Client = require("dask.distributed", "distributed").Client
 
             self._client = Client(self.scheduler)
             if self.initializer is not None:
@@ -165,7 +167,7 @@ class Executor:
 
     def _first_done(self, futures: list) -> set:
         if self._client is not None:
-            from dask.distributed import wait
+            wait = require("dask.distributed", "distributed").wait
 
             return wait(futures, return_when="FIRST_COMPLETED").done
         from concurrent.futures import FIRST_COMPLETED, wait

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from gutjoint._files import atomic_write
+from gutjoint._errors import require
 
 
 def _narrowing(ensemble) -> list[tuple[str, str, float]]:
@@ -116,7 +117,7 @@ def _noise_scales(ensemble) -> list[str]:
 
 def _plots(chains, folder: Path, burn) -> list[str]:
     """ArviZ trace plot of each block and a pair plot of its four best-constrained parameters."""
-    import arviz as az
+    az = require("arviz", "inference")
     import matplotlib.pyplot as plt
 
     names = []

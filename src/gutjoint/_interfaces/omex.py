@@ -25,13 +25,17 @@ import tempfile
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import libsbml
-
-from gutjoint._errors import InputError
+from gutjoint._errors import InputError, require
 from gutjoint._biology import species
 from gutjoint._files import atomic_write
 from gutjoint._interfaces.figures import PANELS
+
+if TYPE_CHECKING:
+    import libsbml
+else:
+    libsbml = require("libsbml", "exchange")
 
 RELATIVE_TOLERANCE, ABSOLUTE_TOLERANCE = 1e-10, 1e-12
 """The tolerances the SED-ML asks of the simulator (those of the SBML cross-checks in tests/test_exports.py)."""
@@ -60,7 +64,7 @@ def _target(model: libsbml.Model, column: str) -> str:
 def sedml_document(scenario, model_location: str, times, model: libsbml.Model):
     """The SED-ML (L1V4) of one scenario run on the SBML at ``model_location``: its time course, a data
     generator per output column, a report of all of them, and the figure's panels as plots."""
-    import libsedml
+    libsedml = require("libsedml", "exchange")
 
     doc = libsedml.SedDocument(1, 4)
     doc.getNamespaces().add(SBML_NS, "sbml")
@@ -126,7 +130,7 @@ def sedml_document(scenario, model_location: str, times, model: libsbml.Model):
 
 def sedml_errors(text: str) -> list[str]:
     """libSEDML's errors (severity error or fatal) on reading the document ``text``: empty for a valid one."""
-    import libsedml
+    libsedml = require("libsedml", "exchange")
 
     doc = libsedml.readSedMLFromString(text)
     log = doc.getErrorLog()
@@ -160,8 +164,8 @@ def _metadata_rdf(description: str, when: str) -> str:
 def write_omex(out: str | Path, scenarios: Sequence) -> Path:
     """Write the COMBINE archive of ``scenarios`` (names, paths, dicts or Scenario objects) to ``out`` atomically;
     every SED-ML document is checked with libSEDML before it is packed."""
-    import libcombine
-    import libsedml
+    libcombine = require("libcombine", "exchange")
+    libsedml = require("libsedml", "exchange")
 
     from gutjoint._interfaces.sbml import build_sbml
     from gutjoint._studies.scenario import load_scenario

@@ -35,6 +35,7 @@ from gutjoint._studies.calibration.conditions import load_conditions
 from gutjoint._studies.scenario import Scenario
 from gutjoint._studies.simulate import resting_outputs
 from gutjoint._studies.scenario import INPUT_DEFAULTS
+from gutjoint._errors import require
 
 ESTIMATED_BLOCKS = ("barrier", "innate")
 """The ``gutjoint calibrate`` blocks whose targets this problem holds (the population block's targets are a cohort,
@@ -178,7 +179,7 @@ def export_petab(folder: str | Path) -> Path:
     model = build_model()
     initial = dict(species.REST_GUESS)
     doc = build_sbml(model, initial=initial, structural_switch=STRUCTURAL_SWITCH)
-    import libsbml
+    libsbml = require("libsbml", "exchange")
 
     # pain_threshold_rel is relative to the resting threshold of the preequilibrated (healthy) subject
     threshold_at_rest = resting_outputs(Scenario(name="healthy", days=1.0), {})["pain_threshold_rel"]
@@ -221,7 +222,7 @@ def export_petab(folder: str | Path) -> Path:
 
 def lint(yaml_path: str | Path) -> bool:
     """True when the PEtab linter finds no error."""
-    import petab.v1 as petab
+    petab = require("petab.v1", "exchange")
 
     problem = petab.Problem.from_yaml(str(yaml_path))
     return not petab.lint_problem(problem)

@@ -16,17 +16,23 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import re
 
-import libsbml
 import numpy as np
 import sympy as sp
 
 from gutjoint._biology import species
 from gutjoint._biology.identifiers import sbo_term
 from gutjoint._biology.model import Model, build_model
+from gutjoint._errors import require
 from gutjoint._studies.scenario import INPUT_DEFAULTS
+
+if TYPE_CHECKING:
+    import libsbml
+else:
+    libsbml = require("libsbml", "exchange")
 
 
 class _Ln(sp.Function):
@@ -371,7 +377,7 @@ def write_sbml(path: str | Path, **kwargs) -> Path:
 
 def antimony_text(**kwargs) -> str:
     """The model (or a scenario run) as Antimony, translated from the SBML by the antimony package."""
-    import antimony
+    antimony = require("antimony", "exchange")
 
     antimony.clearPreviousLoads()
     if antimony.loadSBMLString(libsbml.writeSBMLToString(build_sbml(**kwargs))) < 0:

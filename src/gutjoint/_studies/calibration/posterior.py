@@ -56,6 +56,7 @@ from gutjoint._processes import Executor
 from gutjoint._biology.parameters import load_parameters
 from gutjoint._studies.calibration import fit, observations
 from gutjoint._studies.ensemble import ENSEMBLE_FILE, PROVENANCE_FILE, ensemble_path
+from gutjoint._errors import require
 
 SAMPLED = ("barrier", "innate")
 """The blocks whose posterior is sampled."""
@@ -249,7 +250,7 @@ def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None
     prior (``start_from="prior"``), around the posterior mode at 1.5 times the Laplace SD (``"laplace"``, what
     ``calibrate --sample`` uses) or in a 1e-3 ball around the fitted values (``"fit"``). ``pool``: an executor
     whose workers evaluate the walkers."""
-    import emcee
+    emcee = require("emcee", "inference")
 
     names = sampled(block_name)
     lo, hi = fit._bounds(names)
@@ -287,14 +288,14 @@ def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None
 
 
 def _groups(path) -> set[str]:
-    import h5py
+    h5py = require("h5py", "inference")
 
     with h5py.File(path, "r") as handle:
         return set(handle.keys())
 
 
 def read_chain(path, block_name: str, seconds: float = float("nan")) -> Chain:
-    import emcee
+    emcee = require("emcee", "inference")
 
     backend = emcee.backends.HDFBackend(str(path), name=block_name, read_only=True)
     return Chain(block_name, sampled(block_name), backend.get_chain(), backend.get_log_prob(),
@@ -304,8 +305,8 @@ def read_chain(path, block_name: str, seconds: float = float("nan")) -> Chain:
 def diagnostics(chain: Chain, burn: float = 0.5) -> dict[str, dict[str, float]]:
     """ArviZ's rank-normalised split R-hat and bulk effective sample size of each parameter (walkers as
     chains), after the burn-in; and emcee's integrated autocorrelation time in steps."""
-    import arviz as az
-    import emcee
+    az = require("arviz", "inference")
+    emcee = require("emcee", "inference")
 
     post = chain.posterior(burn)
     data = az.convert_to_inference_data({name: post[:, :, i] for i, name in enumerate(chain.parameters)})
@@ -745,7 +746,7 @@ MOVES = {"stretch": "the affine-invariant stretch move (a = 2; Goodman & Weare 2
 
 
 def _moves(name: str):
-    import emcee
+    emcee = require("emcee", "inference")
 
     if name == "stretch":
         return None
