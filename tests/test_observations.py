@@ -132,6 +132,25 @@ def test_the_held_out_time_courses_are_predicted_not_fitted():
     assert taudorf["data_peak_h"] == 3.0  # as digitised: IL-6 40.3 pg/mL at 3 h
 
 
+def test_a_curve_digitised_as_the_change_from_baseline_is_compared_as_the_models_rise():
+    """Dillingh 2014's curves are 0 at dosing (the change from baseline): their rows observe the rise over the
+    run's starting value, the other laboratories' rows the level itself."""
+    from gutjoint._studies.calibration import data, experiments
+
+    courses = data.other_timecourses()
+    changed = set(courses.loc[courses["levels"] == "change from baseline", "dataset"])
+    assert changed == {"dillingh2014_0p5", "dillingh2014_1", "dillingh2014_2"}
+    assert (courses.loc[courses["dataset"].isin(changed) & (courses["time_h"] == 0), "value"] == 0).all()
+    rows = observations.observations()
+    rows = rows[rows["scale"] != ""]
+    is_rise = rows["observable"].str.endswith(".above_rest")
+    assert set(rows.loc[is_rise, "target"]) == changed and not rows.loc[~is_rise, "target"].isin(changed).any()
+    run = experiments.bolus({}, 1.0)
+    level = observations.observe(run, "tnf_pg_ml", 2 / 24)
+    assert observations.observe(run, "tnf_pg_ml.above_rest", 2 / 24) == pytest.approx(
+        level - float(np.asarray(run["tnf_pg_ml"])[0]), rel=1e-12)
+
+
 def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     p, d = k / n, 1 + z * z / n
     centre, half = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d

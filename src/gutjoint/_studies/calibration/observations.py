@@ -132,6 +132,11 @@ SUMMARIES: dict[str, Callable[[object, str], float]] = {
 an observable ``<column>.<summary>``."""
 
 
+ABOVE_REST = "above_rest"
+"""An observable ``<column>.above_rest`` is the column at the row's time less its value at the run's start (a
+curve digitised as the change from baseline)."""
+
+
 def observe(run, observable: str, time_days: float) -> float:
     """The model's value of ``observable`` in ``run`` (what an :data:`EXPERIMENTS` entry returns) at ``time_days``."""
     if isinstance(run, dict):
@@ -139,6 +144,8 @@ def observe(run, observable: str, time_days: float) -> float:
     if hasattr(run, "ok") and not run.ok:  # a SimulationResult (read as arrays, no frame built)
         return math.nan
     column, _, summary = observable.partition(".")
+    if summary == ABOVE_REST:
+        return float(experiments.at_days(run, column, time_days)) - float(np.asarray(run[column])[0])
     if summary:
         return float(SUMMARIES[summary](run, column))
     return float(experiments.at_days(run, column, time_days))
@@ -266,7 +273,8 @@ def _observations_at(versions: tuple) -> pd.DataFrame:
         for r in course.itertuples():
             if r.value > 0:  # a zero (below detection, or a baseline subtracted) has no log
                 add("timecourses", f"{first['study']}, {first['dose_ng_kg']:g} ng/kg {first['regimen']}",
-                    dataset, experiment, f"{cytokine}_pg_ml", r.value, "log-normal", TIMECOURSE_SIGMA,
+                    dataset, experiment, f"{cytokine}_pg_ml" + ("" if first["levels"] == "level" else f".{ABOVE_REST}"),
+                    r.value, "log-normal", TIMECOURSE_SIGMA,
                     time_days=r.time_h / 24, label=cytokine, role="validate", scale=f"{dataset}:{cytokine}",
                     source=f"{r.how}; {r.where}")
     table = pd.DataFrame(rows, columns=list(COLUMNS))
