@@ -16,6 +16,7 @@ DISCLAIMER = (
     "Educational research tool; not medical advice. Chronic joint pain or digestive symptoms should be "
     "evaluated by a qualified healthcare professional."
 )
+"""The seed's disclaimer, shown wherever a person reads output (the CLI, the figures, the reports, the page)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ RED_FLAGS: tuple[RedFlag, ...] = (
             "Humber and North Yorkshire inflammatory-arthritis pathway (after NICE QS33): morning stiffness "
             "usually lasting more than 30 minutes is a red-flag symptom of persistent synovitis"),
 )
+"""The red flags a person is asked about before any forecast: the seed's (severe, progressive, swelling, fever,
+deformity) and the clinical ones added with their sources; ``triage`` turns the answers into guidance."""
 RED_FLAG_IDS = tuple(f.id for f in RED_FLAGS)
 RED_FLAG_LINE = ("If joint pain is severe, progressive, or comes with swelling, fever or deformity, professional "
                  "evaluation is essential.")

@@ -13,6 +13,10 @@ from gutjoint._biology.parameters import GRADES, ParameterTable, _read_records, 
 
 @dataclass(frozen=True)
 class Link:
+    """One causal link of the model (a row of ``links.csv``): ``source`` acts on ``target`` with ``effect`` (+ or
+    -); ``grade`` is the evidence that the effect exists (at most its weakest part), ``evidence`` says where it is
+    summarised, and ``parameters`` names the model constants that carry it."""
+
     id: str
     source: str
     target: str

@@ -3,6 +3,7 @@ parameter uncertainty and the parameters that these targets cannot identify)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -368,12 +369,17 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
     return path
 
 
-def calibrate(out="calibration-report", **options):
-    """Fit (:func:`gutjoint._studies.calibration.run.calibrate`, which takes the same ``options``) and write the
-    report into ``out``; the result carries the report's path."""
+def calibrate(out: str | Path = "calibration-report", *, starts: int = 4, profiles: bool = True, write: bool = False,
+              workers: int | None = None, blocks: tuple[str, ...] = (), progress: Callable[[str], object] = print):
+    """Fit the target-informed parameters and write the report into ``out``; the result carries the report's
+    path. ``starts``: multi-start count per block; ``profiles``: the profile likelihood of every fitted parameter;
+    ``write``: also store the fit as the package defaults; ``workers``: processes (default: the cores);
+    ``blocks``: fit only these (barrier, innate, population); ``progress``: called with each step's message.
+    The fit itself is :func:`gutjoint._studies.calibration.run.calibrate`."""
     from gutjoint._studies.calibration.run import calibrate as fit_all
 
-    outcome = fit_all(out, **options)
+    outcome = fit_all(out, starts=starts, profiles=profiles, write=write, workers=workers, blocks=blocks,
+                      progress=progress)
     if outcome.written:
         outcome.report = write_report(Path(out), outcome, outcome.checks)
     else:

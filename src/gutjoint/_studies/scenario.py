@@ -51,6 +51,9 @@ INPUT_KEYS = ("name", "level", "start_day", "end_day")
 
 @dataclass(frozen=True)
 class InputWindow:
+    """Input ``name`` (an exposure or an intervention of ``species.INPUTS``) held at ``level`` from ``start_day``
+    to ``end_day``."""
+
     name: str
     level: float
     start_day: float
