@@ -292,3 +292,29 @@ def test_an_interrupted_chain_resumes_where_it_stopped(tmp_path):
     np.testing.assert_array_equal(more.samples[:6], first.samples)
     np.testing.assert_array_equal(again.samples, more.samples)
     assert first.parameters == posterior.sampled("barrier")
+
+
+def test_reading_a_chain_takes_no_lock_that_would_stop_its_writer(tmp_path):
+    """While another process holds the chain's HDF5 file open for writing (as ``calibrate --sample`` does),
+    ``read_chain`` still reads it, and the writer is never blocked by a reader's lock."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    path = tmp_path / "chain.h5"
+    posterior.sample_block("barrier", path, steps=4, walkers=18, start_from="fit", seed=2)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time, h5py
+        with h5py.File({str(path)!r}, "a"):
+            print("open", flush=True)
+            time.sleep(20)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        t0 = time.perf_counter()
+        chain = posterior.read_chain(path, "barrier")
+        assert chain.samples.shape[0] == 4 and time.perf_counter() - t0 < 10
+    finally:
+        holder.kill()
+        holder.wait()

@@ -290,16 +290,23 @@ def sample_block(block_name: str, path: Path, *, steps: int, walkers: int | None
 def _groups(path) -> set[str]:
     h5py = require("h5py", "inference")
 
-    with h5py.File(path, "r") as handle:
+    with h5py.File(path, "r", locking=False) as handle:
         return set(handle.keys())
 
 
 def read_chain(path, block_name: str, seconds: float = float("nan")) -> Chain:
-    emcee = require("emcee", "inference")
+    """A block's stored chain (emcee's HDF5 layout: ``chain``, ``log_prob`` and ``accepted`` under the block's
+    group, the steps done in its ``iteration`` attribute), read without an HDF5 file lock: a reader's lock would
+    make the next step of a sampler writing the file fail (``BlockingIOError``), so reading a chain mid-run, for
+    its diagnostics, is safe. A read between two of the writer's steps may miss the last one."""
+    h5py = require("h5py", "inference")
 
-    backend = emcee.backends.HDFBackend(str(path), name=block_name, read_only=True)
-    return Chain(block_name, sampled(block_name), backend.get_chain(), backend.get_log_prob(),
-                 float(np.mean(backend.accepted / max(backend.iteration, 1))), seconds)
+    with h5py.File(path, "r", locking=False) as handle:
+        group = handle[block_name]
+        done = int(group.attrs["iteration"])
+        samples, log_prob = group["chain"][:done], group["log_prob"][:done]
+        accepted = np.asarray(group["accepted"][...], dtype=float)
+    return Chain(block_name, sampled(block_name), samples, log_prob, float(np.mean(accepted / max(done, 1))), seconds)
 
 
 def diagnostics(chain: Chain, burn: float = 0.5) -> dict[str, dict[str, float]]:
