@@ -28,6 +28,8 @@ def test_require_names_the_extra_and_the_missing_package(monkeypatch):
     assert str(caught.value) == ("fastapi is not installed; it comes with the 'web' extra (the web page and its JSON "
                                  "API (gutjoint serve)): pip install 'gutjoint[web]'")
     assert require("json", "web").__name__ == "json"
+    install = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    assert f"error: {caught.value}" in install, "docs/install.md quotes the message as the code writes it"
 
 
 CORE_ONLY = ("import sys\n"

@@ -212,7 +212,6 @@ def select_subjects(seed: int, indices: range, select: bool,
     values = dict(parameters or {})
     if select and acceptance is None:
         acceptance = _selection_model(values)
-    selection = acceptance or (np.empty(0), np.empty(0))  # read only when select
     adults = living_under(GENERAL_ADULTS, values)
     attempts = {i: 0 for i in indices}
     background = {i: (float("nan"), float("nan")) for i in indices}
@@ -231,7 +230,7 @@ def select_subjects(seed: int, indices: range, select: bool,
                 chosen[i], background[i] = candidate, out or background[i]
             elif out is None or not (LM_PLAUSIBLE[0] <= out[1] <= LM_PLAUSIBLE[1]) or out[0] <= 0:
                 still.append(i)
-            elif _accept(out[0], selection, rng.uniform()):
+            elif acceptance is not None and _accept(out[0], acceptance, rng.uniform()):  # select: always built
                 chosen[i], background[i] = candidate, out
             else:
                 still.append(i)

@@ -51,12 +51,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gutjoint._errors import SolverError
+from gutjoint._errors import SolverError, require
 from gutjoint._processes import Executor
 from gutjoint._biology.parameters import load_parameters
 from gutjoint._studies.calibration import fit, observations
 from gutjoint._studies.ensemble import ENSEMBLE_FILE, PROVENANCE_FILE, ensemble_path
-from gutjoint._errors import require
 
 SAMPLED = ("barrier", "innate")
 """The blocks whose posterior is sampled."""
