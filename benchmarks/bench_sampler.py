@@ -110,6 +110,40 @@ def run_dynesty(block: str, seconds: float, calls: int) -> dict:
             "log_z": float(result.logz[-1]), "log_z_err": float(result.logzerr[-1])}
 
 
+def run_zeus(block: str, seconds: float) -> dict:
+    """zeus, ensemble slice sampling (Karamanis & Beutler 2021, Stat Comput 31:61) with its default differential
+    move, from the walkers ``calibrate --sample`` starts from (1.5 times the Laplace SD around the mode)."""
+    import warnings
+
+    import numpy as np
+    import zeus
+
+    from gutjoint._studies.calibration import fit, posterior
+
+    warnings.filterwarnings("ignore")
+    names = posterior.sampled(block)
+    lo, hi = fit._bounds(names)
+    ndim = len(names)
+    walkers = 2 * ndim + 2
+    centre, cov = posterior.laplace(block)
+    rng = np.random.default_rng([1, ndim])
+    start = np.clip(centre + 1.5 * rng.standard_normal((walkers, ndim)) @ np.linalg.cholesky(cov).T,
+                    lo + 1e-9, hi - 1e-9)
+    sampler = zeus.EnsembleSampler(walkers, ndim, posterior.log_probability, args=(block, lo, hi), verbose=False)
+    t0 = time.perf_counter()
+    for _ in sampler.sample(start, iterations=1_000_000, progress=False):
+        if time.perf_counter() - t0 > seconds:
+            break
+    wall = time.perf_counter() - t0
+    samples = sampler.get_chain()
+    chain = posterior.Chain(block, names, samples, sampler.get_log_prob(), 1.0, wall)
+    checks = posterior.diagnostics(chain)
+    ess = min(c["ess_bulk"] for c in checks.values())
+    return {"sampler": "zeus slice", "evaluations": int(sampler.ncall), "acceptance": 1.0,
+            "ess_min": ess, "ess_per_s": ess / wall,
+            "r_hat_max": max(c["r_hat"] for c in checks.values()), "wall": wall, "log_z": math.nan}
+
+
 def run_pypesto(block: str, seconds: float, chains: int = 4) -> dict:
     """pyPESTO's parallel tempering (``chains`` temperatures, its default ladder) of adaptive-Metropolis chains
     (Haario et al. 2001), started at the Laplace mode with the Laplace covariance; only the chain at temperature 1
@@ -162,15 +196,16 @@ def main() -> None:
     ap.add_argument("--block", default="innate")
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--workers", type=int, default=2, help="samplers run at a time (one core each)")
-    ap.add_argument("--samplers", default="de-snooker,stretch,gaussian,pypesto,dynesty",
-                    help="comma-separated subset of: de-snooker, stretch, gaussian, pypesto, dynesty")
+    ap.add_argument("--samplers", default="de-snooker,stretch,gaussian,pypesto,zeus,dynesty",
+                    help="comma-separated subset of: de-snooker, stretch, gaussian, pypesto, zeus, dynesty")
     args = ap.parse_args()
     chosen = args.samplers.split(",")
     moves = [m for m in ("de-snooker", "stretch", "gaussian") if m in chosen]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         emcee_jobs = [pool.submit(run_emcee, m, args.block, args.seconds) for m in moves]
         tempering = pool.submit(run_pypesto, args.block, args.seconds) if "pypesto" in chosen else None
-        runs = [job.result() for job in emcee_jobs] + ([tempering.result()] if tempering else [])
+        slicing = pool.submit(run_zeus, args.block, args.seconds) if "zeus" in chosen else None
+        runs = [job.result() for job in emcee_jobs] + [job.result() for job in (tempering, slicing) if job]
     calls = max(r["evaluations"] for r in runs)
     if "dynesty" in chosen:
         runs.append(run_dynesty(args.block, args.seconds, calls))
