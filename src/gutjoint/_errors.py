@@ -128,7 +128,7 @@ class MissingExtraError(GutjointError):
 EXTRAS = {
     "web": "the web page and its JSON API (gutjoint serve)",
     "exchange": "SBML, Antimony, PEtab and COMBINE/SED-ML export",
-    "inference": "posterior sampling and its diagnostics (calibrate --sample)",
+    "inference": "posterior sampling and its diagnostics (calibrate --sample), and the gut-to-joint ABC fit",
     "distributed": "a Dask scheduler for populations, trials and ensembles",
 }
 """The optional extras of ``pyproject.toml`` (``all`` installs every one) and what each adds."""

@@ -117,6 +117,13 @@ class Published:
     low: float
     high: float
     source: str
+    estimate: float | None = None  # the printed point estimate, where the source prints one
+    per_arm: int | None = None  # people per arm behind the estimate (a fit simulates a trial of this size)
+
+    @property
+    def centre(self) -> float:
+        """The printed estimate, or the middle of the span where none is printed."""
+        return self.estimate if self.estimate is not None else (self.low + self.high) / 2
 
     @property
     def derived(self) -> bool:
@@ -158,9 +165,13 @@ PUBLISHED_ENDPOINTS = {
     "pain_change_difference": "mean change in pain, arm minus control (NRS points)",
     "crp_change_difference": "mean change in CRP, arm minus control (mg/L)",
     "permeability_raised": "share with a raised intestinal permeability (L:M at least 0.03) at the endpoint",
+    "pain_moderate": "share with at least moderate pain (NRS at least 4) at the endpoint",
 }
 ARM_EXPOSURE_START = 1e-6
 """Day an arm's exposure change begins at the earliest (0.09 s): after the baseline rest, which is solved at day 0."""
+PAIN_MODERATE = 4.0
+"""Reported pain at or above this is at least moderate (the project's trials' eligibility for joint pain; used as the
+model's stand-in for clinical arthritis, assumed: the model has no joint examination)."""
 LM_RAISED = 0.03
 """An L:M at or above this is raised permeability (the barrier-support trial's eligibility; the healthy cohort's
 median is about 0.014)."""
@@ -206,7 +217,7 @@ ARM_INPUTS = (*species.INTERVENTIONS, "dysbiosis", "barrier_insult", "enteric_in
 """What an arm may set for its weeks: a treatment, or an exposure set to a level (for a gut-ecosystem intervention,
 ``dysbiosis`` at 0 is its best case: the dysbiosis the person lives with removed). The arm's window comes after
 the person's own exposures, so it replaces them while it lasts."""
-PUBLISHED_KEYS = ("arm", "endpoint", "low", "high", "source")
+PUBLISHED_KEYS = ("arm", "endpoint", "low", "high", "source", "estimate", "per_arm")
 MAX_SCREENED = 200_000
 
 
@@ -330,7 +341,14 @@ def _published(source: str, entries, arms: list[Arm]) -> tuple[Published, ...]:
         high = _num(source, f"{where}.high", entry.get("high"), low, 1e6)
         if not isinstance(entry.get("source"), str) or not entry["source"].strip():
             raise ScenarioError(source, f"{where}.source", entry.get("source"), "where the published numbers were read")
-        out.append(Published(entry["arm"], endpoint, float(low), float(high), entry["source"].strip()))
+        estimate = entry.get("estimate")
+        if estimate is not None:
+            estimate = _num(source, f"{where}.estimate", estimate, low, high)
+        per_arm = entry.get("per_arm")
+        if per_arm is not None:
+            per_arm = int(_num(source, f"{where}.per_arm", per_arm, 2, 100_000, integer=True))
+        out.append(Published(entry["arm"], endpoint, float(low), float(high), entry["source"].strip(),
+                             None if estimate is None else float(estimate), per_arm))
     return tuple(out)
 
 
@@ -490,7 +508,7 @@ def endpoints(trial: Trial, arm: Arm, outcomes: dict, rows: np.ndarray, factor: 
             "crp_change": outcomes[arm.name]["crp_mg_l"][rows, k] - outcomes[arm.name]["crp_mg_l"][rows, 0],
             "lm_change": outcomes[arm.name]["lm_ratio"][rows, k] - outcomes[arm.name]["lm_ratio"][rows, 0],
             "permeability_raised": outcomes[arm.name]["lm_ratio"][rows, k] >= LM_RAISED,
-            "pain": pain}
+            "pain_moderate": end >= PAIN_MODERATE, "pain": pain}
 
 
 def compare(active: dict, control: dict, *, odds_ratios: bool = True) -> dict:
@@ -581,6 +599,7 @@ def _arm_summary(r: dict) -> dict:
             "responder_30": float(np.mean(r["responder_30"])), "responder_50": float(np.mean(r["responder_50"])),
             "crp_change_mean": float(np.nanmean(r["crp_change"])), "lm_change_mean": float(np.nanmean(r["lm_change"])),
             "permeability_raised": float(np.mean(r["permeability_raised"])),
+            "pain_moderate": float(np.mean(r["pain_moderate"])),
             "baseline_pain_mean": float(np.mean(r["pain"][:, 0]))}
 
 

@@ -96,15 +96,19 @@ EXPERIMENTS: dict[str, Callable[[Evaluation], object]] = {
     "lps-bolus-0.3ngkg": lambda ev: ev.bolus_of(0.3),
     "lps-bolus-1ngkg": lambda ev: ev.bolus_of(1.0),
     "lps-1ngkg-then-1ngkgh-3h": lambda ev: ev.lps(1.0, 1.0, 3.0),
-    "trial:probiotic-ra": lambda ev: trial_numbers("probiotic-ra", ev.params),
-    "trial:nsaid-ra": lambda ev: trial_numbers("nsaid-ra", ev.params),
 }
 """Each experiment a row can name, and how to run it: a simulation (its frame), or a mapping of the numbers the
 experiment reports (see ``experiments.py`` for what each one is)."""
 
 
-GUT_JOINT_TRIALS = ("probiotic-ra", "nsaid-ra")
-"""Built-in virtual trials whose ``[[published]]`` results are rows of the gut-to-joint block (held out)."""
+GUT_JOINT_TRIALS = ("probiotic-ra", "probiotic-spa", "nsaid-ra", "fmt-psa", "gluten-free-diet-joints")
+"""Built-in virtual trials whose ``[[published]]`` results are rows of the gut-to-joint block."""
+GUT_JOINT_FITTED = {("probiotic-spa", "probiotic (best case)"), ("gluten-free-diet-joints", "gluten")}
+"""The (trial, arm) results the gut-to-joint magnitudes are fitted to (:mod:`gutjoint._studies.calibration.gut_joint`):
+the probiotic trial in spondyloarthritis (how much pain a gut-ecosystem change moves) and how common arthritis is in
+coeliacs on gluten. Every other row of the block is held out: FMT in psoriatic arthritis, coeliacs on the diet (the
+diet's effect), the probiotic trials' CRP in rheumatoid arthritis, the NSAID permeability and the coeliac L:M."""
+EXPERIMENTS.update({f"trial:{name}": (lambda ev, name=name: trial_numbers(name, ev.params)) for name in GUT_JOINT_TRIALS})
 
 
 def trial_numbers(name: str, params: dict[str, float]) -> dict[str, float]:
@@ -263,8 +267,9 @@ def _observations_at(versions: tuple) -> pd.DataFrame:
         trial = load_trial(name)
         for entry in trial.published:
             add("gut-joint", f"{name}: {entry.arm}, {entry.endpoint}", name, f"trial:{name}",
-                f"{entry.arm}:{entry.endpoint}", (entry.low + entry.high) / 2, "normal", (entry.high - entry.low) / 4,
-                label=f"{entry.arm}: {entry.endpoint}", low=entry.low, high=entry.high, role="validate",
+                f"{entry.arm}:{entry.endpoint}", entry.centre, "normal", (entry.high - entry.low) / 4,
+                label=f"{entry.arm}: {entry.endpoint}", low=entry.low, high=entry.high,
+                role="calibrate" if (name, entry.arm) in GUT_JOINT_FITTED else "validate",
                 source=entry.source + "; the span taken as 2 SD each side of its centre")
     courses = data.other_timecourses()
     for (dataset, cytokine), course in courses.groupby(["dataset", "cytokine"], sort=False):

@@ -1,0 +1,111 @@
+"""The gut-to-joint arm on human data (issue 30): the rows it is fitted to and held to, the likelihood-free fit's
+arithmetic, and the path back from pain to a leakier gut."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gutjoint._errors import InputError
+from gutjoint._studies.calibration import gut_joint, observations
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    p, d = k / n, 1 + z * z / n
+    centre, half = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return centre - half, centre + half
+
+
+def test_the_coeliac_scenario_lives_at_the_fitted_coeliac_levels():
+    from gutjoint._studies.calibration.conditions import load_conditions
+    from gutjoint._studies.scenario import load_scenario
+
+    levels = {w.name: w.level for w in load_scenario("coeliac").inputs}
+    fitted = dict(load_conditions())
+    assert levels == {"enteric_infection": pytest.approx(fitted["gfd_injury"], abs=5e-6),
+                      "barrier_insult": pytest.approx(fitted["gfd_insult"], abs=5e-6)}
+
+
+def test_the_new_rows_spans_follow_from_the_printed_numbers():
+    """Jenks 2010: -0.4 BASDAI points with p = 0.182 gives SE 0.30; Lubrano 1996: 19/46 and 33/153 (group sizes
+    from 26% of 200); FLORA: HAQ-DI 0.02-0.44 times 10/3."""
+    from scipy.stats import norm
+
+    from gutjoint._studies.trial import load_trial
+
+    jenks = load_trial("probiotic-spa").published[0]
+    se = 0.4 / norm.isf(0.182 / 2)
+    assert (jenks.low, jenks.high) == pytest.approx((-0.4 - 1.959964 * se, -0.4 + 1.959964 * se), abs=6e-3)
+    assert jenks.estimate == -0.4 and jenks.per_arm == 32
+    lubrano = {e.arm: e for e in load_trial("gluten-free-diet-joints").published}
+    for arm, (k, n) in (("gluten", (19, 46)), ("gluten-free diet", (33, 153))):
+        assert (lubrano[arm].low, lubrano[arm].high) == pytest.approx(_wilson(k, n), abs=6e-4)
+        assert lubrano[arm].per_arm == n
+    assert 0.41 * 46 + 0.216 * 153 == pytest.approx(0.26 * 200, abs=1.0)  # the derived group sizes
+    flora = load_trial("fmt-psa").published[0]
+    assert (flora.low, flora.high) == pytest.approx((0.02 * 10 / 3, 0.44 * 10 / 3), abs=6e-3)
+
+
+def test_only_the_named_results_are_fitted_and_each_has_its_published_size():
+    rows = observations.rows_of("gut-joint")
+    fitted = rows[rows["role"] == "calibrate"]
+    assert set(fitted["dataset"]) == {f"{trial}: {arm}, {r.endpoint}" for r in gut_joint.fitted_results()
+                                      for trial, arm in [(r.trial, r.arm)]}
+    assert {(r.trial, r.arm) for r in gut_joint.fitted_results()} == observations.GUT_JOINT_FITTED
+    assert {"fmt-psa", "nsaid-ra", "probiotic-ra"} <= {d.split(":")[0] for d in rows.loc[rows["role"] == "validate",
+                                                                                           "dataset"]}
+    np.testing.assert_array_equal(gut_joint.observed(), fitted["value"].to_numpy())
+
+
+@pytest.mark.parametrize("entry, fragment", [
+    ({"estimate": 2.0}, "field 'published[0].estimate' = 2.0"),
+    ({"per_arm": 1}, "field 'published[0].per_arm' = 1"),
+    ({"per_arm": 2.5}, "field 'published[0].per_arm' = 2.5"),
+])
+def test_a_published_estimate_outside_its_span_or_a_bad_size_gets_one_line(entry, fragment):
+    from gutjoint._studies.trial import load_trial
+
+    spec = {"description": "d", "weeks": 4, "screening": "healthy", "screened": 100, "per_arm": 10, "seed": 1,
+            "arms": [{"name": "placebo", "control": True}, {"name": "support", "interventions": [
+                {"name": "barrier_support", "level": 1.0}]}],
+            "published": [{"arm": "support", "endpoint": "responder_30", "low": 0.2, "high": 0.5, "source": "s",
+                           **entry}]}
+    with pytest.raises(InputError) as info:
+        load_trial(spec)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_simulation_is_fixed_by_its_seed_and_scatters_across_seeds():
+    a, b, c = (gut_joint.simulate({}, s) for s in (3, 3, 4))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_the_synthetic_likelihood_grid_recovers_a_linear_gaussian_toy():
+    """Statistics y = theta + N(0, 0.1^2) on a 21 x 21 lattice: the posterior peaks at the observed y, and the
+    marginal CDF at the truth is about 1/2 when the truth is where the data point."""
+    coords = gut_joint.coordinates()
+    rng = np.random.default_rng(0)
+    axes = [np.linspace(c.centre - 1.0 * c.sd, c.centre + 1.0 * c.sd, 21) for c in coords]
+    points = np.array(np.meshgrid(*axes, indexing="ij")).reshape(2, -1).T
+    stats = points[:, None, :] + 0.1 * rng.standard_normal((len(points), 40, 2))
+    grid = gut_joint.Grid(points, stats, 0.0)
+    truth = points[len(points) // 2 + 3]
+    log_post = grid.log_posterior(truth)
+    assert np.linalg.norm(points[np.argmax(log_post)] - truth) < 0.25
+    assert grid.marginal_cdf(truth, truth) == pytest.approx([0.5, 0.5], abs=0.1)
+    assert grid.marginal_cdf(truth, truth + 0.5)[0] > 0.95
+
+
+def test_with_no_one_taking_nsaids_for_their_pain_the_path_back_adds_nothing():
+    from gutjoint._studies.reverse_path import cross_section
+
+    none = cross_section(400, use=0.0)
+    assert none["users"] == 0 and none["reverse_share"] == pytest.approx(0.0)
+    assert none["worlds"]["both"] == none["worlds"]["forward"] == none["worlds"]["reverse only"]
+    every = cross_section(400, use=1.0)
+    assert every["users"] > 0
+    assert every["worlds"]["reverse only"]["lm_ratio_of_means"] > every["worlds"]["forward"]["lm_ratio_of_means"]
+    assert 0 < every["reverse_share"] <= 1
