@@ -83,20 +83,47 @@ def test_a_simulation_is_fixed_by_its_seed_and_scatters_across_seeds():
     assert not np.array_equal(a, c)
 
 
-def test_the_synthetic_likelihood_grid_recovers_a_linear_gaussian_toy():
-    """Statistics y = theta + N(0, 0.1^2) on a 21 x 21 lattice: the posterior peaks at the observed y, and the
-    marginal CDF at the truth is about 1/2 when the truth is where the data point."""
+def test_the_synthetic_likelihood_emulator_recovers_a_linear_gaussian_toy():
+    """Statistics y = theta + N(0, 0.1^2) simulated on an 11 x 11 lattice: the emulated mean is theta and the SD
+    0.1, the posterior on the fine lattice peaks at the observed y, and the marginal CDF at the truth is about 1/2
+    when the truth is where the data point."""
     coords = gut_joint.coordinates()
     rng = np.random.default_rng(0)
-    axes = [np.linspace(c.centre - 1.0 * c.sd, c.centre + 1.0 * c.sd, 21) for c in coords]
+    axes = [np.linspace(c.centre - 1.0 * c.sd, c.centre + 1.0 * c.sd, 11) for c in coords]
     points = np.array(np.meshgrid(*axes, indexing="ij")).reshape(2, -1).T
     stats = points[:, None, :] + 0.1 * rng.standard_normal((len(points), 40, 2))
     grid = gut_joint.Grid(points, stats, 0.0)
+    mean, sd = grid.emulate(points)
+    np.testing.assert_allclose(mean, points, atol=0.01)
+    np.testing.assert_allclose(sd, 0.1, rtol=0.1)
     truth = points[len(points) // 2 + 3]
-    log_post = grid.log_posterior(truth)
-    assert np.linalg.norm(points[np.argmax(log_post)] - truth) < 0.25
+    lattice = grid.lattice()
+    assert np.linalg.norm(lattice[np.argmax(grid.log_posterior(truth))] - truth) < 0.05
     assert grid.marginal_cdf(truth, truth) == pytest.approx([0.5, 0.5], abs=0.1)
     assert grid.marginal_cdf(truth, truth + 0.5)[0] > 0.95
+
+
+def test_the_shipped_gut_joint_fit_is_current_and_its_rows_are_the_tables():
+    fit = gut_joint.shipped_fit()
+    assert fit is not None and fit["digest"] == gut_joint.fit_digest(), \
+        "rerun: python -m gutjoint._studies.calibration.gut_joint --out DIR --write --join"
+    rows = observations.rows_of("gut-joint")
+    assert [r["dataset"] for r in fit["rows"]] == list(rows["dataset"])
+    before = observations.gut_joint_predictions()["model"].to_numpy()
+    np.testing.assert_allclose([r["before"] for r in fit["rows"]], before, rtol=1e-9)
+
+
+def test_the_ensemble_carries_the_gut_joint_posterior():
+    from gutjoint._studies.ensemble import load_ensemble
+
+    ensemble = load_ensemble()
+    fit = gut_joint.shipped_fit()
+    for p in fit["parameters"]:
+        assert ensemble.basis[p["parameter"]].startswith("posterior (gut-joint fit")
+        values = ensemble.values[p["parameter"]].to_numpy()
+        draws = [d[p["parameter"]] for d in fit["posterior_draws"]]
+        # drawn from the posterior (a redraw only where a healthy person's rest left its window), not the prior
+        assert abs(np.median(values) - np.median(draws)) < 0.25 * (p["q95"] - p["q05"])
 
 
 def test_with_no_one_taking_nsaids_for_their_pain_the_path_back_adds_nothing():

@@ -202,13 +202,27 @@ def dose_response_lines(params=None) -> list[str]:
 
 
 def gut_joint_lines(params=None) -> list[str]:
-    """The held-out gut-to-joint rows against the model (``observations.gut_joint_predictions``)."""
+    """The gut-to-joint rows against the model: under ``params`` (``observations.gut_joint_predictions``), or, by
+    default, before and after the shipped gut-joint fit (``gut_joint.shipped_fit``, which must be current)."""
+    from gutjoint._studies.calibration import gut_joint as gj
     from gutjoint._studies.calibration.observations import gut_joint_predictions
 
-    table = gut_joint_predictions(params)
-    return (["| human result | data | model | inside |", "|---|---|---:|---|"]
-            + [f"| {r.dataset} | {r.low:g} to {r.high:g} | {r.model:.3g} | {'yes' if r.inside else 'no'} |"
-               for r in table.itertuples()])
+    if params is not None:
+        table = gut_joint_predictions(params)
+        return (["| human result | data | model | inside |", "|---|---|---:|---|"]
+                + [f"| {r.dataset} | {r.low:g} to {r.high:g} | {r.model:.3g} | {'yes' if r.inside else 'no'} |"
+                   for r in table.itertuples()])
+    fit = gj.shipped_fit()
+    if fit is None or fit["digest"] != gj.fit_digest():
+        raise RuntimeError("the shipped gut-joint fit is missing or stale: python -m "
+                           "gutjoint._studies.calibration.gut_joint --out DIR --write --join")
+    yes = {True: "yes", False: "no"}
+    return (["| human result | role | data | before the fit | after (median; 90% of draws) | inside before / after |",
+             "|---|---|---|---:|---|---|"]
+            + [f"| {r['dataset']} | {'fitted' if r['role'] == 'calibrate' else 'held out'} | {r['low']:g} to "
+               f"{r['high']:g} | {r['before']:.3g} | {r['after_median']:.3g} ({r['after_q05']:.3g} to "
+               f"{r['after_q95']:.3g}) | {yes[r['inside_before']]} / {yes[r['inside_after']]} |"
+               for r in fit["rows"]])
 
 
 def timecourse_lines(params=None) -> list[str]:
@@ -317,10 +331,12 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
               "them: never fitted. Absolute levels differ between laboratories, so each dataset and cytokine gets "
               "one assay factor, profiled out; what is left tests the shape and the timing.", "",
               *timecourse_lines(params)]
-    lines += ["", "## The gut-to-joint arm against human data (held out)", "",
-              "Human gut-to-joint results as held-out rows (block `gut-joint` of the observation table): never "
-              "fitted; the trials' files (`probiotic-ra`, `nsaid-ra`) say where each number comes from.", "",
-              *gut_joint_lines(params)]
+    lines += ["", "## The gut-to-joint arm against human data", "",
+              "Human gut-to-joint results as rows of the observation table (block `gut-joint`): two fitted by "
+              "likelihood-free inference (`gutjoint._studies.calibration.gut_joint`), the rest held out; each "
+              "trial's file (`probiotic-spa`, `gluten-free-diet-joints`, `fmt-psa`, `probiotic-ra`, `nsaid-ra`) "
+              "says where its numbers come from. Before: the table's values; after: the fit's posterior draws.", "",
+              *gut_joint_lines(None if params is None or not params else params)]
     lines += ["", "## The key uncertainty", "", KEY_UNCERTAINTY]
     lines += ["", "## Model against data", ""] + [f"![{f}]({f})" for f in figures]
     if result is None:

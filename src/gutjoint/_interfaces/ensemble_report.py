@@ -166,6 +166,17 @@ def coverage_words(coverage: list[dict], level: float = 0.90) -> str:
     return " ".join(words)
 
 
+def _gut_joint(meta: dict | None) -> list[str]:
+    """The gut-to-joint magnitudes drawn from their own fit (issue 30), if the ensemble carries them."""
+    if not meta:
+        return []
+    return ["", "## Gut-to-joint magnitudes fitted to human trials", "",
+            f"{', '.join(f'`{n}`' for n in meta['parameters'])}: drawn from the posterior of the gut-joint fit "
+            f"({meta['method']}; `_studies/calibration/gut_joint.py`) against {'; '.join(meta['rows'])}, in place "
+            f"of their priors. {meta['redrawn_for_healthy_rest']} draws left the healthy-rest window and were drawn "
+            "again from the posterior."]
+
+
 def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_rates: list[dict],
                           burn: float | dict[str, float] = 0.5) -> Path:
     """``ensemble.md`` (and its figures) in ``folder``."""
@@ -202,8 +213,10 @@ def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_r
               f"{meta['healthy_rest_window']}: {meta['prior_draw_acceptance']:.0%}.", ""]
     lines += _not_sampled() + _literature_priors() + _noise_scales(ensemble)
     lines += _conditioning(meta.get("conditioning"))
+    lines += _gut_joint(meta.get("gut_joint"))
     lines += checks_section(coverage, pass_rates)
-    figures = _plots(chains, folder, burn) if chains else []
+    # without the chains (the ensemble re-made from its stored draws), the chains' figures already there still hold
+    figures = _plots(chains, folder, burn) if chains else sorted(p.name for p in folder.glob("ensemble-*.png"))
     lines += ["", "Read the two checks together: the 90% bands hold the calibration points (too wide, if they hold "
               "all of them), and single draws meet the targets at the rates above. A target's tolerance is a "
               "verdict on one parameter set, so single draws of an honest posterior miss it often where the "

@@ -108,7 +108,7 @@ def _default_band(basis: tuple):
     dataset = unc.simulate_ensemble(DEFAULT_SCENARIO, ensemble=ensemble)
     last = unc.bands(dataset, (0.05, 0.95), ["pain_nrs"]).iloc[-1]
     line = float(simulate(DEFAULT_SCENARIO)["pain_nrs"][-1])
-    drivers = unc.band_drivers(dataset, ensemble, "pain_nrs")
+    drivers = unc.band_drivers(dataset, ensemble, "pain_nrs", top=len(ensemble.values.columns))
     gut = explain_ensemble(DEFAULT_SCENARIO, draws=100, ensemble=ensemble)
     return DEFAULT_SCENARIO, dataset.attrs, line, last, drivers, gut
 
@@ -116,13 +116,23 @@ def _default_band(basis: tuple):
 def default_band() -> str:
     name, attrs, line, last, drivers, gut = _default_band(_basis())
     ran = attrs["n_draws"] - attrs["n_failed"]
-    shares = ", ".join(f"`{d['parameter']}` ({d['share']:.0%} of the variance; {d['value_grade']})" for d in drivers)
+    shares = ", ".join(f"`{d['parameter']}` ({d['share']:.0%} of the variance; {_basis_words(d)})"
+                       for d in drivers[:3])
+    assumed = sum(d["share"] for d in drivers if d["basis"] == "prior-only")
     return (f"For the default scenario ({name}) the model's line ends at pain {line:.1f} on day 365, but 90% of the "
             f"parameter sets put it between {last['pain_nrs_q05']:.1f} and {last['pain_nrs_q95']:.1f} ({ran} of "
             f"{attrs['n_draws']} sets run): the answer rests on assumptions. The parameters that carry most of that "
-            f"spread are {shares}. Those are the numbers a study should measure. `explain --uncertainty` puts the "
+            f"spread are {shares}; the parameters drawn from assumed priors carry {assumed:.0%} of it together "
+            "(first-order shares, summed). Those are the numbers a study should measure. `explain --uncertainty` puts the "
             f"gut share between {gut['gut_share']['q05']:.0%} and {gut['gut_share']['q95']:.0%} (90% interval over "
             f"{gut['draws'] - gut['failed']} sets).")
+
+
+def _basis_words(driver: dict) -> str:
+    """What a band driver's ensemble column rests on, in words: its value grade, or the fit it was drawn from."""
+    if driver["basis"].startswith("posterior (gut-joint"):
+        return "fitted to human trials, issue 30"
+    return driver["value_grade"]
 
 
 R_HAT_GOAL, ESS_GOAL = 1.01, 400.0
@@ -284,25 +294,43 @@ def timecourses() -> str:
 
 
 def gut_joint() -> str:
-    from gutjoint._studies.calibration.observations import gut_joint_predictions
-    from gutjoint._studies.trial import load_trial, run_trial
+    from gutjoint._interfaces.calibration_report import gut_joint_lines
+    from gutjoint._studies.calibration import gut_joint as gj
 
-    table = gut_joint_predictions()
-    lines = ["| human result (held out) | data | the model today | inside |", "|---|---|---:|---|"]
-    lines += [f"| {r.dataset} | {r.low:g} to {r.high:g} | {r.model:.3g} | {'yes' if r.inside else 'no'} |"
-              for r in table.itertuples()]
-    probiotic = run_trial(load_trial("probiotic-ra"))
-    arm = next(iter(probiotic.comparisons))
-    pain = probiotic.comparisons[arm]["pain_change_difference"]
-    crp = probiotic.comparisons[arm]["crp_change_difference"]
-    nsaid = run_trial(load_trial("nsaid-ra"))
-    nsaid_pain = nsaid.comparisons["NSAID"]["pain_change_difference"]["estimate"]
-    lines += ["", f"{int(table['inside'].sum())} of {len(table)} hold. In `probiotic-ra` the best case of a gut-ecosystem "
-              f"intervention lowers the model's pain by {-pain['estimate']:.2f} NRS points more than placebo (95% CI "
-              f"{-pain['ci95'][1]:.2f} to {-pain['ci95'][0]:.2f}) but its CRP by only {-crp:.2f} mg/L. The pooled "
-              "trials show the opposite pattern: CRP falls by a few mg/L, while disease activity and pain do not "
-              f"move measurably. In `nsaid-ra` the drug, as the model's barrier insult, raises pain by "
-              f"{nsaid_pain:.2f} points: the model has no analgesic effect of an NSAID."]
+    lines = gut_joint_lines()  # checks that the shipped fit is current
+    fit = gj.shipped_fit()
+    assert fit is not None
+    held = [r for r in fit["rows"] if r["role"] != "calibrate"]
+    fitted = [r for r in fit["rows"] if r["role"] == "calibrate"]
+
+    def count(rows, key):
+        return f"{sum(r[key] for r in rows)} of {len(rows)}"
+
+    parameters = "; ".join(
+        f"`{p['parameter']}` {p['median']:.2g} (90% {p['q05']:.2g} to {p['q95']:.2g}), prior {p['prior_median']:.2g} "
+        f"({p['prior_q05']:.2g} to {p['prior_q95']:.2g}), {p['width_over_prior']:.0%} of the prior's width"
+        for p in fit["parameters"])
+    lines += ["", f"Fitted rows inside their spans: {count(fitted, 'inside_before')} before, "
+              f"{count(fitted, 'inside_after')} after; held-out rows: {count(held, 'inside_before')} before, "
+              f"{count(held, 'inside_after')} after. The posterior ({fit['method']}, {fit['simulations']:,} "
+              f"simulated trials): {parameters}."]
+    check = fit["calibration"]
+    if check:
+        lines += ["", f"Simulation-based calibration over {check['people']} synthetic datasets (truths drawn from the "
+                  f"prior, one simulated pair of trials each): the 90% intervals hold the truth "
+                  f"{check['coverage_90'][0]:.0%} and {check['coverage_90'][1]:.0%} of the time (goal about 90%), "
+                  f"and the ranks' Kolmogorov-Smirnov p-values are {check['ks_p'][0]:.2f} and {check['ks_p'][1]:.2f}."]
+    back = fit["reverse_path"]
+    t, f = back["table"], back["fitted"]
+    lines += ["", "**The path back.** People in pain take NSAIDs, and NSAIDs open the barrier. In "
+              f"{t['people']:,} general adults, those with at least moderate pain have an L:M "
+              f"{t['worlds']['forward']['lm_ratio_of_means']:.2f} times the others' when nobody's NSAID use follows "
+              f"their pain, and {t['worlds']['both']['lm_ratio_of_means']:.2f} times when "
+              f"{back['behaviour']['value']:.0%} of them take NSAIDs regularly ({t['users']} people; "
+              f"{back['behaviour']['link_grade']} link, {back['behaviour']['value_grade']} value): the path back makes "
+              f"{t['reverse_share']:.0%} of that association (log scale). Under the fitted magnitudes: "
+              f"{f['worlds']['forward']['lm_ratio_of_means']:.2f} and {f['worlds']['both']['lm_ratio_of_means']:.2f}, "
+              f"{f['reverse_share']:.0%} from the path back."]
     return "\n".join(lines)
 
 
