@@ -360,3 +360,18 @@ def test_your_own_numbers_panel_answers_in_the_page(page):
     assert "90% interval" in text and "not medical advice" in text
     assert page.evaluate("window.localStorage.length + window.sessionStorage.length") == 0
     _shot(page, "web-person.png")
+
+
+def test_the_pages_answers_carry_what_the_human_trials_say(client, page):
+    """The parameters route carries the shipped gut-to-joint fit, and the page's answers quote it: the fitted
+    strength against its prior, and the share of the association that runs from pain back to the gut."""
+    from gutjoint._studies.calibration import gut_joint
+
+    evidence = client.get("/api/parameters").json()["gut_joint"]
+    fit = gut_joint.shipped_fit()
+    assert evidence["parameters"] == fit["parameters"] and evidence["reverse_share"] == pytest.approx(
+        fit["reverse_path"]["fitted"]["reverse_share"])
+    answers = page.locator("#faq").inner_text()
+    syn = fit["parameters"][0]
+    assert "What human trials say" in answers and f"to {syn['median']:.2f}" in answers
+    assert f"{round(100 * evidence['reverse_share'])}% of the" in answers

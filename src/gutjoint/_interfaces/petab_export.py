@@ -131,6 +131,8 @@ def _why_not(row) -> str:
         return "held-out validation: never fitted"
     if observations.NOISE_MODELS[row.noise].petab is None:
         return f"PEtab v1 cannot state its noise model ({row.noise})"
+    if row.experiment.startswith("trial:"):
+        return "a virtual trial's estimate over simulated people, not one condition (fitted by synthetic likelihood)"
     return NOT_STATED.get(row.experiment, "")
 
 

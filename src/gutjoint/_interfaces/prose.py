@@ -119,11 +119,13 @@ def default_band() -> str:
     shares = ", ".join(f"`{d['parameter']}` ({d['share']:.0%} of the variance; {_basis_words(d)})"
                        for d in drivers[:3])
     assumed = sum(d["share"] for d in drivers if d["basis"] == "prior-only")
+    unnarrowed = assumed + sum(d["share"] for d in drivers if "did not narrow" in _basis_words(d))
     return (f"For the default scenario ({name}) the model's line ends at pain {line:.1f} on day 365, but 90% of the "
             f"parameter sets put it between {last['pain_nrs_q05']:.1f} and {last['pain_nrs_q95']:.1f} ({ran} of "
             f"{attrs['n_draws']} sets run): the answer rests on assumptions. The parameters that carry most of that "
             f"spread are {shares}; the parameters drawn from assumed priors carry {assumed:.0%} of it together "
-            "(first-order shares, summed). Those are the numbers a study should measure. `explain --uncertainty` puts the "
+            f"(first-order shares, summed), {unnarrowed:.0%} with the fitted ones the human data did not narrow. "
+            "Those are the numbers a study should measure. `explain --uncertainty` puts the "
             f"gut share between {gut['gut_share']['q05']:.0%} and {gut['gut_share']['q95']:.0%} (90% interval over "
             f"{gut['draws'] - gut['failed']} sets).")
 
@@ -131,7 +133,12 @@ def default_band() -> str:
 def _basis_words(driver: dict) -> str:
     """What a band driver's ensemble column rests on, in words: its value grade, or the fit it was drawn from."""
     if driver["basis"].startswith("posterior (gut-joint"):
-        return "fitted to human trials, issue 30"
+        from gutjoint._studies.calibration.gut_joint import shipped_fit
+
+        fit = shipped_fit() or {"parameters": []}
+        width = next((p["width_over_prior"] for p in fit["parameters"] if p["parameter"] == driver["parameter"]), 0.0)
+        return ("fitted to human trials, which did not narrow it" if width > 0.8
+                else f"fitted to human trials, {width:.0%} of its prior's width")
     return driver["value_grade"]
 
 
@@ -334,6 +341,26 @@ def gut_joint() -> str:
     return "\n".join(lines)
 
 
+def gut_driven_rarity() -> str:
+    """How rare the built-in gut-driven person's exposures and traits are under the general-adult priors."""
+    from scipy.stats import beta
+
+    from gutjoint._studies.priors import DRAWS
+    from gutjoint._studies.scenario import load_scenario
+
+    person = load_scenario("gut-driven-joint-pain")
+    levels = {w.name: w.level for w in person.inputs}
+    parts = []
+    for name, level in (("dysbiosis", levels["dysbiosis"]), ("barrier_insult", levels["barrier_insult"]),
+                        ("cross_reactivity", person.subject["cross_reactivity"])):
+        d = DRAWS[name]
+        share = float(beta.sf(level, d.a, d.b))
+        parts.append(f"`{name}` at least {level:g} for 1 in {1 / share:,.0f}")
+    return ("The built-in `gut-driven-joint-pain` person stays as an illustration of the seed's mechanism, not a "
+            "typical patient: the general-adult priors (`_studies/priors.py`, assumed shapes) draw "
+            + ", ".join(parts) + " adults.")
+
+
 def person_calibration() -> str:
     from gutjoint._studies import person as P
 
@@ -386,6 +413,7 @@ PASSAGES: dict[str, Callable[[], str]] = {
     "dose-response": dose_response,
     "timecourses": timecourses,
     "gut-joint": gut_joint,
+    "gut-driven-rarity": gut_driven_rarity,
     "person-calibration": person_calibration,
     "enrichment": enrichment,
     "engine-structure": engine_structure,

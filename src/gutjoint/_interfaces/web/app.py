@@ -504,7 +504,24 @@ def parameters() -> dict:
     from gutjoint._biology.parameters import GRADES
 
     return {"parameters": load_parameters().as_rows(), "links": [vars(link) for link in load_links()],
-            "grades": list(GRADES)}
+            "grades": list(GRADES), "gut_joint": gut_joint_evidence()}
+
+
+def gut_joint_evidence() -> dict | None:
+    """What the human gut-to-joint results say (the shipped gut-joint fit, issue 30), for the page's answers: the
+    fitted magnitudes against their priors, each result before and after, and the path back from pain to NSAIDs;
+    None if the shipped fit is missing or stale."""
+    from gutjoint._studies.calibration import gut_joint as gj
+
+    fit = gj.shipped_fit()
+    if fit is None or fit["digest"] != gj.fit_digest():
+        return None
+    back = fit["reverse_path"]["fitted"]
+    return {"method": fit["method"], "parameters": fit["parameters"], "rows": fit["rows"],
+            "reverse_share": back["reverse_share"],
+            "lm_ratio_forward": back["worlds"]["forward"]["lm_ratio_of_means"],
+            "lm_ratio_both": back["worlds"]["both"]["lm_ratio_of_means"],
+            "nsaid_use": fit["reverse_path"]["behaviour"]["value"]}
 
 @api.get("/api/red-flags")
 def red_flags() -> dict:

@@ -33,6 +33,7 @@ const COLUMNS = "pain_nrs,crp_mg_l,il6_pg_ml,lm_ratio,lps_pg_ml,tnf_pg_ml,synovi
 const $ = (id) => document.getElementById(id);
 let links = {};
 let GRADES = [];  // evidence grades, strongest first (GET /api/parameters)
+let EVIDENCE = null;  // the shipped gut-to-joint fit's summary (GET /api/parameters: gut_joint)
 let lastColumns = null;
 let pending = null;
 
@@ -250,9 +251,29 @@ const FAQ = [
   ["When should I see a doctor?", "If joint pain is severe, progressive, or comes with swelling, fever or deformity, professional evaluation is essential. Use the checklist below; the model cannot assess these signs.", "triage"],
 ];
 
+function humanEvidence(k) {
+  // what the human gut-to-joint trials say, from the shipped fit (GET /api/parameters: gut_joint); "" without it
+  const g = EVIDENCE;
+  if (!g) return "";
+  const row = (name) => g.rows.find((r) => r.dataset.startsWith(name));
+  const f = (x) => x.toFixed(2);
+  if (k === 0) {
+    return ` Human data: in a cross-section of the model's adults, people with joint pain have a ${f(g.lm_ratio_both)} times higher L:M when ${Math.round(100 * g.nsaid_use)}% of them take NSAIDs, against ${f(g.lm_ratio_forward)} times when nobody does: ${Math.round(100 * g.reverse_share)}% of the "leaky gut goes with joint pain" association runs the other way (pain, then NSAIDs, then a leakier gut).`;
+  }
+  if (k === 2) {
+    const spa = row("probiotic-spa"), fmt = row("fmt-psa"), syn = g.parameters[0];
+    const weaker = syn.median < syn.prior_median;
+    return ` What human trials say: a probiotic moved disease activity in spondyloarthritis by only ${f(spa.value)} points (95% CI ${f(spa.low)} to ${f(spa.high)}), and faecal transplantation in psoriatic arthritis did worse than sham. Fitted to the first, the model's gut-to-joint strength (${syn.parameter}) ${weaker ? "falls" : "moves"} from ${f(syn.prior_median)} to ${f(syn.median)} (90% ${f(syn.q05)} to ${f(syn.q95)})` +
+      (fmt.inside_after ? "." : `, and even then the model predicts ${f(-fmt.after_median)} NRS points of benefit from transplantation, which the trial did not see`) +
+      (weaker ? ": in people the arm is weaker than the model first assumed." : ".");
+  }
+  return "";
+}
+
 function faq() {
   const host = $("faq");
   FAQ.forEach(([question, answer, demo], k) => {
+    answer += humanEvidence(k);
     const item = document.createElement("div");
     item.className = "faq-item";
     item.innerHTML = `<h3 id="faq-q${k}">${question}</h3><p>${answer}</p>
@@ -359,6 +380,7 @@ async function main() {
   const table = await api("/api/parameters");
   table.links.forEach((l) => { links[l.id] = l; });
   GRADES = table.grades;
+  EVIDENCE = table.gut_joint;
   const records = Object.fromEntries(table.parameters.map((p) => [p.name, p]));
   INPUTS.forEach((spec) => slider($("inputs"), spec));
   TRAITS.forEach(([id, label, step]) => {
