@@ -108,7 +108,7 @@ def test_the_synthetic_likelihood_emulator_recovers_a_linear_gaussian_toy():
 def test_the_shipped_gut_joint_fit_is_current_and_its_rows_are_the_tables():
     fit = gut_joint.shipped_fit()
     assert fit is not None and fit["digest"] == gut_joint.fit_digest(), \
-        "rerun: python -m gutjoint._studies.calibration.gut_joint --out DIR --write --join"
+        "rerun: gutjoint calibrate --gut-joint --out DIR --write"
     rows = observations.rows_of("gut-joint")
     assert [r["dataset"] for r in fit["rows"]] == list(rows["dataset"])
     before = observations.gut_joint_predictions()["model"].to_numpy()

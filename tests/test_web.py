@@ -374,4 +374,4 @@ def test_the_pages_answers_carry_what_the_human_trials_say(client, page):
     answers = page.locator("#faq").inner_text()
     syn = fit["parameters"][0]
     assert "What human trials say" in answers and f"to {syn['median']:.2f}" in answers
-    assert f"{round(100 * evidence['reverse_share'])}% of the" in answers
+    assert f"{round(100 * evidence['reverse_share'])}% of the" in answers and "runs the other way" in answers

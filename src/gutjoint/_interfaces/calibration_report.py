@@ -214,8 +214,8 @@ def gut_joint_lines(params=None) -> list[str]:
                    for r in table.itertuples()])
     fit = gj.shipped_fit()
     if fit is None or fit["digest"] != gj.fit_digest():
-        raise RuntimeError("the shipped gut-joint fit is missing or stale: python -m "
-                           "gutjoint._studies.calibration.gut_joint --out DIR --write --join")
+        raise RuntimeError("the shipped gut-joint fit is missing or stale: rerun python -m "
+                           "gutjoint._studies.calibration.gut_joint --out DIR --write, or gutjoint calibrate --gut-joint --write")
     yes = {True: "yes", False: "no"}
     return (["| human result | role | data | before the fit | after (median; 90% of draws) | inside before / after |",
              "|---|---|---|---:|---|---|"]

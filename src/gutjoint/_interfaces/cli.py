@@ -341,6 +341,9 @@ def calibrate(
     draws: int = typer.Option(500, "--draws", help="with --sample: parameter sets in the ensemble"),
     moves: str = typer.Option("de-snooker", "--moves", help="with --sample: emcee moves, de-snooker or stretch"),
     burn: float = typer.Option(0.5, "--burn", help="with --sample: share of each chain discarded as burn-in"),
+    gut_joint: bool = typer.Option(False, "--gut-joint", help="fit the gut-to-joint magnitudes to the human trials "
+                                   "(synthetic likelihood over virtual trials, in --out, resumable); with --write, "
+                                   "ship the fit and draw the ensemble's fitted parameters from it"),
 ) -> None:
     """Fit the model to the human calibration targets (or --check them) and write a report."""
     import time
@@ -348,6 +351,15 @@ def calibrate(
     from gutjoint._studies.calibration import check as check_targets
 
     t0 = time.perf_counter()
+    if gut_joint:
+        from gutjoint._studies.calibration.gut_joint import run as fit_gut_joint
+
+        result = fit_gut_joint(out, write=write)
+        for p in result["parameters"]:
+            errors.print(f"{p['parameter']}: {p['median']:.3g} (90% {p['q05']:.3g} to {p['q95']:.3g}), prior "
+                         f"{p['prior_median']:.3g} ({p['prior_q05']:.3g} to {p['prior_q95']:.3g})")
+        errors.print(f"the fit is in {out / 'gut_joint_fit.json'} ({time.perf_counter() - t0:.0f} s)")
+        return
     if sample:
         from gutjoint._studies.calibration.posterior import sample_posterior
 

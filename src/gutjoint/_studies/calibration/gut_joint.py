@@ -515,39 +515,46 @@ def make_fit(out, *, method: str = "sl", workers: int = 2, draws: int = 30, peop
             "posterior_draws": fit.resample(200, seed=9)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m gutjoint._studies.calibration.gut_joint --out DIR [--write] [--join]``: make the fit (and with
-    ``--write`` ship it; with ``--join`` put its posterior into the shipped ensemble)."""
-    import argparse
+def run(out, *, method: str = "sl", workers: int = 2, write: bool = False) -> dict:
+    """Make the fit in ``out`` (:func:`make_fit`, resumable) and write it there; with ``write``, ship it in the
+    package data and draw the shipped ensemble's fitted parameters from it (:func:`join_ensemble`)."""
     import json
 
     from gutjoint._files import atomic_write
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = make_fit(out, method=method, workers=workers)
+    text = json.dumps(result, indent=1, default=float)
+    atomic_write(out / FIT_FILE, lambda tmp: tmp.write_text(text), field="out")
+    if write:
+        from importlib import resources
+
+        from gutjoint._studies.calibration.posterior import write_ensemble
+        from gutjoint._studies.ensemble import load_ensemble
+
+        atomic_write(Path(str(resources.files("gutjoint.data").joinpath(FIT_FILE))),
+                     lambda tmp: tmp.write_text(text), field="out")
+        draws = pd.DataFrame(result["posterior_draws"])
+        fit = FitResult(result["method"], draws, np.ones(len(draws)), result["simulations"], result["seconds"], {})
+        frame, basis, provenance = join_ensemble(fit, load_ensemble())
+        write_ensemble(frame, basis, provenance)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gutjoint._studies.calibration.gut_joint --out DIR [--write]``, the same as ``gutjoint calibrate
+    --gut-joint``."""
+    import argparse
+    import json
 
     ap = argparse.ArgumentParser(prog="python -m gutjoint._studies.calibration.gut_joint")
     ap.add_argument("--out", required=True)
     ap.add_argument("--method", choices=("sl", "abc"), default="sl")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--write", action="store_true", help="ship the fit in the package data")
-    ap.add_argument("--join", action="store_true", help="draw the fitted parameters of the shipped ensemble from it")
+    ap.add_argument("--write", action="store_true", help="ship the fit and draw the ensemble's fitted parameters from it")
     args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    result = make_fit(out, method=args.method, workers=args.workers)
-    text = json.dumps(result, indent=1, default=float)
-    atomic_write(out / FIT_FILE, lambda tmp: tmp.write_text(text), field="out")
-    if args.write:
-        from importlib import resources
-
-        atomic_write(Path(str(resources.files("gutjoint.data").joinpath(FIT_FILE))),
-                     lambda tmp: tmp.write_text(text), field="out")
-    if args.join:
-        from gutjoint._studies.calibration.posterior import write_ensemble
-        from gutjoint._studies.ensemble import load_ensemble
-
-        draws = pd.DataFrame(result["posterior_draws"])
-        fit = FitResult(result["method"], draws, np.ones(len(draws)), result["simulations"], result["seconds"], {})
-        frame, basis, provenance = join_ensemble(fit, load_ensemble())
-        write_ensemble(frame, basis, provenance)
+    result = run(args.out, method=args.method, workers=args.workers, write=args.write)
     print(json.dumps({k: result[k] for k in ("method", "simulations", "parameters", "calibration")}, indent=1,
                      default=float))
     return 0

@@ -258,12 +258,12 @@ function humanEvidence(k) {
   const row = (name) => g.rows.find((r) => r.dataset.startsWith(name));
   const f = (x) => x.toFixed(2);
   if (k === 0) {
-    return ` Human data: in a cross-section of the model's adults, people with joint pain have a ${f(g.lm_ratio_both)} times higher L:M when ${Math.round(100 * g.nsaid_use)}% of them take NSAIDs, against ${f(g.lm_ratio_forward)} times when nobody does: ${Math.round(100 * g.reverse_share)}% of the "leaky gut goes with joint pain" association runs the other way (pain, then NSAIDs, then a leakier gut).`;
+    return ` But an association runs both ways: in a cross-section of the model's adults, people with joint pain have a ${f(g.lm_ratio_both)} times higher L:M when ${Math.round(100 * g.nsaid_use)}% of them take NSAIDs regularly (as many as in a survey of people with knee pain), against ${f(g.lm_ratio_forward)} times when nobody does: ${Math.round(100 * g.reverse_share)}% of the "leaky gut goes with joint pain" association runs the other way (pain, then NSAIDs, then a leakier gut).`;
   }
   if (k === 2) {
     const spa = row("probiotic-spa"), fmt = row("fmt-psa"), syn = g.parameters[0];
     const weaker = syn.median < syn.prior_median;
-    return ` What human trials say: a probiotic moved disease activity in spondyloarthritis by only ${f(spa.value)} points (95% CI ${f(spa.low)} to ${f(spa.high)}), and faecal transplantation in psoriatic arthritis did worse than sham. Fitted to the first, the model's gut-to-joint strength (${syn.parameter}) ${weaker ? "falls" : "moves"} from ${f(syn.prior_median)} to ${f(syn.median)} (90% ${f(syn.q05)} to ${f(syn.q95)})` +
+    return ` What human trials say: a probiotic lowered disease activity in spondyloarthritis by only ${f(-spa.value)} points more than placebo on a 0-10 scale (95% CI ${f(-spa.high)} to ${f(-spa.low)}), and faecal transplantation in psoriatic arthritis did worse than sham. Fitted to the first, the model's gut-to-joint strength (${syn.parameter}) ${weaker ? "falls" : "moves"} from ${f(syn.prior_median)} to ${f(syn.median)} (90% ${f(syn.q05)} to ${f(syn.q95)})` +
       (fmt.inside_after ? "." : `, and even then the model predicts ${f(-fmt.after_median)} NRS points of benefit from transplantation, which the trial did not see`) +
       (weaker ? ": in people the arm is weaker than the model first assumed." : ".");
   }
