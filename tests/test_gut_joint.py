@@ -30,7 +30,7 @@ def test_the_coeliac_scenario_lives_at_the_fitted_coeliac_levels():
 
 def test_the_new_rows_spans_follow_from_the_printed_numbers():
     """Jenks 2010: -0.4 BASDAI points with p = 0.182 gives SE 0.30; Lubrano 1996: 19/46 and 33/153 (group sizes
-    from 26% of 200); FLORA: HAQ-DI 0.02-0.44 times 10/3."""
+    from 26% of 200); Iqbal 2013: 30% of 131, about 39; FLORA: HAQ-DI 0.02-0.44 times 10/3."""
     from scipy.stats import norm
 
     from gutjoint._studies.trial import load_trial
@@ -44,6 +44,8 @@ def test_the_new_rows_spans_follow_from_the_printed_numbers():
         assert (lubrano[arm].low, lubrano[arm].high) == pytest.approx(_wilson(k, n), abs=6e-4)
         assert lubrano[arm].per_arm == n
     assert 0.41 * 46 + 0.216 * 153 == pytest.approx(0.26 * 200, abs=1.0)  # the derived group sizes
+    iqbal = load_trial("gluten-free-diet-joint-pain").published[0]
+    assert (iqbal.low, iqbal.high) == pytest.approx(_wilson(39, 131), abs=6e-4) and iqbal.per_arm == 131
     flora = load_trial("fmt-psa").published[0]
     assert (flora.low, flora.high) == pytest.approx((0.02 * 10 / 3, 0.44 * 10 / 3), abs=6e-3)
 
