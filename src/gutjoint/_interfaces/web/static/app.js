@@ -263,7 +263,7 @@ function humanEvidence(k) {
   if (k === 2) {
     const spa = row("probiotic-spa"), fmt = row("fmt-psa"), syn = g.parameters[0];
     const weaker = syn.median < syn.prior_median;
-    return ` What human trials say: a probiotic lowered disease activity in spondyloarthritis by only ${f(-spa.value)} points more than placebo on a 0-10 scale (95% CI ${f(-spa.high)} to ${f(-spa.low)}), and faecal transplantation in psoriatic arthritis did worse than sham. Fitted to the first, the model's gut-to-joint strength (${syn.parameter}) ${weaker ? "falls" : "moves"} from ${f(syn.prior_median)} to ${f(syn.median)} (90% ${f(syn.q05)} to ${f(syn.q95)})` +
+    return ` What human trials say: a probiotic lowered disease activity in spondyloarthritis by only ${f(-spa.value)} points more than placebo on a 0-10 scale (95% CI ${f(-spa.high)} to ${f(-spa.low)}), and faecal transplantation in psoriatic arthritis did worse than sham. Fitted to the probiotic trial and to how common arthritis is in coeliacs on gluten, the model's gut-to-joint strength (${syn.parameter}) ${weaker ? "falls" : "moves"} from ${f(syn.prior_median)} to ${f(syn.median)} (90% ${f(syn.q05)} to ${f(syn.q95)})` +
       (fmt.inside_after ? "." : `, and even then the model predicts ${f(-fmt.after_median)} NRS points of benefit from transplantation, which the trial did not see`) +
       (weaker ? ": in people the arm is weaker than the model first assumed." : ".");
   }
