@@ -12,6 +12,7 @@ import numpy as np
 from gutjoint._studies.calibration import cohort, data, experiments
 from gutjoint._studies.calibration.conditions import load_conditions
 from gutjoint._studies.calibration.fit import BOUND_REASONS, fit_at_bound
+from gutjoint._studies.calibration.observations import GUT_JOINT_TRIALS
 from gutjoint._studies.calibration.targets import CYTOKINES, GROUPS, verdict
 from gutjoint._safety import DISCLAIMER
 
@@ -334,8 +335,8 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
     lines += ["", "## The gut-to-joint arm against human data", "",
               "Human gut-to-joint results as rows of the observation table (block `gut-joint`): two fitted by "
               "likelihood-free inference (`gutjoint._studies.calibration.gut_joint`), the rest held out; each "
-              "trial's file (`probiotic-spa`, `gluten-free-diet-joints`, `fmt-psa`, `probiotic-ra`, `nsaid-ra`) "
-              "says where its numbers come from. Before: the table's values; after: the fit's posterior draws.", "",
+              "trial's file (" + ", ".join(f"`{name}`" for name in GUT_JOINT_TRIALS) + ") says where its numbers "
+              "come from. Before: the table's values; after: the fit's posterior draws.", "",
               *gut_joint_lines(None if params is None or not params else params)]
     lines += ["", "## The key uncertainty", "", KEY_UNCERTAINTY]
     lines += ["", "## Model against data", ""] + [f"![{f}]({f})" for f in figures]

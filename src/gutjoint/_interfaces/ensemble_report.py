@@ -174,7 +174,7 @@ def _gut_joint(meta: dict | None) -> list[str]:
             f"{', '.join(f'`{n}`' for n in meta['parameters'])}: drawn from the posterior of the gut-joint fit "
             f"({meta['method']}; `_studies/calibration/gut_joint.py`) against {'; '.join(meta['rows'])}, in place "
             f"of their priors. {meta['redrawn_for_healthy_rest']} draws left the healthy-rest window and were drawn "
-            "again from the posterior."]
+            "again from the posterior.", ""]
 
 
 def write_ensemble_report(folder, ensemble, chains, coverage: list[dict], pass_rates: list[dict],
