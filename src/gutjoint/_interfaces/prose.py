@@ -341,6 +341,49 @@ def gut_joint() -> str:
     return "\n".join(lines)
 
 
+GUT_SHARE_POPULATIONS = {"healthy": "general adults", "coeliac": "untreated coeliac disease",
+                         "gut-driven-joint-pain": "dysbiosis and a stressed barrier (the SpA-like trials' people)",
+                         "ra-like": "RA-like autoimmunity, healthy barrier"}
+"""The populations whose gut share the README reports: scenario -> who its people are."""
+
+
+def gut_share_populations() -> str:
+    """The gut share among people with at least moderate pain in each of :data:`GUT_SHARE_POPULATIONS` (300 people
+    each, seed 1), before the gut-joint fit (the table) and at the fit's posterior medians."""
+    import tempfile
+
+    import pandas as pd
+
+    from gutjoint._studies.calibration.gut_joint import shipped_fit
+    from gutjoint._studies.population import run_population
+    from gutjoint._studies.trial import PAIN_MODERATE
+
+    fit = shipped_fit()
+    assert fit is not None
+    fitted = {p["parameter"]: p["median"] for p in fit["parameters"]}
+
+    def shares(scenario: str, parameters: dict) -> tuple[float, str]:
+        with tempfile.TemporaryDirectory() as folder:
+            run_population(scenario, n=300, seed=1, out=folder, parameters=parameters)
+            people = pd.read_parquet(f"{folder}/subjects.parquet")
+        people = people[people["status"] == "success"]
+        moderate = people[people["final_pain"] >= PAIN_MODERATE]["gut_share"]
+        if len(moderate) < 5:
+            return len(moderate) / len(people), "too few people"
+        q05, q50, q95 = moderate.quantile([0.05, 0.5, 0.95])
+        return len(moderate) / len(people), f"{q50:.0%} ({q05:.0%} to {q95:.0%})"
+
+    lines = ["| people | with at least moderate pain (before / after) | gut share among them, before the fit: median "
+             "(90% of people) | after the fit |", "|---|---|---|---|"]
+    for scenario, who in GUT_SHARE_POPULATIONS.items():
+        (b_share, before), (a_share, after) = shares(scenario, {}), shares(scenario, fitted)
+        lines.append(f"| {who} (`{scenario}`) | {b_share:.0%} / {a_share:.0%} | {before} | {after} |")
+    lines += ["", "300 people of each kind (general-adult priors for their traits; seed 1). Before: the table's values; "
+              "after: the fitted magnitudes at their posterior medians. The spread is between people, not the "
+              "parameters' uncertainty (`population --uncertainty` adds that)."]
+    return "\n".join(lines)
+
+
 def gut_driven_rarity() -> str:
     """How rare the built-in gut-driven person's exposures and traits are under the general-adult priors."""
     from scipy.stats import beta
@@ -414,6 +457,7 @@ PASSAGES: dict[str, Callable[[], str]] = {
     "timecourses": timecourses,
     "gut-joint": gut_joint,
     "gut-driven-rarity": gut_driven_rarity,
+    "gut-share-populations": gut_share_populations,
     "person-calibration": person_calibration,
     "enrichment": enrichment,
     "engine-structure": engine_structure,
