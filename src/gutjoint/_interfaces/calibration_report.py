@@ -213,10 +213,9 @@ def gut_joint_lines(params=None) -> list[str]:
         return (["| human result | data | model | inside |", "|---|---|---:|---|"]
                 + [f"| {r.dataset} | {r.low:g} to {r.high:g} | {r.model:.3g} | {'yes' if r.inside else 'no'} |"
                    for r in table.itertuples()])
-    fit = gj.shipped_fit()
-    if fit is None or fit["digest"] != gj.fit_digest():
-        raise RuntimeError("the shipped gut-joint fit is missing or stale: rerun python -m "
-                           "gutjoint._studies.calibration.gut_joint --out DIR --write, or gutjoint calibrate --gut-joint --write")
+    fit = gj.current_fit()
+    if fit is None:
+        raise RuntimeError(gj.STALE)
     yes = {True: "yes", False: "no"}
     return (["| human result | role | data | before the fit | after (median; 90% of draws) | inside before / after |",
              "|---|---|---|---:|---|---|"]
@@ -337,7 +336,7 @@ def write_report(folder: Path, result, checks, params=None, conditions=None) -> 
               "likelihood-free inference (`gutjoint._studies.calibration.gut_joint`), the rest held out; each "
               "trial's file (" + ", ".join(f"`{name}`" for name in GUT_JOINT_TRIALS) + ") says where its numbers "
               "come from. Before: the table's values; after: the fit's posterior draws.", "",
-              *gut_joint_lines(None if params is None or not params else params)]
+              *gut_joint_lines(params or None)]
     lines += ["", "## The key uncertainty", "", KEY_UNCERTAINTY]
     lines += ["", "## Model against data", ""] + [f"![{f}]({f})" for f in figures]
     if result is None:

@@ -119,7 +119,7 @@ def default_band() -> str:
     shares = ", ".join(f"`{d['parameter']}` ({d['share']:.0%} of the variance; {_basis_words(d)})"
                        for d in drivers[:3])
     assumed = sum(d["share"] for d in drivers if d["basis"] == "prior-only")
-    unnarrowed = assumed + sum(d["share"] for d in drivers if "did not narrow" in _basis_words(d))
+    unnarrowed = assumed + sum(d["share"] for d in drivers if (_fitted_width(d) or 0.0) > NOT_NARROWED)
     return (f"For the default scenario ({name}) the model's line ends at pain {line:.1f} on day 365, but 90% of the "
             f"parameter sets put it between {last['pain_nrs_q05']:.1f} and {last['pain_nrs_q95']:.1f} ({ran} of "
             f"{attrs['n_draws']} sets run): the answer rests on assumptions. The parameters that carry most of that "
@@ -130,16 +130,28 @@ def default_band() -> str:
             f"{gut['draws'] - gut['failed']} sets).")
 
 
+NOT_NARROWED = 0.8
+"""A fitted parameter whose 90% posterior interval keeps more than this share of its prior's width is said not to
+be narrowed by the data it was fitted to."""
+
+
+def _fitted_width(driver: dict) -> float | None:
+    """For a band driver drawn from the gut-joint fit: its posterior interval's width over its prior's; else None."""
+    if not driver["basis"].startswith("posterior (gut-joint"):
+        return None
+    from gutjoint._studies.calibration.gut_joint import shipped_fit
+
+    fit = shipped_fit() or {"parameters": []}
+    return next((p["width_over_prior"] for p in fit["parameters"] if p["parameter"] == driver["parameter"]), 0.0)
+
+
 def _basis_words(driver: dict) -> str:
     """What a band driver's ensemble column rests on, in words: its value grade, or the fit it was drawn from."""
-    if driver["basis"].startswith("posterior (gut-joint"):
-        from gutjoint._studies.calibration.gut_joint import shipped_fit
-
-        fit = shipped_fit() or {"parameters": []}
-        width = next((p["width_over_prior"] for p in fit["parameters"] if p["parameter"] == driver["parameter"]), 0.0)
-        return ("fitted to human trials, which did not narrow it" if width > 0.8
-                else f"fitted to human trials, {width:.0%} of its prior's width")
-    return driver["value_grade"]
+    width = _fitted_width(driver)
+    if width is None:
+        return driver["value_grade"]
+    return ("fitted to human trials, which did not narrow it" if width > NOT_NARROWED
+            else f"fitted to human trials, {width:.0%} of its prior's width")
 
 
 R_HAT_GOAL, ESS_GOAL = 1.01, 400.0
@@ -304,8 +316,8 @@ def gut_joint() -> str:
     from gutjoint._interfaces.calibration_report import gut_joint_lines
     from gutjoint._studies.calibration import gut_joint as gj
 
-    lines = gut_joint_lines()  # checks that the shipped fit is current
-    fit = gj.shipped_fit()
+    lines = gut_joint_lines()  # raises if the shipped fit is stale
+    fit = gj.current_fit()
     assert fit is not None
     held = [r for r in fit["rows"] if r["role"] != "calibrate"]
     fitted = [r for r in fit["rows"] if r["role"] == "calibrate"]
@@ -354,12 +366,13 @@ def gut_share_populations() -> str:
 
     import pandas as pd
 
-    from gutjoint._studies.calibration.gut_joint import shipped_fit
+    from gutjoint._studies.calibration.gut_joint import STALE, current_fit
     from gutjoint._studies.population import run_population
     from gutjoint._studies.trial import PAIN_MODERATE
 
-    fit = shipped_fit()
-    assert fit is not None
+    fit = current_fit()
+    if fit is None:
+        raise RuntimeError(STALE)
     fitted = {p["parameter"]: p["median"] for p in fit["parameters"]}
 
     def shares(scenario: str, parameters: dict) -> tuple[float, str]:

@@ -513,8 +513,8 @@ def gut_joint_evidence() -> dict | None:
     None if the shipped fit is missing or stale."""
     from gutjoint._studies.calibration import gut_joint as gj
 
-    fit = gj.shipped_fit()
-    if fit is None or fit["digest"] != gj.fit_digest():
+    fit = gj.current_fit()
+    if fit is None:
         return None
     back = fit["reverse_path"]["fitted"]
     return {"method": fit["method"], "parameters": fit["parameters"], "rows": fit["rows"],

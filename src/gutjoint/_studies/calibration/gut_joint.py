@@ -11,9 +11,11 @@ Two methods, compared in ``benchmarks/bench_gut_joint.py``:
 - ABC-SMC (Toni et al. 2009, J R Soc Interface 6:187; Beaumont et al. 2009, Biometrika 96:983) with pyabc
   (Klinger, Rickert & Hasenauer 2018, Bioinformatics 34:3591): an adaptive distance that scales each statistic by
   its spread, epsilon the median distance of the previous generation; resumable from its SQLite history;
-- Bayesian synthetic likelihood (Wood 2010, Nature 466:1102; Price et al. 2018, J Comput Graph Stat 27:1): at each
-  point of a grid over the prior's central box, the statistics' mean and covariance over ``replicates``
-  simulations give a normal likelihood of the data; with two parameters a grid replaces MCMC.
+- Bayesian synthetic likelihood (Wood 2010, Nature 466:1102; Price et al. 2018, J Comput Graph Stat 27:1):
+  simulations on a lattice over the prior's central box, a regression emulator of the statistics' mean and
+  covariance (:class:`Grid`), and the posterior read on a fine lattice; with two parameters a lattice replaces
+  MCMC, and the simulations serve a simulation-based calibration check as well (:func:`calibration_check`). This
+  is the method kept.
 
 Everything else is held at the parameter table (as the sampled blocks are, :mod:`.posterior`), and the priors are
 those the ensemble draws these assumed parameters from (:func:`.posterior.prior_of`).
@@ -34,8 +36,8 @@ from gutjoint._errors import require
 from gutjoint._processes import Executor
 
 FITTED = ("synovitis_per_autoreactivity", "memory_half_mimicry")
-"""The gut-to-joint magnitudes fitted: the two assumed parameters that carry most of the ensemble's spread in
-pain (33% and 13% of its variance in the default scenario, issue 30)."""
+"""The gut-to-joint magnitudes fitted: the two assumed parameters that carried most of the ensemble's spread in
+pain before this fit (issue 30)."""
 
 
 @dataclass(frozen=True)
@@ -113,16 +115,15 @@ class Coordinate:
 
 
 def coordinates() -> list[Coordinate]:
-    """Each fitted parameter's prior (:func:`.posterior.prior_of`: the ensemble's prior of an assumed value)."""
-    from gutjoint._studies.calibration.posterior import prior_of
+    """Each fitted parameter's prior (:func:`.posterior.prior_of`: the ensemble's prior of an assumed value), in
+    the coordinate it is normal in (:func:`.posterior._transform`)."""
+    from gutjoint._studies.calibration.posterior import _transform, prior_of
 
     out = []
     for name in FITTED:
         prior = prior_of(name)
-        log = prior.kind == "log-normal"
-        a, b, c = ((math.log(prior.low), math.log(prior.high), math.log(prior.centre)) if log
-                   else (prior.low, prior.high, prior.centre))
-        out.append(Coordinate(name, log, c, prior.sd or (b - a) / 4.0, a, b))
+        _, a, b, c, sd = _transform(prior, prior.centre)
+        out.append(Coordinate(name, prior.kind == "log-normal", c, sd, a, b))
     return out
 
 
@@ -169,7 +170,7 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> list[float]:
     return [float(x[order][min(np.searchsorted(cdf, q), len(x) - 1)]) for q in qs]
 
 
-def _prior_quantiles(c: Coordinate, n: int = 200_000) -> list[float]:
+def _prior_quantiles(c: Coordinate) -> list[float]:
     from scipy.stats import truncnorm
 
     a, b = (c.low - c.centre) / c.sd, (c.high - c.centre) / c.sd
@@ -333,7 +334,7 @@ def _grid_box(span: float) -> list[np.ndarray]:
 
 GRID, REPLICATES = 9, 10
 """The synthetic likelihood's lattice (points per parameter) and simulations per point: 810 simulated pairs of
-trials, about 7 minutes on 2 cores."""
+trials (258 s on 2 cores, measured 2026-12-07)."""
 
 
 def _grid_key(*settings) -> str:
@@ -377,11 +378,6 @@ def grid_statistics(*, grid: int = GRID, replicates: int = REPLICATES, workers: 
 
         atomic_write(Path(store), write, field="out")
     return result
-
-
-def synthetic_likelihood(**options) -> FitResult:
-    """Bayesian synthetic likelihood of the printed estimates on the lattice of :func:`grid_statistics`."""
-    return grid_statistics(**options).posterior(observed())
 
 
 def calibration_check(grid: Grid, *, people: int = 200, seed: int = 7, workers: int = 2, span: float = 2.5) -> dict:
@@ -487,6 +483,17 @@ def shipped_fit() -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
+STALE = ("the shipped gut-joint fit is missing or stale (the model, the gut-joint rows or the priors changed): "
+         "rerun gutjoint calibrate --gut-joint --out DIR --write")
+
+
+def current_fit() -> dict | None:
+    """The shipped fit if it was made from today's model, rows and priors (:func:`fit_digest`); None otherwise
+    (:data:`STALE` says what to run)."""
+    fit = shipped_fit()
+    return fit if fit is not None and fit["digest"] == fit_digest() else None
+
+
 def make_fit(out, *, method: str = "sl", workers: int = 2, draws: int = 30, people: int = 200) -> dict:
     """The fit behind the shipped numbers: the kept ``method`` (``sl``: the grid's synthetic likelihood, with its
     simulation-based calibration; ``abc``: the stored ABC-SMC run in ``out``), every gut-joint row at the table
@@ -509,7 +516,8 @@ def make_fit(out, *, method: str = "sl", workers: int = 2, draws: int = 30, peop
     before = gut_joint_predictions({})["model"].to_numpy()
     after = predictions(fit.resample(draws, seed=5)).to_numpy()
     q05, q50, q95 = np.nanquantile(after, [0.05, 0.5, 0.95], axis=1)
-    medians = {r["parameter"]: r["median"] for r in fit.summary().to_dict("records")}
+    summary = fit.summary().to_dict("records")
+    medians = {r["parameter"]: r["median"] for r in summary}
     row_records = []
     for k, r in enumerate(rows.itertuples()):
         row_records.append({"dataset": r.dataset, "role": r.role, "low": r.low, "high": r.high, "value": r.value,
@@ -519,7 +527,7 @@ def make_fit(out, *, method: str = "sl", workers: int = 2, draws: int = 30, peop
                             "inside_after": bool(r.low <= q50[k] <= r.high)})
     return {"digest": fit_digest(), "created": datetime.date.today().isoformat(), "method": fit.method,
             "simulations": fit.simulations, "seconds": fit.seconds, "effective_draws": fit.effective_draws(),
-            "parameters": fit.summary().to_dict("records"), "rows": row_records, "draws": draws,
+            "parameters": summary, "rows": row_records, "draws": draws,
             "calibration": None if check is None else {k: v for k, v in check.items() if k != "cdf"},
             "reverse_path": {"behaviour": NSAID_BEHAVIOUR.__dict__, "table": cross_section(),
                              "fitted": cross_section(parameters=medians)},
