@@ -84,8 +84,9 @@ def simulate(values: dict[str, float], seed: int) -> np.ndarray:
     out = np.full(len(results), np.nan)
     for name in dict.fromkeys(r.trial for r in results):
         size = max(r.per_arm for r in results if r.trial == name)
-        trial = replace(load_trial(name), per_arm=size, seed=int(seed), screened=max(load_trial(name).screened,
-                                                                                     40 * size))
+        shipped = load_trial(name)
+        # screening stops once enough are eligible; the cap only has to leave room for the published size
+        trial = replace(shipped, per_arm=size, seed=int(seed), screened=max(shipped.screened, 40 * size))
         checks = {(c["arm"], c["endpoint"]): c["model"] for c in run_trial(trial, parameters=values).published}
         for i, r in enumerate(results):
             if r.trial == name:

@@ -108,8 +108,10 @@ GUT_JOINT_FITTED = {("probiotic-spa", "probiotic (best case)"), ("gluten-free-di
 """The (trial, arm) results the gut-to-joint magnitudes are fitted to (:mod:`gutjoint._studies.calibration.gut_joint`):
 the probiotic trial in spondyloarthritis (how much pain a gut-ecosystem change moves) and how common arthritis is in
 coeliacs on gluten. Every other row of the block is held out: FMT in psoriatic arthritis, coeliacs on the diet (the
-diet's effect, and how often joint symptoms improve on it), the probiotic trials' CRP in rheumatoid arthritis, the NSAID permeability and the coeliac L:M."""
-EXPERIMENTS.update({f"trial:{name}": (lambda ev, name=name: trial_numbers(name, ev.params)) for name in GUT_JOINT_TRIALS})
+diet's effect, and how often joint symptoms improve on it), the probiotic trials' CRP in rheumatoid arthritis, the
+NSAID permeability and the coeliac L:M."""
+EXPERIMENTS.update({f"trial:{name}": (lambda ev, name=name: trial_numbers(name, ev.params))
+                    for name in GUT_JOINT_TRIALS})
 
 
 def trial_numbers(name: str, params: dict[str, float]) -> dict[str, float]:
