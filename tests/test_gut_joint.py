@@ -140,3 +140,40 @@ def test_with_no_one_taking_nsaids_for_their_pain_the_path_back_adds_nothing():
     assert every["users"] > 0
     assert every["worlds"]["reverse only"]["lm_ratio_of_means"] > every["worlds"]["forward"]["lm_ratio_of_means"]
     assert 0 < every["reverse_share"] <= 1
+
+
+def test_the_shipped_gut_share_by_population_is_current_and_recomputes():
+    """The README's gut share by population (over parameter sets, before and after the fit) is what
+    ``gut_share.compute`` makes today: its key matches, and one parameter set of two populations, before and after,
+    comes out the same when run again."""
+    from gutjoint._studies import gut_share
+    from gutjoint._studies.ensemble import load_ensemble
+
+    numbers = gut_share.shipped()
+    assert numbers is not None, gut_share.STALE
+    k = 7
+    sets = {"before": gut_share.prior_parameter_sets(numbers["draws"])[k],
+            "after": load_ensemble().parameter_sets(draws=numbers["draws"])[k]}
+    for scenario in ("coeliac", "healthy"):
+        for phase, values in sets.items():
+            again = gut_share.population_numbers(scenario, values, people=numbers["people"])
+            stored = numbers["populations"][scenario][phase]
+            for name in ("moderate", "gut_share"):
+                assert again[name] == pytest.approx(stored[name]["per_draw"][k], rel=1e-9, nan_ok=True)
+
+
+def test_the_fitted_magnitudes_before_the_fit_are_drawn_from_their_priors():
+    """``prior_parameter_sets`` gives each fitted magnitude the spread of its prior, inside the prior's box, and
+    leaves every other parameter as the ensemble has it."""
+    from gutjoint._studies import gut_share
+    from gutjoint._studies.ensemble import load_ensemble
+
+    before = gut_share.prior_parameter_sets(200)
+    after = load_ensemble().parameter_sets(draws=200)
+    for c in gut_joint.coordinates():
+        x = np.array([s[c.name] for s in before])
+        z = np.log(x) if c.log else x
+        assert (z >= c.low - 1e-12).all() and (z <= c.high + 1e-12).all()
+        assert abs(np.median(z) - c.centre) < 0.3 * c.sd
+    other = [n for n in after[0] if n not in gut_joint.FITTED]
+    assert all(b[n] == a[n] for b, a in zip(before, after) for n in other)

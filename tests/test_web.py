@@ -375,3 +375,8 @@ def test_the_pages_answers_carry_what_the_human_trials_say(client, page):
     syn = fit["parameters"][0]
     assert "What human trials say" in answers and f"to {syn['median']:.2f}" in answers
     assert f"{round(100 * evidence['reverse_share'])}% of the" in answers and "runs the other way" in answers
+    from gutjoint._studies import gut_share
+
+    coeliac = gut_share.shipped()["populations"]["coeliac"]["after"]["gut_share"]
+    assert (f"{round(100 * coeliac['median'])}% (90% {round(100 * coeliac['q05'])}% to "
+            f"{round(100 * coeliac['q95'])}%) in untreated coeliac disease") in answers

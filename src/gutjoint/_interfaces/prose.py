@@ -353,47 +353,54 @@ def gut_joint() -> str:
     return "\n".join(lines)
 
 
-GUT_SHARE_POPULATIONS = {"healthy": "general adults", "coeliac": "untreated coeliac disease",
-                         "gut-driven-joint-pain": "dysbiosis and a stressed barrier (the SpA-like trials' people)",
-                         "ra-like": "RA-like autoimmunity, healthy barrier"}
-"""The populations whose gut share the README reports: scenario -> who its people are."""
-
-
 def gut_share_populations() -> str:
-    """The gut share among people with at least moderate pain in each of :data:`GUT_SHARE_POPULATIONS` (300 people
-    each, seed 1), before the gut-joint fit (the table) and at the fit's posterior medians."""
+    """The gut share among people with at least moderate pain in each population of
+    :data:`.gut_share.POPULATIONS`: over the ensemble's parameter sets before and after the gut-joint fit (the
+    shipped :mod:`.gut_share` numbers), and between people at the table's values."""
     import tempfile
 
     import pandas as pd
 
-    from gutjoint._studies.calibration.gut_joint import STALE, current_fit
+    from gutjoint._studies import gut_share
     from gutjoint._studies.population import run_population
     from gutjoint._studies.trial import PAIN_MODERATE
 
-    fit = current_fit()
-    if fit is None:
-        raise RuntimeError(STALE)
-    fitted = {p["parameter"]: p["median"] for p in fit["parameters"]}
+    numbers = gut_share.shipped()
+    if numbers is None:
+        raise RuntimeError(gut_share.STALE)
 
-    def shares(scenario: str, parameters: dict) -> tuple[float, str]:
+    def between_people(scenario: str) -> str:
         with tempfile.TemporaryDirectory() as folder:
-            run_population(scenario, n=300, seed=1, out=folder, parameters=parameters)
+            run_population(scenario, n=gut_share.PEOPLE, seed=gut_share.SEED, out=folder)
             people = pd.read_parquet(f"{folder}/subjects.parquet")
         people = people[people["status"] == "success"]
         moderate = people[people["final_pain"] >= PAIN_MODERATE]["gut_share"]
-        if len(moderate) < 5:
-            return len(moderate) / len(people), "too few people"
+        share = f"{len(moderate) / len(people):.0%} with moderate pain"
+        if len(moderate) < gut_share.MIN_MODERATE:
+            return f"{share}; too few people"
         q05, q50, q95 = moderate.quantile([0.05, 0.5, 0.95])
-        return len(moderate) / len(people), f"{q50:.0%} ({q05:.0%} to {q95:.0%})"
+        return f"{share}; {q50:.0%} ({q05:.0%} to {q95:.0%})"
 
-    lines = ["| people | with at least moderate pain (before / after) | gut share among them, before the fit: median "
-             "(90% of people) | after the fit |", "|---|---|---|---|"]
-    for scenario, who in GUT_SHARE_POPULATIONS.items():
-        (b_share, before), (a_share, after) = shares(scenario, {}), shares(scenario, fitted)
-        lines.append(f"| {who} (`{scenario}`) | {b_share:.0%} / {a_share:.0%} | {before} | {after} |")
-    lines += ["", "300 people of each kind (general-adult priors for their traits; seed 1). Before: the table's values; "
-              "after: the fitted magnitudes at their posterior medians. The spread is between people, not the "
-              "parameters' uncertainty (`population --uncertainty` adds that)."]
+    def band(entry: dict) -> str:
+        if entry["median"] is None:
+            return "too few people"
+        return f"{entry['median']:.0%} ({entry['q05']:.0%} to {entry['q95']:.0%})"
+
+    lines = ["| people | with at least moderate pain, before / after the fit | gut share among them, before the fit: "
+             "median (90% of parameter sets) | after the fit | at the table's values: gut share median (90% of people) |",
+             "|---|---|---|---|---|"]
+    for scenario, who in gut_share.POPULATIONS.items():
+        entry = numbers["populations"][scenario]
+        before, after = entry["before"], entry["after"]
+        lines.append(f"| {who} (`{scenario}`) | {before['moderate']['median']:.0%} / {after['moderate']['median']:.0%} "
+                     f"| {band(before['gut_share'])} | {band(after['gut_share'])} | {between_people(scenario)} |")
+    lines += ["", f"{numbers['people']} people of each kind (general-adult priors for their traits, the scenario's "
+              f"exposures; the same people in every parameter set) under each of the ensemble's first "
+              f"{numbers['draws']} parameter sets: before the fit with the two fitted magnitudes drawn from their "
+              "priors, after it from their posterior. A parameter set's number is the median gut share among its "
+              "people with at least moderate pain; the interval is over parameter sets, what is not known about "
+              "the model. The last column is the spread between people at the table's values. Made by "
+              "`gutjoint._studies.gut_share` and shipped (a test recomputes a parameter set)."]
     return "\n".join(lines)
 
 

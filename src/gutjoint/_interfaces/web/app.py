@@ -509,15 +509,21 @@ def parameters() -> dict:
 
 def gut_joint_evidence() -> dict | None:
     """What the human gut-to-joint results say (the shipped gut-joint fit, issue 30), for the page's answers: the
-    fitted magnitudes against their priors, each result before and after, and the path back from pain to NSAIDs;
-    None if the shipped fit is missing or stale."""
+    fitted magnitudes against their priors, each result before and after, the path back from pain to NSAIDs, and
+    the gut share among people with moderate pain by population over the fitted parameter sets; None if the shipped fit is missing or stale."""
+    from gutjoint._studies import gut_share
     from gutjoint._studies.calibration import gut_joint as gj
 
     fit = gj.current_fit()
     if fit is None:
         return None
     back = fit["reverse_path"]["fitted"]
+    shares = gut_share.shipped()
+    by_population = None if shares is None else [
+        {"scenario": scenario, "people": who, **shares["populations"][scenario]["after"]["gut_share"]}
+        for scenario, who in gut_share.POPULATIONS.items()]
     return {"method": fit["method"], "parameters": fit["parameters"], "rows": fit["rows"],
+            "gut_share_by_population": by_population,
             "reverse_share": back["reverse_share"],
             "lm_ratio_forward": back["worlds"]["forward"]["lm_ratio_of_means"],
             "lm_ratio_both": back["worlds"]["both"]["lm_ratio_of_means"],

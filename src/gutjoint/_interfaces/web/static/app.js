@@ -251,6 +251,15 @@ const FAQ = [
   ["When should I see a doctor?", "If joint pain is severe, progressive, or comes with swelling, fever or deformity, professional evaluation is essential. Use the checklist below; the model cannot assess these signs.", "triage"],
 ];
 
+function populationShares(g) {
+  // the fitted model's gut share among people with moderate pain, by population, over its parameter sets
+  const rows = (g.gut_share_by_population || []).filter((r) => r.median !== null && r.median !== undefined);
+  if (!rows.length) return "";
+  const pct = (x) => `${Math.round(100 * x)}%`;
+  const parts = rows.map((r) => `${pct(r.median)} (90% ${pct(r.q05)} to ${pct(r.q95)}) in ${r.people.replace(/ \(.*\)$/, "")}`);
+  return ` Fitted to the human trials, the model puts the gut's share of moderate joint pain at ${parts.join("; ")}: the ranges are over what the model does not know, not between people.`;
+}
+
 function humanEvidence(k) {
   // what the human gut-to-joint trials say, from the shipped fit (GET /api/parameters: gut_joint); "" without it
   const g = EVIDENCE;
@@ -258,7 +267,7 @@ function humanEvidence(k) {
   const row = (name) => g.rows.find((r) => r.dataset.startsWith(name));
   const f = (x) => x.toFixed(2);
   if (k === 0) {
-    return ` But an association runs both ways: in a cross-section of the model's adults, people with joint pain have a ${f(g.lm_ratio_both)} times higher L:M when ${Math.round(100 * g.nsaid_use)}% of them take NSAIDs regularly (as many as in a survey of people with knee pain), against ${f(g.lm_ratio_forward)} times when nobody does: ${Math.round(100 * g.reverse_share)}% of the "leaky gut goes with joint pain" association runs the other way (pain, then NSAIDs, then a leakier gut).`;
+    return ` But an association runs both ways: in a cross-section of the model's adults, people with joint pain have a ${f(g.lm_ratio_both)} times higher L:M when ${Math.round(100 * g.nsaid_use)}% of them take NSAIDs regularly (as many as in a survey of people with knee pain), against ${f(g.lm_ratio_forward)} times when nobody does: ${Math.round(100 * g.reverse_share)}% of the "leaky gut goes with joint pain" association runs the other way (pain, then NSAIDs, then a leakier gut).` + populationShares(g);
   }
   if (k === 2) {
     const spa = row("probiotic-spa"), fmt = row("fmt-psa"), syn = g.parameters[0];
