@@ -117,3 +117,49 @@ def test_enrichment_enrols_by_the_posterior_gut_share_and_compares_power_at_equa
         assert 0.0 <= result[design]["power"] <= 1.0 and result[design]["power_se"] >= 0.0
     low, mid, high = result["posterior_gut_share"]
     assert low <= result["threshold"] <= high and mid == pytest.approx(result["threshold"], abs=1e-12)
+
+
+def test_each_option_in_the_bank_is_that_person_living_it():
+    """A banked person's outcome under an option is the same person's own run of the option (the scenario made
+    from their drawn traits and exposures, solved alone): batches equal loops. The option starts after a day at
+    rest, so the resting state is theirs, and the four pain sources' shares sum to one."""
+    from gutjoint._studies.options import OPTIONS, with_option
+    from gutjoint._studies.outcomes import time_to_improvement
+    from gutjoint._studies.people import subject_scenario
+    from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare
+    from gutjoint._biology import species
+    from dataclasses import replace
+
+    bank = P.person_bank(6, 41)
+    shares = bank[[f"share_{s}" for s in species.PAIN_SOURCES]].to_numpy()
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0, rtol=1e-12)
+    person = P._subjects(bank)[3]
+    base = replace(P.REST_SCENARIO, days=P.OPTION_START + P.OPTION_DAYS)
+    for option in OPTIONS:
+        solution = prepare(with_option(subject_scenario(base, person), option, P.OPTION_START)).solve(
+            tolerances=MANY_RUN_TOLERANCES)
+        pain = solution["pain_nrs"]
+        assert pain[0] == pytest.approx(bank.loc[3, "baseline_pain"], rel=1e-12)
+        assert bank.loc[3, f"pain_after_{option.key}"] == pytest.approx(pain[-1], rel=1e-12)
+        days = time_to_improvement(solution.times, pain, P.OPTION_START, 0.30)
+        assert bank.loc[3, f"days_to_30pct_{option.key}"] == (days if math.isfinite(days) else math.inf)
+
+
+def test_the_answer_names_every_option_and_the_pain_sources_with_intervals(banks):
+    """The forecast gives, for every option, the chance of 30% less pain within 12 weeks and a year and the pain
+    after a year, each an interval; the four sources' shares come with intervals too; the words say each option."""
+    from gutjoint._interfaces.person_report import summary_lines
+    from gutjoint._studies.options import OPTIONS
+
+    bank, truths = banks
+    data = P.simulated_measurements(np.random.default_rng(3), truths.iloc[0], [("pain_nrs", 28), ("crp_mg_l", 1)])
+    result = P.infer_person(data, bank=bank, candidates=False)
+    assert list(result.options) == [o.key for o in OPTIONS]
+    for o in result.options.values():
+        assert 0.0 <= o["improves_within_12_weeks"] <= o["improves_within_a_year"] <= 1.0
+        low, mid, high = o["final_pain"]
+        assert low <= mid <= high
+    for low, mid, high in result.sources.values():
+        assert 0.0 <= low <= mid <= high <= 1.0
+    text = "\n".join(summary_lines(result, data))
+    assert all(o.label in text for o in OPTIONS) and "Where that pain comes from" in text

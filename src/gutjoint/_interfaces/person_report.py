@@ -4,6 +4,7 @@ disclaimer first, then the gut share, the forecast and what to measure next, eac
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from gutjoint._files import atomic_write
@@ -28,9 +29,17 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
               f"{g[1]:.0%} (90% interval {g[0]:.0%} to {g[2]:.0%}), given what is not known about you.",
               f"- **Pain at rest now** (the model's, behind your diary): {s['baseline_pain'][1]:.1f} "
               f"({s['baseline_pain'][0]:.1f} to {s['baseline_pain'][2]:.1f}).",
-              f"- **Under barrier support**: 30% less pain within 12 weeks for {s['improves_within_12_weeks']:.0%} of "
-              f"the people like you, within a year for {s['improves_within_a_year']:.0%}; pain after a year "
-              f"{s['final_pain'][1]:.1f} ({s['final_pain'][0]:.1f} to {s['final_pain'][2]:.1f})."]
+              "- **Where that pain comes from** (each source's share of the pain above its floor; 90% intervals): "
+              + "; ".join(f"{name} {q[1]:.0%} ({q[0]:.0%} to {q[2]:.0%})" for name, q in result.sources.items())
+              + ".",
+              "", f"**What might help, and how soon** (30% less pain than now, among the virtual people like you; each "
+              f"option from tomorrow for a year, alone):"]
+    for o in result.options.values():
+        lines.append(f"- {o['label']}: within 12 weeks for {o['improves_within_12_weeks']:.0%}, within a year for "
+                     f"{o['improves_within_a_year']:.0%}{_typical_days(o['days_to_30pct'])}; pain after a year "
+                     f"{o['final_pain'][1]:.1f} ({o['final_pain'][0]:.1f} to {o['final_pain'][2]:.1f}). "
+                     f"{o['caveat']} (evidence: {_grades(o['links'])})")
+    lines.append("")
     if result.parameter_spread:
         spread = result.parameter_spread["gut_share_median"]
         lines.append(f"- **What the model does not know** (its parameters, {len(spread)} ensemble draws): the gut "
@@ -54,11 +63,27 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
 
 
 
+def _typical_days(days: list[float]) -> str:
+    """The median time to 30% less pain, when most of the people like you get there."""
+    middle = days[1]
+    if not math.isfinite(middle):
+        return ""
+    return f" (typically after {middle:.0f} days)" if middle < 120 else f" (typically after {middle / 30.4:.0f} months)"
+
+
+def _grades(ids: list[str]) -> str:
+    from gutjoint._biology.links import load_links
+
+    links = {link.id: link for link in load_links()}
+    return "; ".join(f"{i} {links[i].grade}" for i in ids)
+
+
 def as_dict(result: PersonResult, data: PersonData) -> dict:
     """Everything the answer rests on, for ``person.json`` and the web."""
     return {"stopped": result.stopped, "triage": result.triage.as_dict(), "lines": summary_lines(result, data),
             "effective_people": result.effective_people, "bank_size": result.bank_size,
-            "summaries": result.summaries, "traits": result.traits, "parameter_spread": result.parameter_spread,
+            "summaries": result.summaries, "sources": result.sources, "options": result.options,
+            "traits": result.traits, "parameter_spread": result.parameter_spread,
             "measure_next": result.measure_next, "noise": {k: vars(v) for k, v in NOISE.items()},
             "disclaimer": DISCLAIMER}
 

@@ -9,10 +9,8 @@ the answers rest on, the red flags and the disclaimer.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import html
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -23,58 +21,8 @@ from gutjoint._biology.links import link_order
 from gutjoint._files import atomic_write
 from gutjoint._interfaces.figures import plot_simulation
 from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
-from gutjoint._studies.scenario import InputWindow, Scenario, load_scenario
-
-
-@dataclass(frozen=True)
-class Option:
-    """One thing that may help, as a change to the scenario from the start day on."""
-
-    key: str
-    label: str
-    changes: tuple[tuple[str, float], ...]  # (input, level) windows added from the start day
-    links: tuple[str, ...]  # causal links (_biology/links.csv) the benefit rests on
-    caveat: str
-
-
-OPTIONS = (
-    Option("barrier_support", "Barrier support (as strong as glutamine 5 g three times a day)",
-           (("barrier_support", 1.0),), ("M3", "L2b", "L3", "L21"),
-           "Barrier support normalised permeability in a human trial; that this then relieves joint pain has not "
-           "been tested in people (a hypothesis)."),
-    Option("microbiome", "Microbiome restoration (dysbiosis removed)", (("dysbiosis", 0.0),),
-           ("L7", "L7b", "L15", "L1c"),
-           "Links from the microbiome to joints rest on human associations and mouse experiments."),
-    Option("anti_tnf", "Anti-TNF medicine (90% of TNF activity blocked)", (("anti_tnf", 0.9),), ("L18", "L13", "M10"),
-           "Sized on the difference between drug and placebo in anti-TNF trials in rheumatoid arthritis (RAPID 2, "
-           "van de Putte 2004); in those trials relief starts within the first week or two."),
-    Option("metabolic", "Weight-loss-like metabolic change (metabolic stress halved)", (), ("L20", "L20b"),
-           "Weight loss lowered IL-6 in a human trial (IDEA); that trial did not isolate weight loss as the cause of "
-           "less knee pain (exercise without it relieved pain too), and the size of the effect here is assumed."),
-)
-
-
-def _untreated(scenario: Scenario) -> Scenario:
-    return dataclasses.replace(scenario, inputs=tuple(w for w in scenario.inputs
-                                                      if w.name not in species.INTERVENTIONS))
-
-
-def _level_at_start(scenario: Scenario, name: str, day: float) -> float:
-    from gutjoint._studies.scenario import INPUT_DEFAULTS
-
-    level = INPUT_DEFAULTS[name]
-    for w in scenario.inputs:
-        if w.name == name and w.start_day <= day < w.end_day:
-            level = w.level
-    return level
-
-
-def _with_option(scenario: Scenario, option: Option, start: float) -> Scenario:
-    changes = option.changes
-    if option.key == "metabolic":
-        changes = (("metabolic_stress", 0.5 * _level_at_start(scenario, "metabolic_stress", start)),)
-    windows = tuple(InputWindow(name, level, start, scenario.days) for name, level in changes)
-    return dataclasses.replace(scenario, name=f"{scenario.name} + {option.key}", inputs=scenario.inputs + windows)
+from gutjoint._studies.options import OPTIONS, untreated as _untreated, with_option
+from gutjoint._studies.scenario import load_scenario
 
 
 def _png(fig) -> str:
@@ -175,7 +123,7 @@ def build_report(scenario, *, start_day: float | None = None) -> str:
     chain = _png(plot_simulation(as_given, None, band))
     base = _untreated(scenario)
     before = explain_pain(base, start)
-    results = simulate_many([base, *[_with_option(base, o, start) for o in OPTIONS]])
+    results = simulate_many([base, *[with_option(base, o, start) for o in OPTIONS]])
     untreated, runs = results[0], list(zip(OPTIONS, results[1:]))
     links = {link.id: link for link in load_links()}
 

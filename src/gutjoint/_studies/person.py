@@ -5,14 +5,14 @@ negative days). Observables: ``pain_nrs`` (a diary), ``crp_mg_l``, ``lm_ratio`` 
 if known) and ``red_flag`` (an id of :data:`gutjoint._safety.RED_FLAG_IDS`). A red flag stops the forecast: the
 triage comes first and alone.
 
-The inference is importance weighting over a bank of virtual people (the general-adult priors of
-``priors.py``, each living their own background exposures, at rest,
-simulated once through ``population.run_population``, and again with barrier support). Each banked person is weighted by the likelihood of the
-person's data (:data:`NOISE`), which gives the posterior of their traits, their gut share (the share of their
-pain that would go without the gut drivers) and their forecast under barrier support. The person is assumed to be
-at their resting state (the diary's days are repeated measures of one resting level). The model's own parameters
-are a second, separate uncertainty: the same weighting over banks made under ensemble draws gives the spread of
-the answer across them.
+The inference is importance weighting over a bank of virtual people (the general-adult priors of ``priors.py``,
+each living their own background exposures, at rest, simulated once through ``population.run_population``, and
+again under each option of :data:`.options.OPTIONS`). Each banked person is weighted by the likelihood of the
+person's data (:data:`NOISE`), which gives the posterior of their traits, their gut share (the share of their pain
+that would go without the gut drivers), their pain sources and their forecast under each option. The person is
+assumed to be at their resting state (the diary's days are repeated measures of one resting level). The model's
+own parameters are a second, separate uncertainty: the same weighting over banks made under ensemble draws gives
+the spread of the answer across them.
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ from __future__ import annotations
 import csv
 import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from gutjoint._errors import InputError
+from gutjoint._biology import species
 from gutjoint._safety import RED_FLAG_IDS, Triage, triage
-from gutjoint._studies.scenario import InputWindow, Scenario
+from gutjoint._studies.options import OPTION_KEYS, OPTIONS, with_option
+from gutjoint._studies.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,12 @@ OBSERVABLES = (*NOISE, "hla_b27", "red_flag")
 MAX_ROWS = 10_000
 REST_SCENARIO = Scenario(name="your own numbers", days=365.0, step_hours=24.0,
                          source="person: each banked person's own exposures, nothing changed")
-SUPPORT_SCENARIO = Scenario(name="your own numbers, then barrier support", days=365.0, step_hours=24.0,
-                            inputs=(InputWindow("barrier_support", 1.0, 0.0, 365.0),),
-                            source="person: each banked person's own exposures, barrier support from day 0")
-"""The bank's two lives of the same people: at rest on their own exposures (their gut share is the share of that
-pain which would go without the gut drivers), and the same with barrier support from day 0 (their forecast)."""
+"""The bank's people at rest on their own exposures: their resting values, and their gut share and pain sources
+(the share of that pain which would go without the gut drivers, and the four sources' shares of it)."""
+OPTION_START = 1.0
+"""The day each option of :data:`.options.OPTIONS` starts in the bank, after a day at rest (an option that changes
+an exposure must not change the resting state); it then runs :data:`OPTION_DAYS`."""
+OPTION_DAYS = 365.0
 TRAITS = ("barrier_resilience", "cross_reactivity", "mechanical_load", "pain_sensitivity", "immune_resolution",
           "dysbiosis", "barrier_insult", "metabolic_stress")
 
@@ -167,29 +170,63 @@ def _number(where: str, path: str, field_name: str, raw, low: float, high: float
 def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, float] | None = None,
                 workers: int = 1) -> pd.DataFrame:
     """``size`` virtual general adults under ``parameters`` (an ensemble draw; default the table): each at rest on
-    their own exposures (``population.run_population`` of :data:`REST_SCENARIO`: resting values, the gut share at
-    rest, the traits), and the same people given barrier support (:data:`SUPPORT_SCENARIO`: the pain after a year
-    and the days to 30% less). The same seed draws the same people in both."""
+    their own exposures (``population.run_population`` of :data:`REST_SCENARIO`: resting values, the gut share and
+    the pain sources at rest, the traits), and the same people under each option (:func:`option_outcomes`)."""
     from gutjoint._studies.population import run_population
 
     with tempfile.TemporaryDirectory() as folder:
-        tables = []
-        for k, (scenario, comparisons) in enumerate(((REST_SCENARIO, True), (SUPPORT_SCENARIO, False))):
-            out = run_population(scenario, n=size, seed=seed, out=Path(folder) / f"bank{k}", workers=workers,
-                                 parameters=parameters, comparisons=comparisons)
-            tables.append(pd.read_parquet(out / "subjects.parquet"))
-    rest, support = tables
-    both = rest.merge(support[["subject", "status", "baseline_pain", "final_pain", "days_to_30pct"]], on="subject",
-                      suffixes=("", "_support"))
-    ok = (both["status"] == "success") & (both["status_support"] == "success")
-    if not np.allclose(both.loc[ok, "baseline_pain"], both.loc[ok, "baseline_pain_support"], rtol=1e-9, atol=1e-9):
-        raise AssertionError("the bank's two populations are not the same people")
-    both = both[ok].drop(columns=["final_pain", "days_to_30pct"]).rename(
-        columns={"final_pain_support": "final_pain", "days_to_30pct_support": "days_to_30pct"})
-    return both.reset_index(drop=True)
+        out = run_population(REST_SCENARIO, n=size, seed=seed, out=Path(folder) / "bank", workers=workers,
+                             parameters=parameters, comparisons=True)
+        rest = pd.read_parquet(out / "subjects.parquet")
+    rest = rest[rest["status"] == "success"].reset_index(drop=True)
+    sources = rest[[f"final_pain_{s}" for s in species.PAIN_SOURCES]].to_numpy(float)
+    total = sources.sum(axis=1, keepdims=True)
+    shares = np.divide(sources, total, out=np.full_like(sources, np.nan), where=total > 0)
+    for k, source in enumerate(species.PAIN_SOURCES):
+        rest[f"share_{source}"] = shares[:, k]
+    both = rest.join(option_outcomes(rest, parameters))
+    return both[np.isfinite(both[[f"pain_after_{o}" for o in OPTION_KEYS]]).all(axis=1)].reset_index(drop=True)
 
 
-BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "baseline_il6", "gut_share", "final_pain", "days_to_30pct",
+def _subjects(rest: pd.DataFrame) -> list[dict[str, float]]:
+    """Each banked person's drawn traits, exposures and parameters, from the population's ``prior_`` columns."""
+    columns = [c for c in rest.columns if c.startswith("prior_")]
+    return [{c.removeprefix("prior_"): float(v) for c, v in zip(columns, row)}
+            for row in rest[columns].to_numpy(float)]
+
+
+def option_outcomes(rest: pd.DataFrame, parameters: dict[str, float] | None = None, *,
+                    chunk: int = 500) -> pd.DataFrame:
+    """Each person of ``rest`` (a population table of :data:`REST_SCENARIO`) under each option of
+    :data:`.options.OPTIONS` from :data:`OPTION_START` for :data:`OPTION_DAYS`: the pain at the end
+    (``pain_after_<key>``) and the days to 30% less pain than at rest (``days_to_30pct_<key>``; +inf: not within
+    the run). A run that fails is NaN. The options share each person's resting state (solved once)."""
+    from gutjoint._studies.outcomes import time_to_improvement
+    from gutjoint._studies.people import living_under, subject_scenario
+    from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare_many, relax_for, solve_many
+
+    base = living_under(replace(REST_SCENARIO, days=OPTION_START + OPTION_DAYS), dict(parameters or {}))
+    people = _subjects(rest)
+    out = {f"{kind}_{o.key}": np.full(len(people), np.nan) for o in OPTIONS for kind in ("pain_after", "days_to_30pct")}
+    for first in range(0, len(people), chunk):
+        group = people[first:first + chunk]
+        cache: dict = {}
+        for option in OPTIONS:
+            scenarios = [with_option(subject_scenario(base, person), option, OPTION_START) for person in group]
+            problems = prepare_many(scenarios, rest_cache=cache, relax=relax_for(parameters))
+            for k, solution in enumerate(solve_many(problems, tolerances=MANY_RUN_TOLERANCES)):
+                if not solution.ok:
+                    continue
+                pain = solution["pain_nrs"]
+                out[f"pain_after_{option.key}"][first + k] = float(pain[-1])
+                days = time_to_improvement(solution.times, pain, OPTION_START, 0.30)
+                out[f"days_to_30pct_{option.key}"][first + k] = days if math.isfinite(days) else math.inf
+    return pd.DataFrame(out, index=rest.index)
+
+
+BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "baseline_il6", "gut_share",
+                *(f"share_{s}" for s in species.PAIN_SOURCES),
+                *(f"{kind}_{o}" for o in OPTION_KEYS for kind in ("pain_after", "days_to_30pct")),
                 *(f"prior_{t}" for t in TRAITS), "prior_hla_b27")
 SHIPPED_BANK = ("person_bank.parquet", "person_bank.json")
 SHIPPED_SIZE, SHIPPED_SEED = 20_000, 31
@@ -204,7 +241,7 @@ def bank_key() -> str:
     from gutjoint._studies.scenario import scenario_to_dict
     from gutjoint._studies.trial import engine_key
 
-    text = repr((engine_key(), scenario_to_dict(REST_SCENARIO), scenario_to_dict(SUPPORT_SCENARIO), SHIPPED_SIZE,
+    text = repr((engine_key(), scenario_to_dict(REST_SCENARIO), OPTION_START, OPTION_DAYS, OPTIONS, SHIPPED_SIZE,
                  SHIPPED_SEED, BANK_COLUMNS))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -306,6 +343,8 @@ class PersonResult:
     effective_people: float = 0.0
     bank_size: int = 0
     summaries: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
     traits: dict = field(default_factory=dict)
     parameter_spread: dict = field(default_factory=dict)
     measure_next: list = field(default_factory=list)
@@ -314,16 +353,16 @@ class PersonResult:
 SUMMARIES = {
     "gut_share": "share of the pain at rest that would go without the gut drivers",
     "baseline_pain": "pain at rest today (NRS)",
-    "final_pain": "pain after a year of barrier support (NRS)",
-    "days_to_30pct": "days to 30% less pain under barrier support (never: not within the year)",
 }
+TWELVE_WEEKS = 84.0
 
 
 def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, parameter_banks: list | None = None,
                  candidates: bool = True) -> PersonResult:
-    """The posterior of a person's traits and gut share, and their forecast under barrier support, given their
-    data (:func:`read_person`). ``bank``: the virtual people to weight (default: :func:`person_bank`);
-    ``parameter_banks``: banks made under ensemble draws, for the spread across the model's parameters."""
+    """The posterior of a person's traits, gut share and pain sources, and their forecast under each option of
+    :data:`.options.OPTIONS`, given their data (:func:`read_person`). ``bank``: the virtual people to weight
+    (default: :func:`default_bank`); ``parameter_banks``: banks made under ensemble draws, for the spread across
+    the model's parameters, kept apart from what is not known about the person."""
     care = triage(data.red_flags)
     if data.red_flags:
         return PersonResult(care, stopped=True)
@@ -332,17 +371,22 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
     result = PersonResult(care, stopped=False, effective_people=float(1.0 / np.sum(w**2)) if w.any() else 0.0,
                           bank_size=len(bank))
     for name in SUMMARIES:
-        values = bank[name].to_numpy(float)
-        if name == "days_to_30pct":
-            result.summaries["improves_within_12_weeks"] = float(np.sum(w * (values <= 84)))
-            result.summaries["improves_within_a_year"] = float(np.sum(w * np.isfinite(values)))
-            values = np.where(np.isfinite(values), values, np.inf)
-        result.summaries[name] = weighted_quantiles(values, w)
+        result.summaries[name] = weighted_quantiles(bank[name].to_numpy(float), w)
+    for source in species.PAIN_SOURCES:
+        result.sources[source] = weighted_quantiles(bank[f"share_{source}"].to_numpy(float), w)
+    for option in OPTIONS:
+        days = bank[f"days_to_30pct_{option.key}"].to_numpy(float)
+        result.options[option.key] = {
+            "label": option.label, "links": list(option.links), "caveat": option.caveat,
+            "improves_within_12_weeks": float(np.sum(w * (days <= TWELVE_WEEKS))),
+            "improves_within_a_year": float(np.sum(w * np.isfinite(days))),
+            "days_to_30pct": weighted_quantiles(days, w),
+            "final_pain": weighted_quantiles(bank[f"pain_after_{option.key}"].to_numpy(float), w)}
     for trait in TRAITS:
         prior = bank[f"prior_{trait}"].to_numpy(float)
         result.traits[trait] = {"prior": weighted_quantiles(prior, np.full(len(prior), 1 / len(prior))),
                                 "posterior": weighted_quantiles(prior, w)}
-    for k, other in enumerate(parameter_banks or []):
+    for other in parameter_banks or []:
         wk = _normalised(log_weights(other, data))
         result.parameter_spread.setdefault("gut_share_median", []).append(
             weighted_quantiles(other["gut_share"].to_numpy(float), wk, (0.5,))[0])

@@ -592,7 +592,7 @@ async def trial(body: TrialRequest, request: Request) -> dict:
 @api.post("/api/person", responses=ERRORS)
 async def person(body: PersonRequest, request: Request) -> dict:
     """What a person's own numbers say (the shipped bank of virtual people weighed by them): the gut share, pain
-    at rest, the response to barrier support, what to measure next, in words and numbers. A red flag stops it and
+    at rest and its sources, the response to each option, what to measure next, in words and numbers. A red flag stops it and
     returns the triage alone. Nothing is stored."""
     from gutjoint._studies import person as P
 
