@@ -576,15 +576,19 @@ def terminal_progress(label: str = "chunks"):
 def person(
     file: str = typer.Argument(..., help="a CSV of your own measurements: day,observable,value (day 0 is today)"),
     out: Path = typer.Option(..., "--out", help="folder for report.md and person.json"),
-    bank: int = typer.Option(20_000, "--bank", min=10_000, max=200_000, help="virtual people to weigh against your "
-                             "data (at least 10,000: smaller banks fail the simulation-based calibration)"),
+    bank: Optional[int] = typer.Option(None, "--bank", min=10_000, max=200_000, help="virtual people to weigh "
+                                       "against your data (default 20,000 shipped, or 10,000 simulated through your "
+                                       "timeline when the file has events; at least 10,000: smaller banks fail the "
+                                       "simulation-based calibration)"),
     draws: int = typer.Option(0, "--draws", min=0, max=20, help="ensemble draws for the model's own uncertainty "
                                                                 "(a bank of 2,000 people each: the spread of the "
                                                                 "median)"),
     workers: int = typer.Option(2, "--workers", min=1, max=64, help="local worker processes"),
 ) -> None:
-    """What your own numbers say: how much of your joint pain the model puts on the gut, and how you might respond
-    to barrier support, with intervals. A red flag in the file stops the forecast."""
+    """What your own numbers say: how much of your joint pain the model puts on the gut, where the rest comes from,
+    and how you might respond to each option, with intervals. Events in the file (an enteric infection, an NSAID
+    course, barrier support or anti-TNF started and stopped) are lived by every virtual person before they are
+    weighed. A red flag in the file stops the forecast."""
     from gutjoint._interfaces.person_report import summary_lines, write_report
     from gutjoint._studies import person as P
     from gutjoint._studies.uncertainty import load_ensemble
@@ -595,8 +599,12 @@ def person(
     else:
         banks = [P.person_bank(P.DRAW_BANK_SIZE, P.SHIPPED_SEED + k, parameters=values, workers=workers)
                  for k, values in enumerate(load_ensemble().parameter_sets()[:draws])]
-        people = (P.default_bank(workers) if bank == P.SHIPPED_SIZE else P.person_bank(bank, P.SHIPPED_SEED,
-                                                                                         workers=workers))
+        if data.events:  # a timeline needs every drawn trait and exposure: a bank made now
+            people = P.person_bank(bank or P.EVENT_BANK_SIZE, P.SHIPPED_SEED, workers=workers)
+        elif bank in (None, P.SHIPPED_SIZE):
+            people = P.default_bank(workers)
+        else:
+            people = P.person_bank(bank, P.SHIPPED_SEED, workers=workers)
         result = P.infer_person(data, bank=people, parameter_banks=banks)
     lines = summary_lines(result, data)
     write_report(out, result, data)

@@ -20,6 +20,7 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
     s, lines = result.summaries, [f"{RED_FLAG_LINE} {DISCLAIMER}", ""]
     g = s["gut_share"]
     lines += [f"Your data: {len(data.measurements)} measurements"
+              + (f", {len(data.events)} events ({_events(data)})" if data.events else "")
               + (f", HLA-B27 {'carrier' if data.hla_b27 else 'non-carrier'}" if data.hla_b27 is not None else "")
               + f". They match {result.effective_people:,.0f} of {result.bank_size:,} virtual people well (the effective "
               "number of people behind the answer)."
@@ -27,12 +28,14 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
                  "rough." if result.effective_people < 30 else ""), "",
               f"- **How much of the pain is from the gut** (the share of your pain at rest that would go without the gut drivers): "
               f"{g[1]:.0%} (90% interval {g[0]:.0%} to {g[2]:.0%}), given what is not known about you.",
-              f"- **Pain at rest now** (the model's, behind your diary): {s['baseline_pain'][1]:.1f} "
-              f"({s['baseline_pain'][0]:.1f} to {s['baseline_pain'][2]:.1f}).",
+              f"- **Pain at rest** (the model's, behind your diary): {s['baseline_pain'][1]:.1f} "
+              f"({s['baseline_pain'][0]:.1f} to {s['baseline_pain'][2]:.1f})"
+              + (f"; today, after your events: {s['pain_now'][1]:.1f} ({s['pain_now'][0]:.1f} to "
+                 f"{s['pain_now'][2]:.1f})." if "pain_now" in s else "."),
               "- **Where that pain comes from** (each source's share of the pain above its floor; 90% intervals): "
               + "; ".join(f"{name} {q[1]:.0%} ({q[0]:.0%} to {q[2]:.0%})" for name, q in result.sources.items())
               + ".",
-              "", f"**What might help, and how soon** (30% less pain than now, among the virtual people like you; each "
+              "", f"**What might help, and how soon** (30% less pain than at rest, among the virtual people like you; each "
               f"option from tomorrow for a year, alone):"]
     for o in result.options.values():
         lines.append(f"- {o['label']}: within 12 weeks for {o['improves_within_12_weeks']:.0%}, within a year for "
@@ -56,11 +59,24 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
         else:
             lines += ["", "**What to measure next**: none of " + ", ".join(c["measurement"] for c in result.measure_next)
                       + " would narrow the gut share by a tenth: for people like you it hardly depends on them."]
+    if data.events:
+        lines += ["", "Your events were lived by every virtual person before their numbers were compared with "
+                  "yours, so they shape what your measurements say about you. The forecast starts from your resting "
+                  "state: the events' after-effects are not carried into it. An NSAID course is a barrier insult "
+                  "in the model; its pain relief is not modelled."]
     lines += ["", "This is a model of a typical adult like you, not a diagnosis. " + noise_words()]
     return lines
 
 
 
+
+
+def _events(data: PersonData) -> str:
+    def when(e) -> str:
+        end = "ongoing" if e.end > 0 else f"day {e.end:g}"
+        return f"{e.name.replace('_', ' ')} day {e.start:g} to {end}"
+
+    return "; ".join(when(e) for e in data.events)
 
 
 def _typical_days(days: list[float]) -> str:
@@ -83,7 +99,8 @@ def as_dict(result: PersonResult, data: PersonData) -> dict:
     return {"stopped": result.stopped, "triage": result.triage.as_dict(), "lines": summary_lines(result, data),
             "effective_people": result.effective_people, "bank_size": result.bank_size,
             "summaries": result.summaries, "sources": result.sources, "options": result.options,
-            "traits": result.traits, "parameter_spread": result.parameter_spread,
+            "traits": result.traits,
+            "events": [vars(e) | {"end": e.end if e.end != float("inf") else None} for e in data.events], "parameter_spread": result.parameter_spread,
             "measure_next": result.measure_next, "noise": {k: vars(v) for k, v in NOISE.items()},
             "disclaimer": DISCLAIMER}
 

@@ -50,7 +50,7 @@ from gutjoint._errors import GutjointError, InputError, OptionError, ScenarioErr
 from gutjoint._biology import species
 from gutjoint._files import DiskCache
 from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
-from gutjoint._studies.person import NOISE as PERSON_NOISE, OBSERVABLES as PERSON_OBSERVABLES
+from gutjoint._studies.person import EVENTS as P_EVENTS, NOISE as PERSON_NOISE, OBSERVABLES as PERSON_OBSERVABLES
 from gutjoint._studies.problem import needs_slow_rest
 from gutjoint._studies.scenario import CROSS_FIELD_RULES, builtin_scenarios, json_schema, schedule_edges
 
@@ -84,7 +84,8 @@ CROSS_FIELD = {**CROSS_FIELD_RULES, "step_hours": f"at most the horizon, and giv
                "day": "within the scenario's horizon",
                "rows[].value": "in its observable's range: "
                                + ", ".join(f"{name} {noise.low:g}-{noise.high:g}" for name, noise in PERSON_NOISE.items())
-                               + ", hla_b27 0 or 1, red_flag an id of /api/red-flags"}
+                               + ", hla_b27 0 or 1, red_flag an id of /api/red-flags; events ("
+                               + ", ".join(P_EVENTS) + ") are refused here: `gutjoint person FILE` takes them"}
 """Rules between fields, which the schema states in words; a conforming request that breaks one gets a 422
 whose ``field`` names it (indices written ``[]``)."""
 
@@ -596,7 +597,13 @@ async def person(body: PersonRequest, request: Request) -> dict:
     returns the triage alone. Nothing is stored."""
     from gutjoint._studies import person as P
 
-    data = P.person_from_rows([row.model_dump() for row in body.rows], source="<request>")
+    rows = [row.model_dump() for row in body.rows]
+    data = P.person_from_rows(rows, source="<request>")
+    if data.events and not data.red_flags:
+        k = next(i for i, row in enumerate(rows) if row["observable"] in P.EVENTS)
+        raise InputError(f"person: field 'rows[{k}].observable' = {quoted(rows[k]['observable'])} is an event; allowed "
+                         f"here: measurements only (events need `gutjoint person FILE`, which simulates "
+                         f"{P.EVENT_BANK_SIZE:,} people through your timeline)", field=f"rows[{k}].observable")
     if data.red_flags:
         result = P.infer_person(data)
     else:
