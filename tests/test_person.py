@@ -110,13 +110,32 @@ def test_the_shipped_bank_of_virtual_people_is_current_and_is_what_the_code_make
 def test_enrichment_enrols_by_the_posterior_gut_share_and_compares_power_at_equal_size():
     """Half the pool enrols at the default threshold (the median posterior); both designs report a power in 0-1 with
     its standard error, at the same size per arm, over the same number of trials."""
-    result = P.enrichment(per_arm=20, repeats=40, pool_size=300, bank_size=1500)
+    from gutjoint._studies.enrichment import enrichment
+
+    result = enrichment(per_arm=20, repeats=40, pool_size=300, bank_size=1500)
     assert 0.45 <= result["enrolled_share"] <= 0.55
     assert result["enriched"]["people"] < result["unselected"]["people"]
     for design in ("unselected", "enriched"):
         assert 0.0 <= result[design]["power"] <= 1.0 and result[design]["power_se"] >= 0.0
     low, mid, high = result["posterior_gut_share"]
     assert low <= result["threshold"] <= high and mid == pytest.approx(result["threshold"], abs=1e-12)
+
+
+def test_the_shipped_enrichment_over_the_ensemble_is_current_and_recomputes():
+    """The README's power gain over parameter sets is what ``enrichment_over_ensemble`` makes today: its key
+    matches, and its first usable parameter set gives the same powers and effects when run again."""
+    from gutjoint._studies import enrichment as E
+    from gutjoint._studies.ensemble import load_ensemble
+
+    shipped = E.shipped()
+    assert shipped is not None, E.STALE
+    k = next(i for i, d in enumerate(shipped["per_draw"]) if d is not None)
+    again = E.enrichment(**E.SETTINGS, parameters=load_ensemble().parameter_sets(draws=k + 1)[k])
+    stored = shipped["per_draw"][k]
+    assert again["unselected"]["power"] == stored["unselected"] and again["enriched"]["power"] == stored["enriched"]
+    assert again["enriched"]["effect"] == pytest.approx(stored["effect_enriched"], rel=1e-12)
+    used = [d["gain"] for d in shipped["per_draw"] if d is not None]
+    assert shipped["gain_median"] == pytest.approx(float(np.median(used)), rel=1e-12)
 
 
 def test_each_option_in_the_bank_is_that_person_living_it():
@@ -163,6 +182,25 @@ def test_the_answer_names_every_option_and_the_pain_sources_with_intervals(banks
         assert 0.0 <= low <= mid <= high <= 1.0
     text = "\n".join(summary_lines(result, data))
     assert all(o.label in text for o in OPTIONS) and "Where that pain comes from" in text
+    assert "What your data say about you" in text
+
+
+def test_the_models_own_uncertainty_is_kept_apart_for_every_option():
+    """Banks made under two ensemble draws give, per draw, the gut share's median and each option's chance of 30%
+    less pain within 12 weeks; the words give their range between draws, apart from the person's intervals."""
+    from gutjoint._interfaces.person_report import summary_lines
+    from gutjoint._studies.options import OPTIONS
+    from gutjoint._studies.uncertainty import load_ensemble
+
+    draws = load_ensemble().parameter_sets(draws=2)
+    banks = [P.person_bank(300, 31 + k, parameters=values) for k, values in enumerate(draws)]
+    assert banks[0].attrs["parameters"] == draws[0]
+    data = P.person_from_rows([{"day": -1, "observable": "pain_nrs", "value": 5}])
+    result = P.infer_person(data, bank=P.person_bank(300, 7), parameter_banks=banks, candidates=False)
+    for option in OPTIONS:
+        chances = result.parameter_spread[f"{option.key}_within_12_weeks"]
+        assert len(chances) == 2 and all(0 <= c <= 1 for c in chances)
+    assert "chance of 30% less pain within 12 weeks: barrier support" in "\n".join(summary_lines(result, data))
 
 
 EVENT_FILE = """day,observable,value
@@ -246,3 +284,39 @@ def test_the_command_weighs_a_timeline_and_says_what_the_events_change(tmp_path,
     assert "today, after your events" in said and "The forecast starts from your resting state" in said
     answer = json.loads((tmp_path / "out" / "person.json").read_text())
     assert answer["bank_size"] == P.EVENT_BANK_SIZE and answer["events"][-1]["end"] is None
+
+
+def test_a_known_coeliac_diagnosis_weighs_the_person_against_coeliac_people(tmp_path):
+    """People with untreated coeliac disease live its exposures (a leakier barrier) with general-adult traits; the
+    same data then put more of the pain on the gut, the weighting is calibrated for them too, and a diagnosis the
+    model has no population for is refused in one line."""
+    from gutjoint._studies.person import simulation_based_calibration
+
+    coeliac, general = P.person_bank(10_000, 31, workers=2, diagnosis="coeliac"), P.person_bank(10_000, 31, workers=2)
+    assert coeliac["baseline_lm"].median() > 3 * general["baseline_lm"].median()
+    rows = "day,observable,value\n-3,pain_nrs,6\n-2,pain_nrs,6\n-1,crp_mg_l,3\n"
+    plain = P.read_person(_write(tmp_path, rows))
+    known = P.read_person(_write(tmp_path, rows + "0,diagnosis,coeliac\n"))
+    assert known.diagnosis == "coeliac"
+    with pytest.raises(ValueError, match="diagnosis"):
+        P.infer_person(known, bank=general)
+    share = P.infer_person(known, bank=coeliac, candidates=False).summaries["gut_share"][1]
+    assert share > 3 * P.infer_person(plain, bank=general, candidates=False).summaries["gut_share"][1]
+    check = simulation_based_calibration(coeliac, P.person_bank(200, 99, diagnosis="coeliac"),
+                                         P.DIARY_PLANS["a 4-week diary, an L:M and a CRP"])
+    assert 0.80 <= check["coverage_90"] <= 0.97 and check["uniformity_p"] > 0.01, check
+    with pytest.raises(InputError, match="allowed for a diagnosis: coeliac .* IBD is not modelled"):
+        P.read_person(_write(tmp_path, "day,observable,value\n0,diagnosis,ibd\n"))
+
+
+def test_the_trial_command_compares_an_enriched_trial(tmp_path, capsys):
+    """``gutjoint trial NAME --enrich N`` prints both powers at N per arm and writes enrichment.json."""
+    import json
+
+    with pytest.raises(SystemExit) as code:
+        main(["trial", "barrier-support-joint-pain", "--out", str(tmp_path), "--enrich", "10", "--repeats", "20"])
+    assert code.value.code in (0, None)
+    said = capsys.readouterr().out
+    assert "enriched by the posterior gut share" in said and "10 per arm, if the model is right" in said
+    written = json.loads((tmp_path / "enrichment.json").read_text())
+    assert written["per_arm"] == 10 and written["repeats"] == 20 and 0 <= written["enriched"]["power"] <= 1

@@ -497,8 +497,14 @@ def trial(
     workers: int = typer.Option(1, "--workers", min=1, help="with --power: local worker processes"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="with --power: address of a Dask "
                                             "distributed scheduler"),
+    enrich: Optional[int] = typer.Option(None, "--enrich", min=2, max=1000, help="people per arm: also compare the "
+                                         "trial enrolling the half of the eligible whose posterior gut share (after a "
+                                         "4-week diary, an L:M and a CRP) is highest against the unselected trial, "
+                                         "at that size (with --uncertainty K: under K ensemble draws; --repeats "
+                                         "trials each); writes enrichment.json"),
 ) -> None:
-    """Run a virtual trial (screen, randomise, every arm, the analysis) and, with --power, power against size."""
+    """Run a virtual trial (screen, randomise, every arm, the analysis); with --power, power against size; with
+    --enrich, the power of enrolling by the posterior gut share."""
     from gutjoint._interfaces.trial_report import published_line, write_trial
     from gutjoint._safety import DISCLAIMER
     from gutjoint._studies.trial import load_trial, run_trial, trial_power
@@ -552,8 +558,36 @@ def trial(
                 n80 = curve[f"per_arm_for_80pct_{label}"]
                 console.print(f"  80% power (pain change) {words}: "
                               + (f"about {n80:.0f} per arm" if n80 else "not reached at the sizes tried"), soft_wrap=True)
+    if enrich is not None:
+        _enrichment(spec.source, out, enrich, repeats, uncertainty)
     console.print(f"report -> {printable(report)}. A virtual trial of a model, not evidence. {DISCLAIMER}",
                   style="dim", soft_wrap=True)
+
+
+def _enrichment(trial_source: str, out: Path, per_arm: int, repeats: int, draws: int) -> None:
+    """``gutjoint trial --enrich``: the enriched against the unselected trial, printed and written to
+    ``enrichment.json``."""
+    import json
+
+    from gutjoint._files import atomic_write
+    from gutjoint._studies import enrichment as E
+
+    if draws:
+        r = E.enrichment_over_ensemble(draws, trial_name=trial_source, per_arm=per_arm, repeats=repeats)
+        console.print(f"  enriched by the posterior gut share, {per_arm} per arm, over "
+                      f"{draws - r['unscreenable']} parameter draws: power {r['unselected_median']:.0%} unselected, "
+                      f"{r['enriched_median']:.0%} enriched (medians); gain {100 * r['gain_median']:+.0f} points "
+                      f"(90% interval {100 * r['gain_q05']:+.0f} to {100 * r['gain_q95']:+.0f}; Monte Carlo standard "
+                      f"error of one draw about {100 * r['gain_se_median']:.0f})", soft_wrap=True)
+    else:
+        r = E.enrichment(trial_source, per_arm=per_arm, repeats=repeats)
+        u, e = r["unselected"], r["enriched"]
+        console.print(f"  enriched by the posterior gut share (at least {r['threshold']:.0%}), {per_arm} per arm, if "
+                      f"the model is right: power {u['power']:.0%} unselected, {e['power']:.0%} enriched (standard "
+                      f"errors {u['power_se']:.0%}, {e['power_se']:.0%}); true effect {u['effect']:+.2f} and "
+                      f"{e['effect']:+.2f}", soft_wrap=True)
+    text = json.dumps(r, indent=1, default=float)
+    atomic_write(out / "enrichment.json", lambda tmp: tmp.write_text(text), field="out")
 
 
 def terminal_progress(label: str = "chunks"):
@@ -577,8 +611,8 @@ def person(
     file: str = typer.Argument(..., help="a CSV of your own measurements: day,observable,value (day 0 is today)"),
     out: Path = typer.Option(..., "--out", help="folder for report.md and person.json"),
     bank: Optional[int] = typer.Option(None, "--bank", min=10_000, max=200_000, help="virtual people to weigh "
-                                       "against your data (default 20,000 shipped, or 10,000 simulated through your "
-                                       "timeline when the file has events; at least 10,000: smaller banks fail the "
+                                       "against your data (default 20,000 shipped, or 10,000 simulated when the "
+                                       "file has events or a diagnosis; at least 10,000: smaller banks fail the "
                                        "simulation-based calibration)"),
     draws: int = typer.Option(0, "--draws", min=0, max=20, help="ensemble draws for the model's own uncertainty "
                                                                 "(a bank of 2,000 people each: the spread of the "
@@ -597,10 +631,12 @@ def person(
     if data.red_flags:  # the triage alone: no bank is made
         result = P.infer_person(data)
     else:
-        banks = [P.person_bank(P.DRAW_BANK_SIZE, P.SHIPPED_SEED + k, parameters=values, workers=workers)
+        banks = [P.person_bank(P.DRAW_BANK_SIZE, P.SHIPPED_SEED + k, parameters=values, workers=workers,
+                               diagnosis=data.diagnosis)
                  for k, values in enumerate(load_ensemble().parameter_sets()[:draws])]
-        if data.events:  # a timeline needs every drawn trait and exposure: a bank made now
-            people = P.person_bank(bank or P.EVENT_BANK_SIZE, P.SHIPPED_SEED, workers=workers)
+        if data.events or data.diagnosis:  # a timeline or a gut disease: a bank made now
+            people = P.person_bank(bank or P.EVENT_BANK_SIZE, P.SHIPPED_SEED, workers=workers,
+                                   diagnosis=data.diagnosis)
         elif bank in (None, P.SHIPPED_SIZE):
             people = P.default_bank(workers)
         else:

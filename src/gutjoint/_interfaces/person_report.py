@@ -21,6 +21,7 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
     g = s["gut_share"]
     lines += [f"Your data: {len(data.measurements)} measurements"
               + (f", {len(data.events)} events ({_events(data)})" if data.events else "")
+              + (f", diagnosed {data.diagnosis} (weighed against people with it)" if data.diagnosis else "")
               + (f", HLA-B27 {'carrier' if data.hla_b27 else 'non-carrier'}" if data.hla_b27 is not None else "")
               + f". They match {result.effective_people:,.0f} of {result.bank_size:,} virtual people well (the effective "
               "number of people behind the answer)."
@@ -35,6 +36,7 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
               "- **Where that pain comes from** (each source's share of the pain above its floor; 90% intervals): "
               + "; ".join(f"{name} {q[1]:.0%} ({q[0]:.0%} to {q[2]:.0%})" for name, q in result.sources.items())
               + ".",
+              _trait_words(result),
               "", f"**What might help, and how soon** (30% less pain than at rest, among the virtual people like you; each "
               f"option from tomorrow for a year, alone):"]
     for o in result.options.values():
@@ -45,9 +47,13 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
     lines.append("")
     if result.parameter_spread:
         spread = result.parameter_spread["gut_share_median"]
+        reach = "; ".join(f"{o['label'].split(' (')[0].lower()} {min(v):.0%} to {max(v):.0%}"
+                          for key, o in result.options.items()
+                          for v in [result.parameter_spread.get(f"{key}_within_12_weeks", [])] if v)
         lines.append(f"- **What the model does not know** (its parameters, {len(spread)} ensemble draws): the gut "
-                     f"share's median moves from {min(spread):.0%} to {max(spread):.0%} between them (each draw "
-                     f"weighs a bank of {DRAW_BANK_SIZE:,} people: enough for a median, too few for intervals).")
+                     f"share's median moves from {min(spread):.0%} to {max(spread):.0%} between them, and the chance "
+                     f"of 30% less pain within 12 weeks: {reach} (each draw weighs a bank of {DRAW_BANK_SIZE:,} "
+                     "people: enough for a median or a share, too few for intervals).")
     else:
         lines.append("- The model's own parameter uncertainty is not in these intervals (`gutjoint person --draws K` "
                      "adds its spread).")
@@ -64,11 +70,33 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
                   "yours, so they shape what your measurements say about you. The forecast starts from your resting "
                   "state: the events' after-effects are not carried into it. An NSAID course is a barrier insult "
                   "in the model; its pain relief is not modelled."]
+    if data.diagnosis:
+        lines += ["", f"The virtual people here all live the exposures of untreated {data.diagnosis} disease (the "
+                  "model's barrier calibration to coeliac L:M), with general-adult traits. Against the human results "
+                  "the model over-predicts how often the gluten-free diet relieves coeliacs' joints (see the README's "
+                  "gut-to-joint table)."]
     lines += ["", "This is a model of a typical adult like you, not a diagnosis. " + noise_words()]
     return lines
 
 
 
+
+
+NARROWED = 0.8
+"""A trait's 90% interval is said to be narrowed by the data when it is at most this share of the prior's."""
+
+
+def _trait_words(result: PersonResult) -> str:
+    """The traits the data narrowed (posterior against prior, medians and 90% intervals), or that none was."""
+    narrowed = []
+    for trait, t in result.traits.items():
+        (p0, p1, p2), (q0, q1, q2) = t["prior"], t["posterior"]
+        if p2 > p0 and (q2 - q0) <= NARROWED * (p2 - p0):
+            narrowed.append(f"{trait.replace('_', ' ')} {q1:.2g} ({q0:.2g} to {q2:.2g}; before your data {p1:.2g}, "
+                            f"{p0:.2g} to {p2:.2g})")
+    if not narrowed:
+        return "- **What your data say about you**: they narrow none of your traits by a fifth."
+    return "- **What your data say about you** (the traits they narrowed; 90% intervals): " + "; ".join(narrowed) + "."
 
 
 def _events(data: PersonData) -> str:
@@ -100,6 +128,7 @@ def as_dict(result: PersonResult, data: PersonData) -> dict:
             "effective_people": result.effective_people, "bank_size": result.bank_size,
             "summaries": result.summaries, "sources": result.sources, "options": result.options,
             "traits": result.traits,
+            "diagnosis": data.diagnosis,
             "events": [vars(e) | {"end": e.end if e.end != float("inf") else None} for e in data.events], "parameter_spread": result.parameter_spread,
             "measure_next": result.measure_next, "noise": {k: vars(v) for k, v in NOISE.items()},
             "disclaimer": DISCLAIMER}

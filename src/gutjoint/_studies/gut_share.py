@@ -15,14 +15,13 @@ recomputes one of its draws."""
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import tempfile
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from gutjoint._studies.shipped import ShippedResult
 
 POPULATIONS = {"healthy": "general adults", "coeliac": "untreated coeliac disease",
                "gut-driven-joint-pain": "dysbiosis and a stressed barrier (the SpA-like trials' people)",
@@ -117,28 +116,8 @@ def compute(*, draws: int = DRAWS, people: int = PEOPLE, progress=None) -> dict:
     return result
 
 
-def _shipped_path() -> Path:
-    return Path(str(resources.files("gutjoint.data").joinpath(SHIPPED)))
-
-
-def write_shipped(folder=None) -> Path:
-    """Compute the numbers and store them in the package data (or ``folder``)."""
-    from gutjoint._files import atomic_write
-
-    path = Path(folder) / SHIPPED if folder is not None else _shipped_path()
-    result = compute()
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(result, indent=1)), field="out")
-    return path
-
-
-STALE = ("the shipped gut share by population is missing or stale (the model, the ensemble or a population's "
-         "scenario changed): run `python -c \"from gutjoint._studies import gut_share; gut_share.write_shipped()\"`")
-
-
-def shipped() -> dict | None:
-    """The shipped numbers, or None when they were made under another model, ensemble or scenario."""
-    path = _shipped_path()
-    if not path.exists():
-        return None
-    result = json.loads(path.read_text())
-    return result if result.get("key") == key(result["draws"], result["people"]) else None
+SHIPPED_RESULT = ShippedResult(
+    SHIPPED, compute, lambda result: key(result["draws"], result["people"]),
+    "the shipped gut share by population is missing or stale (the model, the ensemble or a population's scenario "
+    "changed): run `python -c \"from gutjoint._studies import gut_share; gut_share.write_shipped()\"`")
+write_shipped, shipped, STALE = SHIPPED_RESULT.write, SHIPPED_RESULT.load, SHIPPED_RESULT.stale

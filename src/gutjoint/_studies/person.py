@@ -117,12 +117,32 @@ class Event:
     end: float
 
 
-OBSERVABLES = (*NOISE, *EVENTS, "hla_b27", "red_flag")
+DIAGNOSES = {"coeliac": "coeliac"}
+"""A known diagnosis the file may state (``diagnosis``) -> the built-in scenario whose exposures that population
+lives at rest (its traits stay the general-adult priors). Untreated coeliac disease is the only gut disease the
+model has a population for; IBD is not modelled."""
+
+OBSERVABLES = (*NOISE, *EVENTS, "diagnosis", "hla_b27", "red_flag")
 MAX_ROWS = 10_000
 REST_SCENARIO = Scenario(name="your own numbers", days=365.0, step_hours=24.0,
                          source="person: each banked person's own exposures, nothing changed")
 """The bank's people at rest on their own exposures: their resting values, and their gut share and pain sources
 (the share of that pain which would go without the gut drivers, and the four sources' shares of it)."""
+
+
+def rest_scenario(diagnosis: str | None = None, days: float = REST_SCENARIO.days) -> Scenario:
+    """:data:`REST_SCENARIO` over ``days``, for people with ``diagnosis`` (:data:`DIAGNOSES`: its scenario's
+    exposures from day 0 to the end, in place of the person's own for those inputs)."""
+    if diagnosis is None:
+        return replace(REST_SCENARIO, days=days)
+    from gutjoint._studies.scenario import load_scenario
+
+    lived = load_scenario(DIAGNOSES[diagnosis])
+    return replace(REST_SCENARIO, name=f"your own numbers, {diagnosis}", days=days,
+                   inputs=tuple(InputWindow(w.name, w.level, 0.0, days) for w in lived.inputs),
+                   source=f"person: each banked person's own exposures, with those of {DIAGNOSES[diagnosis]}")
+
+
 OPTION_START = 1.0
 """The day each option of :data:`.options.OPTIONS` starts in the bank, after a day at rest (an option that changes
 an exposure must not change the resting state); it then runs :data:`OPTION_DAYS`."""
@@ -140,6 +160,7 @@ class PersonData:
     red_flags: tuple[str, ...] = ()
     source: str = "<person>"
     events: tuple[Event, ...] = ()
+    diagnosis: str | None = None
 
 
 def read_person(path: str | Path) -> PersonData:
@@ -164,7 +185,7 @@ def person_from_rows(rows: list[dict], *, source: str = "<person>") -> PersonDat
     missing = {"day", "observable", "value"} - set(rows[0])
     if missing:
         raise InputError(f"{source}: header {sorted(rows[0])} lacks {sorted(missing)}; allowed: day,observable,value")
-    measured, flags, hla, events, switches = [], [], None, [], []
+    measured, flags, hla, events, switches, diagnosis = [], [], None, [], [], None
     for i, row in enumerate(rows, start=2):
         where, at = f"{source}: row {i}", f"rows[{i - 2}]"  # the file's line; the request's index
         name = "" if row.get("observable") is None else str(row.get("observable")).strip()
@@ -179,6 +200,13 @@ def person_from_rows(rows: list[dict], *, source: str = "<person>") -> PersonDat
             flags.append(raw)
             continue
         day = _number(where, f"{at}.day", "day", row.get("day"), -3650.0, 0.0, "a day from -3650 to 0 (0 is today)")
+        if name == "diagnosis":
+            if raw not in DIAGNOSES:
+                raise InputError(f"{where}: field 'value' is {raw!r}; allowed for a diagnosis: "
+                                 f"{', '.join(DIAGNOSES)} (untreated, on gluten; IBD is not modelled)",
+                                 field=f"{at}.value")
+            diagnosis = raw
+            continue
         if name == "hla_b27":
             if raw not in ("0", "1"):
                 raise InputError(f"{where}: field 'value' is {raw!r}; allowed for hla_b27: 0 or 1", field=f"{at}.value")
@@ -202,7 +230,7 @@ def person_from_rows(rows: list[dict], *, source: str = "<person>") -> PersonDat
         measured.append({"day": day, "observable": name, "value": value})
     events += _switched(switches)
     return PersonData(pd.DataFrame(measured, columns=["day", "observable", "value"]), hla, tuple(flags), source,
-                      tuple(sorted(events, key=lambda e: (e.start, e.name))))
+                      tuple(sorted(events, key=lambda e: (e.start, e.name))), diagnosis)
 
 
 def _switched(switches: list) -> list[Event]:
@@ -240,14 +268,16 @@ def _number(where: str, path: str, field_name: str, raw, low: float, high: float
 # --- the bank of virtual people ---------------------------------------------------------------------------------
 
 def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, float] | None = None,
-                workers: int = 1) -> pd.DataFrame:
+                workers: int = 1, diagnosis: str | None = None) -> pd.DataFrame:
     """``size`` virtual general adults under ``parameters`` (an ensemble draw; default the table): each at rest on
     their own exposures (``population.run_population`` of :data:`REST_SCENARIO`: resting values, the gut share and
-    the pain sources at rest, the traits), and the same people under each option (:func:`option_outcomes`)."""
+    the pain sources at rest, the traits), and the same people under each option (:func:`option_outcomes`).
+    ``diagnosis``: people with that gut disease (:func:`rest_scenario`). The frame's ``attrs`` keep the parameters
+    and the diagnosis for a timeline (:func:`timeline_values`)."""
     from gutjoint._studies.population import run_population
 
     with tempfile.TemporaryDirectory() as folder:
-        out = run_population(REST_SCENARIO, n=size, seed=seed, out=Path(folder) / "bank", workers=workers,
+        out = run_population(rest_scenario(diagnosis), n=size, seed=seed, out=Path(folder) / "bank", workers=workers,
                              parameters=parameters, comparisons=True)
         rest = pd.read_parquet(out / "subjects.parquet")
     rest = rest[rest["status"] == "success"].reset_index(drop=True)
@@ -256,9 +286,10 @@ def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, flo
     shares = np.divide(sources, total, out=np.full_like(sources, np.nan), where=total > 0)
     for k, source in enumerate(species.PAIN_SOURCES):
         rest[f"share_{source}"] = shares[:, k]
-    both = rest.join(option_outcomes(rest, parameters))
+    both = rest.join(option_outcomes(rest, parameters, diagnosis=diagnosis))
     both = both[np.isfinite(both[[f"pain_after_{o}" for o in OPTION_KEYS]]).all(axis=1)].reset_index(drop=True)
     both.attrs["parameters"] = dict(parameters or {})
+    both.attrs["diagnosis"] = diagnosis
     return both
 
 
@@ -270,7 +301,7 @@ def _subjects(rest: pd.DataFrame) -> list[dict[str, float]]:
 
 
 def option_outcomes(rest: pd.DataFrame, parameters: dict[str, float] | None = None, *,
-                    chunk: int = 500) -> pd.DataFrame:
+                    chunk: int = 500, diagnosis: str | None = None) -> pd.DataFrame:
     """Each person of ``rest`` (a population table of :data:`REST_SCENARIO`) under each option of
     :data:`.options.OPTIONS` from :data:`OPTION_START` for :data:`OPTION_DAYS`: the pain at the end
     (``pain_after_<key>``) and the days to 30% less pain than at rest (``days_to_30pct_<key>``; +inf: not within
@@ -279,7 +310,7 @@ def option_outcomes(rest: pd.DataFrame, parameters: dict[str, float] | None = No
     from gutjoint._studies.people import living_under, subject_scenario
     from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare_many, relax_for, solve_many
 
-    base = living_under(replace(REST_SCENARIO, days=OPTION_START + OPTION_DAYS), dict(parameters or {}))
+    base = living_under(rest_scenario(diagnosis, OPTION_START + OPTION_DAYS), dict(parameters or {}))
     people = _subjects(rest)
     out = {f"{kind}_{o.key}": np.full(len(people), np.nan) for o in OPTIONS for kind in ("pain_after", "days_to_30pct")}
     for first in range(0, len(people), chunk):
@@ -402,7 +433,7 @@ def timeline_values(bank: pd.DataFrame, data: PersonData, *, chunk: int = 2000) 
     parameters = dict(bank.attrs.get("parameters") or {})
     scenario, first = timeline_scenario(data)
     days = np.array(sorted({*data.measurements["day"].tolist(), 0.0}))
-    base = living_under(replace(scenario, inputs=()), parameters)
+    base = living_under(rest_scenario(bank.attrs.get("diagnosis"), scenario.days), parameters)
     people = _subjects(bank)
     outputs = sorted({*NOISE, "pain_nrs"})
     values = {o: np.full((len(people), days.size), np.nan) for o in outputs}
@@ -515,8 +546,12 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
     care = triage(data.red_flags)
     if data.red_flags:
         return PersonResult(care, stopped=True)
+    if bank is None and (data.events or data.diagnosis):
+        bank = person_bank(EVENT_BANK_SIZE, SHIPPED_SEED, workers=workers, diagnosis=data.diagnosis)
+    if bank is not None and bank.attrs.get("diagnosis") != data.diagnosis:
+        raise ValueError(f"the bank's people have diagnosis {bank.attrs.get('diagnosis')!r}, the person "
+                         f"{data.diagnosis!r}: make the bank with person_bank(..., diagnosis=...)")
     if data.events:
-        bank = bank if bank is not None else person_bank(EVENT_BANK_SIZE, SHIPPED_SEED, workers=workers)
         values, days = timeline_values(bank, data)
         w = _normalised(timeline_log_weights(values, days, data, bank))
     else:
@@ -547,6 +582,10 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
                          else log_weights(other, data))
         result.parameter_spread.setdefault("gut_share_median", []).append(
             weighted_quantiles(other["gut_share"].to_numpy(float), wk, (0.5,))[0])
+        for option in OPTIONS:
+            reach = other[f"days_to_30pct_{option.key}"].to_numpy(float)
+            result.parameter_spread.setdefault(f"{option.key}_within_12_weeks", []).append(
+                float(np.sum(wk * (reach <= TWELVE_WEEKS))))
     if candidates and data.events:  # what a measurement taken now reads: each person's value today
         today = bank.assign(**{NOISE[o].column: values[o][:, -1] for o in NOISE})
         result.measure_next = measure_next(today, data, w, base=timeline_log_weights(values, days, data, bank))
@@ -657,71 +696,3 @@ def _ranks(values: np.ndarray, truths: np.ndarray, weights: list[np.ndarray]) ->
     return {"people": len(ranks), "coverage_90": float(np.mean(inside)),
             "interval_width_median": float(np.median(widths)), "rank_counts": counts.tolist(),
             "uniformity_p": float(stats.chisquare(counts).pvalue)}
-
-
-# --- enrichment of a trial by the posterior gut share ------------------------------------------------------------
-
-SCREENING_PLAN = [("pain_nrs", 28), ("lm_ratio", 1), ("crp_mg_l", 1)]
-"""What each screened person measures: a 4-week daily pain diary, one L:M and one CRP."""
-
-
-def enrichment(trial_name: str = "barrier-support-joint-pain", *, threshold: float | None = None, per_arm: int = 60,
-               repeats: int = 200, pool_size: int = 800, bank_size: int = 6000, seed: int = 5,
-               alpha: float = 0.05) -> dict:
-    """A trial enriched by the posterior gut share against the same trial unselected, at equal size. Each eligible
-    person of the trial's pool measures :data:`SCREENING_PLAN` (with noise) at screening; weighed against a bank of
-    people living the trial's screening scenario (apart from the pool), their posterior mean gut share decides
-    enrolment (at least ``threshold``; default: the pool's median, so that half enrol). Returns the share enrolled, each design's power for the pain change over
-    ``repeats`` trials (with its binomial standard error) and the true mean gut share and effect of each design's
-    people, if the model is right (the parameter ensemble is not drawn here)."""
-    from gutjoint._studies import trial as T
-    from gutjoint._studies.population import run_population
-
-    trial = T.load_trial(trial_name)
-    pool_ = T.pool(trial, pool_size)
-    with tempfile.TemporaryDirectory() as folder:
-        out = run_population(T.screening_scenario(trial), n=bank_size, seed=seed + 1000, out=Path(folder) / "bank")
-        bank = pd.read_parquet(out / "subjects.parquet")
-    bank = bank[bank["status"] == "success"]
-    eligible = np.ones(len(bank), bool)
-    for criterion in trial.eligibility:
-        column = {"pain_nrs": "baseline_pain", "lm_ratio": "baseline_lm", "crp_mg_l": "baseline_crp"}.get(criterion.name)
-        if column is not None:
-            eligible &= [criterion.holds(v) for v in bank[column].to_numpy(float)]
-    bank = bank[eligible].reset_index(drop=True)
-    control = pool_["outcomes"][trial.control.name]
-    rng = np.random.default_rng(seed)
-    rows = pool_["rows"]
-    posterior = np.full(rows.size, np.nan)
-    share = bank["gut_share"].to_numpy(float)
-    for k, row in enumerate(rows):
-        rest = {"baseline_pain": control["pain_nrs"][row, 0], "baseline_lm": control["lm_ratio"][row, 0],
-                "baseline_crp": control["crp_mg_l"][row, 0]}
-        w = _normalised(log_weights(bank, simulated_measurements(rng, rest, SCREENING_PLAN)))
-        posterior[k] = float(np.sum(w * np.nan_to_num(share)))
-    threshold = float(np.median(posterior)) if threshold is None else threshold
-    enriched = dict(pool_, rows=rows[posterior >= threshold])
-    result = {"trial": trial_name, "threshold": threshold, "per_arm": per_arm, "repeats": repeats,
-              "pool": int(rows.size), "enrolled_share": float(np.mean(posterior >= threshold)),
-              "bank_people": len(bank)}
-    for name, chosen in (("unselected", pool_), ("enriched", enriched)):
-        if chosen["rows"].size < 2 * per_arm:
-            result[name] = {"power": math.nan, "power_se": math.nan, "people": int(chosen["rows"].size)}
-            continue
-        draws = np.random.default_rng(seed + 1)
-        hits = np.array([T.one_trial(trial, chosen, per_arm, draws, alpha)[0] for _ in range(repeats)])
-        result[name] = {"power": float(hits.mean()), "power_se": float(math.sqrt(hits.mean() * (1 - hits.mean())
-                                                                                   / repeats)),
-                        "people": int(chosen["rows"].size), "effect": _effect(trial, chosen)}
-    result["posterior_gut_share"] = weighted_quantiles(posterior, np.full(posterior.size, 1 / posterior.size))
-    return result
-
-
-def _effect(trial, chosen: dict) -> float:
-    """The mean pain change under the active arm minus the control, over a pool's people (no placebo or noise)."""
-    from gutjoint._studies import trial as T
-
-    active = next(a for a in trial.arms if not a.control)
-    ones = np.ones(chosen["rows"].size)
-    return float(np.mean(T.endpoints(trial, active, chosen["outcomes"], chosen["rows"], ones)["pain_change"]
-                         - T.endpoints(trial, trial.control, chosen["outcomes"], chosen["rows"], ones)["pain_change"]))

@@ -85,7 +85,8 @@ CROSS_FIELD = {**CROSS_FIELD_RULES, "step_hours": f"at most the horizon, and giv
                "rows[].value": "in its observable's range: "
                                + ", ".join(f"{name} {noise.low:g}-{noise.high:g}" for name, noise in PERSON_NOISE.items())
                                + ", hla_b27 0 or 1, red_flag an id of /api/red-flags; events ("
-                               + ", ".join(P_EVENTS) + ") are refused here: `gutjoint person FILE` takes them"}
+                               + ", ".join(P_EVENTS) + ") and a diagnosis are refused here: `gutjoint person FILE` "
+                               "takes them"}
 """Rules between fields, which the schema states in words; a conforming request that breaks one gets a 422
 whose ``field`` names it (indices written ``[]``)."""
 
@@ -599,11 +600,12 @@ async def person(body: PersonRequest, request: Request) -> dict:
 
     rows = [row.model_dump() for row in body.rows]
     data = P.person_from_rows(rows, source="<request>")
-    if data.events and not data.red_flags:
-        k = next(i for i, row in enumerate(rows) if row["observable"] in P.EVENTS)
-        raise InputError(f"person: field 'rows[{k}].observable' = {quoted(rows[k]['observable'])} is an event; allowed "
-                         f"here: measurements only (events need `gutjoint person FILE`, which simulates "
-                         f"{P.EVENT_BANK_SIZE:,} people through your timeline)", field=f"rows[{k}].observable")
+    if (data.events or data.diagnosis) and not data.red_flags:
+        k = next(i for i, row in enumerate(rows) if row["observable"] in (*P.EVENTS, "diagnosis"))
+        what = "a diagnosis" if rows[k]["observable"] == "diagnosis" else "an event"
+        raise InputError(f"person: field 'rows[{k}].observable' = {quoted(rows[k]['observable'])} is {what}; allowed "
+                         f"here: measurements only (events and a diagnosis need `gutjoint person FILE`, which "
+                         f"simulates {P.EVENT_BANK_SIZE:,} people for the answer)", field=f"rows[{k}].observable")
     if data.red_flags:
         result = P.infer_person(data)
     else:

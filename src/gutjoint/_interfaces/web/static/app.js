@@ -375,11 +375,22 @@ async function personRun() {
   out.textContent = "Weighing your numbers against the virtual people...";
   try {
     const answer = await api("/api/person", {rows: personRows($("person-data").value)});
-    out.replaceChildren(...answer.lines.filter((l) => l).map((line) => {
-      const p = document.createElement("p");
-      p.textContent = line.replaceAll("**", "");
-      return p;
-    }));
+    // the answer's markdown lines: "- " items become a list, emphasis and code marks are dropped
+    const nodes = [];
+    answer.lines.filter((l) => l).forEach((line) => {
+      const text = line.replaceAll("**", "").replaceAll("`", "");
+      if (line.startsWith("- ")) {
+        if (!nodes.length || nodes[nodes.length - 1].tagName !== "UL") nodes.push(document.createElement("ul"));
+        const item = document.createElement("li");
+        item.textContent = text.slice(2);
+        nodes[nodes.length - 1].appendChild(item);
+      } else {
+        const p = document.createElement("p");
+        p.textContent = text;
+        nodes.push(p);
+      }
+    });
+    out.replaceChildren(...nodes);
   } catch (error) {
     out.textContent = String(error.message || error);
   }
