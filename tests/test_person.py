@@ -281,7 +281,7 @@ def test_the_command_weighs_a_timeline_and_says_what_the_events_change(tmp_path,
     assert code.value.code in (0, None)
     said = capsys.readouterr().out
     assert "4 events (enteric infection day -90 to day -83; nsaid day -60 to day -39" in said
-    assert "today, after your events" in said and "The forecast starts from your resting state" in said
+    assert "today, after your events" in said and "the forecast starts from where each of them is today" in said
     answer = json.loads((tmp_path / "out" / "person.json").read_text())
     assert answer["bank_size"] == P.EVENT_BANK_SIZE and answer["events"][-1]["end"] is None
 
@@ -320,3 +320,20 @@ def test_the_trial_command_compares_an_enriched_trial(tmp_path, capsys):
     assert "enriched by the posterior gut share" in said and "10 per arm, if the model is right" in said
     written = json.loads((tmp_path / "enrichment.json").read_text())
     assert written["per_arm"] == 10 and written["repeats"] == 20 and 0 <= written["enriched"]["power"] <= 1
+
+
+def test_with_events_the_forecast_starts_from_today_and_is_compared_with_no_change(tmp_path):
+    """On a timeline, each option runs from today with the events' state (an intervention still running goes on),
+    the forecast is read for the people who carry nearly all the weight, and the events' own course is reported
+    beside the options."""
+    data = P.read_person(_write(tmp_path, EVENT_FILE))
+    bank = P.person_bank(300, 31, options=False)
+    assert "pain_after_barrier_support" not in bank
+    forecast = P.timeline_forecast(bank.iloc[:5], data)
+    assert {f"pain_after_{k}" for k in ("barrier_support", "no_change")} <= set(forecast)
+    result = P.infer_person(data, bank=bank, candidates=False)
+    assert "no_change" in result.options and 0 <= result.options["no_change"]["improves_within_a_year"] <= 1
+    values, days = P.timeline_values(bank, data)
+    w = P._normalised(P.timeline_log_weights(values, days, data, bank))
+    carried, weights = P._forecast(bank, data, w)
+    assert w[carried.index].sum() >= P.FORECAST_MASS and weights.sum() == pytest.approx(1.0, abs=1e-12)

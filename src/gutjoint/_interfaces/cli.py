@@ -631,12 +631,13 @@ def person(
     if data.red_flags:  # the triage alone: no bank is made
         result = P.infer_person(data)
     else:
+        options = not data.events  # a timeline's forecast runs its own
         banks = [P.person_bank(P.DRAW_BANK_SIZE, P.SHIPPED_SEED + k, parameters=values, workers=workers,
-                               diagnosis=data.diagnosis)
+                               diagnosis=data.diagnosis, options=options)
                  for k, values in enumerate(load_ensemble().parameter_sets()[:draws])]
         if data.events or data.diagnosis:  # a timeline or a gut disease: a bank made now
             people = P.person_bank(bank or P.EVENT_BANK_SIZE, P.SHIPPED_SEED, workers=workers,
-                                   diagnosis=data.diagnosis)
+                                   diagnosis=data.diagnosis, options=options)
         elif bank in (None, P.SHIPPED_SIZE):
             people = P.default_bank(workers)
         else:

@@ -37,13 +37,15 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
               + "; ".join(f"{name} {q[1]:.0%} ({q[0]:.0%} to {q[2]:.0%})" for name, q in result.sources.items())
               + ".",
               _trait_words(result),
-              "", f"**What might help, and how soon** (30% less pain than at rest, among the virtual people like you; each "
-              f"option from tomorrow for a year, alone):"]
+              "", "**What might help, and how soon** (30% less pain than "
+              + ("today, among the virtual people like you, after your events; each option from today for a year, "
+                 "alone, with any intervention you are still on):" if data.events else
+                 "at rest, among the virtual people like you; each option from tomorrow for a year, alone):")]
     for o in result.options.values():
         lines.append(f"- {o['label']}: within 12 weeks for {o['improves_within_12_weeks']:.0%}, within a year for "
                      f"{o['improves_within_a_year']:.0%}{_typical_days(o['days_to_30pct'])}; pain after a year "
                      f"{o['final_pain'][1]:.1f} ({o['final_pain'][0]:.1f} to {o['final_pain'][2]:.1f}). "
-                     f"{o['caveat']} (evidence: {_grades(o['links'])})")
+                     f"{o['caveat']}" + (f" (evidence: {_grades(o['links'])})" if o["links"] else ""))
     lines.append("")
     if result.parameter_spread:
         spread = result.parameter_spread["gut_share_median"]
@@ -67,9 +69,9 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
                       + " would narrow the gut share by a tenth: for people like you it hardly depends on them."]
     if data.events:
         lines += ["", "Your events were lived by every virtual person before their numbers were compared with "
-                  "yours, so they shape what your measurements say about you. The forecast starts from your resting "
-                  "state: the events' after-effects are not carried into it. An NSAID course is a barrier insult "
-                  "in the model; its pain relief is not modelled."]
+                  "yours, so they shape what your measurements say about you, and the forecast starts from where "
+                  "each of them is today. An NSAID course is a barrier insult in the model; its pain relief is not "
+                  "modelled."]
     if data.diagnosis:
         lines += ["", f"The virtual people here all live the exposures of untreated {data.diagnosis} disease (the "
                   "model's barrier calibration to coeliac L:M), with general-adult traits. Against the human results "

@@ -29,7 +29,7 @@ import pandas as pd
 from gutjoint._errors import InputError
 from gutjoint._biology import species
 from gutjoint._safety import RED_FLAG_IDS, Triage, triage
-from gutjoint._studies.options import OPTION_KEYS, OPTIONS, with_option
+from gutjoint._studies.options import OPTION_KEYS, OPTIONS, Option, with_option
 from gutjoint._studies.scenario import InputWindow, Scenario
 
 
@@ -268,12 +268,13 @@ def _number(where: str, path: str, field_name: str, raw, low: float, high: float
 # --- the bank of virtual people ---------------------------------------------------------------------------------
 
 def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, float] | None = None,
-                workers: int = 1, diagnosis: str | None = None) -> pd.DataFrame:
+                workers: int = 1, diagnosis: str | None = None, options: bool = True) -> pd.DataFrame:
     """``size`` virtual general adults under ``parameters`` (an ensemble draw; default the table): each at rest on
     their own exposures (``population.run_population`` of :data:`REST_SCENARIO`: resting values, the gut share and
     the pain sources at rest, the traits), and the same people under each option (:func:`option_outcomes`).
-    ``diagnosis``: people with that gut disease (:func:`rest_scenario`). The frame's ``attrs`` keep the parameters
-    and the diagnosis for a timeline (:func:`timeline_values`)."""
+    ``diagnosis``: people with that gut disease (:func:`rest_scenario`). ``options=False`` leaves the options out
+    (a timeline's forecast runs its own). The frame's ``attrs`` keep the parameters and the diagnosis for a
+    timeline (:func:`timeline_values`)."""
     from gutjoint._studies.population import run_population
 
     with tempfile.TemporaryDirectory() as folder:
@@ -286,8 +287,11 @@ def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, flo
     shares = np.divide(sources, total, out=np.full_like(sources, np.nan), where=total > 0)
     for k, source in enumerate(species.PAIN_SOURCES):
         rest[f"share_{source}"] = shares[:, k]
-    both = rest.join(option_outcomes(rest, parameters, diagnosis=diagnosis))
-    both = both[np.isfinite(both[[f"pain_after_{o}" for o in OPTION_KEYS]]).all(axis=1)].reset_index(drop=True)
+    if options:
+        both = rest.join(option_outcomes(rest, parameters, diagnosis=diagnosis))
+        both = both[np.isfinite(both[[f"pain_after_{o}" for o in OPTION_KEYS]]).all(axis=1)].reset_index(drop=True)
+    else:
+        both = rest
     both.attrs["parameters"] = dict(parameters or {})
     both.attrs["diagnosis"] = diagnosis
     return both
@@ -450,6 +454,46 @@ def timeline_values(bank: pd.DataFrame, data: PersonData, *, chunk: int = 2000) 
     return values, days
 
 
+NO_CHANGE = Option("no_change", "No change (your events' own course)", (), (), "What happens without any option: "
+                   "pain raised by recent events may settle by itself.")
+"""The forecast's comparison run on a timeline with events (at rest nothing changes without an option)."""
+
+
+def timeline_forecast(bank: pd.DataFrame, data: PersonData, *, chunk: int = 1000) -> pd.DataFrame:
+    """Each banked person's forecast from today on the person's timeline: the events lived up to today (an
+    intervention still running, or a course that ends later, goes on), then each option of :data:`.options.OPTIONS`
+    from today for :data:`OPTION_DAYS`, and :data:`NO_CHANGE` (the events' own course: pain after an infection or
+    a course may settle by itself). Columns as the bank's own (``pain_after_<key>``, ``days_to_30pct_<key>``: 30%
+    below the pain of today; +inf: not within the run; NaN: the run failed)."""
+    from gutjoint._studies.outcomes import time_to_improvement
+    from gutjoint._studies.people import living_under, subject_scenario
+    from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare_many, relax_for, solve_many
+
+    parameters = dict(bank.attrs.get("parameters") or {})
+    _, first = timeline_scenario(data)
+    today, end = -first, -first + OPTION_DAYS
+    windows = tuple(InputWindow(e.input, e.level, e.start - first, min(e.end - first, end)) for e in data.events)
+    base = living_under(rest_scenario(bank.attrs.get("diagnosis"), end), parameters)
+    grid = np.arange(today, end + 1e-9, 1.0)
+    people = _subjects(bank)
+    runs = (*OPTIONS, NO_CHANGE)
+    out = {f"{kind}_{o.key}": np.full(len(people), np.nan) for o in runs for kind in ("pain_after", "days_to_30pct")}
+    for start in range(0, len(people), chunk):
+        lived = [subject_scenario(base, person) for person in people[start:start + chunk]]
+        lived = [replace(sc, inputs=sc.inputs + windows) for sc in lived]
+        cache: dict = {}
+        for option in runs:
+            problems = prepare_many([with_option(sc, option, today) for sc in lived], rest_cache=cache,
+                                    relax=relax_for(parameters))
+            for k, solution in enumerate(solve_many([p.at(grid) for p in problems], tolerances=MANY_RUN_TOLERANCES)):
+                if solution.ok:
+                    pain = solution["pain_nrs"]
+                    out[f"pain_after_{option.key}"][start + k] = float(pain[-1])
+                    days = time_to_improvement(solution.times, pain, today, 0.30)
+                    out[f"days_to_30pct_{option.key}"][start + k] = days if math.isfinite(days) else math.inf
+    return pd.DataFrame(out, index=bank.index)
+
+
 def timeline_log_weights(values: dict, days: np.ndarray, data: PersonData, bank: pd.DataFrame) -> np.ndarray:
     """The log-likelihood of the person's data under each banked person's timeline (:func:`timeline_values`)."""
     logw = np.zeros(len(bank))
@@ -541,13 +585,14 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
     (default: :func:`default_bank`); ``parameter_banks``: banks made under ensemble draws, for the spread across
     the model's parameters, kept apart from what is not known about the person. With events in the data, each
     banked person lives the person's timeline (:func:`timeline_values`) and is weighed by the measurements at
-    the days they were taken (default bank: :data:`EVENT_BANK_SIZE` people simulated now, on ``workers``); the
-    forecast still starts from rest."""
+    the days they were taken (default bank: :data:`EVENT_BANK_SIZE` people simulated now, on ``workers``), and
+    the forecast starts from today on that timeline (:func:`_forecast`)."""
     care = triage(data.red_flags)
     if data.red_flags:
         return PersonResult(care, stopped=True)
     if bank is None and (data.events or data.diagnosis):
-        bank = person_bank(EVENT_BANK_SIZE, SHIPPED_SEED, workers=workers, diagnosis=data.diagnosis)
+        bank = person_bank(EVENT_BANK_SIZE, SHIPPED_SEED, workers=workers, diagnosis=data.diagnosis,
+                           options=not data.events)
     if bank is not None and bank.attrs.get("diagnosis") != data.diagnosis:
         raise ValueError(f"the bank's people have diagnosis {bank.attrs.get('diagnosis')!r}, the person "
                          f"{data.diagnosis!r}: make the bank with person_bank(..., diagnosis=...)")
@@ -565,14 +610,15 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
         result.summaries["pain_now"] = weighted_quantiles(values["pain_nrs"][:, -1], w)
     for source in species.PAIN_SOURCES:
         result.sources[source] = weighted_quantiles(bank[f"share_{source}"].to_numpy(float), w)
-    for option in OPTIONS:
-        reach = bank[f"days_to_30pct_{option.key}"].to_numpy(float)
+    forecast, fw = _forecast(bank, data, w)
+    for option in (*OPTIONS, NO_CHANGE) if data.events else OPTIONS:
+        reach = forecast[f"days_to_30pct_{option.key}"].to_numpy(float)
         result.options[option.key] = {
             "label": option.label, "links": list(option.links), "caveat": option.caveat,
-            "improves_within_12_weeks": float(np.sum(w * (reach <= TWELVE_WEEKS))),
-            "improves_within_a_year": float(np.sum(w * np.isfinite(reach))),
-            "days_to_30pct": weighted_quantiles(reach, w),
-            "final_pain": weighted_quantiles(bank[f"pain_after_{option.key}"].to_numpy(float), w)}
+            "improves_within_12_weeks": float(np.sum(fw * (reach <= TWELVE_WEEKS))),
+            "improves_within_a_year": float(np.sum(fw * np.isfinite(reach))),
+            "days_to_30pct": weighted_quantiles(reach, fw),
+            "final_pain": weighted_quantiles(forecast[f"pain_after_{option.key}"].to_numpy(float), fw)}
     for trait in TRAITS:
         prior = bank[f"prior_{trait}"].to_numpy(float)
         result.traits[trait] = {"prior": weighted_quantiles(prior, np.full(len(prior), 1 / len(prior))),
@@ -582,16 +628,35 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
                          else log_weights(other, data))
         result.parameter_spread.setdefault("gut_share_median", []).append(
             weighted_quantiles(other["gut_share"].to_numpy(float), wk, (0.5,))[0])
+        other_forecast, ow = _forecast(other, data, wk)
         for option in OPTIONS:
-            reach = other[f"days_to_30pct_{option.key}"].to_numpy(float)
+            reach = other_forecast[f"days_to_30pct_{option.key}"].to_numpy(float)
             result.parameter_spread.setdefault(f"{option.key}_within_12_weeks", []).append(
-                float(np.sum(wk * (reach <= TWELVE_WEEKS))))
+                float(np.sum(ow * (reach <= TWELVE_WEEKS))))
     if candidates and data.events:  # what a measurement taken now reads: each person's value today
         today = bank.assign(**{NOISE[o].column: values[o][:, -1] for o in NOISE})
         result.measure_next = measure_next(today, data, w, base=timeline_log_weights(values, days, data, bank))
     elif candidates:
         result.measure_next = measure_next(bank, data, w)
     return result
+
+
+FORECAST_MASS = 0.999
+"""With events, the forecast is simulated for the most weighted people who together carry this share of the
+posterior weight (the rest, at most 0.1%, are left out and the weights renormalised)."""
+
+
+def _forecast(bank: pd.DataFrame, data: PersonData, w: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Each option's outcome per banked person and the weights to read them with: the bank's own (from rest) without
+    events; with events, :func:`timeline_forecast` for the people carrying :data:`FORECAST_MASS` of ``w``."""
+    if not data.events:
+        return bank, w
+    order = np.argsort(w)[::-1]
+    carrying = order[:int(np.searchsorted(np.cumsum(w[order]), FORECAST_MASS)) + 1]
+    chosen = bank.iloc[np.sort(carrying)]
+    chosen.attrs = dict(bank.attrs)
+    weights = w[np.sort(carrying)]
+    return timeline_forecast(chosen, data), weights / weights.sum()
 
 
 CANDIDATES = {
