@@ -337,3 +337,28 @@ def test_with_events_the_forecast_starts_from_today_and_is_compared_with_no_chan
     w = P._normalised(P.timeline_log_weights(values, days, data, bank))
     carried, weights = P._forecast(bank, data, w)
     assert w[carried.index].sum() >= P.FORECAST_MASS and weights.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_measurement_may_come_in_another_unit_and_a_unit_that_cannot_be_converted_is_refused(tmp_path):
+    """VAS millimetres, CRP in mg/dL, endotoxin in EU/mL and stiffness in hours are converted to the model's units;
+    an unknown unit, and a value outside the range in the unit given, get one line each."""
+    data = P.read_person(_write(tmp_path, "day,observable,value,unit\n-2,pain_nrs,60,mm\n-2,crp_mg_l,0.42,mg/dL\n"
+                                          "-2,lps_pg_ml,0.3,EU/mL\n-2,stiffness_min,1,h\n-1,lm_ratio,0.04,\n"))
+    assert data.measurements["value"].tolist() == pytest.approx([6.0, 4.2, 30.0, 60.0, 0.04])
+    for rows, words in (("0,crp_mg_l,3,g/L", "field 'unit' is 'g/L'; allowed for crp_mg_l: mg/L, mg/dL, nmol/L"),
+                        ("0,crp_mg_l,90,mg/dL", "field 'value' is '90'; allowed: a crp_mg_l from 0.001 to 50 mg/dL")):
+        with pytest.raises(InputError) as error:
+            P.read_person(_write(tmp_path, "day,observable,value,unit\n" + rows + "\n"))
+        assert words in str(error.value)
+
+
+def test_a_stiffness_diary_and_an_endotoxin_are_weighed(banks):
+    """The bank holds each person's resting morning stiffness and plasma endotoxin; measuring them narrows who the
+    person may be."""
+    bank, truths = banks
+    truth = truths.iloc[3]
+    rng = np.random.default_rng(5)
+    pain = P.simulated_measurements(rng, truth, [("pain_nrs", 7)])
+    more = P.simulated_measurements(rng, truth, [("pain_nrs", 7), ("stiffness_min", 14), ("lps_pg_ml", 1)])
+    fewer = P.infer_person(more, bank=bank, candidates=False).effective_people
+    assert fewer < P.infer_person(pain, bank=bank, candidates=False).effective_people

@@ -350,6 +350,11 @@ def test_the_person_api_answers_stops_on_a_red_flag_and_refuses_bad_rows(client)
     assert flagged["stopped"] and flagged["triage"]["refer"] and "gut share" not in " ".join(flagged["lines"])
     bad = client.post("/api/person", json={"rows": [{"day": 0, "observable": "crp_mg_l", "value": 900}]})
     assert bad.status_code == 422 and "row 2: field 'value' is '900.0'" in bad.json()["detail"]
+    converted = client.post("/api/person", json={"rows": [{"day": -1, "observable": "crp_mg_l", "value": 0.4,
+                                                           "unit": "mg/dL"}]})
+    assert converted.status_code == 200
+    unit = client.post("/api/person", json={"rows": [{"day": -1, "observable": "crp_mg_l", "value": 4, "unit": "g"}]})
+    assert unit.status_code == 422 and "unit" in unit.text
     event = client.post("/api/person", json={"rows": rows + [{"day": -30, "observable": "nsaid", "value": 14}]})
     assert event.status_code == 422 and "'rows[2].observable' = 'nsaid' is an event" in event.json()["detail"]
     assert "gutjoint person FILE" in event.json()["detail"]

@@ -147,7 +147,8 @@ def write_report(out: Path, result: PersonResult, data: PersonData) -> Path:
     return out / "report.md"
 
 
-NOISE_LABELS = {"pain_nrs": "pain", "crp_mg_l": "CRP", "lm_ratio": "L:M", "il6_pg_ml": "IL-6"}
+NOISE_LABELS = {"pain_nrs": "pain", "crp_mg_l": "CRP", "lm_ratio": "L:M", "il6_pg_ml": "IL-6",
+                "lps_pg_ml": "endotoxin", "stiffness_min": "morning stiffness"}
 
 
 def noise_words() -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from gutjoint._errors import ScenarioError
 from gutjoint._studies.shipped import ShippedResult
-from gutjoint._studies.person import _normalised, log_weights, simulated_measurements, weighted_quantiles
+from gutjoint._studies.person import NOISE, _normalised, log_weights, simulated_measurements, weighted_quantiles
 
 SCREENING_PLAN = [("pain_nrs", 28), ("lm_ratio", 1), ("crp_mg_l", 1)]
 """What each screened person measures: a 4-week daily pain diary, one L:M and one CRP."""
@@ -92,13 +92,15 @@ SETTINGS = {"trial_name": "barrier-support-joint-pain", "per_arm": 40, "repeats"
 
 
 def key(draws: int = ENSEMBLE_DRAWS) -> str:
-    """What the shipped comparison depends on: the engine and model, the ensemble, the trial file and the settings."""
+    """What the shipped comparison depends on: the engine and model, the ensemble, the trial file, the settings and
+    the screening measurements' noise."""
     from gutjoint._studies.ensemble import load_ensemble
     from gutjoint._studies.trial import engine_key, load_trial
 
     trial = load_trial(SETTINGS["trial_name"])
+    noise = [(o, NOISE[o].kind, NOISE[o].sd) for o, _ in SCREENING_PLAN]
     text = repr((engine_key(), load_ensemble().key, Path(trial.source).read_text(encoding="utf-8"), draws,
-                 sorted(SETTINGS.items()), SCREENING_PLAN))
+                 sorted(SETTINGS.items()), SCREENING_PLAN, noise))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

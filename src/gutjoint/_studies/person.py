@@ -68,19 +68,44 @@ def _pain_noise() -> Noise:
 
 NOISE = {
     "pain_nrs": _pain_noise(),
-    "crp_mg_l": Noise("baseline_crp", "log-normal", 0.5, 0.01, 500.0,
-                      "assumed: CRP varies from week to week within a person by tens of percent (no pooled "
-                      "within-person CV was read for this project); 0.5 on the log scale", "assumed", "assumed"),
+    "crp_mg_l": Noise("baseline_crp", "log-normal", 0.41, 0.01, 500.0,
+                      "Macy EM, Hayes TE, Tracy RP, Clin Chem 1997;43:52 (abstract): within-subject CV of CRP 42.2% "
+                      "and analytical CV 5.2% in healthy adults followed over 6 months; together 42.5%, taken as 0.41 "
+                      "on the log scale (Riese 2002, BMC Cardiovasc Disord 2:9, abstract: 49% within a working week)",
+                      "human observational", "derived"),
     "lm_ratio": Noise("baseline_lm", "log-normal", 0.35, 0.001, 2.0,
-                      "assumed: test-to-test scatter of a urinary L:M, including collection (no source read); 0.35 on "
-                      "the log scale", "assumed", "assumed"),
+                      "assumed: test-to-test scatter of a urinary L:M, including collection, 0.35 on the log scale "
+                      "(no within-person CV was found: van Elburg 1995, J Pediatr Gastroenterol Nutr 20:184, abstract, "
+                      "prints only a repeat-test regression, slope 0.825)", "assumed", "assumed"),
     "il6_pg_ml": Noise("baseline_il6", "log-normal", 0.27, 0.05, 1000.0,
                        "Knudsen LS et al., Biomarkers 2008;13:59 (abstract): median within-person CV of plasma IL-6 "
                        "27% over one month in 27 healthy adults (31% and 26% over 6 and 12 months); taken as 0.27 on "
                        "the log scale", "human observational", "derived"),
+    "lps_pg_ml": Noise("baseline_lps", "log-normal", 0.5, 0.1, 10_000.0,
+                       "assumed: 0.5 on the log scale for plasma endotoxin between samples; no within-person "
+                       "variation was found, only the LAL assays' own precision (CV 4% to 26%: Harris 1983, J Clin "
+                       "Pathol 36:1145; Wong 2016, J Inflamm 13:24; abstracts), a lower bound", "assumed", "assumed"),
+    "stiffness_min": Noise("baseline_stiffness", "normal", 65.0, 0.0, 1440.0,
+                           "Hazes JM, Hayton R, Burt J, Silman AJ, 'Consistency of morning stiffness: an analysis of "
+                           "diary data' (abstract; journal not read): in 49 RA patients' week-long diaries, half had a "
+                           "range of 3 h or more; a 3-hour range over 7 days is about 2.7 SD, so an SD of about 65 "
+                           "minutes", "human observational", "derived"),
 }
-"""The measured observables a person's file may hold, with their noise models, plausible ranges and grades (the
-evidence for the scatter, and the basis of its value; ``assumed`` where no source was read)."""
+"""The measured observables a person's file may hold, with their noise models, plausible ranges (in the model's
+unit) and grades (the evidence for the scatter, and the basis of its value; ``assumed`` where no source was
+read)."""
+
+UNITS = {
+    "pain_nrs": {"NRS": 1.0, "0-10": 1.0, "mm": 0.1, "VAS mm": 0.1},
+    "crp_mg_l": {"mg/L": 1.0, "mg/dL": 10.0, "nmol/L": 1 / 9.52},
+    "lm_ratio": {"ratio": 1.0},
+    "il6_pg_ml": {"pg/mL": 1.0, "ng/L": 1.0},
+    "lps_pg_ml": {"pg/mL": 1.0, "EU/mL": 100.0},
+    "stiffness_min": {"min": 1.0, "h": 60.0},
+}
+"""The units a measurement may come in, with the factor to the model's unit (the first). CRP's molar mass
+(about 105 kDa per subunit: 1 mg/L = 9.52 nmol/L) and 1 EU = 100 pg of the LAL reference endotoxin are the usual
+conversions (a convention: endotoxins differ in potency per gram)."""
 
 @dataclass(frozen=True)
 class EventKind:
@@ -225,8 +250,14 @@ def person_from_rows(rows: list[dict], *, source: str = "<person>") -> PersonDat
                 events.append(Event(name, kind.input, kind.level, day, day + length))
             continue
         noise = NOISE[name]
-        value = _number(where, f"{at}.value", "value", raw, noise.low, noise.high,
-                        f"a {name} from {noise.low:g} to {noise.high:g}")
+        unit = "" if row.get("unit") is None else str(row.get("unit")).strip()
+        factor = UNITS[name].get(unit or next(iter(UNITS[name])))
+        if factor is None:
+            raise InputError(f"{where}: field 'unit' is {unit!r}; allowed for {name}: {', '.join(UNITS[name])} (or "
+                             "empty for the first)", field=f"{at}.unit")
+        low, high, first = noise.low / factor, noise.high / factor, unit or next(iter(UNITS[name]))
+        value = factor * _number(where, f"{at}.value", "value", raw, low, high,
+                                 f"a {name} from {low:g} to {high:g} {first}")
         measured.append({"day": day, "observable": name, "value": value})
     events += _switched(switches)
     return PersonData(pd.DataFrame(measured, columns=["day", "observable", "value"]), hla, tuple(flags), source,
@@ -333,7 +364,8 @@ def option_outcomes(rest: pd.DataFrame, parameters: dict[str, float] | None = No
     return pd.DataFrame(out, index=rest.index)
 
 
-BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "baseline_il6", "gut_share",
+BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "baseline_il6", "baseline_lps", "baseline_stiffness",
+                "gut_share",
                 *(f"share_{s}" for s in species.PAIN_SOURCES),
                 *(f"{kind}_{o}" for o in OPTION_KEYS for kind in ("pain_after", "days_to_30pct")),
                 *(f"prior_{t}" for t in TRAITS), "prior_hla_b27")
@@ -663,7 +695,9 @@ CANDIDATES = {
     "one CRP": [("crp_mg_l", 1)],
     "one L:M test": [("lm_ratio", 1)],
     "one IL-6": [("il6_pg_ml", 1)],
+    "one plasma endotoxin": [("lps_pg_ml", 1)],
     "four weeks of a daily pain diary": [("pain_nrs", 28)],
+    "four weeks of a morning-stiffness diary": [("stiffness_min", 28)],
 }
 
 

@@ -258,7 +258,8 @@ def summarise_subject(row: dict, scenario: Scenario, solution: Solution, counter
     t, pain = solution.times, solution["pain_nrs"]
     row.update(baseline_pain=float(pain[0]), final_pain=float(pain[-1]),
                baseline_crp=float(solution["crp_mg_l"][0]), baseline_lm=float(solution["lm_ratio"][0]),
-               baseline_il6=float(solution["il6_pg_ml"][0]),
+               baseline_il6=float(solution["il6_pg_ml"][0]), baseline_lps=float(solution["lps_pg_ml"][0]),
+               baseline_stiffness=float(solution["stiffness_min"][0]),
                **{f"final_pain_{s}": float(solution[f"pain_{s}"][-1]) for s in species.PAIN_SOURCES})
     start = _first_intervention(scenario)
     row["days_to_30pct"] = time_to_improvement(t, pain, start, 0.30) if start is not None else float("nan")

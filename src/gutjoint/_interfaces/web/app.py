@@ -51,8 +51,12 @@ from gutjoint._biology import species
 from gutjoint._files import DiskCache
 from gutjoint._safety import DISCLAIMER, RED_FLAG_LINE, RED_FLAGS
 from gutjoint._studies.person import EVENTS as P_EVENTS, NOISE as PERSON_NOISE, OBSERVABLES as PERSON_OBSERVABLES
+from gutjoint._studies.person import UNITS as PERSON_UNITS_BY
 from gutjoint._studies.problem import needs_slow_rest
 from gutjoint._studies.scenario import CROSS_FIELD_RULES, builtin_scenarios, json_schema, schedule_edges
+
+PERSON_UNITS = tuple(dict.fromkeys(u for units in PERSON_UNITS_BY.values() for u in units))
+"""Every unit a person's measurement may come in (person.UNITS, one list)."""
 
 STATIC = Path(__file__).with_name("static")
 MAX_BODY_BYTES = 64 * 1024
@@ -84,9 +88,12 @@ CROSS_FIELD = {**CROSS_FIELD_RULES, "step_hours": f"at most the horizon, and giv
                "day": "within the scenario's horizon",
                "rows[].value": "in its observable's range: "
                                + ", ".join(f"{name} {noise.low:g}-{noise.high:g}" for name, noise in PERSON_NOISE.items())
-                               + ", hla_b27 0 or 1, red_flag an id of /api/red-flags; events ("
-                               + ", ".join(P_EVENTS) + ") and a diagnosis are refused here: `gutjoint person FILE` "
-                               "takes them"}
+                               + " (in the model's units), hla_b27 0 or 1, red_flag an id of /api/red-flags",
+               "rows[].unit": "one of its observable's units: "
+                              + "; ".join(f"{name} {', '.join(units)}" for name, units in PERSON_UNITS_BY.items()),
+               "rows[].observable": "a measurement, hla_b27 or red_flag: events ("
+                                    + ", ".join(P_EVENTS) + ") and a diagnosis are refused here (`gutjoint person "
+                                    "FILE` takes them)"}
 """Rules between fields, which the schema states in words; a conforming request that breaks one gets a 422
 whose ``field`` names it (indices written ``[]``)."""
 
@@ -144,9 +151,12 @@ class TrialRequest(BaseModel):
 
 class PersonRow(BaseModel):
     day: JSONNumber = Field(default=0.0, ge=-3650, le=0, description="day of the measurement (0 is today)")
-    observable: Literal[PERSON_OBSERVABLES]  # type: ignore[valid-type]  # person.OBSERVABLES, one list
+    observable: Literal[PERSON_OBSERVABLES] = Field(  # type: ignore[valid-type]  # person.OBSERVABLES, one list
+        description=CROSS_FIELD["rows[].observable"])
     value: JSONNumber | RedFlagId = Field(description="the measured value (for red_flag: its id); "
                                           + CROSS_FIELD["rows[].value"])
+    unit: Literal[PERSON_UNITS] | None = Field(  # type: ignore[valid-type]  # person.UNITS, one list
+        default=None, description="the value's unit (default: the observable's first); " + CROSS_FIELD["rows[].unit"])
 
 
 class PersonRequest(BaseModel):

@@ -366,7 +366,8 @@ function personRows(text) {
     const row = Object.fromEntries(header.map((h, k) => [h, cells[k]]));
     const number = Number(row.value);
     return {day: Number(row.day), observable: row.observable,
-            value: row.observable === "red_flag" || row.value === "" || Number.isNaN(number) ? row.value : number};
+            value: row.observable === "red_flag" || row.value === "" || Number.isNaN(number) ? row.value : number,
+            ...(row.unit ? {unit: row.unit} : {})};
   });
 }
 
