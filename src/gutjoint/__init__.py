@@ -13,6 +13,7 @@ Educational research tool; not medical advice. The public surface::
     gutjoint.run_sensitivity(...); gutjoint.calibrate(out="fit"); gutjoint.check_calibration()
     gutjoint.simulate_ensemble("barrier-support")    # xarray Dataset over the parameter ensemble (dims draw, time)
     gutjoint.run_trial("barrier-support-joint-pain"); gutjoint.trial_power("anti-tnf-ra", [25, 50])
+    gutjoint.infer_person(gutjoint.read_person("me.csv"))   # a person's own numbers -> their answer
     gutjoint.build_sbml(scenario="healthy"); gutjoint.export_petab("petab"); gutjoint.write_omex("m.omex", ["healthy"])
 
 Every module behind this face is private (``gutjoint._studies.population`` and the like): its names may change
@@ -40,6 +41,7 @@ _STUDIES = {  # name -> (module, attribute); imported on first use, so `import g
     "prepare": ("gutjoint._studies.problem", "prepare"),
     "infer_person": ("gutjoint._studies.person", "infer_person"),
     "read_person": ("gutjoint._studies.person", "read_person"),
+    "person_from_rows": ("gutjoint._studies.person", "person_from_rows"),
     "solve_many": ("gutjoint._studies.problem", "solve_many"),
     "Problem": ("gutjoint._studies.problem", "Problem"),
     "Solution": ("gutjoint._studies.problem", "Solution"),
@@ -111,13 +113,16 @@ __all__ = [
     "explain",
     "explain_ensemble",
     "export_petab",
+    "infer_person",
     "links",
     "lint_petab",
     "load_ensemble",
     "load_scenario",
     "parameters",
+    "person_from_rows",
     "plot",
     "prepare",
+    "read_person",
     "run_population",
     "run_sensitivity",
     "run_trial",

@@ -20,7 +20,8 @@ def summary_lines(result: PersonResult, data: PersonData) -> list[str]:
     s, lines = result.summaries, [f"{RED_FLAG_LINE} {DISCLAIMER}", ""]
     g = s["gut_share"]
     lines += [f"Your data: {len(data.measurements)} measurements"
-              + (f", {len(data.events)} events ({_events(data)})" if data.events else "")
+              + (f", {len(data.events)} event{'s' if len(data.events) > 1 else ''} ({_events(data)})"
+                 if data.events else "")
               + (f", diagnosed {data.diagnosis} (weighed against people with it)" if data.diagnosis else "")
               + (f", HLA-B27 {'carrier' if data.hla_b27 else 'non-carrier'}" if data.hla_b27 is not None else "")
               + f". They match {result.effective_people:,.0f} of {result.bank_size:,} virtual people well (the effective "
