@@ -362,3 +362,22 @@ def test_a_stiffness_diary_and_an_endotoxin_are_weighed(banks):
     more = P.simulated_measurements(rng, truth, [("pain_nrs", 7), ("stiffness_min", 14), ("lps_pg_ml", 1)])
     fewer = P.infer_person(more, bank=bank, candidates=False).effective_people
     assert fewer < P.infer_person(pain, bank=bank, candidates=False).effective_people
+
+
+def test_a_weight_loss_event_halves_each_persons_own_metabolic_stress(tmp_path):
+    """``weight_loss`` started on a day is the report's weight-loss-like change on the timeline: the metabolic
+    stress in effect then, each person's own, halved from that day while it lasts."""
+    from gutjoint._studies.options import level_at
+    from gutjoint._studies.people import subject_scenario
+
+    data = P.read_person(_write(tmp_path, "day,observable,value\n-30,weight_loss,1\n-10,weight_loss,0\n-1,pain_nrs,4\n"))
+    assert [(e.name, e.input, e.start, e.end, e.relative) for e in data.events] == [
+        ("weight_loss", "metabolic_stress", -30, -10, True)]
+    bank = P.person_bank(3, 8, options=False)
+    _, first = P.timeline_scenario(data)
+    for person in P._subjects(bank):
+        lived = subject_scenario(P.rest_scenario(None, -first), person)
+        timeline = P.with_events(lived, data.events, first, -first)
+        own = level_at(lived, "metabolic_stress", 5.0)
+        assert level_at(timeline, "metabolic_stress", -20 - first) == pytest.approx(0.5 * own, rel=1e-15)
+        assert level_at(timeline, "metabolic_stress", -5 - first) == own

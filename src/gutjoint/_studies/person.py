@@ -116,6 +116,7 @@ class EventKind:
     level: float
     longest: float | None  # None: started and stopped by rows of their own
     source: str
+    relative: bool = False  # the level multiplies the person's own at the event's start
 
 
 EVENTS = {
@@ -127,6 +128,9 @@ EVENTS = {
                        "analgesic effect of NSAIDs: pain-diary days on them count as days without it"),
     "barrier_support": EventKind("barrier_support", 1.0, None, "barrier support as in gutjoint report's option"),
     "anti_tnf": EventKind("anti_tnf", 0.9, None, "anti-TNF medicine as in gutjoint report's option"),
+    "weight_loss": EventKind("metabolic_stress", 0.5, None, "a weight-loss-like change: the person's metabolic "
+                             "stress at its start halved, as gutjoint report's option (its size assumed)",
+                             relative=True),
 }
 """The events a person's file may hold, by observable name."""
 
@@ -140,6 +144,7 @@ class Event:
     level: float
     start: float
     end: float
+    relative: bool = False
 
 
 DIAGNOSES = {"coeliac": "coeliac"}
@@ -247,7 +252,7 @@ def person_from_rows(rows: list[dict], *, source: str = "<person>") -> PersonDat
             else:
                 length = _number(where, f"{at}.value", "value", raw, 1.0, kind.longest,
                                  f"the {name}'s length, 1 to {kind.longest:g} days")
-                events.append(Event(name, kind.input, kind.level, day, day + length))
+                events.append(Event(name, kind.input, kind.level, day, day + length, kind.relative))
             continue
         noise = NOISE[name]
         unit = "" if row.get("unit") is None else str(row.get("unit")).strip()
@@ -279,10 +284,10 @@ def _switched(switches: list) -> list[Event]:
             running[name] = day
         else:
             kind = EVENTS[name]
-            events.append(Event(name, kind.input, kind.level, running.pop(name), day))
+            events.append(Event(name, kind.input, kind.level, running.pop(name), day, kind.relative))
     for name, began in running.items():
         kind = EVENTS[name]
-        events.append(Event(name, kind.input, kind.level, began, math.inf))
+        events.append(Event(name, kind.input, kind.level, began, math.inf, kind.relative))
     return events
 
 
@@ -447,14 +452,29 @@ people at rest only)."""
 
 def timeline_scenario(data: PersonData) -> tuple[Scenario, float]:
     """The person's past as a scenario: its day 0 is one day before their first measurement or event (a day at
-    rest), its end is today. Returns it and the person's day of its day 0. Events run only up to today: the
-    forecast starts from rest."""
+    rest), its end is today, and its windows are the events up to today (a relative event's level is its factor:
+    each person's own comes from :func:`with_events`). Returns it and the person's day of its day 0."""
     days = [*data.measurements["day"].tolist(), *(e.start for e in data.events)]
     first = min(days, default=0.0) - 1.0
     windows = tuple(InputWindow(e.input, e.level, e.start - first, min(e.end, 0.0) - first)
                     for e in data.events if min(e.end, 0.0) > e.start)
     return Scenario(name="your timeline", days=-first, step_hours=24.0, inputs=windows,
                     source="person: each banked person's own exposures, and the events of the file"), first
+
+
+def with_events(lived: Scenario, events: tuple[Event, ...], first: float, end: float) -> Scenario:
+    """A person's own scenario (``lived``, on a clock whose day 0 is the person's day ``first``) with ``events`` on
+    top, each from its start to its end or ``end``, whichever comes first; a relative event's level multiplies the
+    person's own level of its input at its start."""
+    from gutjoint._studies.options import level_at
+
+    windows = []
+    for e in events:
+        start, stop = e.start - first, min(e.end - first, end)
+        if stop > start:
+            level = e.level * level_at(lived, e.input, start) if e.relative else e.level
+            windows.append(InputWindow(e.input, level, start, stop))
+    return replace(lived, inputs=lived.inputs + tuple(windows))
 
 
 def timeline_values(bank: pd.DataFrame, data: PersonData, *, chunk: int = 2000) -> tuple[dict, np.ndarray]:
@@ -475,9 +495,8 @@ def timeline_values(bank: pd.DataFrame, data: PersonData, *, chunk: int = 2000) 
     values = {o: np.full((len(people), days.size), np.nan) for o in outputs}
     for start in range(0, len(people), chunk):
         scenarios = []
-        for person in people[start:start + chunk]:
-            lived = subject_scenario(base, person)  # their own exposures; the events on top, while they last
-            scenarios.append(replace(lived, inputs=lived.inputs + scenario.inputs))
+        for person in people[start:start + chunk]:  # their own exposures; the events on top, up to today
+            scenarios.append(with_events(subject_scenario(base, person), data.events, first, scenario.days))
         problems = [p.at(days - first) for p in prepare_many(scenarios, relax=relax_for(parameters))]
         for k, solution in enumerate(solve_many(problems, tolerances=MANY_RUN_TOLERANCES)):
             if solution.ok:
@@ -486,8 +505,9 @@ def timeline_values(bank: pd.DataFrame, data: PersonData, *, chunk: int = 2000) 
     return values, days
 
 
-NO_CHANGE = Option("no_change", "No change (your events' own course)", (), (), "What happens without any option: "
-                   "pain raised by recent events may settle by itself.")
+NO_CHANGE = Option("no_change", "No change (your events' own course)", (), (), "What happens without any new "
+                   "option: pain raised by an infection or a course may settle by itself, and an intervention you "
+                   "are still on goes on.")
 """The forecast's comparison run on a timeline with events (at rest nothing changes without an option)."""
 
 
@@ -504,15 +524,14 @@ def timeline_forecast(bank: pd.DataFrame, data: PersonData, *, chunk: int = 1000
     parameters = dict(bank.attrs.get("parameters") or {})
     _, first = timeline_scenario(data)
     today, end = -first, -first + OPTION_DAYS
-    windows = tuple(InputWindow(e.input, e.level, e.start - first, min(e.end - first, end)) for e in data.events)
     base = living_under(rest_scenario(bank.attrs.get("diagnosis"), end), parameters)
     grid = np.arange(today, end + 1e-9, 1.0)
     people = _subjects(bank)
     runs = (*OPTIONS, NO_CHANGE)
     out = {f"{kind}_{o.key}": np.full(len(people), np.nan) for o in runs for kind in ("pain_after", "days_to_30pct")}
     for start in range(0, len(people), chunk):
-        lived = [subject_scenario(base, person) for person in people[start:start + chunk]]
-        lived = [replace(sc, inputs=sc.inputs + windows) for sc in lived]
+        lived = [with_events(subject_scenario(base, person), data.events, first, end)
+                 for person in people[start:start + chunk]]
         cache: dict = {}
         for option in runs:
             problems = prepare_many([with_option(sc, option, today) for sc in lived], rest_cache=cache,
