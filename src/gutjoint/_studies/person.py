@@ -272,7 +272,8 @@ def person_from_rows(rows: list[dict], *, source: str = "<person>") -> PersonDat
 def _switched(switches: list) -> list[Event]:
     """Interventions from their start (1) and stop (0) rows, in day order: a stop needs a start before it, a start
     needs the one before it stopped; one still running goes on past today."""
-    events, running = [], {}
+    events: list[Event] = []
+    running: dict[str, float] = {}
     for day, _, name, start, where, at in sorted(switches, key=lambda r: (r[0], r[1])):
         if start and name in running:
             raise InputError(f"{where}: field 'value' is 1 on day {day:g}, but {name} started on day "
@@ -641,17 +642,16 @@ def infer_person(data: PersonData, *, bank: pd.DataFrame | None = None, paramete
     care = triage(data.red_flags)
     if data.red_flags:
         return PersonResult(care, stopped=True)
-    if bank is None and (data.events or data.diagnosis):
-        bank = person_bank(EVENT_BANK_SIZE, SHIPPED_SEED, workers=workers, diagnosis=data.diagnosis,
-                           options=not data.events)
-    if bank is not None and bank.attrs.get("diagnosis") != data.diagnosis:
+    if bank is None:
+        bank = (person_bank(EVENT_BANK_SIZE, SHIPPED_SEED, workers=workers, diagnosis=data.diagnosis,
+                            options=not data.events) if data.events or data.diagnosis else default_bank())
+    if bank.attrs.get("diagnosis") != data.diagnosis:
         raise ValueError(f"the bank's people have diagnosis {bank.attrs.get('diagnosis')!r}, the person "
                          f"{data.diagnosis!r}: make the bank with person_bank(..., diagnosis=...)")
     if data.events:
         values, days = timeline_values(bank, data)
         w = _normalised(timeline_log_weights(values, days, data, bank))
     else:
-        bank = bank if bank is not None else default_bank()
         w = _normalised(log_weights(bank, data))
     result = PersonResult(care, stopped=False, effective_people=float(1.0 / np.sum(w**2)) if w.any() else 0.0,
                           bank_size=len(bank))
