@@ -107,6 +107,18 @@ def test_the_shipped_bank_of_virtual_people_is_current_and_is_what_the_code_make
     np.testing.assert_allclose(shipped.iloc[:100].to_numpy(), fresh.to_numpy(), rtol=1e-6, equal_nan=True)
 
 
+def test_the_shipped_bank_is_small_and_its_size_is_the_one_the_words_give():
+    """The bank stays under 2 MB in the package, and the README, the page and the tutorial give its size."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "src" / "gutjoint" / "data" / P.SHIPPED_BANK[0]).stat().st_size < 2_000_000
+    size = f"{P.SHIPPED_SIZE:,}"
+    for page in ("README.md", "src/gutjoint/_interfaces/web/static/index.html", "docs/tutorials/your-own-numbers.md"):
+        assert f"{size} virtual" in (root / page).read_text(encoding="utf-8") or f"bank of {size}" in (
+            root / page).read_text(encoding="utf-8"), page
+
+
 def test_enrichment_enrols_by_the_posterior_gut_share_and_compares_power_at_equal_size():
     """Half the pool enrols at the default threshold (the median posterior); both designs report a power in 0-1 with
     its standard error, at the same size per arm, over the same number of trials."""

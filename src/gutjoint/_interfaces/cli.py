@@ -611,7 +611,7 @@ def person(
     file: str = typer.Argument(..., help="a CSV of your own measurements: day,observable,value (day 0 is today)"),
     out: Path = typer.Option(..., "--out", help="folder for report.md and person.json"),
     bank: Optional[int] = typer.Option(None, "--bank", min=10_000, max=200_000, help="virtual people to weigh "
-                                       "against your data (default 20,000 shipped, or 10,000 simulated when the "
+                                       "against your data (default 15,000 shipped, or 10,000 simulated when the "
                                        "file has events or a diagnosis; at least 10,000: smaller banks fail the "
                                        "simulation-based calibration)"),
     draws: int = typer.Option(0, "--draws", min=0, max=20, help="ensemble draws for the model's own uncertainty "

@@ -304,7 +304,7 @@ def _number(where: str, path: str, field_name: str, raw, low: float, high: float
 
 # --- the bank of virtual people ---------------------------------------------------------------------------------
 
-def person_bank(size: int = 20_000, seed: int = 31, *, parameters: dict[str, float] | None = None,
+def person_bank(size: int, seed: int = 31, *, parameters: dict[str, float] | None = None,
                 workers: int = 1, diagnosis: str | None = None, options: bool = True) -> pd.DataFrame:
     """``size`` virtual general adults under ``parameters`` (an ensemble draw; default the table): each at rest on
     their own exposures (``population.run_population`` of :data:`REST_SCENARIO`: resting values, the gut share and
@@ -376,7 +376,7 @@ BANK_COLUMNS = ("baseline_pain", "baseline_crp", "baseline_lm", "baseline_il6", 
                 *(f"{kind}_{o}" for o in OPTION_KEYS for kind in ("pain_after", "days_to_30pct")),
                 *(f"prior_{t}" for t in TRAITS), "prior_hla_b27")
 SHIPPED_BANK = ("person_bank.parquet", "person_bank.json")
-SHIPPED_SIZE, SHIPPED_SEED = 20_000, 31
+SHIPPED_SIZE, SHIPPED_SEED = 15_000, 31
 DRAW_BANK_SIZE = 2_000
 """People in the bank made under each ensemble draw for the parameter spread (a median per draw, not intervals)."""
 
