@@ -357,29 +357,21 @@ def gut_share_populations() -> str:
     """The gut share among people with at least moderate pain in each population of
     :data:`.gut_share.POPULATIONS`: over the ensemble's parameter sets before and after the gut-joint fit (the
     shipped :mod:`.gut_share` numbers), and between people at the table's values."""
-    import tempfile
-
-    import pandas as pd
+    import numpy as np
 
     from gutjoint._studies import gut_share
-    from gutjoint._studies.population import run_population
-    from gutjoint._studies.trial import PAIN_MODERATE
 
     numbers = gut_share.shipped()
     if numbers is None:
         raise RuntimeError(gut_share.STALE)
 
     def between_people(scenario: str) -> str:
-        with tempfile.TemporaryDirectory() as folder:
-            run_population(scenario, n=gut_share.PEOPLE, seed=gut_share.SEED, out=folder)
-            people = pd.read_parquet(f"{folder}/subjects.parquet")
-        people = people[people["status"] == "success"]
-        moderate = people[people["final_pain"] >= PAIN_MODERATE]["gut_share"]
-        share = f"{len(moderate) / len(people):.0%} with moderate pain"
-        if len(moderate) < gut_share.MIN_MODERATE:
-            return f"{share}; too few people"
-        q05, q50, q95 = moderate.quantile([0.05, 0.5, 0.95])
-        return f"{share}; {q50:.0%} ({q05:.0%} to {q95:.0%})"
+        share, moderate = gut_share.moderate_gut_shares(scenario, people=gut_share.PEOPLE, seed=gut_share.SEED)
+        words = f"{share:.0%} with moderate pain"
+        if moderate.size < gut_share.MIN_MODERATE:
+            return f"{words}; too few people"
+        q05, q50, q95 = np.quantile(moderate, [0.05, 0.5, 0.95])
+        return f"{words}; {q50:.0%} ({q05:.0%} to {q95:.0%})"
 
     def band(entry: dict) -> str:
         if entry["median"] is None:

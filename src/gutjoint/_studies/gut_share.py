@@ -56,10 +56,10 @@ def prior_parameter_sets(draws: int = DRAWS, seed: int = PRIOR_SEED) -> list[dic
     return sets
 
 
-def population_numbers(scenario: str, parameters: dict[str, float], *, people: int = PEOPLE,
-                       seed: int = SEED) -> dict[str, float]:
-    """One draw: the share of ``scenario``'s people with at least moderate pain at the end, and the median gut
-    share among them (NaN when fewer than :data:`MIN_MODERATE`)."""
+def moderate_gut_shares(scenario: str, parameters: dict[str, float] | None = None, *, people: int = PEOPLE,
+                        seed: int = SEED) -> tuple[float, np.ndarray]:
+    """``scenario``'s people under ``parameters`` (default the table): the share of them with at least moderate pain
+    at the end, and the gut shares of those people."""
     from gutjoint._studies.population import run_population
     from gutjoint._studies.trial import PAIN_MODERATE
 
@@ -68,8 +68,15 @@ def population_numbers(scenario: str, parameters: dict[str, float], *, people: i
         frame = pd.read_parquet(f"{folder}/subjects.parquet")
     frame = frame[frame["status"] == "success"]
     moderate = frame.loc[frame["final_pain"] >= PAIN_MODERATE, "gut_share"].dropna()
-    return {"moderate": len(moderate) / max(len(frame), 1),
-            "gut_share": float(moderate.median()) if len(moderate) >= MIN_MODERATE else math.nan}
+    return len(moderate) / max(len(frame), 1), moderate.to_numpy(float)
+
+
+def population_numbers(scenario: str, parameters: dict[str, float], *, people: int = PEOPLE,
+                       seed: int = SEED) -> dict[str, float]:
+    """One draw: the share of ``scenario``'s people with at least moderate pain at the end, and the median gut
+    share among them (NaN when fewer than :data:`MIN_MODERATE`)."""
+    share, gut = moderate_gut_shares(scenario, parameters, people=people, seed=seed)
+    return {"moderate": share, "gut_share": float(np.median(gut)) if gut.size >= MIN_MODERATE else math.nan}
 
 
 def key(draws: int = DRAWS, people: int = PEOPLE) -> str:
