@@ -235,7 +235,8 @@ def test_events_are_read_onto_a_timeline(tmp_path):
     assert [(e.name, e.input, e.start, e.end) for e in data.events] == [
         ("enteric_infection", "enteric_infection", -90, -83), ("nsaid", "barrier_insult", -60, -39),
         ("barrier_support", "barrier_support", -30, -10), ("anti_tnf", "anti_tnf", -5, math.inf)]
-    scenario, first = P.timeline_scenario(data)
+    first = P.timeline_start(data)
+    scenario = P.with_events(P.rest_scenario(None, -first), data.events, first, -first)
     assert first == -91 and scenario.days == 91
     assert [(w.name, w.start_day, w.end_day) for w in scenario.inputs] == [
         ("enteric_infection", 1, 8), ("barrier_insult", 31, 52), ("barrier_support", 61, 81), ("anti_tnf", 86, 91)]
@@ -386,7 +387,7 @@ def test_a_weight_loss_event_halves_each_persons_own_metabolic_stress(tmp_path):
     assert [(e.name, e.input, e.start, e.end, e.relative) for e in data.events] == [
         ("weight_loss", "metabolic_stress", -30, -10, True)]
     bank = P.person_bank(3, 8, options=False)
-    _, first = P.timeline_scenario(data)
+    first = P.timeline_start(data)
     for person in P._subjects(bank):
         lived = subject_scenario(P.rest_scenario(None, -first), person)
         timeline = P.with_events(lived, data.events, first, -first)

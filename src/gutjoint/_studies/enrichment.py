@@ -27,10 +27,11 @@ def enrichment(trial_name: str = "barrier-support-joint-pain", *, threshold: flo
     """A trial enriched by the posterior gut share against the same trial unselected, at equal size. Each eligible
     person of the trial's pool measures :data:`SCREENING_PLAN` (with noise) at screening; weighed against a bank of
     people living the trial's screening scenario (apart from the pool), their posterior mean gut share decides
-    enrolment (at least ``threshold``; default: the pool's median, so that half enrol). Returns the share enrolled, each design's power for the pain change over
-    ``repeats`` trials (with its binomial standard error) and the true mean gut share and effect of each design's
-    people, if the model is right: under the table's values, or under ``parameters`` (an ensemble draw: the pool,
-    the bank and the trials all live it; :func:`enrichment_over_ensemble` runs one per draw)."""
+    enrolment (at least ``threshold``; default: the pool's median, so that half enrol). Returns the share enrolled,
+    each design's power for the pain change over ``repeats`` trials (with its binomial standard error), the true
+    effect in each design's people and the screening posteriors' spread, if the model is right: under the table's
+    values, or under ``parameters`` (an ensemble draw: the pool, the bank and the trials all live it;
+    :func:`enrichment_over_ensemble` runs one per draw)."""
     from gutjoint._studies import trial as T
     from gutjoint._studies.population import run_population
 

@@ -451,16 +451,11 @@ EVENT_BANK_SIZE = 10_000
 people at rest only)."""
 
 
-def timeline_scenario(data: PersonData) -> tuple[Scenario, float]:
-    """The person's past as a scenario: its day 0 is one day before their first measurement or event (a day at
-    rest), its end is today, and its windows are the events up to today (a relative event's level is its factor:
-    each person's own comes from :func:`with_events`). Returns it and the person's day of its day 0."""
+def timeline_start(data: PersonData) -> float:
+    """The person's day that is their timeline's day 0: one day before their first measurement or event (a day at
+    rest). The timeline ends today, at its day ``-timeline_start(data)``."""
     days = [*data.measurements["day"].tolist(), *(e.start for e in data.events)]
-    first = min(days, default=0.0) - 1.0
-    windows = tuple(InputWindow(e.input, e.level, e.start - first, min(e.end, 0.0) - first)
-                    for e in data.events if min(e.end, 0.0) > e.start)
-    return Scenario(name="your timeline", days=-first, step_hours=24.0, inputs=windows,
-                    source="person: each banked person's own exposures, and the events of the file"), first
+    return min(days, default=0.0) - 1.0
 
 
 def with_events(lived: Scenario, events: tuple[Event, ...], first: float, end: float) -> Scenario:
@@ -480,24 +475,24 @@ def with_events(lived: Scenario, events: tuple[Event, ...], first: float, end: f
 
 def timeline_values(bank: pd.DataFrame, data: PersonData, *, chunk: int = 2000) -> tuple[dict, np.ndarray]:
     """Each banked person (with their ``prior_`` columns, as :func:`person_bank` returns them, under the parameters
-    in ``bank.attrs``) living the person's timeline (:func:`timeline_scenario`), read at the days of the
-    measurements and today: ``{output: array (people, days)}`` (NaN where a run failed) and those days."""
+    in ``bank.attrs``) living the person's timeline (:func:`timeline_start`, :func:`with_events`), read at the days
+    of the measurements and today: ``{output: array (people, days)}`` (NaN where a run failed) and those days."""
     from gutjoint._studies.people import living_under, subject_scenario
     from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare_many, relax_for, solve_many
 
     if "prior_barrier_resilience" not in bank:
         raise ValueError("a timeline needs a bank with every drawn trait and exposure (person_bank's own frame)")
     parameters = dict(bank.attrs.get("parameters") or {})
-    scenario, first = timeline_scenario(data)
+    first = timeline_start(data)
     days = np.array(sorted({*data.measurements["day"].tolist(), 0.0}))
-    base = living_under(rest_scenario(bank.attrs.get("diagnosis"), scenario.days), parameters)
+    base = living_under(rest_scenario(bank.attrs.get("diagnosis"), -first), parameters)
     people = _subjects(bank)
     outputs = sorted({*NOISE, "pain_nrs"})
     values = {o: np.full((len(people), days.size), np.nan) for o in outputs}
     for start in range(0, len(people), chunk):
         scenarios = []
         for person in people[start:start + chunk]:  # their own exposures; the events on top, up to today
-            scenarios.append(with_events(subject_scenario(base, person), data.events, first, scenario.days))
+            scenarios.append(with_events(subject_scenario(base, person), data.events, first, -first))
         problems = [p.at(days - first) for p in prepare_many(scenarios, relax=relax_for(parameters))]
         for k, solution in enumerate(solve_many(problems, tolerances=MANY_RUN_TOLERANCES)):
             if solution.ok:
@@ -523,7 +518,7 @@ def timeline_forecast(bank: pd.DataFrame, data: PersonData, *, chunk: int = 1000
     from gutjoint._studies.problem import MANY_RUN_TOLERANCES, prepare_many, relax_for, solve_many
 
     parameters = dict(bank.attrs.get("parameters") or {})
-    _, first = timeline_scenario(data)
+    first = timeline_start(data)
     today, end = -first, -first + OPTION_DAYS
     base = living_under(rest_scenario(bank.attrs.get("diagnosis"), end), parameters)
     grid = np.arange(today, end + 1e-9, 1.0)
