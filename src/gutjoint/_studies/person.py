@@ -103,9 +103,10 @@ UNITS = {
     "lps_pg_ml": {"pg/mL": 1.0, "EU/mL": 100.0},
     "stiffness_min": {"min": 1.0, "h": 60.0},
 }
-"""The units a measurement may come in, with the factor to the model's unit (the first). CRP's molar mass
-(about 105 kDa per subunit: 1 mg/L = 9.52 nmol/L) and 1 EU = 100 pg of the LAL reference endotoxin are the usual
-conversions (a convention: endotoxins differ in potency per gram)."""
+"""The units a measurement may come in, with the factor to the model's unit (the first). Two factors are
+conventions, not read from a source in this project (assumed): 1 mg/L of CRP = 9.52 nmol/L (a molar mass of
+about 105 kDa, the pentamer), and 1 EU = 100 pg of endotoxin (endotoxins differ in potency per gram, so an EU/mL
+value converts only roughly)."""
 
 @dataclass(frozen=True)
 class EventKind:
